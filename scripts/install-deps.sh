@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs every Debian package fedseg's build, tests, benchmarks and scripts need.
+# Idempotent and non-interactive; run as root on Debian 12. Skips apt entirely when
+# everything is already present, so repeated runs cost a second.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake g++ pkg-config git ca-certificates
+  libboost-dev libboost-system-dev   # Boost.Asio (+ Beast, header-only)
+  libssl-dev openssl                 # OpenSSL 3: TLS 1.3, SHA-256, signatures, CSPRNG
+  libeigen3-dev                      # Eigen 3.4: dense linear algebra for the MLP
+  libcereal-dev                      # cereal: binary serialization of models and messages
+  libomp-dev                         # OpenMP runtime headers (libgomp ships with g++)
+  libgtest-dev libgmock-dev          # GoogleTest / GoogleMock
+  libbenchmark-dev                   # Google Benchmark
+  libcli11-dev                       # CLI11: command lines
+  nlohmann-json3-dev                 # nlohmann-json: JSON configs and reports
+  libspdlog-dev libfmt-dev           # spdlog: logging
+  python3                            # small helper scripts (splitting CSVs in simulate.sh)
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages (${missing[*]}) and not root; run as root" >&2
+  exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
