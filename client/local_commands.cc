@@ -1,0 +1,381 @@
+#include "client/local_commands.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "client/segment_profile.h"
+#include "common/csv.h"
+#include "common/evaluation.h"
+#include "common/file_util.h"
+#include "common/metrics.h"
+#include "common/model_file.h"
+#include "common/schema.h"
+
+namespace fedseg::client {
+namespace {
+
+int Fail(const Status& st) {
+  std::cerr << "error: " << st.message() << "\n";
+  return st.IsInvalidArgument() || st.IsNotFound() ? 2 : 1;
+}
+
+std::string NowIso8601() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+void AddTableOptions(CLI::App* cmd, TableArgs& t, bool label_required) {
+  auto* data = cmd->add_option("--data", t.data, "Input CSV table (header row required)");
+  data->required();
+  auto* label = cmd->add_option("--label", t.label, "Label column (the segment to learn)");
+  if (label_required) label->required();
+  cmd->add_option("--id-column", t.id_column,
+                  "Direct identifier column: carried to outputs, never a feature");
+  cmd->add_option("--categorical", t.categorical, "Columns to treat as categorical (comma list)")
+      ->delimiter(',');
+  cmd->add_option("--numeric", t.numeric, "Columns to treat as numeric (comma list)")
+      ->delimiter(',');
+  cmd->add_option("--drop", t.drop, "Columns to ignore (comma list)")->delimiter(',');
+  cmd->add_option("--delimiter", t.delimiter,
+                  "Field delimiter: ',', ';', 'tab' or '|' (default: auto-detect)");
+}
+
+// Summary line per epoch on stderr; a terminal gets the line rewritten in place.
+void PrintEpoch(const EpochReport& e, int total) {
+  static const bool tty = ::isatty(STDERR_FILENO);
+  char buf[160];
+  if (std::isnan(e.validation_loss)) {
+    std::snprintf(buf, sizeof buf, "epoch %d/%d  loss %.4f  (%.2f s)", e.epoch, total,
+                  e.train_loss, e.seconds);
+  } else {
+    std::snprintf(buf, sizeof buf, "epoch %d/%d  loss %.4f  val_loss %.4f  (%.2f s)", e.epoch,
+                  total, e.train_loss, e.validation_loss, e.seconds);
+  }
+  if (tty) {
+    std::cerr << "\r\033[K" << buf << (e.epoch == total ? "\n" : "") << std::flush;
+  } else {
+    std::cerr << buf << "\n";
+  }
+}
+
+}  // namespace
+
+Result<LoadOptions> MakeLoadOptions(const TableArgs& t) {
+  LoadOptions o;
+  o.label = t.label;
+  o.id_column = t.id_column;
+  o.categorical = t.categorical;
+  o.numeric = t.numeric;
+  o.drop = t.drop;
+  if (t.delimiter.empty()) {
+    o.delimiter = 0;
+  } else if (t.delimiter == "tab" || t.delimiter == "\\t" || t.delimiter == "\t") {
+    o.delimiter = '\t';
+  } else if (t.delimiter == "," || t.delimiter == ";" || t.delimiter == "|") {
+    o.delimiter = t.delimiter[0];
+  } else {
+    return Status::InvalidArgument("--delimiter must be ',', ';', 'tab' or '|', got '" +
+                                   t.delimiter + "'");
+  }
+  return o;
+}
+
+void AddTrainCommand(CLI::App& app, TrainArgs& a, int* exit_code) {
+  CLI::App* cmd = app.add_subcommand(
+      "train", "Train a segmentation model on this node's table alone (local baseline)");
+  AddTableOptions(cmd, a.table, /*label_required=*/true);
+  cmd->add_option("--test-data", a.test_data, "Separate test table (default: a stratified split)");
+  cmd->add_option("--test-fraction", a.test_fraction,
+                  "Share of rows held out for testing when --test-data is absent")
+      ->check(CLI::Range(0.0, 0.9))
+      ->capture_default_str();
+  cmd->add_option("--hidden", a.hidden, "Hidden layer widths, e.g. 64,32 (or 'none')")
+      ->capture_default_str();
+  cmd->add_option("--epochs", a.train.epochs, "Training epochs")->capture_default_str();
+  cmd->add_option("--batch-size", a.train.batch_size, "Mini-batch size")->capture_default_str();
+  cmd->add_option("--lr", a.train.optimizer.learning_rate, "Learning rate")->capture_default_str();
+  cmd->add_option("--optimizer", a.train.optimizer.name, "adam or sgd")
+      ->check(CLI::IsMember({"adam", "sgd"}))
+      ->capture_default_str();
+  cmd->add_option("--momentum", a.train.optimizer.momentum, "SGD momentum")->capture_default_str();
+  cmd->add_option("--l2", a.train.optimizer.weight_decay, "L2 weight decay")->capture_default_str();
+  cmd->add_option("--class-weight", a.train.class_weight, "none or balanced")
+      ->check(CLI::IsMember({"none", "balanced"}))
+      ->capture_default_str();
+  cmd->add_option("--sampling", a.train.sampling,
+                  "Re-sample for imbalanced labels: none, over (random over-sampling of minority "
+                  "classes) or under")
+      ->check(CLI::IsMember({"none", "over", "under"}))
+      ->capture_default_str();
+  cmd->add_option("--early-stopping", a.train.early_stopping_patience,
+                  "Stop after N epochs without improvement on a validation split (0 = off)")
+      ->capture_default_str();
+  cmd->add_option("--validation-fraction", a.validation_fraction,
+                  "Share of training rows used for early stopping")
+      ->check(CLI::Range(0.01, 0.5))
+      ->capture_default_str();
+  cmd->add_option("--seed", a.train.seed, "Seed for initialisation, splits and shuffling")
+      ->capture_default_str();
+  cmd->add_option("--threads", a.train.threads, "OpenMP threads (0 = all cores)")
+      ->capture_default_str();
+  cmd->add_option("--out", a.out, "Where to write the model file (.fsm)")->required();
+  cmd->add_flag("--json", a.json, "Print the result as JSON on stdout");
+  cmd->add_flag("--quiet", a.quiet, "No per-epoch progress");
+  cmd->callback([&a, exit_code] { *exit_code = RunTrain(a); });
+}
+
+void AddEvaluateCommand(CLI::App& app, EvaluateArgs& a, int* exit_code) {
+  CLI::App* cmd = app.add_subcommand("evaluate", "Classification report of a model on a table");
+  cmd->add_option("--model", a.model, "Model file (.fsm)")->required();
+  AddTableOptions(cmd, a.table, /*label_required=*/false);
+  cmd->add_flag("--json", a.json, "Print the report as JSON on stdout");
+  cmd->callback([&a, exit_code] { *exit_code = RunEvaluate(a); });
+}
+
+void AddSegmentCommand(CLI::App& app, SegmentArgs& a, int* exit_code) {
+  CLI::App* cmd = app.add_subcommand(
+      "segment", "Assign every user of a table to a segment, with class probabilities");
+  cmd->add_option("--model", a.model, "Model file (.fsm)")->required();
+  AddTableOptions(cmd, a.table, /*label_required=*/false);
+  cmd->add_option("--out", a.out, "Output CSV: id, segment, p_<class> per class")->required();
+  cmd->add_flag("--profile", a.profile,
+                "Print each segment's size, share and feature means / most common values");
+  cmd->add_flag("--json", a.json, "Print the summary (and profiles) as JSON on stdout");
+  cmd->callback([&a, exit_code] { *exit_code = RunSegment(a); });
+}
+
+int RunTrain(const TrainArgs& a) {
+  auto opts_or = MakeLoadOptions(a.table);
+  if (!opts_or.ok()) return Fail(opts_or.status());
+  LoadOptions opts = *opts_or;
+  auto data_or = LoadDatasetFile(a.table.data, opts);
+  if (!data_or.ok()) return Fail(data_or.status());
+  RawDataset& all = *data_or;
+  auto classes_or = DistinctLabels(all);
+  if (!classes_or.ok()) return Fail(classes_or.status());
+
+  RawDataset train_raw, test_raw;
+  if (!a.test_data.empty()) {
+    LoadOptions test_opts = opts;
+    for (const RawColumn& c : all.features) {
+      test_opts.types[c.name] = c.type;
+      test_opts.feature_columns.push_back(c.name);
+    }
+    auto test_or = LoadDatasetFile(a.test_data, test_opts);
+    if (!test_or.ok()) return Fail(test_or.status());
+    train_raw = std::move(all);
+    test_raw = std::move(*test_or);
+  } else if (a.test_fraction > 0) {
+    auto [tr, te] = StratifiedSplit(all.labels, a.test_fraction, a.train.seed);
+    train_raw = SelectRows(all, tr);
+    test_raw = SelectRows(all, te);
+  } else {
+    train_raw = std::move(all);
+  }
+  RawDataset val_raw;
+  if (a.train.early_stopping_patience > 0) {
+    auto [tr, va] = StratifiedSplit(train_raw.labels, a.validation_fraction, a.train.seed + 1);
+    val_raw = SelectRows(train_raw, va);
+    train_raw = SelectRows(train_raw, tr);
+  }
+
+  auto schema_or = Schema::FromSummary(Summarize(train_raw), a.table.label);
+  if (!schema_or.ok()) return Fail(schema_or.status().WithContext(a.table.data));
+  const Schema& schema = *schema_or;
+  auto train_or = schema.Encode(train_raw);
+  if (!train_or.ok()) return Fail(train_or.status());
+  auto test_or = schema.Encode(test_raw);
+  if (!test_or.ok()) return Fail(test_or.status());
+  auto val_or = schema.Encode(val_raw);
+  if (!val_or.ok()) return Fail(val_or.status());
+
+  auto hidden_or = ParseHiddenLayers(a.hidden);
+  if (!hidden_or.ok()) return Fail(hidden_or.status());
+  ModelSpec spec{schema.input_dim(), *hidden_or, schema.num_classes()};
+  auto model_or = Mlp::Create(spec);
+  if (!model_or.ok()) return Fail(model_or.status());
+  Mlp& model = *model_or;
+  model.InitRandom(a.train.seed);
+
+  if (!a.quiet) {
+    std::cerr << "training " << spec.ToString() << " on " << train_or->rows() << " rows ("
+              << test_or->rows() << " test";
+    if (val_or->rows()) std::cerr << ", " << val_or->rows() << " validation";
+    std::cerr << ") from " << a.table.data << "\n";
+  }
+  const int total = a.train.epochs;
+  auto report_or = Train(model, *train_or, val_or->rows() ? &*val_or : nullptr, a.train,
+                         [&](const EpochReport& e) {
+                           if (!a.quiet) PrintEpoch(e, total);
+                         });
+  if (!report_or.ok()) return Fail(report_or.status());
+  const TrainReport& tr = *report_or;
+  if (!a.quiet && tr.stopped_early) {
+    std::cerr << "\nearly stopping after epoch " << tr.epochs_run << "; kept epoch "
+              << tr.best_epoch << "\n";
+  }
+
+  nlohmann::json meta = {
+      {"mode", "local"},
+      {"created_at", NowIso8601()},
+      {"source", a.table.data},
+      {"train_rows", train_or->rows()},
+      {"epochs_run", tr.epochs_run},
+      {"best_epoch", tr.best_epoch},
+      {"config",
+       {{"hidden", a.hidden},
+        {"epochs", a.train.epochs},
+        {"batch_size", a.train.batch_size},
+        {"optimizer", a.train.optimizer.name},
+        {"lr", a.train.optimizer.learning_rate},
+        {"l2", a.train.optimizer.weight_decay},
+        {"class_weight", a.train.class_weight},
+        {"sampling", a.train.sampling},
+        {"seed", a.train.seed}}}};
+  ModelFile file{schema, model, meta.dump()};
+  Status st = SaveModelFile(a.out, file);
+  if (!st.ok()) return Fail(st);
+
+  nlohmann::json out = {{"model", a.out},
+                        {"architecture", spec.ToString()},
+                        {"parameters", spec.num_params()},
+                        {"train_rows", train_or->rows()},
+                        {"test_rows", test_or->rows()},
+                        {"epochs_run", tr.epochs_run},
+                        {"best_epoch", tr.best_epoch},
+                        {"seconds", tr.seconds},
+                        {"examples_per_second", tr.seconds > 0 ? tr.examples_seen / tr.seconds : 0}};
+  nlohmann::json hist = nlohmann::json::array();
+  for (const EpochReport& e : tr.history) {
+    hist.push_back({{"epoch", e.epoch},
+                    {"train_loss", e.train_loss},
+                    {"validation_loss",
+                     std::isnan(e.validation_loss) ? nlohmann::json(nullptr)
+                                                   : nlohmann::json(e.validation_loss)}});
+  }
+  out["history"] = hist;
+  ClassificationReport rep;
+  if (test_or->rows() > 0) {
+    rep = ComputeReport(Evaluate(model, *test_or));
+    out["test"] = rep.ToJson(schema.class_names());
+  }
+  if (a.json) {
+    std::cout << out.dump(2) << "\n";
+  } else {
+    std::cout << "model " << spec.ToString() << " (" << spec.num_params() << " parameters) saved to "
+              << a.out << "\n";
+    if (test_or->rows() > 0) {
+      std::cout << "\nTest report (" << test_or->rows() << " rows):\n"
+                << rep.ToText(schema.class_names());
+    }
+  }
+  return 0;
+}
+
+namespace {
+
+struct LoadedTable {
+  ModelFile model;
+  RawDataset raw;
+  EncodedData encoded;
+};
+
+Result<LoadedTable> LoadForModel(const std::string& model_path, const TableArgs& t,
+                                 bool label_optional) {
+  LoadedTable out;
+  FEDSEG_ASSIGN_OR_RETURN(out.model, LoadModelFile(model_path));
+  LoadOptions opts = out.model.schema.MakeLoadOptions(label_optional);
+  if (!t.label.empty()) opts.label = t.label;
+  opts.id_column = t.id_column;
+  opts.drop = t.drop;
+  FEDSEG_ASSIGN_OR_RETURN(LoadOptions cli, MakeLoadOptions(t));
+  opts.delimiter = cli.delimiter;
+  FEDSEG_ASSIGN_OR_RETURN(out.raw, LoadDatasetFile(t.data, opts));
+  FEDSEG_ASSIGN_OR_RETURN(out.encoded, out.model.schema.Encode(out.raw));
+  return out;
+}
+
+}  // namespace
+
+int RunEvaluate(const EvaluateArgs& a) {
+  auto loaded = LoadForModel(a.model, a.table, /*label_optional=*/false);
+  if (!loaded.ok()) return Fail(loaded.status());
+  const ClassificationReport rep = ComputeReport(Evaluate(loaded->model.model, loaded->encoded));
+  const auto& classes = loaded->model.schema.class_names();
+  if (a.json) {
+    nlohmann::json out = rep.ToJson(classes);
+    out["model"] = a.model;
+    out["data"] = a.table.data;
+    std::cout << out.dump(2) << "\n";
+  } else {
+    std::cout << "Evaluation of " << a.model << " on " << a.table.data << " ("
+              << loaded->encoded.rows() << " rows):\n"
+              << rep.ToText(classes);
+  }
+  return 0;
+}
+
+int RunSegment(const SegmentArgs& a) {
+  auto loaded = LoadForModel(a.model, a.table, /*label_optional=*/true);
+  if (!loaded.ok()) return Fail(loaded.status());
+  const Schema& schema = loaded->model.schema;
+  const auto& classes = schema.class_names();
+  Eigen::MatrixXf probs;
+  loaded->model.model.Predict(loaded->encoded.x, &probs);
+  const size_t n = loaded->encoded.rows();
+  std::vector<int> segment(n);
+  std::vector<float> confidence(n);
+  std::string csv;
+  csv.reserve(n * (24 + 12 * classes.size()));
+  AppendCsvField(csv, loaded->raw.id_name.empty() ? "row" : loaded->raw.id_name);
+  csv += ",segment";
+  for (const std::string& c : classes) {
+    csv += ',';
+    AppendCsvField(csv, "p_" + c);
+  }
+  csv += '\n';
+  char num[32];
+  for (size_t i = 0; i < n; ++i) {
+    Eigen::Index best = 0;
+    probs.col(static_cast<Eigen::Index>(i)).maxCoeff(&best);
+    segment[i] = static_cast<int>(best);
+    confidence[i] = probs(best, static_cast<Eigen::Index>(i));
+    AppendCsvField(csv, loaded->raw.ids[i]);
+    csv += ',';
+    AppendCsvField(csv, classes[best]);
+    for (size_t c = 0; c < classes.size(); ++c) {
+      std::snprintf(num, sizeof num, ",%.6f", probs(static_cast<Eigen::Index>(c), static_cast<Eigen::Index>(i)));
+      csv += num;
+    }
+    csv += '\n';
+  }
+  Status st = WriteFileAtomic(a.out, csv);
+  if (!st.ok()) return Fail(st);
+
+  std::vector<SegmentProfile> profiles;
+  if (a.profile) profiles = ComputeProfiles(loaded->raw, segment, confidence, classes);
+  if (a.json) {
+    nlohmann::json out = {{"model", a.model}, {"data", a.table.data}, {"out", a.out}, {"rows", n}};
+    nlohmann::json sizes = nlohmann::json::object();
+    std::vector<uint64_t> count(classes.size(), 0);
+    for (int s : segment) ++count[s];
+    for (size_t c = 0; c < classes.size(); ++c) sizes[classes[c]] = count[c];
+    out["segment_sizes"] = sizes;
+    if (a.profile) out["profiles"] = ProfilesToJson(profiles);
+    std::cout << out.dump(2) << "\n";
+  } else {
+    std::cout << "segmented " << n << " rows of " << a.table.data << " into " << a.out << "\n";
+    if (a.profile) std::cout << "\n" << ProfilesToText(profiles);
+  }
+  return 0;
+}
+
+}  // namespace fedseg::client

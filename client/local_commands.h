@@ -1,0 +1,65 @@
+// The single-node commands of fedseg-client: train (local-only / centralized baseline), evaluate
+// (classification report) and segment (a segment and class probabilities per user, and segment
+// profiles). Each returns a process exit code; errors go to stderr, results to stdout.
+#ifndef FEDSEG_CLIENT_LOCAL_COMMANDS_H_
+#define FEDSEG_CLIENT_LOCAL_COMMANDS_H_
+
+#include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
+
+#include "common/dataset_loader.h"
+#include "common/trainer.h"
+
+namespace fedseg::client {
+
+// Options shared by commands that read a CSV table.
+struct TableArgs {
+  std::string data;
+  std::string label;
+  std::string id_column;
+  std::vector<std::string> categorical, numeric, drop;
+  std::string delimiter;  // "", ",", ";", "tab", "|"
+};
+
+struct TrainArgs {
+  TableArgs table;
+  std::string test_data;
+  double test_fraction = 0.2;
+  std::string hidden = "64,32";
+  TrainConfig train;
+  double validation_fraction = 0.1;  // taken from the training rows when early stopping is on
+  std::string out;
+  bool json = false;
+  bool quiet = false;
+};
+
+struct EvaluateArgs {
+  std::string model;
+  TableArgs table;
+  bool json = false;
+};
+
+struct SegmentArgs {
+  std::string model;
+  TableArgs table;
+  std::string out;
+  bool profile = false;
+  bool json = false;
+};
+
+// Registers the subcommands on `app`; each sets `*exit_code` when it runs.
+void AddTrainCommand(CLI::App& app, TrainArgs& args, int* exit_code);
+void AddEvaluateCommand(CLI::App& app, EvaluateArgs& args, int* exit_code);
+void AddSegmentCommand(CLI::App& app, SegmentArgs& args, int* exit_code);
+
+int RunTrain(const TrainArgs& args);
+int RunEvaluate(const EvaluateArgs& args);
+int RunSegment(const SegmentArgs& args);
+
+// Builds loader options from the command line (delimiter names, type overrides).
+Result<LoadOptions> MakeLoadOptions(const TableArgs& table);
+
+}  // namespace fedseg::client
+
+#endif  // FEDSEG_CLIENT_LOCAL_COMMANDS_H_
