@@ -1,0 +1,62 @@
+// Aggregation strategies: how the coordinator turns a round's region updates into the next global
+// model (Flower's split: the server loop knows nothing of the algorithm).
+//
+// Regions send deltas (local weights minus the global weights they started from) and their number
+// of training examples. Every strategy first takes the example-weighted mean of the deltas (FedAvg,
+// McMahan et al. 2017); FedAvg adds it to the global weights, FedAvgM (Hsu et al. 2019) runs it
+// through server momentum, and FedAdam (Reddi et al. 2021, "Adaptive Federated Optimization")
+// treats its negation as a pseudo-gradient for a server-side Adam step. The averaging kernel is a
+// pure function, benchmarked in bench/aggregation_bench.cc.
+#ifndef FEDSEG_COORDINATOR_STRATEGY_H_
+#define FEDSEG_COORDINATOR_STRATEGY_H_
+
+#include <Eigen/Dense>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace fedseg::coordinator {
+
+struct ClientUpdate {
+  std::string region;
+  uint64_t num_examples = 0;
+  Eigen::VectorXf delta;  // local weights - global weights
+};
+
+// out[i] = sum_k weights[k] * inputs[k][i] for i < n. Cache-blocked, parallel over blocks.
+void WeightedAverage(const std::vector<const float*>& inputs, const std::vector<double>& weights,
+                     size_t n, float* out);
+
+struct StrategyConfig {
+  std::string name = "fedavg";  // "fedavg", "fedavgm" or "fedadam"
+  double server_learning_rate = 1.0;  // fedavgm: 1.0; fedadam: typically 1e-2
+  double server_momentum = 0.9;       // fedavgm
+  double beta1 = 0.9, beta2 = 0.99;   // fedadam
+  double tau = 1e-3;                  // fedadam: adaptivity (epsilon)
+
+  Status Validate() const;
+};
+
+class Strategy {
+ public:
+  virtual ~Strategy() = default;
+  virtual std::string name() const = 0;
+  // Updates `global` in place from the round's updates (all of global's size, checked before).
+  virtual Status Aggregate(const std::vector<ClientUpdate>& updates, Eigen::VectorXf* global) = 0;
+  // Server-side optimizer state, for checkpoints (so a resumed run is identical).
+  virtual std::vector<float> SaveState() const = 0;
+  virtual Status LoadState(const std::vector<float>& state, size_t num_params) = 0;
+};
+
+Result<std::unique_ptr<Strategy>> MakeStrategy(const StrategyConfig& config);
+
+// The example-weighted mean of the updates' deltas. Fails when there is no update, when sizes
+// differ from `num_params`, or when the total example count is zero.
+Result<Eigen::VectorXf> MeanDelta(const std::vector<ClientUpdate>& updates, size_t num_params);
+
+}  // namespace fedseg::coordinator
+
+#endif  // FEDSEG_COORDINATOR_STRATEGY_H_
