@@ -1,15 +1,9 @@
 // The model file (.fsm): everything needed to segment a user table with a trained model — the
 // preprocessing schema, the architecture, the flat weights, and training metadata.
 //
-// Layout (all integers little-endian):
-//
-//   offset  size  field
-//   0       8     magic "FSEGMODL"
-//   8       4     format version (kModelFormatVersion)
-//   12      4     header size in bytes (56)
-//   16      8     payload size in bytes
-//   24      32    SHA-256 of the payload
-//   56      ...   payload: cereal portable-binary ModelPayload (see below)
+// Layout: the checksummed container of common/container.h with magic "FSEGMODL" and format
+// version kModelFormatVersion, whose payload is a cereal portable-binary record of the schema, the
+// architecture, the weights and the metadata JSON (model_file.cc, ModelPayload).
 //
 // Loading checks, in order: the file is at least a header long, the magic, the version, that the
 // payload size equals the bytes actually present (truncation), the checksum (corruption), that the
@@ -30,7 +24,6 @@ namespace fedseg {
 
 inline constexpr char kModelMagic[8] = {'F', 'S', 'E', 'G', 'M', 'O', 'D', 'L'};
 inline constexpr uint32_t kModelFormatVersion = 1;
-inline constexpr uint32_t kModelHeaderSize = 56;
 
 struct ModelFile {
   Schema schema;

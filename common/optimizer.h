@@ -26,6 +26,11 @@ struct OptimizerConfig {
   double weight_decay = 0.0;   // L2 coefficient
 
   Status Validate() const;
+
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(name, learning_rate, momentum, beta1, beta2, epsilon, weight_decay);
+  }
 };
 
 class Optimizer {

@@ -1,0 +1,56 @@
+// The coordinator's configuration: a JSON file (every field documented with its default in
+// docs/configuration.md), validated once into a CoordinatorConfig that the components take.
+#ifndef FEDSEG_COORDINATOR_CONFIG_H_
+#define FEDSEG_COORDINATOR_CONFIG_H_
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "common/messages.h"
+#include "common/status.h"
+#include "common/tls.h"
+#include "coordinator/strategy.h"
+
+namespace fedseg::coordinator {
+
+struct CoordinatorConfig {
+  // Where the coordinator listens.
+  std::string host = "127.0.0.1";
+  uint16_t port = 7443;
+  TlsConfig tls;                     // ca, cert, key
+  std::vector<std::string> regions;  // allowed region identities (certificate subject CNs)
+  std::string run_dir = "run";       // checkpoints, metrics.csv, report.json, final.fsm, logs
+
+  DataContract data;                 // label, column types, test split
+  std::vector<int> hidden = {64, 32};
+  uint64_t seed = 42;                // model initialisation, region sampling, local shuffling
+  TrainingPlan plan;                 // local epochs, batch size, optimizer, class weights, DP
+  int rounds = 30;
+  double fraction = 1.0;             // share of ready regions selected per round
+  int min_regions = 2;               // quorum: a round needs this many updates
+  double round_deadline_s = 300;     // updates arriving later are refused
+  double join_timeout_s = 60;        // wait this long for every region before starting with a quorum
+  double summary_deadline_s = 120;   // wait for summaries before building the schema with a quorum
+  double hello_timeout_s = 10;       // a connection must say Hello within this
+  StrategyConfig strategy;
+  double min_category_count = 1.0;   // vocabulary threshold for (noisy) category counts
+  double stats_noise_multiplier = 0; // Gaussian noise on released statistics (privacy)
+  uint32_t max_frame_bytes = 256u << 20;
+  int max_connections = 4096;
+
+  Status Validate() const;
+  nlohmann::json ToJson() const;
+};
+
+// Parses and validates a config file; `overrides` (from the command line) are applied on top, as
+// JSON pointer -> value (e.g. "/rounds" -> 5).
+Result<CoordinatorConfig> LoadCoordinatorConfig(const std::string& path,
+                                                const nlohmann::json& overrides = {});
+Result<CoordinatorConfig> CoordinatorConfigFromJson(const nlohmann::json& j,
+                                                    const std::string& source);
+
+}  // namespace fedseg::coordinator
+
+#endif  // FEDSEG_COORDINATOR_CONFIG_H_
