@@ -299,6 +299,7 @@ Result<LoadedTable> LoadForModel(const std::string& model_path, const TableArgs&
   FEDSEG_ASSIGN_OR_RETURN(LoadOptions cli, MakeLoadOptions(t));
   opts.delimiter = cli.delimiter;
   FEDSEG_ASSIGN_OR_RETURN(out.raw, LoadDatasetFile(t.data, opts));
+  if (label_optional) out.raw.labels.clear();  // segmenting needs no labels
   FEDSEG_ASSIGN_OR_RETURN(out.encoded, out.model.schema.Encode(out.raw));
   return out;
 }

@@ -346,7 +346,8 @@ Result<RawDataset> LoadDataset(const CsvTable& table, const LoadOptions& options
   std::vector<size_t> kept;
   kept.reserve(table.rows.size());
   for (size_t r = 0; r < table.rows.size(); ++r) {
-    if (roles.label && IsMissingValue(table.rows[r][*roles.label])) {
+    // Segmenting (label optional) keeps every user, labelled or not.
+    if (roles.label && !options.label_optional && IsMissingValue(table.rows[r][*roles.label])) {
       ++d.dropped_missing_label;
     } else {
       kept.push_back(r);

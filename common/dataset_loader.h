@@ -41,7 +41,8 @@ struct RawColumn {
 };
 
 struct LoadOptions {
-  // Label column. Required unless label_optional; rows whose label is missing are dropped.
+  // Label column. Required unless label_optional. Rows whose label is missing are dropped, except
+  // with label_optional (segmenting), where every row is kept.
   std::string label;
   // For segmentation: the table may lack the label column (then labels stay empty).
   bool label_optional = false;

@@ -78,7 +78,12 @@ Status WriteFileAtomic(const std::string& path, std::string_view contents) {
   std::filesystem::path dir = target.parent_path();
   if (dir.empty()) dir = ".";
   std::random_device rd;
-  std::string tmp = (dir / ("." + target.filename().string() + ".tmp." + std::to_string(rd()))).string();
+  // Built in steps: g++ 12 gives a false -Wrestrict on a chain of string '+'.
+  std::string name = ".";
+  name += target.filename().string();
+  name += ".tmp.";
+  name += std::to_string(rd());
+  const std::string tmp = (dir / name).string();
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return Status::IOError("create " + tmp + ": " + ErrnoText(errno));
   Status st = WriteAll(fd, contents, tmp);

@@ -1,0 +1,30 @@
+#include "coordinator/checkpoint.h"
+
+#include "common/container.h"
+#include "common/file_util.h"
+
+namespace fedseg::coordinator {
+
+Status SaveCheckpoint(const std::string& path, const Checkpoint& c) {
+  return WriteFileAtomic(path, WrapContainer(std::string_view(kCheckpointMagic, 8),
+                                             kCheckpointVersion, Serialize(c)));
+}
+
+Result<Checkpoint> LoadCheckpoint(const std::string& path) {
+  FEDSEG_ASSIGN_OR_RETURN(std::string bytes, ReadFile(path, uint64_t{4} << 30));
+  FEDSEG_ASSIGN_OR_RETURN(std::string_view payload,
+                          OpenContainer(bytes, std::string_view(kCheckpointMagic, 8),
+                                        kCheckpointVersion, path, "fedseg checkpoint"));
+  Checkpoint c;
+  FEDSEG_RETURN_IF_ERROR(Parse(payload, &c, path + ": checkpoint payload"));
+  Status st = c.spec.Validate();
+  if (!st.ok()) return Status::Corruption(path + ": " + st.message());
+  st = c.schema.Validate();
+  if (!st.ok()) return Status::Corruption(path + ": " + st.message());
+  if (static_cast<int64_t>(c.weights.size()) != c.spec.num_params()) {
+    return Status::Corruption(path + ": checkpoint weights do not match the architecture");
+  }
+  return c;
+}
+
+}  // namespace fedseg::coordinator

@@ -1,0 +1,42 @@
+// The coordinator's checkpoint: everything needed to continue a run after a crash, written
+// atomically (temp file, fsync, rename) after every completed round, so a `kill -9` at any point
+// leaves either the previous checkpoint or the new one, never a partial file.
+#ifndef FEDSEG_COORDINATOR_CHECKPOINT_H_
+#define FEDSEG_COORDINATOR_CHECKPOINT_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/mlp.h"
+#include "common/schema.h"
+#include "common/serialization.h"
+#include "common/status.h"
+
+namespace fedseg::coordinator {
+
+inline constexpr char kCheckpointMagic[8] = {'F', 'S', 'E', 'G', 'C', 'K', 'P', 'T'};
+inline constexpr uint32_t kCheckpointVersion = 1;
+
+struct Checkpoint {
+  std::string run_id;
+  uint32_t completed_round = 0;        // rounds whose aggregate is in `weights`
+  Schema schema;
+  ModelSpec spec;
+  std::vector<float> weights;          // global model after completed_round
+  std::vector<float> strategy_state;   // server optimizer moments
+  std::string history_json = "[]";     // per-round metrics so far (report.json's "rounds")
+  std::string regions_json = "{}";     // per-region accounting so far
+
+  template <class A>
+  void serialize(A& ar) {
+    ar(run_id, completed_round, schema, spec, weights, strategy_state, history_json, regions_json);
+  }
+};
+
+Status SaveCheckpoint(const std::string& path, const Checkpoint& c);
+Result<Checkpoint> LoadCheckpoint(const std::string& path);
+
+}  // namespace fedseg::coordinator
+
+#endif  // FEDSEG_COORDINATOR_CHECKPOINT_H_

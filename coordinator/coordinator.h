@@ -1,0 +1,144 @@
+// The coordinator: accepts regions over mutual TLS, builds the global schema from their mergeable
+// summaries, runs synchronous rounds (select regions, send the global weights, collect updates
+// until the deadline, aggregate with the Strategy when the quorum is met), collects federated
+// evaluation, checkpoints after every round and writes the run directory (metrics.csv,
+// report.json, final.fsm). It never sees a raw row: only summaries, weight deltas and evaluation
+// summaries cross the network.
+//
+// Everything runs on one Asio thread: network callbacks and a 100 ms tick that drives deadlines,
+// so no state needs locking. Every received message is parsed with bounded loaders and validated
+// against the current phase, round and model before use; a violation closes that connection only.
+#ifndef FEDSEG_COORDINATOR_COORDINATOR_H_
+#define FEDSEG_COORDINATOR_COORDINATOR_H_
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/messages.h"
+#include "common/metrics.h"
+#include "common/tls_server.h"
+#include "coordinator/config.h"
+#include "coordinator/strategy.h"
+
+namespace fedseg::coordinator {
+
+class Coordinator {
+ public:
+  struct Options {
+    bool resume = false;   // continue from run_dir/checkpoint.fsc if present
+    bool json = false;     // print the final summary as JSON on stdout
+  };
+
+  static Result<std::unique_ptr<Coordinator>> Create(CoordinatorConfig config, Options options);
+  ~Coordinator();
+
+  // Runs until the run completes (0), fails (1), or a signal stops it (0 after a clean shutdown).
+  int Run();
+  uint16_t port() const;
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  enum class Phase { kJoining, kSummaries, kRound, kWaitingForQuorum, kFinalEvaluation, kDone };
+
+  struct RegionState {
+    std::string name;
+    std::shared_ptr<TlsSession> session;  // null while disconnected
+    bool set_up = false;                  // has received the current Setup
+    bool retired = false;                 // declined for good (privacy budget exhausted)
+    bool summary_done = false;
+    uint64_t train_rows = 0, test_rows = 0;
+    int rounds_participated = 0;
+    int rounds_missed = 0;
+    std::vector<uint32_t> declined_rounds;
+    std::string last_decline_reason;
+    double epsilon_spent = 0.0, epsilon_budget = 0.0;
+    nlohmann::json epsilon_by_round = nlohmann::json::object();
+  };
+
+  explicit Coordinator(CoordinatorConfig config, Options options);
+  Status Init();
+
+  // Network events.
+  void OnSession(std::shared_ptr<TlsSession> s);
+  void OnFrame(const std::shared_ptr<TlsSession>& s, Frame f);
+  void OnClose(const std::shared_ptr<TlsSession>& s, const Status& st);
+  void OnHello(const std::shared_ptr<TlsSession>& s, const Frame& f);
+  void OnSummaryReply(RegionState& r, const Frame& f);
+  void OnUpdate(RegionState& r, const Frame& f);
+  void OnDecline(RegionState& r, const Frame& f);
+  void Refuse(const std::shared_ptr<TlsSession>& s, const std::string& reason);
+  void ProtocolViolation(RegionState& r, const std::string& what);
+
+  // Phases.
+  void Tick();
+  void StartSummaries();
+  void BuildSchema();
+  void StartRound();
+  void FinishRound();
+  void StartFinalEvaluation();
+  void FinishFinalEvaluation();
+  void Finish(int exit_code, const std::string& why);
+  void SendSetup(RegionState& r);
+  bool IsReady(const RegionState& r) const;
+  std::vector<std::string> ReadyRegions() const;
+
+  // Outputs.
+  void RecordEvaluation(uint32_t model_round, const std::map<std::string, ClassificationSummary>& evals);
+  Status WriteCheckpoint();
+  void WriteReport();
+  nlohmann::json RegionsJson() const;
+  void LoadRegionsJson(const nlohmann::json& j);
+
+  CoordinatorConfig config_;
+  Options options_;
+  std::shared_ptr<spdlog::logger> log_;
+  boost::asio::io_context io_;
+  std::unique_ptr<TlsServer> server_;
+  boost::asio::steady_timer tick_;
+  boost::asio::signal_set signals_;
+
+  Phase phase_ = Phase::kJoining;
+  std::string run_id_;
+  Clock::time_point phase_started_;
+  Clock::time_point deadline_;
+  int exit_code_ = 0;
+
+  std::map<uint64_t, std::pair<std::shared_ptr<TlsSession>, Clock::time_point>> pending_;
+  std::map<uint64_t, std::string> session_region_;
+  std::map<std::string, RegionState> regions_;
+
+  // Schema phase.
+  std::set<std::string> summary_asked_;
+  DataSummary merged_summary_;
+  std::set<std::string> summary_received_;
+  bool have_schema_ = false;
+  Schema schema_;
+  ModelSpec spec_;
+  Eigen::VectorXf global_;
+  std::unique_ptr<Strategy> strategy_;
+
+  // Rounds.
+  uint32_t round_ = 0;                 // current (or next) round number
+  uint32_t completed_round_ = 0;
+  std::set<std::string> selected_;
+  std::vector<ClientUpdate> updates_;
+  std::map<std::string, ClassificationSummary> evals_;   // of the model after round_-1
+  std::map<std::string, double> train_losses_;
+  std::set<std::string> replied_;
+  Clock::time_point round_started_;
+  nlohmann::json history_ = nlohmann::json::array();
+  double last_round_seconds_ = 0;
+  uint64_t bytes_received_ = 0;
+};
+
+}  // namespace fedseg::coordinator
+
+#endif  // FEDSEG_COORDINATOR_COORDINATOR_H_
