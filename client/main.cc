@@ -3,7 +3,9 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "client/federated_client.h"
 #include "client/local_commands.h"
+#include "client/region_config.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"fedseg-client: a region's node for federated user segmentation"};
@@ -15,6 +17,32 @@ int main(int argc, char** argv) {
   fedseg::client::AddTrainCommand(app, train, &exit_code);
   fedseg::client::AddEvaluateCommand(app, evaluate, &exit_code);
   fedseg::client::AddSegmentCommand(app, segment, &exit_code);
+
+  std::string config_path, host, data, model_out;
+  int port = -1, threads = -1;
+  CLI::App* join = app.add_subcommand("join", "Take part in a federation (config: region JSON)");
+  join->add_option("--config", config_path, "Region config (JSON)")->required();
+  join->add_option("--host", host, "Override coordinator.host");
+  join->add_option("--port", port, "Override coordinator.port");
+  join->add_option("--data", data, "Override data.train");
+  join->add_option("--model-out", model_out, "Override output.model");
+  join->add_option("--threads", threads, "Override threads");
+  join->callback([&] {
+    nlohmann::json o = nlohmann::json::object();
+    if (!host.empty()) o["/coordinator/host"] = host;
+    if (port >= 0) o["/coordinator/port"] = port;
+    if (!data.empty()) o["/data/train"] = data;
+    if (!model_out.empty()) o["/output/model"] = model_out;
+    if (threads >= 0) o["/threads"] = threads;
+    auto config = fedseg::client::LoadRegionConfig(config_path, o);
+    if (!config.ok()) {
+      std::cerr << "error: " << config.status().message() << "\n";
+      exit_code = 2;
+      return;
+    }
+    fedseg::client::FederatedClient client(std::move(*config));
+    exit_code = client.Run();
+  });
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,281 @@
+#include "client/federated_client.h"
+
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <random>
+#include <thread>
+
+#include "client/local_commands.h"
+#include "common/evaluation.h"
+#include "common/model_file.h"
+#include "common/trainer.h"
+
+namespace fedseg::client {
+namespace {
+
+// Subject CN of a certificate file (the region's identity when the config does not name it).
+Result<std::string> CertificateCommonName(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "r");
+  if (!f) return Status::NotFound("cannot open certificate " + path);
+  X509* cert = PEM_read_X509(f, nullptr, nullptr, nullptr);
+  std::fclose(f);
+  if (!cert) return Status::InvalidArgument(path + " is not a PEM certificate");
+  char buf[256] = {0};
+  int n = X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, buf, sizeof buf);
+  X509_free(cert);
+  if (n <= 0) return Status::InvalidArgument(path + " has no subject common name");
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+bool SameContract(const DataContract& a, const DataContract& b) {
+  return a.label == b.label && a.categorical == b.categorical && a.numeric == b.numeric &&
+         a.drop == b.drop && a.test_fraction == b.test_fraction && a.split_seed == b.split_seed;
+}
+
+}  // namespace
+
+FederatedClient::FederatedClient(RegionConfig config) : config_(std::move(config)) {}
+
+int FederatedClient::Run() {
+  if (config_.region.empty()) {
+    auto cn = CertificateCommonName(config_.tls.cert_file);
+    if (!cn.ok()) {
+      std::fprintf(stderr, "error: %s\n", cn.status().message().c_str());
+      return 1;
+    }
+    config_.region = *cn;
+  }
+  log_ = std::make_shared<spdlog::logger>(
+      config_.region, std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+  log_->set_pattern("%Y-%m-%dT%H:%M:%S.%e [%n] %^%l%$ %v");
+
+  std::mt19937_64 jitter(std::random_device{}());
+  int backoff = config_.backoff_initial_ms;
+  auto last_connected = std::chrono::steady_clock::now();
+  for (;;) {
+    auto conn = TlsClientConnection::Connect(config_.coordinator_host, config_.coordinator_port,
+                                             config_.tls,
+                                             std::chrono::milliseconds(config_.connect_timeout_ms));
+    if (conn.ok()) {
+      last_connected = std::chrono::steady_clock::now();
+      backoff = config_.backoff_initial_ms;
+      Outcome o = Session(**conn);
+      (*conn)->Close();
+      if (o == Outcome::kDone) return 0;
+      if (o == Outcome::kFatal) return 1;
+    } else {
+      log_->warn("{}", conn.status().message());
+      // A refused certificate will not be accepted on retry; say so, but keep trying in case the
+      // coordinator's CA is being rotated (the operator sees the reason either way).
+    }
+    const auto waited = std::chrono::steady_clock::now() - last_connected;
+    if (waited > std::chrono::seconds(config_.give_up_after_s)) {
+      log_->error("no connection to the coordinator for {} s; giving up", config_.give_up_after_s);
+      return 1;
+    }
+    // Exponential backoff with full jitter (AWS architecture blog's recommendation).
+    std::uniform_int_distribution<int> d(backoff / 2, backoff);
+    const int sleep_ms = d(jitter);
+    log_->info("reconnecting in {} ms", sleep_ms);
+    std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms));
+    backoff = std::min(config_.backoff_max_ms, backoff * 2);
+  }
+}
+
+FederatedClient::Outcome FederatedClient::Session(TlsClientConnection& conn) {
+  const auto io_timeout = std::chrono::seconds(60);
+  Status st = conn.Send(static_cast<uint16_t>(MessageType::kHello),
+                        Serialize(HelloMsg{config_.region, "fedseg 0.1.0"}), io_timeout);
+  if (!st.ok()) {
+    log_->warn("{}", st.message());
+    return Outcome::kReconnect;
+  }
+  log_->info("connected to coordinator {}", conn.peer_address());
+  for (;;) {
+    auto frame = conn.Receive(std::chrono::seconds(config_.receive_timeout_s));
+    if (!frame.ok()) {
+      log_->warn("connection lost: {}", frame.status().message());
+      return Outcome::kReconnect;
+    }
+    const auto type = static_cast<MessageType>(frame->type);
+    switch (type) {
+      case MessageType::kWelcome: {
+        WelcomeMsg w;
+        st = ParseFrame(*frame, type, &w);
+        if (st.ok()) st = HandleWelcome(w);
+        if (!st.ok()) {
+          log_->error("{}", st.message());
+          return Outcome::kFatal;
+        }
+        break;
+      }
+      case MessageType::kSummaryRequest: {
+        SummaryRequestMsg req;
+        st = ParseFrame(*frame, type, &req);
+        if (!st.ok() || !contract_) {
+          log_->error("bad SummaryRequest: {}", st.ok() ? "no data contract yet" : st.message());
+          return Outcome::kReconnect;
+        }
+        SummaryReplyMsg reply{Summarize(train_raw_), train_raw_.num_rows(), test_raw_.num_rows()};
+        st = conn.Send(static_cast<uint16_t>(MessageType::kSummaryReply), Serialize(reply),
+                       io_timeout);
+        if (!st.ok()) return Outcome::kReconnect;
+        log_->info("sent data summary ({} training rows)", train_raw_.num_rows());
+        break;
+      }
+      case MessageType::kSetup: {
+        SetupMsg s;
+        st = ParseFrame(*frame, type, &s);
+        if (st.ok()) st = HandleSetup(s);
+        if (!st.ok()) {
+          log_->error("cannot use the coordinator's setup: {}", st.message());
+          return Outcome::kFatal;
+        }
+        break;
+      }
+      case MessageType::kRoundStart: {
+        RoundStartMsg r;
+        st = ParseFrame(*frame, type, &r);
+        if (!st.ok() || !setup_) {
+          log_->error("bad RoundStart: {}", st.ok() ? "no setup yet" : st.message());
+          return Outcome::kReconnect;
+        }
+        auto update = HandleRound(r);
+        if (!update.ok()) {
+          log_->error("round {}: {}", r.round, update.status().message());
+          return Outcome::kReconnect;
+        }
+        st = conn.Send(static_cast<uint16_t>(MessageType::kUpdate), Serialize(*update),
+                       io_timeout);
+        if (!st.ok()) {
+          log_->warn("round {}: could not send the update: {}", r.round, st.message());
+          return Outcome::kReconnect;
+        }
+        break;
+      }
+      case MessageType::kDone: {
+        DoneMsg d;
+        st = ParseFrame(*frame, type, &d);
+        if (st.ok() && setup_) st = SaveFinalModel(d.weights);
+        if (!st.ok()) {
+          log_->error("final model: {}", st.message());
+          return Outcome::kFatal;
+        }
+        log_->info("federation finished: {}", d.reason);
+        return Outcome::kDone;
+      }
+      case MessageType::kError: {
+        ErrorMsg e;
+        (void)ParseFrame(*frame, type, &e);
+        log_->error("coordinator says: {}", e.message);
+        // A refusal (identity, allow-list) will not change on retry.
+        return e.message.rfind("refused", 0) == 0 ? Outcome::kFatal : Outcome::kReconnect;
+      }
+      default:
+        log_->error("unexpected {} message from the coordinator", MessageTypeName(frame->type));
+        return Outcome::kReconnect;
+    }
+  }
+}
+
+Status FederatedClient::HandleWelcome(const WelcomeMsg& msg) {
+  if (contract_ && SameContract(*contract_, msg.contract)) return Status::OK();
+  TableArgs t;
+  t.data = config_.train_data;
+  t.label = msg.contract.label;
+  t.id_column = config_.id_column;
+  t.categorical = msg.contract.categorical;
+  t.numeric = msg.contract.numeric;
+  t.drop = msg.contract.drop;
+  t.delimiter = config_.delimiter;
+  FEDSEG_ASSIGN_OR_RETURN(LoadOptions opts, MakeLoadOptions(t));
+  FEDSEG_ASSIGN_OR_RETURN(RawDataset all, LoadDatasetFile(config_.train_data, opts));
+  if (!config_.test_data.empty()) {
+    LoadOptions test_opts = opts;
+    for (const RawColumn& c : all.features) {
+      test_opts.types[c.name] = c.type;
+      test_opts.feature_columns.push_back(c.name);
+    }
+    FEDSEG_ASSIGN_OR_RETURN(test_raw_, LoadDatasetFile(config_.test_data, test_opts));
+    train_raw_ = std::move(all);
+  } else {
+    auto [tr, te] = StratifiedSplit(all.labels, msg.contract.test_fraction, msg.contract.split_seed);
+    train_raw_ = SelectRows(all, tr);
+    test_raw_ = SelectRows(all, te);
+  }
+  contract_ = msg.contract;
+  setup_.reset();
+  log_->info("loaded {}: {} training rows, {} test rows (run {})", config_.train_data,
+             train_raw_.num_rows(), test_raw_.num_rows(), msg.run_id);
+  return Status::OK();
+}
+
+Status FederatedClient::HandleSetup(const SetupMsg& msg) {
+  FEDSEG_RETURN_IF_ERROR(msg.spec.Validate());
+  FEDSEG_RETURN_IF_ERROR(msg.schema.Validate());
+  FEDSEG_RETURN_IF_ERROR(msg.plan.Validate());
+  if (msg.schema.input_dim() != msg.spec.input_dim ||
+      msg.schema.num_classes() != msg.spec.num_classes) {
+    return Status::InvalidArgument("schema and architecture disagree");
+  }
+  if (!contract_) return Status::FailedPrecondition("Setup before Welcome");
+  // Labels of this region that the global schema does not know are an error (naming the line).
+  FEDSEG_ASSIGN_OR_RETURN(train_, msg.schema.Encode(train_raw_));
+  FEDSEG_ASSIGN_OR_RETURN(test_, msg.schema.Encode(test_raw_));
+  setup_ = msg;
+  log_->info("setup: model {} ({} parameters), {} local epoch(s) per round", msg.spec.ToString(),
+             msg.spec.num_params(), msg.plan.local_epochs);
+  return Status::OK();
+}
+
+Result<UpdateMsg> FederatedClient::HandleRound(const RoundStartMsg& msg) {
+  const SetupMsg& s = *setup_;
+  FEDSEG_RETURN_IF_ERROR(ValidateWeights(msg.weights, s.spec));
+  FEDSEG_ASSIGN_OR_RETURN(Mlp model, Mlp::Create(s.spec));
+  const Eigen::VectorXf global = Eigen::Map<const Eigen::VectorXf>(
+      msg.weights.data(), static_cast<Eigen::Index>(msg.weights.size()));
+  FEDSEG_RETURN_IF_ERROR(model.SetParams(global));
+  UpdateMsg up;
+  up.round = msg.round;
+  up.evaluation = Evaluate(model, test_);
+  if (!msg.train) {
+    log_->info("round {}: evaluated the final model on {} test rows", msg.round, test_.rows());
+    return up;
+  }
+  TrainConfig tc;
+  tc.epochs = s.plan.local_epochs;
+  tc.batch_size = s.plan.batch_size;
+  tc.optimizer = s.plan.optimizer;
+  tc.class_weight = s.plan.class_weight;
+  tc.seed = msg.seed;
+  tc.threads = config_.threads;
+  const auto t0 = std::chrono::steady_clock::now();
+  FEDSEG_ASSIGN_OR_RETURN(TrainReport rep, Train(model, train_, nullptr, tc));
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  Eigen::VectorXf delta = model.params() - global;
+  up.delta.assign(delta.data(), delta.data() + delta.size());
+  up.num_examples = train_.rows();
+  up.train_loss = rep.history.empty() ? 0.0 : rep.history.back().train_loss;
+  log_->info("round {}: trained {} epoch(s) on {} rows in {:.2f} s, loss {:.4f}", msg.round,
+             rep.epochs_run, train_.rows(), secs, up.train_loss);
+  return up;
+}
+
+Status FederatedClient::SaveFinalModel(const std::vector<float>& weights) {
+  if (config_.model_out.empty()) return Status::OK();
+  FEDSEG_RETURN_IF_ERROR(ValidateWeights(weights, setup_->spec));
+  FEDSEG_ASSIGN_OR_RETURN(Mlp model, Mlp::Create(setup_->spec));
+  FEDSEG_RETURN_IF_ERROR(model.SetParams(Eigen::Map<const Eigen::VectorXf>(
+      weights.data(), static_cast<Eigen::Index>(weights.size()))));
+  nlohmann::json meta = {{"mode", "federated"}, {"run_id", setup_->run_id}, {"region", config_.region}};
+  FEDSEG_RETURN_IF_ERROR(SaveModelFile(config_.model_out, ModelFile{setup_->schema, model, meta.dump()}));
+  log_->info("saved the final global model to {}", config_.model_out);
+  return Status::OK();
+}
+
+}  // namespace fedseg::client

@@ -1,0 +1,47 @@
+// A region's node in a federation (`fedseg-client join`): connects to the coordinator over mutual
+// TLS, loads and encodes its private table under the federation's data contract and global schema,
+// and for every round evaluates the global model on its held-out rows and trains locally from it,
+// sending back only the weight delta and mergeable evaluation summaries. It reconnects with
+// exponential backoff and full jitter when the connection drops (coordinator restart, network
+// fault), keeping its data and state; it never sends a raw row.
+#ifndef FEDSEG_CLIENT_FEDERATED_CLIENT_H_
+#define FEDSEG_CLIENT_FEDERATED_CLIENT_H_
+
+#include <spdlog/logger.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "client/region_config.h"
+#include "common/dataset_loader.h"
+#include "common/messages.h"
+#include "common/tls_client.h"
+
+namespace fedseg::client {
+
+class FederatedClient {
+ public:
+  explicit FederatedClient(RegionConfig config);
+  // Runs until the coordinator says Done (0), or an unrecoverable error (1).
+  int Run();
+
+ private:
+  enum class Outcome { kDone, kReconnect, kFatal };
+  Outcome Session(TlsClientConnection& conn);
+  Status HandleWelcome(const WelcomeMsg& msg);
+  Status HandleSetup(const SetupMsg& msg);
+  Result<UpdateMsg> HandleRound(const RoundStartMsg& msg);
+  Status SaveFinalModel(const std::vector<float>& weights);
+
+  RegionConfig config_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::optional<DataContract> contract_;
+  RawDataset train_raw_, test_raw_;
+  std::optional<SetupMsg> setup_;
+  EncodedData train_, test_;
+};
+
+}  // namespace fedseg::client
+
+#endif  // FEDSEG_CLIENT_FEDERATED_CLIENT_H_

@@ -1,0 +1,45 @@
+// A region node's configuration for `fedseg-client join`: a JSON file (docs/configuration.md),
+// validated once into a RegionConfig.
+#ifndef FEDSEG_CLIENT_REGION_CONFIG_H_
+#define FEDSEG_CLIENT_REGION_CONFIG_H_
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "common/status.h"
+#include "common/tls.h"
+
+namespace fedseg::client {
+
+struct RegionConfig {
+  std::string region;               // identity; defaults to the certificate's subject CN
+  std::string coordinator_host = "127.0.0.1";
+  uint16_t coordinator_port = 7443;
+  TlsConfig tls;
+  std::string train_data;           // the region's private table (CSV)
+  std::string test_data;            // optional held-out table; else a stratified split
+  std::string id_column;
+  std::string delimiter;            // "", ",", ";", "tab", "|"
+  std::string model_out;            // where to save the final global model (optional)
+  int threads = 0;                  // OpenMP threads for local training (0 = all cores)
+  int connect_timeout_ms = 10000;
+  int receive_timeout_s = 1800;     // the longest silence tolerated between two messages
+  int backoff_initial_ms = 250;     // reconnect: exponential backoff with full jitter
+  int backoff_max_ms = 15000;
+  int give_up_after_s = 900;        // stop reconnecting after this long without a connection
+  // Privacy (DP-SGD budget of this region).
+  double epsilon_budget = 0.0;      // 0 = no budget (DP only if the coordinator's plan asks)
+  double delta = 0.0;               // 0 = 1 / (10 n)
+  std::string ledger;               // privacy ledger (JSON lines); default <model_out dir>/ledger
+  bool insecure_seeded_noise = false;  // TEST ONLY: deterministic DP noise
+  uint64_t noise_seed = 0;
+
+  Status Validate() const;
+};
+
+Result<RegionConfig> LoadRegionConfig(const std::string& path, const nlohmann::json& overrides = {});
+
+}  // namespace fedseg::client
+
+#endif  // FEDSEG_CLIENT_REGION_CONFIG_H_
