@@ -68,7 +68,7 @@ std::string ProfilesToText(const std::vector<SegmentProfile>& profiles) {
   std::snprintf(buf, sizeof buf, "%-28s", "");
   os << buf;
   for (const SegmentProfile& p : profiles) {
-    std::snprintf(buf, sizeof buf, " %22s", p.segment.c_str());
+    std::snprintf(buf, sizeof buf, " %26s", p.segment.c_str());
     os << buf;
   }
   os << "\n";
@@ -76,7 +76,7 @@ std::string ProfilesToText(const std::vector<SegmentProfile>& profiles) {
     std::snprintf(buf, sizeof buf, "%-28.28s", name.c_str());
     os << buf;
     for (size_t s = 0; s < profiles.size(); ++s) {
-      std::snprintf(buf, sizeof buf, " %22.22s", cell(s).c_str());
+      std::snprintf(buf, sizeof buf, " %26.26s", cell(s).c_str());
       os << buf;
     }
     os << "\n";

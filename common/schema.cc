@@ -164,6 +164,11 @@ LoadOptions Schema::MakeLoadOptions(bool label_optional) const {
 
 Result<EncodedData> Schema::Encode(const RawDataset& data) const {
   const size_t n = data.num_rows();
+  if (n == 0 && data.features.empty()) {  // an empty selection (no validation split, say)
+    EncodedData empty;
+    empty.x.resize(input_dim_, 0);
+    return empty;
+  }
   if (data.features.size() != columns_.size()) {
     return Status::InvalidArgument(data.source + ": table has " +
                                    std::to_string(data.features.size()) +
