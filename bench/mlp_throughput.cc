@@ -12,6 +12,7 @@
 
 #include "common/mlp.h"
 #include "common/optimizer.h"
+#include "common/runtime.h"
 #include "common/trainer.h"
 
 int main(int argc, char** argv) {
@@ -42,8 +43,7 @@ int main(int argc, char** argv) {
   }
   Mlp model = std::move(*model_or);
   model.InitRandom(0);
-  omp_set_num_threads(threads);
-  Eigen::setNbThreads(1);
+  ConfigureThreads(threads);
 
   std::mt19937_64 rng(0);
   std::normal_distribution<float> n01(0, 1);

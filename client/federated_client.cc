@@ -13,6 +13,7 @@
 #include "client/local_commands.h"
 #include "common/evaluation.h"
 #include "common/model_file.h"
+#include "common/runtime.h"
 #include "common/trainer.h"
 
 namespace fedseg::client {
@@ -42,6 +43,7 @@ bool SameContract(const DataContract& a, const DataContract& b) {
 FederatedClient::FederatedClient(RegionConfig config) : config_(std::move(config)) {}
 
 int FederatedClient::Run() {
+  ConfigureThreads(config_.threads);
   if (config_.region.empty()) {
     auto cn = CertificateCommonName(config_.tls.cert_file);
     if (!cn.ok()) {

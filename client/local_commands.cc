@@ -15,6 +15,7 @@
 #include "common/file_util.h"
 #include "common/metrics.h"
 #include "common/model_file.h"
+#include "common/runtime.h"
 #include "common/schema.h"
 
 namespace fedseg::client {
@@ -153,6 +154,7 @@ void AddSegmentCommand(CLI::App& app, SegmentArgs& a, int* exit_code) {
 }
 
 int RunTrain(const TrainArgs& a) {
+  ConfigureThreads(a.train.threads);
   auto opts_or = MakeLoadOptions(a.table);
   if (!opts_or.ok()) return Fail(opts_or.status());
   LoadOptions opts = *opts_or;
@@ -307,6 +309,7 @@ Result<LoadedTable> LoadForModel(const std::string& model_path, const TableArgs&
 }  // namespace
 
 int RunEvaluate(const EvaluateArgs& a) {
+  ConfigureThreads(0);
   auto loaded = LoadForModel(a.model, a.table, /*label_optional=*/false);
   if (!loaded.ok()) return Fail(loaded.status());
   const ClassificationReport rep = ComputeReport(Evaluate(loaded->model.model, loaded->encoded));
@@ -325,6 +328,7 @@ int RunEvaluate(const EvaluateArgs& a) {
 }
 
 int RunSegment(const SegmentArgs& a) {
+  ConfigureThreads(0);
   auto loaded = LoadForModel(a.model, a.table, /*label_optional=*/true);
   if (!loaded.ok()) return Fail(loaded.status());
   const Schema& schema = loaded->model.schema;

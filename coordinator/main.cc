@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "common/runtime.h"
 #include "coordinator/coordinator.h"
 
 int main(int argc, char** argv) {
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
   app.add_option("--min-regions", min_regions, "Override federation.min_regions");
   app.add_flag("--json", options.json, "Print the final summary as JSON on stdout");
   CLI11_PARSE(app, argc, argv);
+  fedseg::ConfigureThreads(0);
 
   nlohmann::json overrides = nlohmann::json::object();
   if (rounds > 0) overrides["/training/rounds"] = rounds;

@@ -1,0 +1,233 @@
+#!/usr/bin/env bash
+# Simulates a whole federation on one machine: real processes over mutual TLS on 127.0.0.1.
+#
+#   scripts/simulate.sh --data F --label L [--categorical C1,C2] [--numeric C] [--drop C]
+#                       [--id-column C] (--split-by COL | --clients N [--dirichlet ALPHA])
+#                       [--rounds R] [--run-dir DIR] [--local-epochs E] [--batch-size B] [--lr LR]
+#                       [--l2 L2] [--hidden 64,32] [--strategy fedavg|fedavgm|fedadam]
+#                       [--fraction F] [--min-regions K] [--round-deadline S] [--seed S]
+#                       [--baselines] [--build-dir DIR] [--quiet]
+#
+# Splits the table into regions (each keeps its own stratified 20% test split), makes a private CA
+# and one certificate per region, writes the coordinator's and every region's JSON config, starts
+# the coordinator and one `fedseg-client join` per region, prints a per-round table, and leaves
+# DIR with logs/, configs/, certs/, data/, metrics.csv, report.json, checkpoint.fsc and final.fsm
+# (the global model, usable with `fedseg-client segment`). --baselines also trains the same MLP on
+# the pooled training rows and on each region alone, and compares them with the federated model.
+# Exit code: 0 when the federation completed and every region finished cleanly.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+
+data="" label="" categorical="" numeric="" drop="" id_column="" split_by="" clients="" dirichlet=""
+rounds=30 run_dir="" local_epochs=1 batch_size=32 lr=0.001 l2=0.001 hidden="64,32"
+strategy=fedavg fraction=1.0 min_regions="" round_deadline=120 seed=42 baselines=0
+build_dir="$root/build" quiet=0
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2; exit 2; }
+die() { echo "simulate.sh: $*" >&2; exit 2; }
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --data) data=$2; shift 2 ;;
+    --label) label=$2; shift 2 ;;
+    --categorical) categorical=$2; shift 2 ;;
+    --numeric) numeric=$2; shift 2 ;;
+    --drop) drop=$2; shift 2 ;;
+    --id-column) id_column=$2; shift 2 ;;
+    --split-by) split_by=$2; shift 2 ;;
+    --clients) clients=$2; shift 2 ;;
+    --dirichlet) dirichlet=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
+    --run-dir) run_dir=$2; shift 2 ;;
+    --local-epochs) local_epochs=$2; shift 2 ;;
+    --batch-size) batch_size=$2; shift 2 ;;
+    --lr) lr=$2; shift 2 ;;
+    --l2) l2=$2; shift 2 ;;
+    --hidden) hidden=$2; shift 2 ;;
+    --strategy) strategy=$2; shift 2 ;;
+    --fraction) fraction=$2; shift 2 ;;
+    --min-regions) min_regions=$2; shift 2 ;;
+    --round-deadline) round_deadline=$2; shift 2 ;;
+    --seed) seed=$2; shift 2 ;;
+    --baselines) baselines=1; shift ;;
+    --build-dir) build_dir=$2; shift 2 ;;
+    --quiet) quiet=1; shift ;;
+    -h|--help) usage ;;
+    *) die "unknown option $1 (see --help)" ;;
+  esac
+done
+[[ -n "$data" && -n "$label" ]] || die "--data and --label are required (see --help)"
+[[ -f "$data" ]] || die "no such file: $data"
+[[ -n "$split_by" || -n "$clients" ]] || die "give --split-by COL or --clients N"
+[[ -n "$run_dir" ]] || run_dir="$root/runs/sim-$(date +%Y%m%d-%H%M%S)"
+bin="$build_dir/bin"
+if [[ ! -x "$bin/fedseg-coordinator" || ! -x "$bin/fedseg-client" ]]; then
+  echo "simulate.sh: building fedseg in $build_dir" >&2
+  cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$build_dir" -j "$(nproc)" --target fedseg-coordinator fedseg-client >/dev/null
+fi
+
+mkdir -p "$run_dir"/{logs,configs,data}
+run_dir=$(cd "$run_dir" && pwd)
+pids=()
+cleanup() {
+  for p in "${pids[@]:-}"; do [[ -n "$p" ]] && kill "$p" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+trap 'echo "simulate.sh: interrupted" >&2; exit 130' INT TERM
+
+# 1. Regions and their private tables.
+split_args=(--data "$data" --label "$label" --out "$run_dir/data" --seed "$seed")
+if [[ -n "$split_by" ]]; then split_args+=(--split-by "$split_by"); else split_args+=(--clients "$clients"); fi
+[[ -n "$dirichlet" ]] && split_args+=(--dirichlet "$dirichlet")
+python3 "$here/split_csv.py" "${split_args[@]}" > "$run_dir/regions.tsv"
+mapfile -t regions < <(cut -f1 "$run_dir/regions.tsv")
+[[ ${#regions[@]} -ge 1 ]] || die "the split produced no regions"
+[[ -n "$min_regions" ]] || min_regions=$(( ${#regions[@]} < 2 ? 1 : 2 ))
+[[ $quiet -eq 1 ]] || { echo "regions (train / test rows):"; column -t "$run_dir/regions.tsv" | sed 's/^/  /'; }
+
+# 2. Certificates: a private CA, the coordinator, one per region.
+bash "$here/gen-certs.sh" --out "$run_dir/certs" "${regions[@]}" >/dev/null
+
+# 3. Configs.
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+python3 - "$run_dir" "$port" "$label" "$categorical" "$numeric" "$drop" "$id_column" "$rounds" \
+  "$local_epochs" "$batch_size" "$lr" "$l2" "$hidden" "$strategy" "$fraction" "$min_regions" \
+  "$round_deadline" "$seed" "${regions[@]}" <<'PY'
+import json, sys
+(run_dir, port, label, categorical, numeric, drop, id_column, rounds, local_epochs, batch_size, lr,
+ l2, hidden, strategy, fraction, min_regions, round_deadline, seed), regions = sys.argv[1:19], sys.argv[19:]
+lst = lambda s: [x for x in s.split(",") if x]
+certs = f"{run_dir}/certs"
+coordinator = {
+    "listen": {"host": "127.0.0.1", "port": int(port)},
+    "tls": {"ca": f"{certs}/ca.crt", "cert": f"{certs}/coordinator.crt", "key": f"{certs}/coordinator.key"},
+    "regions": regions,
+    "run_dir": run_dir,
+    "data": {"label": label, "categorical": lst(categorical), "numeric": lst(numeric), "drop": lst(drop)},
+    "model": {"hidden": [int(h) for h in lst(hidden)], "seed": int(seed)},
+    "training": {"rounds": int(rounds), "local_epochs": int(local_epochs), "batch_size": int(batch_size),
+                 "learning_rate": float(lr), "l2": float(l2)},
+    "federation": {"fraction": float(fraction), "min_regions": int(min_regions),
+                   "round_deadline_s": float(round_deadline), "join_timeout_s": 30},
+    "strategy": {"name": strategy},
+}
+json.dump(coordinator, open(f"{run_dir}/configs/coordinator.json", "w"), indent=2)
+for r in regions:
+    region = {
+        "region": r,
+        "coordinator": {"host": "127.0.0.1", "port": int(port), "backoff_initial_ms": 100,
+                        "backoff_max_ms": 2000, "give_up_after_s": 120},
+        "tls": {"ca": f"{certs}/ca.crt", "cert": f"{certs}/{r}.crt", "key": f"{certs}/{r}.key"},
+        "data": {"train": f"{run_dir}/data/{r}/train.csv", "test": f"{run_dir}/data/{r}/test.csv",
+                 "id_column": id_column},
+        "output": {"model": f"{run_dir}/data/{r}/final.fsm"},
+        "threads": 1,
+    }
+    json.dump(region, open(f"{run_dir}/configs/{r}.json", "w"), indent=2)
+PY
+
+# 4. Processes. Passive OpenMP waiting: many region processes share the cores here.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+"$bin/fedseg-coordinator" --config "$run_dir/configs/coordinator.json" \
+  > "$run_dir/logs/coordinator.out" 2> "$run_dir/logs/coordinator.err" &
+coord_pid=$!
+pids+=("$coord_pid")
+for r in "${regions[@]}"; do
+  "$bin/fedseg-client" join --config "$run_dir/configs/$r.json" > "$run_dir/logs/$r.log" 2>&1 &
+  pids+=("$!")
+done
+[[ $quiet -eq 1 ]] || echo "coordinator (pid $coord_pid) on 127.0.0.1:$port, ${#regions[@]} region processes; logs in $run_dir/logs"
+
+# 5. Per-round table while it runs.
+printed=0
+print_rounds() {
+  [[ -f "$run_dir/metrics.csv" ]] || return 0
+  local lines
+  lines=$(awk -F, '$2 == "global"' "$run_dir/metrics.csv")
+  local n
+  n=$(printf '%s\n' "$lines" | grep -c . || true)
+  if [[ $printed -eq 0 && $n -gt 0 ]]; then
+    printf '%6s %8s %8s %8s %8s %8s %8s\n' round loss acc macroF1 posF1 AUC kappa
+  fi
+  printf '%s\n' "$lines" | tail -n +$((printed + 1)) | while IFS=, read -r rnd _ _ loss acc mf1 pf1 auc kappa; do
+    [[ -n "$rnd" ]] && printf '%6s %8.4f %8.4f %8.4f %8.4f %8.4f %8.4f\n' "$rnd" "$loss" "$acc" "$mf1" "$pf1" "$auc" "$kappa"
+  done
+  printed=$n
+}
+while kill -0 "$coord_pid" 2>/dev/null; do
+  [[ $quiet -eq 1 ]] || print_rounds
+  sleep 0.5
+done
+set +e
+wait "$coord_pid"
+coord_rc=$?
+set -e
+[[ $quiet -eq 1 ]] || print_rounds
+client_rc=0
+for i in "${!regions[@]}"; do
+  p=${pids[$((i + 1))]}
+  set +e
+  wait "$p"
+  rc=$?
+  set -e
+  if [[ $rc -ne 0 ]]; then
+    echo "simulate.sh: region ${regions[$i]} exited with $rc (see $run_dir/logs/${regions[$i]}.log)" >&2
+    client_rc=1
+  fi
+done
+pids=()
+if [[ $coord_rc -ne 0 ]]; then
+  echo "simulate.sh: coordinator failed with exit code $coord_rc (see $run_dir/logs/coordinator.err)" >&2
+  exit 1
+fi
+echo "final model: $run_dir/final.fsm"
+echo "report:      $run_dir/report.json (metrics per round: $run_dir/metrics.csv)"
+
+# 6. Baselines: the same MLP on the pooled training rows, and each region alone.
+if [[ $baselines -eq 1 ]]; then
+  python3 - "$run_dir" "${regions[@]}" <<'PY'
+import csv, sys
+run_dir, regions = sys.argv[1], sys.argv[2:]
+for part in ("train", "test"):
+    with open(f"{run_dir}/data/pooled_{part}.csv", "w", newline="") as out:
+        w = None
+        for r in regions:
+            with open(f"{run_dir}/data/{r}/{part}.csv", newline="") as f:
+                rd = csv.reader(f)
+                header = next(rd)
+                if w is None:
+                    w = csv.writer(out, lineterminator="\n"); w.writerow(header)
+                w.writerows(rd)
+PY
+  common=(--label "$label" --hidden "$hidden" --batch-size "$batch_size" --lr "$lr" --l2 "$l2" --seed "$seed" --quiet --json)
+  [[ -n "$categorical" ]] && common+=(--categorical "$categorical")
+  [[ -n "$numeric" ]] && common+=(--numeric "$numeric")
+  [[ -n "$drop" ]] && common+=(--drop "$drop")
+  epochs=$((rounds * local_epochs))
+  "$bin/fedseg-client" train --data "$run_dir/data/pooled_train.csv" --test-data "$run_dir/data/pooled_test.csv" \
+    --epochs "$epochs" --out "$run_dir/pooled.fsm" "${common[@]}" > "$run_dir/baseline_pooled.json"
+  {
+    printf '%-12s %10s %10s %10s %10s %10s %10s\n' scope fed_AUC fed_F1 pooled_AUC pooled_F1 local_AUC local_F1
+    for r in all "${regions[@]}"; do
+      if [[ $r == all ]]; then test="$run_dir/data/pooled_test.csv"; else test="$run_dir/data/$r/test.csv"; fi
+      fed=$("$bin/fedseg-client" evaluate --model "$run_dir/final.fsm" --data "$test" --json)
+      pooled=$("$bin/fedseg-client" evaluate --model "$run_dir/pooled.fsm" --data "$test" --json)
+      local_json='{}'
+      if [[ $r != all ]]; then
+        if "$bin/fedseg-client" train --data "$run_dir/data/$r/train.csv" --test-data "$test" --epochs "$epochs" \
+             --out "$run_dir/data/$r/local.fsm" "${common[@]}" > "$run_dir/data/$r/local.json" 2>/dev/null; then
+          local_json=$(python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["test"]))' "$run_dir/data/$r/local.json")
+        fi
+      fi
+      python3 - "$r" "$fed" "$pooled" "$local_json" <<'PY'
+import json, sys
+name, fed, pooled, local = sys.argv[1], *(json.loads(x) for x in sys.argv[2:])
+def g(d, k):
+    v = d.get(k)
+    return f"{v:10.4f}" if isinstance(v, (int, float)) else f"{'-':>10}"
+print(f"{name:<12} {g(fed,'roc_auc')} {g(fed,'positive_f1')} {g(pooled,'roc_auc')} {g(pooled,'positive_f1')} {g(local,'roc_auc')} {g(local,'positive_f1')}")
+PY
+    done
+  } | tee "$run_dir/baselines.txt"
+fi
+exit $client_rc
