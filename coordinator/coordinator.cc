@@ -232,13 +232,28 @@ void Coordinator::OnClose(const std::shared_ptr<TlsSession>& s, const Status& st
   if (r.session == s) {
     r.session.reset();
     r.set_up = false;
+    const bool in_round = phase_ == Phase::kRound || phase_ == Phase::kFinalEvaluation;
+    const bool owed = in_round && selected_.count(r.name) && !replied_.count(r.name);
     if (phase_ != Phase::kDone) {
       log_->warn("region {} disconnected{}: {}", r.name,
-                 phase_ == Phase::kRound && selected_.count(r.name) && !replied_.count(r.name)
-                     ? " during round " + std::to_string(round_)
-                     : "",
+                 owed ? " during round " + std::to_string(round_) : "",
                  st.ok() ? "closed" : st.message());
     }
+    if (owed) {
+      // Its update will not come: the round completes as soon as every other region has answered
+      // (a late reconnect cannot answer this round: it was not sent the round again).
+      lost_.insert(r.name);
+      MaybeCompleteRound();
+    }
+  }
+}
+
+void Coordinator::MaybeCompleteRound() {
+  if (replied_.size() + lost_.size() < selected_.size()) return;
+  if (phase_ == Phase::kRound) {
+    FinishRound();
+  } else if (phase_ == Phase::kFinalEvaluation) {
+    FinishFinalEvaluation();
   }
 }
 
@@ -273,7 +288,7 @@ void Coordinator::OnUpdate(RegionState& r, const Frame& f) {
   UpdateMsg msg;
   Status st = ParseFrame(f, MessageType::kUpdate, &msg);
   if (!st.ok()) return ProtocolViolation(r, st.message());
-  if (!in_round || msg.round != round_ || !selected_.count(r.name)) {
+  if (!in_round || msg.round != round_ || !selected_.count(r.name) || lost_.count(r.name)) {
     // A late or unsolicited update is refused but is no reason to drop the region.
     log_->warn("region {}: refused update for round {} (current round {}{})", r.name, msg.round,
                round_, in_round && msg.round == round_ ? ", region not selected" : "");
@@ -302,13 +317,7 @@ void Coordinator::OnUpdate(RegionState& r, const Frame& f) {
                                                 static_cast<Eigen::Index>(msg.delta.size()));
     updates_.push_back(std::move(u));
   }
-  if (replied_.size() == selected_.size()) {
-    if (train) {
-      FinishRound();
-    } else {
-      FinishFinalEvaluation();
-    }
-  }
+  MaybeCompleteRound();
 }
 
 void Coordinator::OnDecline(RegionState& r, const Frame& f) {
@@ -328,13 +337,7 @@ void Coordinator::OnDecline(RegionState& r, const Frame& f) {
   r.epsilon_spent = msg.epsilon_spent;
   r.epsilon_budget = msg.epsilon_budget;
   log_->warn("region {} declined round {}: {}", r.name, round_, msg.reason);
-  if (replied_.size() == selected_.size()) {
-    if (phase_ == Phase::kRound) {
-      FinishRound();
-    } else {
-      FinishFinalEvaluation();
-    }
-  }
+  MaybeCompleteRound();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -488,6 +491,7 @@ void Coordinator::StartRound() {
   ready.resize(k);
   selected_ = std::set<std::string>(ready.begin(), ready.end());
   replied_.clear();
+  lost_.clear();
   updates_.clear();
   evals_.clear();
   train_losses_.clear();
@@ -511,6 +515,7 @@ void Coordinator::FinishRound() {
   for (const std::string& name : selected_) {
     if (!replied_.count(name)) ++regions_[name].rounds_missed;
   }
+  lost_.clear();
   if (static_cast<int>(updates_.size()) < config_.min_regions) {
     log_->warn("round {} failed: {} updates, quorum {}; the model is unchanged and the round will "
                "be retried when enough regions are ready",
@@ -591,6 +596,7 @@ void Coordinator::StartFinalEvaluation() {
   }
   selected_ = std::set<std::string>(ready.begin(), ready.end());
   replied_.clear();
+  lost_.clear();
   evals_.clear();
   updates_.clear();
   phase_ = Phase::kFinalEvaluation;

@@ -76,6 +76,7 @@ class Coordinator {
   void OnDecline(RegionState& r, const Frame& f);
   void Refuse(const std::shared_ptr<TlsSession>& s, const std::string& reason);
   void ProtocolViolation(RegionState& r, const std::string& what);
+  void MaybeCompleteRound();
 
   // Phases.
   void Tick();
@@ -133,6 +134,7 @@ class Coordinator {
   std::map<std::string, ClassificationSummary> evals_;   // of the model after round_-1
   std::map<std::string, double> train_losses_;
   std::set<std::string> replied_;
+  std::set<std::string> lost_;         // selected regions that disconnected before answering
   Clock::time_point round_started_;
   nlohmann::json history_ = nlohmann::json::array();
   double last_round_seconds_ = 0;

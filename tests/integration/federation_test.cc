@@ -1,0 +1,303 @@
+// Integration tests of the federation: the real fedseg-coordinator and fedseg-client executables,
+// as separate processes, over mutual TLS on 127.0.0.1. No mocks: certificates come from
+// scripts/gen-certs.sh and the data is the bundled online-shoppers table split into regions.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "common/messages.h"
+#include "common/model_file.h"
+#include "common/tls_client.h"
+#include "process.h"
+
+namespace fedseg {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::Process;
+using testing::ReadAll;
+using testing::WaitFor;
+namespace fs = std::filesystem;
+
+const std::string kBin = FEDSEG_BIN_DIR;
+const std::string kSrc = FEDSEG_SOURCE_DIR;
+
+class FederationTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(fs::temp_directory_path() / ("fedseg-fed-" + std::to_string(::getpid())));
+    fs::remove_all(*dir_);
+    fs::create_directories(*dir_);
+    const std::string d = *dir_;
+    ok_ = testing::Run("bash " + kSrc + "/scripts/gen-certs.sh --out " + d +
+                       "/pki r1 r2 r3 intruder --expired old >/dev/null") == 0 &&
+          testing::Run("bash " + kSrc + "/scripts/gen-certs.sh --out " + d +
+                       "/other r1 >/dev/null") == 0 &&
+          testing::Run("python3 " + kSrc + "/scripts/split_csv.py --data " + kSrc +
+                       "/data/online_shoppers_intention.csv --label Revenue --clients 3 --out " +
+                       d + "/data >/dev/null") == 0;
+  }
+  static void TearDownTestSuite() {
+    fs::remove_all(*dir_);
+    delete dir_;
+  }
+
+  void SetUp() override {
+    ASSERT_TRUE(ok_) << "test set-up (certificates, data split) failed";
+    run_ = *dir_ + "/" + ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    fs::create_directories(run_);
+    port_ = testing::FreePort();
+  }
+
+  // Region i (1-based) uses certificate r<i> and the i-th shard.
+  std::string ShardName(int i) const {
+    char b[16];
+    std::snprintf(b, sizeof b, "region-%02d", i);
+    return b;
+  }
+
+  std::string WriteCoordinatorConfig(int rounds, int min_regions, int local_epochs,
+                                     const std::vector<std::string>& regions = {"r1", "r2", "r3"},
+                                     double join_timeout = 30) {
+    const std::string pki = *dir_ + "/pki";
+    nlohmann::json c = {
+        {"listen", {{"host", "127.0.0.1"}, {"port", port_}}},
+        {"tls", {{"ca", pki + "/ca.crt"}, {"cert", pki + "/coordinator.crt"}, {"key", pki + "/coordinator.key"}}},
+        {"regions", regions},
+        {"run_dir", run_},
+        {"data",
+         {{"label", "Revenue"},
+          {"categorical", {"Month", "VisitorType", "Weekend", "OperatingSystems", "Browser", "Region",
+                           "TrafficType"}}}},
+        {"model", {{"hidden", {16}}, {"seed", 7}}},
+        {"training", {{"rounds", rounds}, {"local_epochs", local_epochs}, {"batch_size", 32}}},
+        {"federation",
+         {{"min_regions", min_regions}, {"round_deadline_s", 60}, {"join_timeout_s", join_timeout},
+          {"hello_timeout_s", 5}}},
+    };
+    const std::string path = run_ + "/coordinator.json";
+    std::ofstream(path) << c.dump(2);
+    return path;
+  }
+
+  std::string WriteRegionConfig(int i) {
+    const std::string pki = *dir_ + "/pki";
+    const std::string name = "r" + std::to_string(i);
+    nlohmann::json c = {
+        {"region", name},
+        {"coordinator",
+         {{"host", "127.0.0.1"}, {"port", port_}, {"backoff_initial_ms", 100},
+          {"backoff_max_ms", 1000}, {"give_up_after_s", 60}}},
+        {"tls", {{"ca", pki + "/ca.crt"}, {"cert", pki + "/" + name + ".crt"}, {"key", pki + "/" + name + ".key"}}},
+        {"data",
+         {{"train", *dir_ + "/data/" + ShardName(i) + "/train.csv"},
+          {"test", *dir_ + "/data/" + ShardName(i) + "/test.csv"}}},
+        {"output", {{"model", run_ + "/" + name + ".fsm"}}},
+        {"threads", 1},
+    };
+    const std::string path = run_ + "/" + name + ".json";
+    std::ofstream(path) << c.dump(2);
+    return path;
+  }
+
+  std::unique_ptr<Process> StartCoordinator(const std::string& config, bool resume = false) {
+    std::vector<std::string> argv = {kBin + "/fedseg-coordinator", "--config", config};
+    if (resume) argv.push_back("--resume");
+    return std::make_unique<Process>(argv, run_ + "/coordinator.out");
+  }
+  std::unique_ptr<Process> StartRegion(int i) {
+    return std::make_unique<Process>(
+        std::vector<std::string>{kBin + "/fedseg-client", "join", "--config", WriteRegionConfig(i)},
+        run_ + "/r" + std::to_string(i) + ".log");
+  }
+  std::string CoordinatorLog() const { return ReadAll(run_ + "/coordinator.log"); }
+  nlohmann::json Report() const {
+    return nlohmann::json::parse(ReadAll(run_ + "/report.json"), nullptr, false);
+  }
+  bool LogHas(const std::string& text) const {
+    return CoordinatorLog().find(text) != std::string::npos;
+  }
+
+  static std::string* dir_;
+  static bool ok_;
+  std::string run_;
+  uint16_t port_ = 0;
+};
+
+std::string* FederationTest::dir_ = nullptr;
+bool FederationTest::ok_ = false;
+
+TEST_F(FederationTest, RoundsCompleteAndTheGlobalModelImproves) {
+  auto coord = StartCoordinator(WriteCoordinatorConfig(/*rounds=*/4, /*min_regions=*/3, 1));
+  std::vector<std::unique_ptr<Process>> regions;
+  for (int i = 1; i <= 3; ++i) regions.push_back(StartRegion(i));
+  auto rc = coord->Wait(120s);
+  ASSERT_TRUE(rc.has_value()) << "coordinator did not finish\n" << CoordinatorLog();
+  EXPECT_EQ(*rc, 0) << CoordinatorLog();
+  for (auto& r : regions) EXPECT_EQ(r->Wait(30s).value_or(-1), 0);
+
+  nlohmann::json rep = Report();
+  ASSERT_TRUE(rep.is_object());
+  EXPECT_EQ(rep["status"], "finished");
+  EXPECT_EQ(rep["completed_round"], 4);
+  const auto& rounds = rep["rounds"];
+  ASSERT_EQ(rounds.size(), 5u);
+  const double auc0 = rounds[0]["global"]["roc_auc"];
+  const double auc4 = rounds[4]["global"]["roc_auc"];
+  const double loss0 = rounds[0]["global"]["loss"];
+  const double loss4 = rounds[4]["global"]["loss"];
+  EXPECT_GT(auc4, 0.85);
+  EXPECT_GT(auc4, auc0 + 0.05);
+  EXPECT_LT(loss4, loss0);
+  for (int r = 1; r <= 4; ++r) EXPECT_EQ(rounds[r]["updates"], 3) << "round " << r;
+  // Every region evaluated the final model on its own test rows.
+  EXPECT_EQ(rounds[4]["regions"].size(), 3u);
+
+  // The final model is a model file that the local commands use directly, and every region
+  // received the same weights.
+  auto final_model = LoadModelFile(run_ + "/final.fsm");
+  ASSERT_TRUE(final_model.ok()) << final_model.status().ToString();
+  auto r1_model = LoadModelFile(run_ + "/r1.fsm");
+  ASSERT_TRUE(r1_model.ok()) << r1_model.status().ToString();
+  EXPECT_EQ(final_model->model.params(), r1_model->model.params());
+  std::string metrics = ReadAll(run_ + "/metrics.csv");
+  EXPECT_EQ(metrics.rfind("round,scope,rows,loss,accuracy,macro_f1,positive_f1,roc_auc,kappa\n", 0), 0u);
+  EXPECT_NE(metrics.find("\n4,global,"), std::string::npos);
+  EXPECT_NE(metrics.find("\n4,r3,"), std::string::npos);
+
+  const std::string seg = run_ + "/segments.csv";
+  int seg_rc = testing::Run(kBin + "/fedseg-client segment --model " + run_ + "/final.fsm --data " +
+                            *dir_ + "/data/region-02/test.csv --out " + seg + " > /dev/null");
+  EXPECT_EQ(seg_rc, 0);
+  EXPECT_EQ(ReadAll(seg).rfind("row,segment,p_FALSE,p_TRUE\n", 0), 0u);
+}
+
+TEST_F(FederationTest, KilledRegionDoesNotStopTheRoundWhenTheQuorumHolds) {
+  auto coord = StartCoordinator(WriteCoordinatorConfig(/*rounds=*/6, /*min_regions=*/2, 30));
+  std::vector<std::unique_ptr<Process>> regions;
+  for (int i = 1; i <= 3; ++i) regions.push_back(StartRegion(i));
+  ASSERT_TRUE(WaitFor([&] { return LogHas("round 2/6 started"); }, 90s)) << CoordinatorLog();
+  regions[2]->Kill(SIGKILL);  // r3 dies while it trains (30 local epochs)
+  auto rc = coord->Wait(180s);
+  ASSERT_TRUE(rc.has_value()) << "coordinator did not finish\n" << CoordinatorLog();
+  EXPECT_EQ(*rc, 0) << CoordinatorLog();
+  EXPECT_EQ(regions[0]->Wait(30s).value_or(-1), 0);
+  EXPECT_EQ(regions[1]->Wait(30s).value_or(-1), 0);
+  EXPECT_TRUE(LogHas("region r3 disconnected")) << CoordinatorLog();
+
+  nlohmann::json rep = Report();
+  EXPECT_EQ(rep["completed_round"], 6);
+  EXPECT_LT(rep["regions"]["r3"]["rounds_participated"].get<int>(), 6);
+  EXPECT_EQ(rep["regions"]["r1"]["rounds_participated"].get<int>(), 6);
+  int two_update_rounds = 0;
+  for (int r = 2; r <= 6; ++r) two_update_rounds += rep["rounds"][r]["updates"] == 2;
+  EXPECT_GE(two_update_rounds, 4);
+}
+
+TEST_F(FederationTest, CoordinatorKilledWithSigkillResumesAndFinishes) {
+  const std::string config = WriteCoordinatorConfig(/*rounds=*/6, /*min_regions=*/3, 20);
+  auto coord = StartCoordinator(config);
+  std::vector<std::unique_ptr<Process>> regions;
+  for (int i = 1; i <= 3; ++i) regions.push_back(StartRegion(i));
+  ASSERT_TRUE(WaitFor([&] { return LogHas("round 3/6 started"); }, 120s)) << CoordinatorLog();
+  coord->Kill(SIGKILL);
+  EXPECT_EQ(coord->Wait(10s).value_or(-1), 128 + SIGKILL);
+  ASSERT_TRUE(fs::exists(run_ + "/checkpoint.fsc"));
+  // Regions keep trying to reconnect; a new coordinator continues from the checkpoint.
+  for (auto& r : regions) EXPECT_TRUE(r->running());
+  auto resumed = StartCoordinator(config, /*resume=*/true);
+  auto rc = resumed->Wait(180s);
+  ASSERT_TRUE(rc.has_value()) << "resumed coordinator did not finish\n" << CoordinatorLog();
+  EXPECT_EQ(*rc, 0) << CoordinatorLog();
+  for (auto& r : regions) EXPECT_EQ(r->Wait(30s).value_or(-1), 0);
+  EXPECT_TRUE(LogHas("resuming run")) << CoordinatorLog();
+  nlohmann::json rep = Report();
+  EXPECT_EQ(rep["completed_round"], 6);
+  ASSERT_EQ(rep["rounds"].size(), 7u);
+  for (int r = 1; r <= 6; ++r) EXPECT_EQ(rep["rounds"][r]["updates"], 3) << "round " << r;
+  EXPECT_GT(rep["rounds"][6]["global"]["roc_auc"].get<double>(), 0.85);
+  EXPECT_TRUE(LoadModelFile(run_ + "/final.fsm").ok());
+}
+
+// Connects with `cert` (a name under pki or other), says Hello as `claim`, and returns the
+// coordinator's first answer or the failure.
+Result<Frame> HelloAs(uint16_t port, const std::string& pki, const std::string& cert,
+                      const std::string& claim) {
+  TlsConfig tls{pki + "/ca.crt", cert.empty() ? "" : pki + "/" + cert + ".crt",
+                cert.empty() ? "" : pki + "/" + cert + ".key"};
+  if (pki.find("/other") != std::string::npos) {
+    // The client trusts the right CA but presents a certificate from another one.
+    tls.ca_file = pki + "/../pki/ca.crt";
+  }
+  FEDSEG_ASSIGN_OR_RETURN(auto conn, TlsClientConnection::Connect("127.0.0.1", port, tls, 5000ms));
+  FEDSEG_RETURN_IF_ERROR(
+      conn->Send(static_cast<uint16_t>(MessageType::kHello), Serialize(HelloMsg{claim, "test"}), 5000ms));
+  return conn->Receive(5000ms);
+}
+
+TEST_F(FederationTest, RefusesBadCertificatesIdentitiesAndMessages) {
+  auto coord = StartCoordinator(
+      WriteCoordinatorConfig(3, 2, 1, {"r1", "r2"}, /*join_timeout=*/300));
+  ASSERT_TRUE(WaitFor([&] { return LogHas("coordinator listening"); }, 30s)) << CoordinatorLog();
+  const std::string pki = *dir_ + "/pki";
+
+  // TLS-level refusals: no certificate, another CA, an expired certificate.
+  auto none = HelloAs(port_, pki, "", "r1");
+  EXPECT_FALSE(none.ok());
+  auto other = HelloAs(port_, *dir_ + "/other", "r1", "r1");
+  EXPECT_FALSE(other.ok());
+  auto expired = HelloAs(port_, pki, "old", "old");
+  EXPECT_FALSE(expired.ok());
+
+  // Application-level refusals: a valid certificate for a region that is not in the config, and
+  // a region claiming another identity than its certificate's.
+  auto unknown = HelloAs(port_, pki, "intruder", "intruder");
+  ASSERT_TRUE(unknown.ok()) << unknown.status().ToString();
+  ErrorMsg err;
+  ASSERT_TRUE(ParseFrame(*unknown, MessageType::kError, &err).ok());
+  EXPECT_NE(err.message.find("unknown region 'intruder'"), std::string::npos) << err.message;
+  auto spoof = HelloAs(port_, pki, "r1", "r2");
+  ASSERT_TRUE(spoof.ok()) << spoof.status().ToString();
+  ASSERT_TRUE(ParseFrame(*spoof, MessageType::kError, &err).ok());
+  EXPECT_NE(err.message.find("claims identity 'r2'"), std::string::npos) << err.message;
+
+  // Malformed and out-of-order messages close that connection only.
+  {
+    TlsConfig tls{pki + "/ca.crt", pki + "/r1.crt", pki + "/r1.key"};
+    auto conn = TlsClientConnection::Connect("127.0.0.1", port_, tls, 5000ms);
+    ASSERT_TRUE(conn.ok());
+    ASSERT_TRUE((*conn)->Send(static_cast<uint16_t>(MessageType::kUpdate), "xx", 5000ms).ok());
+    auto reply = (*conn)->Receive(5000ms);
+    ASSERT_TRUE(reply.ok());
+    ASSERT_TRUE(ParseFrame(*reply, MessageType::kError, &err).ok());
+    EXPECT_NE(err.message.find("expected Hello"), std::string::npos) << err.message;
+  }
+  {
+    TlsConfig tls{pki + "/ca.crt", pki + "/r2.crt", pki + "/r2.key"};
+    auto conn = TlsClientConnection::Connect("127.0.0.1", port_, tls, 5000ms);
+    ASSERT_TRUE(conn.ok());
+    ASSERT_TRUE((*conn)->Send(static_cast<uint16_t>(MessageType::kHello), "\x01garbage", 5000ms).ok());
+    auto reply = (*conn)->Receive(5000ms);
+    ASSERT_TRUE(reply.ok());
+    ASSERT_TRUE(ParseFrame(*reply, MessageType::kError, &err).ok());
+    EXPECT_NE(err.message.find("malformed"), std::string::npos) << err.message;
+  }
+  EXPECT_TRUE(coord->running());
+
+  // Each refusal is logged with its reason.
+  ASSERT_TRUE(WaitFor([&] { return LogHas("claims identity"); }, 10s));
+  const std::string log = CoordinatorLog();
+  EXPECT_NE(log.find("no client certificate"), std::string::npos) << log;
+  EXPECT_NE(log.find("unable to get local issuer certificate"), std::string::npos) << log;
+  EXPECT_NE(log.find("certificate has expired"), std::string::npos) << log;
+  EXPECT_NE(log.find("unknown region 'intruder'"), std::string::npos) << log;
+  EXPECT_NE(log.find("claims identity 'r2' but its certificate is for 'r1'"), std::string::npos) << log;
+
+  // SIGTERM: a clean shutdown.
+  coord->Kill(SIGTERM);
+  EXPECT_EQ(coord->Wait(20s).value_or(-1), 0) << CoordinatorLog();
+}
+
+}  // namespace
+}  // namespace fedseg
