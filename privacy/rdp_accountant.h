@@ -84,9 +84,10 @@ Result<EpsilonResult> ComputeEpsilon(double q, double noise_multiplier, int64_t 
 
 // The smallest noise multiplier whose ComputeEpsilon(q, ., steps, delta) is <= target_epsilon,
 // found by bisection to within kCalibrationRelativeTolerance (relative), rounded up: the returned
-// value always meets the target, and one kCalibrationRelativeTolerance-fraction smaller might
-// not. Fails with InvalidArgument when no multiplier in [kMinCalibratedNoiseMultiplier,
-// kMaxCalibratedNoiseMultiplier] meets the target.
+// value always meets the target, and every multiplier smaller by more than that fraction misses
+// it. Fails with InvalidArgument when even kMaxCalibratedNoiseMultiplier misses the target (the
+// conversion alone costs about log(1/delta) / 1023), or when kMinCalibratedNoiseMultiplier
+// already meets it (the smallest multiplier lies below the searched range).
 Result<double> CalibrateNoiseMultiplier(double target_epsilon, double q, int64_t steps,
                                         double delta);
 
