@@ -133,7 +133,7 @@ struct SetupMsg {
 struct RoundStartMsg {
   uint32_t round = 0;
   bool train = true;            // false: evaluate only (the final evaluation)
-  uint64_t seed = 0;            // per-round seed for local shuffling (reproducible runs)
+  uint64_t seed = 0;            // round seed; a region mixes in its name for local shuffling
   std::vector<float> weights;   // the global model
   template <class A>
   void serialize(A& ar) {

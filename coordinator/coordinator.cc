@@ -502,10 +502,11 @@ void Coordinator::StartRound() {
   msg.round = round_;
   msg.train = true;
   msg.weights.assign(global_.data(), global_.data() + global_.size());
-  for (const std::string& name : selected_) {
-    msg.seed = Mix(Mix(config_.seed, round_), std::hash<std::string>{}(name));
-    regions_[name].session->Send(MakeFrame(MessageType::kRoundStart, msg));
-  }
+  // One encoding for every region (a region derives its own shuffling seed from this one and its
+  // name), so a 1M-parameter model is serialised once per round, not once per region.
+  msg.seed = Mix(config_.seed, round_);
+  const Frame frame = MakeFrame(MessageType::kRoundStart, msg);
+  for (const std::string& name : selected_) regions_[name].session->Send(frame);
   log_->info("round {}/{} started with {} of {} ready regions", round_, config_.rounds,
              selected_.size(), ReadyRegions().size());
 }
@@ -605,9 +606,8 @@ void Coordinator::StartFinalEvaluation() {
   msg.round = round_;
   msg.train = false;
   msg.weights.assign(global_.data(), global_.data() + global_.size());
-  for (const std::string& name : selected_) {
-    regions_[name].session->Send(MakeFrame(MessageType::kRoundStart, msg));
-  }
+  const Frame frame = MakeFrame(MessageType::kRoundStart, msg);
+  for (const std::string& name : selected_) regions_[name].session->Send(frame);
   log_->info("final evaluation of the global model on {} regions", selected_.size());
   if (selected_.empty()) FinishFinalEvaluation();
 }
@@ -628,8 +628,9 @@ void Coordinator::FinishFinalEvaluation() {
     return Finish(1, st.message());
   }
   DoneMsg done{std::vector<float>(global_.data(), global_.data() + global_.size()), "completed"};
+  const Frame done_frame = MakeFrame(MessageType::kDone, done);
   for (auto& [name, r] : regions_) {
-    if (r.session) r.session->Send(MakeFrame(MessageType::kDone, done));
+    if (r.session) r.session->Send(done_frame);
   }
   const nlohmann::json& last = history_[config_.rounds];
   if (last.contains("global")) {
