@@ -149,9 +149,12 @@ struct UpdateMsg {
   ClassificationSummary evaluation;  // the received global model on the region's test split
   double epsilon_spent = 0.0;        // region's total epsilon after this round (0 without DP)
   double epsilon_budget = 0.0;
+  double epsilon_delta = 0.0;        // the delta of epsilon_spent
+  std::string ledger_head;           // hash of the region's last ledger entry (for audits)
   template <class A>
   void serialize(A& ar) {
-    ar(round, num_examples, delta, train_loss, evaluation, epsilon_spent, epsilon_budget);
+    ar(round, num_examples, delta, train_loss, evaluation, epsilon_spent, epsilon_budget,
+       epsilon_delta, ledger_head);
   }
 };
 
@@ -160,9 +163,10 @@ struct DeclineMsg {
   std::string reason;
   double epsilon_spent = 0.0;
   double epsilon_budget = 0.0;
+  std::string ledger_head;
   template <class A>
   void serialize(A& ar) {
-    ar(round, reason, epsilon_spent, epsilon_budget);
+    ar(round, reason, epsilon_spent, epsilon_budget, ledger_head);
   }
 };
 

@@ -306,6 +306,8 @@ void Coordinator::OnUpdate(RegionState& r, const Frame& f) {
   if (msg.epsilon_budget > 0 || msg.epsilon_spent > 0) {
     r.epsilon_spent = msg.epsilon_spent;
     r.epsilon_budget = msg.epsilon_budget;
+    r.epsilon_delta = msg.epsilon_delta;
+    r.ledger_head = msg.ledger_head;
     if (train) r.epsilon_by_round[std::to_string(round_)] = msg.epsilon_spent;
   }
   if (train) {
@@ -336,6 +338,7 @@ void Coordinator::OnDecline(RegionState& r, const Frame& f) {
   r.retired = true;
   r.epsilon_spent = msg.epsilon_spent;
   r.epsilon_budget = msg.epsilon_budget;
+  if (!msg.ledger_head.empty()) r.ledger_head = msg.ledger_head;
   log_->warn("region {} declined round {}: {}", r.name, round_, msg.reason);
   MaybeCompleteRound();
 }
@@ -414,7 +417,14 @@ void Coordinator::Tick() {
       break;
     case Phase::kWaitingForQuorum: {
       size_t ready = ReadyRegions().size();
-      if (static_cast<int>(ready) >= config_.min_regions) {
+      int active = 0;  // regions that may still train (connected or not)
+      for (const auto& [name, r] : regions_) active += !r.retired;
+      if (active < config_.min_regions) {
+        log_->warn("only {} regions can still train (the others declined: privacy budgets spent), "
+                   "quorum {}: stopping after round {}",
+                   active, config_.min_regions, completed_round_);
+        StartFinalEvaluation();
+      } else if (static_cast<int>(ready) >= config_.min_regions) {
         StartRound();
       } else if (now - phase_started_ > std::chrono::seconds(10)) {
         log_->info("waiting for regions: {} ready, quorum {}", ready, config_.min_regions);
@@ -613,7 +623,8 @@ void Coordinator::StartFinalEvaluation() {
 }
 
 void Coordinator::FinishFinalEvaluation() {
-  RecordEvaluation(static_cast<uint32_t>(config_.rounds), evals_);
+  final_evaluated_ = true;
+  RecordEvaluation(completed_round_, evals_);
   Mlp model = *Mlp::Create(spec_);
   (void)model.SetParams(global_);
   nlohmann::json meta = {{"mode", "federated"},
@@ -632,7 +643,7 @@ void Coordinator::FinishFinalEvaluation() {
   for (auto& [name, r] : regions_) {
     if (r.session) r.session->Send(done_frame);
   }
-  const nlohmann::json& last = history_[config_.rounds];
+  const nlohmann::json& last = history_[completed_round_];
   if (last.contains("global")) {
     const auto& g = last["global"];
     log_->info("final model: {} | loss {} AUC {} F1 {} accuracy {} kappa {}",
@@ -651,9 +662,9 @@ void Coordinator::Finish(int exit_code, const std::string& why) {
                             {"run_id", run_id_},
                             {"completed_round", completed_round_},
                             {"run_dir", config_.run_dir}};
-  if (history_.size() > static_cast<size_t>(config_.rounds) &&
-      history_[config_.rounds].contains("global")) {
-    summary["final"] = history_[config_.rounds]["global"];
+  if (history_.size() > completed_round_ && history_[completed_round_].contains("global") &&
+      exit_code == 0 && why == "completed") {
+    summary["final"] = history_[completed_round_]["global"];
   }
   if (options_.json) std::cout << summary.dump(2) << std::endl;
   log_->info("coordinator finished: {}", why);
@@ -691,9 +702,8 @@ void Coordinator::RecordEvaluation(uint32_t model_round,
   h["global"] = Brief(rep);
   h["regions"] = per_region;
   h["evaluated_by"] = evals.size();
-  if (model_round == static_cast<uint32_t>(config_.rounds)) {
-    h["report"] = rep.ToJson(schema_.class_names());
-  }
+  // The full report (per-class metrics, confusion matrix) for the final model.
+  if (phase_ == Phase::kFinalEvaluation) h["report"] = rep.ToJson(schema_.class_names());
 }
 
 Status Coordinator::WriteCheckpoint() {
@@ -722,6 +732,8 @@ nlohmann::json Coordinator::RegionsJson() const {
                  {"epsilon_spent", r.epsilon_spent},
                  {"epsilon_budget", r.epsilon_budget},
                  {"epsilon_by_round", r.epsilon_by_round},
+                 {"epsilon_delta", r.epsilon_delta},
+                 {"ledger_head", r.ledger_head},
                  {"connected", r.session != nullptr}};
   }
   return out;
@@ -741,6 +753,8 @@ void Coordinator::LoadRegionsJson(const nlohmann::json& j) {
     r.epsilon_spent = e.value("epsilon_spent", 0.0);
     r.epsilon_budget = e.value("epsilon_budget", 0.0);
     r.epsilon_by_round = e.value("epsilon_by_round", nlohmann::json::object());
+    r.epsilon_delta = e.value("epsilon_delta", 0.0);
+    r.ledger_head = e.value("ledger_head", std::string());
   }
 }
 
@@ -758,9 +772,8 @@ void Coordinator::WriteReport() {
                        {"parameters", spec_.num_params()},
                        {"classes", schema_.class_names()}};
   }
-  if (history_.size() > static_cast<size_t>(config_.rounds) &&
-      history_[config_.rounds].contains("global")) {
-    report["final"] = history_[config_.rounds];
+  if (final_evaluated_ && history_.size() > completed_round_) {
+    report["final"] = history_[completed_round_];
   }
   if (server_) report["refused_connections"] = server_->refused_counts();
   Status st = WriteFileAtomic(config_.run_dir + "/report.json", report.dump(2));

@@ -59,7 +59,8 @@ class Coordinator {
     int rounds_missed = 0;
     std::vector<uint32_t> declined_rounds;
     std::string last_decline_reason;
-    double epsilon_spent = 0.0, epsilon_budget = 0.0;
+    double epsilon_spent = 0.0, epsilon_budget = 0.0, epsilon_delta = 0.0;
+    std::string ledger_head;  // last ledger hash the region reported
     nlohmann::json epsilon_by_round = nlohmann::json::object();
   };
 
@@ -138,6 +139,7 @@ class Coordinator {
   Clock::time_point round_started_;
   nlohmann::json history_ = nlohmann::json::array();
   double last_round_seconds_ = 0;
+  bool final_evaluated_ = false;
   uint64_t bytes_received_ = 0;
 };
 

@@ -6,13 +6,16 @@
 #                       [--rounds R] [--run-dir DIR] [--local-epochs E] [--batch-size B] [--lr LR]
 #                       [--l2 L2] [--hidden 64,32] [--strategy fedavg|fedavgm|fedadam]
 #                       [--fraction F] [--min-regions K] [--round-deadline S] [--seed S]
-#                       [--baselines] [--build-dir DIR] [--quiet]
+#                       [--dp-epsilon E [--dp-delta D] [--dp-clip C]] [--baselines]
+#                       [--build-dir DIR] [--quiet]
 #
 # Splits the table into regions (each keeps its own stratified 20% test split), makes a private CA
 # and one certificate per region, writes the coordinator's and every region's JSON config, starts
 # the coordinator and one `fedseg-client join` per region, prints a per-round table, and leaves
 # DIR with logs/, configs/, certs/, data/, metrics.csv, report.json, checkpoint.fsc and final.fsm
-# (the global model, usable with `fedseg-client segment`). --baselines also trains the same MLP on
+# (the global model, usable with `fedseg-client segment`). --dp-epsilon E trains with DP-SGD under a
+# budget of E per region (delta 1e-5 unless --dp-delta), each region keeping a signed privacy
+# ledger in DIR/data/<region>/ledger.jsonl (check it with `fedseg-audit verify`). --baselines also trains the same MLP on
 # the pooled training rows and on each region alone, and compares them with the federated model.
 # Exit code: 0 when the federation completed and every region finished cleanly.
 set -euo pipefail
@@ -22,7 +25,7 @@ root=$(cd "$here/.." && pwd)
 data="" label="" categorical="" numeric="" drop="" id_column="" split_by="" clients="" dirichlet=""
 rounds=30 run_dir="" local_epochs=1 batch_size=32 lr=0.001 l2=0.001 hidden="64,32"
 strategy=fedavg fraction=1.0 min_regions="" round_deadline=120 seed=42 baselines=0
-build_dir="$root/build" quiet=0
+build_dir="$root/build" quiet=0 dp_epsilon=0 dp_delta=1e-5 dp_clip=1.0
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2; exit 2; }
 die() { echo "simulate.sh: $*" >&2; exit 2; }
 while [[ $# -gt 0 ]]; do
@@ -49,6 +52,9 @@ while [[ $# -gt 0 ]]; do
     --round-deadline) round_deadline=$2; shift 2 ;;
     --seed) seed=$2; shift 2 ;;
     --baselines) baselines=1; shift ;;
+    --dp-epsilon) dp_epsilon=$2; shift 2 ;;
+    --dp-delta) dp_delta=$2; shift 2 ;;
+    --dp-clip) dp_clip=$2; shift 2 ;;
     --build-dir) build_dir=$2; shift 2 ;;
     --quiet) quiet=1; shift ;;
     -h|--help) usage ;;
@@ -92,10 +98,12 @@ bash "$here/gen-certs.sh" --out "$run_dir/certs" "${regions[@]}" >/dev/null
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 python3 - "$run_dir" "$port" "$label" "$categorical" "$numeric" "$drop" "$id_column" "$rounds" \
   "$local_epochs" "$batch_size" "$lr" "$l2" "$hidden" "$strategy" "$fraction" "$min_regions" \
-  "$round_deadline" "$seed" "${regions[@]}" <<'PY'
+  "$round_deadline" "$seed" "$dp_epsilon" "$dp_delta" "$dp_clip" "${regions[@]}" <<'PY'
 import json, sys
 (run_dir, port, label, categorical, numeric, drop, id_column, rounds, local_epochs, batch_size, lr,
- l2, hidden, strategy, fraction, min_regions, round_deadline, seed), regions = sys.argv[1:19], sys.argv[19:]
+ l2, hidden, strategy, fraction, min_regions, round_deadline, seed, dp_epsilon, dp_delta,
+ dp_clip), regions = sys.argv[1:22], sys.argv[22:]
+dp = float(dp_epsilon) > 0
 lst = lambda s: [x for x in s.split(",") if x]
 certs = f"{run_dir}/certs"
 coordinator = {
@@ -110,6 +118,7 @@ coordinator = {
     "federation": {"fraction": float(fraction), "min_regions": int(min_regions),
                    "round_deadline_s": float(round_deadline), "join_timeout_s": 30},
     "strategy": {"name": strategy},
+    "privacy": {"dp": dp, "clip_norm": float(dp_clip)},
 }
 json.dump(coordinator, open(f"{run_dir}/configs/coordinator.json", "w"), indent=2)
 for r in regions:
@@ -123,6 +132,9 @@ for r in regions:
         "output": {"model": f"{run_dir}/data/{r}/final.fsm"},
         "threads": 1,
     }
+    if dp:
+        region["privacy"] = {"epsilon_budget": float(dp_epsilon), "delta": float(dp_delta),
+                             "ledger": f"{run_dir}/data/{r}/ledger.jsonl"}
     json.dump(region, open(f"{run_dir}/configs/{r}.json", "w"), indent=2)
 PY
 
