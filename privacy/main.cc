@@ -2,11 +2,13 @@
 //
 //   fedseg-audit epsilon   --sampling-rate Q --noise-multiplier S --steps T --delta D [--json]
 //   fedseg-audit calibrate --target-epsilon E --sampling-rate Q --steps T --delta D [--json]
+//   fedseg-audit verify    LEDGER --cert REGION.crt [--expect-head H] [--expect-entries N] [--json]
 //
 // Each subcommand is one Register<Name>() function that declares the subcommand and its options
 // and installs a callback running it; to add a subcommand, write another and call it from main().
 // Results go to stdout (text, or one JSON object with --json); errors go to stderr with a
-// non-zero exit status. In text output epsilon and noise multipliers are rounded up to six
+// non-zero exit status (verify: 1 when the ledger has a problem, 2 when it cannot be checked or
+// the command line is wrong). In text output epsilon and noise multipliers are rounded up to six
 // significant digits, so the printed numbers stay on the safe side; --json prints exact values.
 #include <CLI/CLI.hpp>
 #include <cerrno>
@@ -18,8 +20,10 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 
 #include "common/status.h"
+#include "privacy/ledger.h"
 #include "privacy/rdp_accountant.h"
 
 namespace {
@@ -181,6 +185,111 @@ void RegisterCalibrate(CLI::App& app, int& exit_code) {
   cmd->callback([o, &exit_code] { exit_code = RunCalibrate(*o); });
 }
 
+// ---- verify -----------------------------------------------------------------------------------
+
+// verify distinguishes "the ledger is bad" (1) from "the ledger could not be checked" (2), so a
+// script can tell a failed audit from a mistyped path.
+constexpr int kExitLedgerProblem = 1;
+constexpr int kExitVerifyUsage = 2;
+
+struct VerifyOptions {
+  std::string ledger;
+  std::string cert;
+  std::string expect_head;
+  int64_t expect_entries = -1;  // -1: not given
+  bool json = false;
+};
+
+nlohmann::json VerificationJson(const VerifyOptions& o, const privacy::LedgerVerification& v) {
+  nlohmann::json rounds = nlohmann::json::array();
+  for (const privacy::LedgerEntryReport& r : v.rows) {
+    rounds.push_back({{"line", r.line},
+                      {"seq", r.seq},
+                      {"round", r.round},
+                      {"run_id", r.run_id},
+                      {"mechanism", r.mechanism},
+                      {"sampling_rate", r.sampling_rate},
+                      {"noise_multiplier", r.noise_multiplier},
+                      {"steps", r.steps},
+                      {"delta", r.delta},
+                      {"epsilon_recorded", r.epsilon_recorded},
+                      {"epsilon_after", r.epsilon_after},
+                      {"order", r.order},
+                      {"epsilon_round", r.epsilon_round},
+                      {"ok", r.ok}});
+  }
+  return {{"ok", v.ok},
+          {"ledger", o.ledger},
+          {"cert", o.cert},
+          {"entries", v.entries},
+          {"head_hash", v.head_hash},
+          {"epsilon", v.epsilon},
+          {"delta", v.delta},
+          {"order", v.order},
+          {"rounds", std::move(rounds)},
+          {"problems", v.problems}};
+}
+
+void PrintVerificationTable(const privacy::LedgerVerification& v) {
+  std::printf("%5s %6s %-16s %12s %12s %10s %10s %14s %14s %s\n", "seq", "round", "mechanism", "q",
+              "sigma", "steps", "delta", "eps_recorded", "eps_recomputed", "ok");
+  for (const privacy::LedgerEntryReport& r : v.rows) {
+    std::printf("%5lld %6u %-16s %12s %12s %10lld %10s %14s %14s %s\n",
+                static_cast<long long>(r.seq), r.round, r.mechanism.c_str(),
+                FormatExact(r.sampling_rate).c_str(), FormatExact(r.noise_multiplier).c_str(),
+                static_cast<long long>(r.steps), FormatExact(r.delta).c_str(),
+                FormatRoundedUp(r.epsilon_recorded).c_str(),
+                FormatRoundedUp(r.epsilon_after).c_str(), r.ok ? "ok" : "FAIL");
+  }
+  std::fflush(stdout);
+  PrintLines({{"entries", std::to_string(v.entries)},
+              {"head_hash", v.head_hash.empty() ? "(unreadable)" : v.head_hash},
+              {"epsilon", FormatRoundedUp(v.epsilon)},
+              {"delta", FormatExact(v.delta)},
+              {"order", FormatExact(v.order)},
+              {"result", v.ok ? std::string("OK")
+                              : std::to_string(v.problems.size()) + " problem(s), on stderr"}});
+}
+
+int RunVerify(const VerifyOptions& o) {
+  privacy::LedgerVerifyOptions options;
+  if (!o.expect_head.empty()) options.expect_head = o.expect_head;
+  if (o.expect_entries >= 0) options.expect_entries = o.expect_entries;
+  Result<privacy::LedgerVerification> v = privacy::VerifyLedger(o.ledger, o.cert, options);
+  if (!v.ok()) {
+    std::cerr << "fedseg-audit verify: " << v.status().ToString() << "\n";
+    return kExitVerifyUsage;
+  }
+  if (o.json) {
+    std::cout << VerificationJson(o, *v).dump() << "\n";
+  } else {
+    PrintVerificationTable(*v);
+  }
+  std::cout.flush();
+  for (const std::string& p : v->problems) std::cerr << "fedseg-audit verify: " << p << "\n";
+  return v->ok ? 0 : kExitLedgerProblem;
+}
+
+void RegisterVerify(CLI::App& app, int& exit_code) {
+  auto o = std::make_shared<VerifyOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "verify",
+      "Check a region's privacy ledger (hash chain, signatures, region) against its certificate "
+      "and recompute the epsilon of every entry; exit 0 when it verifies, 1 on a problem, 2 when "
+      "it cannot be checked");
+  cmd->add_option("ledger", o->ledger, "The region's ledger (JSON lines)")->required();
+  cmd->add_option("--cert", o->cert, "The region's PEM certificate (public key and subject CN)")
+      ->required();
+  cmd->add_option("--expect-head", o->expect_head,
+                  "The head hash the region reported (report.json ledger_head); catches a "
+                  "truncated ledger");
+  cmd->add_option("--expect-entries", o->expect_entries,
+                  "The entry count the ledger should have; catches a truncated ledger")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--json", o->json, "Print one JSON object instead of the table");
+  cmd->callback([o, &exit_code] { exit_code = RunVerify(*o); });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -189,10 +298,14 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   RegisterEpsilon(app, exit_code);
   RegisterCalibrate(app, exit_code);
+  RegisterVerify(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    const int code = app.exit(e);
+    // verify promises exit status 2 for a malformed command line (CLI11's codes are 100+).
+    if (code != 0 && argc > 1 && std::string_view(argv[1]) == "verify") return kExitVerifyUsage;
+    return code;
   }
   return exit_code;
 }
