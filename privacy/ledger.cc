@@ -742,9 +742,12 @@ Result<std::unique_ptr<LedgerWriter>> LedgerWriter::Open(const std::string& path
   }
   if (::flock(w->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
     if (errno == EWOULDBLOCK) {
-      return Status::FailedPrecondition("ledger " + path +
-                                        " is open in another writer (another process of this "
-                                        "region?); two writers would fork its hash chain");
+      // flock is per open file: a second LedgerWriter in the same process conflicts too, so a
+      // caller replacing its writer must destroy the old one before opening the new one.
+      return Status::FailedPrecondition(
+          "ledger " + path +
+          " is open in another writer (another process of this region, or a LedgerWriter of this "
+          "process not yet destroyed); two writers would fork its hash chain");
     }
     return Status::IOError("flock " + path + ": " + std::strerror(errno));
   }

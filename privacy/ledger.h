@@ -77,7 +77,8 @@ struct LedgerRelease {
 };
 
 // Appends releases to one region's ledger. Holds an exclusive flock(2) on the file while it lives,
-// so a second writer (another process of the same region) fails to open instead of forking the
+// so a second writer (another process of the same region, or a second LedgerWriter in the same
+// process: destroy the old one before opening a new one) fails to open instead of forking the
 // chain. Not thread-safe.
 class LedgerWriter {
  public:
