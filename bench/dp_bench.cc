@@ -4,15 +4,21 @@
 // BM_DpSgdStep is PrivateGradientComputer (ghost norms, clipped sum, secure Gaussian noise on every
 // coordinate) + Adam on the same batch. Items are examples, so items/s of the two at the same
 // arguments give the DP slowdown. Shapes: 64->128->64->8 at batch 128 and the default segmentation
-// model 75->64->32->2 at batch 64, on 1 and 2 threads. BM_DpSgdTrain runs whole DpSgdTrain steps
-// (Poisson sampling and the gather included) at q = batch / n with n = 100 * batch; BM_SecureNoise
-// measures the secure Gaussian sampler alone (items = draws).
+// model 75->64->32->2 at batch 64, on 1 and 2 threads. On a shared machine their separate runs see
+// different load, so BM_DpVsNonPrivate also alternates the two steps within one loop and reports
+// both rates and dp_over_nonprivate (DP throughput / non-private throughput) as counters.
+// BM_DpSgdTrain runs whole DpSgdTrain calls of 100 steps (Poisson sampling and the gather
+// included) at q = batch / n with n = 100 * batch; BM_SecureNoise measures the secure Gaussian
+// sampler alone (items = draws). Times are wall-clock (the steps use OpenMP threads), and Eigen's
+// own GEMM threading is off, as in the fedseg binaries (ConfigureThreads).
 #include <benchmark/benchmark.h>
 
+#include <chrono>
 #include <random>
 
 #include "common/mlp.h"
 #include "common/optimizer.h"
+#include "common/runtime.h"
 #include "common/trainer.h"
 #include "privacy/dp_sgd.h"
 #include "privacy/noise.h"
@@ -97,7 +103,7 @@ void BM_DpSgdTrain(benchmark::State& state) {
   const EncodedData data = MakeData(spec, 100 * batch, 2);
   DpSgdConfig config;
   config.sampling_rate = 0.01;
-  config.steps = 20;
+  config.steps = 100;
   config.threads = threads;
   auto noise = *MakeNoiseSource(false, 0);
   int64_t examples = 0;
@@ -113,10 +119,56 @@ void BM_DpSgdTrain(benchmark::State& state) {
   Label(state, spec, batch, threads);
 }
 
+// Both steps in one loop, alternating which goes first, each timed on its own.
+void BM_DpVsNonPrivate(benchmark::State& state) {
+  const ModelSpec spec = SpecFor(static_cast<int>(state.range(0)));
+  const int batch = static_cast<int>(state.range(1));
+  const int threads = static_cast<int>(state.range(2));
+  Mlp plain = MakeModel(spec);
+  Mlp priv = MakeModel(spec);
+  const EncodedData data = MakeData(spec, batch, 2);
+  const std::vector<float> coef(batch, 1.0f / static_cast<float>(batch));
+  GradientComputer gc(threads);
+  auto computer = *PrivateGradientComputer::Create(1.0, 1.0, batch, threads);
+  auto noise = *MakeNoiseSource(false, 0);
+  auto plain_opt = *MakeOptimizer({});
+  auto priv_opt = *MakeOptimizer({});
+  Eigen::VectorXf plain_grad, priv_grad;
+  double plain_s = 0, priv_s = 0;
+  bool dp_first = false;
+  using Clock = std::chrono::steady_clock;
+  for (auto _ : state) {
+    for (int k = 0; k < 2; ++k) {
+      const auto t0 = Clock::now();
+      if ((k == 0) == dp_first) {
+        if (!computer.Compute(priv, data.x, data.y.data(), *noise, &priv_grad).ok()) {
+          state.SkipWithError("noise source failed");
+          return;
+        }
+        priv_opt->Step(priv.params(), priv_grad);
+        priv_s += std::chrono::duration<double>(Clock::now() - t0).count();
+      } else {
+        gc.Compute(plain, data.x, data.y.data(), coef.data(), &plain_grad);
+        plain_opt->Step(plain.params(), plain_grad);
+        plain_s += std::chrono::duration<double>(Clock::now() - t0).count();
+      }
+    }
+    dp_first = !dp_first;
+    benchmark::DoNotOptimize(plain.params().data());
+    benchmark::DoNotOptimize(priv.params().data());
+  }
+  const double examples = static_cast<double>(state.iterations()) * batch;
+  state.counters["nonprivate_per_s"] = examples / plain_s;
+  state.counters["dp_per_s"] = examples / priv_s;
+  state.counters["dp_over_nonprivate"] = plain_s / priv_s;
+  Label(state, spec, batch, threads);
+}
+
 #define FEDSEG_DP_SHAPES \
-  Args({0, 128, 1})->Args({0, 128, 2})->Args({1, 64, 1})->Args({1, 64, 2})
+  Args({0, 128, 1})->Args({0, 128, 2})->Args({1, 64, 1})->Args({1, 64, 2})->UseRealTime()
 BENCHMARK(BM_NonPrivateStep)->FEDSEG_DP_SHAPES;
 BENCHMARK(BM_DpSgdStep)->FEDSEG_DP_SHAPES;
+BENCHMARK(BM_DpVsNonPrivate)->FEDSEG_DP_SHAPES;
 BENCHMARK(BM_DpSgdTrain)->FEDSEG_DP_SHAPES;
 
 void BM_SecureNoise(benchmark::State& state) {
@@ -134,4 +186,11 @@ BENCHMARK(BM_SecureNoise)->Arg(17096)->Arg(7010);
 }  // namespace
 }  // namespace fedseg::privacy
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  fedseg::ConfigureThreads(0);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -89,8 +89,7 @@ int main(int argc, char** argv) {
     data.y = std::move(y);
     const auto t0 = std::chrono::steady_clock::now();
     auto report = privacy::DpSgdTrain(model, data, dc, **noise);
-    const double dt =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!report.ok()) {
       std::fprintf(stderr, "error: %s\n", report.status().ToString().c_str());
       return 1;
@@ -99,8 +98,8 @@ int main(int argc, char** argv) {
     std::printf("samples_per_s=%.1f final_loss=%.4f seconds=%.3f\n", seen / dt, report->last_loss,
                 dt);
     std::fprintf(stderr, "dp-sgd: q=%.6g steps=%lld mean_batch=%.2f clipped_fraction=%.3f\n",
-                 dc.sampling_rate, static_cast<long long>(report->steps),
-                 report->mean_batch_size, report->clipped_fraction);
+                 dc.sampling_rate, static_cast<long long>(report->steps), report->mean_batch_size,
+                 report->clipped_fraction);
     return 0;
   }
   auto opt = *MakeOptimizer(oc);
