@@ -7,6 +7,7 @@
 
 #include "common/mlp.h"
 #include "common/optimizer.h"
+#include "common/runtime.h"
 #include "common/trainer.h"
 
 namespace fedseg {
@@ -82,4 +83,9 @@ BENCHMARK(BM_Predict)->Args({0, 10000})->Args({1, 10000})->Args({2, 12330});
 }  // namespace
 }  // namespace fedseg
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  fedseg::ConfigureThreads(0);  // Eigen's own threads off, as in the executables
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  return 0;
+}

@@ -14,6 +14,7 @@
 #include "common/evaluation.h"
 #include "common/model_file.h"
 #include "common/runtime.h"
+#include "common/sha256.h"
 #include "common/trainer.h"
 
 namespace fedseg::client {
@@ -35,7 +36,8 @@ Result<std::string> CertificateCommonName(const std::string& path) {
 
 bool SameContract(const DataContract& a, const DataContract& b) {
   return a.label == b.label && a.categorical == b.categorical && a.numeric == b.numeric &&
-         a.drop == b.drop && a.test_fraction == b.test_fraction && a.split_seed == b.split_seed;
+         a.drop == b.drop && a.test_fraction == b.test_fraction && a.split_seed == b.split_seed &&
+         a.bounds == b.bounds;
 }
 
 }  // namespace
@@ -123,7 +125,28 @@ FederatedClient::Outcome FederatedClient::Session(TlsClientConnection& conn) {
           log_->error("bad SummaryRequest: {}", st.ok() ? "no data contract yet" : st.message());
           return Outcome::kReconnect;
         }
-        SummaryReplyMsg reply{Summarize(train_raw_), train_raw_.num_rows(), test_raw_.num_rows()};
+        SummaryReplyMsg reply{{}, train_raw_.num_rows(), test_raw_.num_rows()};
+        if (req.noise_multiplier > 0) {
+          // Private statistics: Gaussian noise on clipped values, recorded in the ledger.
+          if (!privacy_ || privacy_run_ != welcome_run_) {
+            privacy_.reset();  // the ledger admits one writer at a time
+            auto p = RegionPrivacy::Create(config_, train_raw_.num_rows(), welcome_run_);
+            if (!p.ok()) {
+              log_->error("privacy set-up: {}", p.status().message());
+              return Outcome::kFatal;
+            }
+            privacy_ = std::move(*p);
+            privacy_run_ = welcome_run_;
+          }
+          auto s = privacy_->ReleaseSummary(train_raw_, req.noise_multiplier, contract_->bounds, 0);
+          if (!s.ok()) {
+            log_->error("cannot release the data summary: {}", s.status().message());
+            return Outcome::kFatal;
+          }
+          reply.summary = std::move(*s);
+        } else {
+          reply.summary = Summarize(train_raw_);
+        }
         st = conn.Send(static_cast<uint16_t>(MessageType::kSummaryReply), Serialize(reply),
                        io_timeout);
         if (!st.ok()) return Outcome::kReconnect;
@@ -147,13 +170,14 @@ FederatedClient::Outcome FederatedClient::Session(TlsClientConnection& conn) {
           log_->error("bad RoundStart: {}", st.ok() ? "no setup yet" : st.message());
           return Outcome::kReconnect;
         }
-        auto update = HandleRound(r);
-        if (!update.ok()) {
-          log_->error("round {}: {}", r.round, update.status().message());
-          return Outcome::kReconnect;
+        auto answer = HandleRound(r);
+        if (!answer.ok()) {
+          log_->error("round {}: {}", r.round, answer.status().message());
+          return answer.status().IsResourceExhausted() || answer.status().IsPermissionDenied()
+                     ? Outcome::kFatal
+                     : Outcome::kReconnect;
         }
-        st = conn.Send(static_cast<uint16_t>(MessageType::kUpdate), Serialize(*update),
-                       io_timeout);
+        st = conn.Send(answer->type, answer->payload, io_timeout);
         if (!st.ok()) {
           log_->warn("round {}: could not send the update: {}", r.round, st.message());
           return Outcome::kReconnect;
@@ -186,6 +210,7 @@ FederatedClient::Outcome FederatedClient::Session(TlsClientConnection& conn) {
 }
 
 Status FederatedClient::HandleWelcome(const WelcomeMsg& msg) {
+  welcome_run_ = msg.run_id;
   if (contract_ && SameContract(*contract_, msg.contract)) return Status::OK();
   TableArgs t;
   t.data = config_.train_data;
@@ -212,6 +237,7 @@ Status FederatedClient::HandleWelcome(const WelcomeMsg& msg) {
   }
   contract_ = msg.contract;
   setup_.reset();
+  welcome_run_ = msg.run_id;
   log_->info("loaded {}: {} training rows, {} test rows (run {})", config_.train_data,
              train_raw_.num_rows(), test_raw_.num_rows(), msg.run_id);
   return Status::OK();
@@ -230,12 +256,23 @@ Status FederatedClient::HandleSetup(const SetupMsg& msg) {
   FEDSEG_ASSIGN_OR_RETURN(train_, msg.schema.Encode(train_raw_));
   FEDSEG_ASSIGN_OR_RETURN(test_, msg.schema.Encode(test_raw_));
   setup_ = msg;
-  log_->info("setup: model {} ({} parameters), {} local epoch(s) per round", msg.spec.ToString(),
-             msg.spec.num_params(), msg.plan.local_epochs);
+  if (msg.plan.dp) {
+    if (!privacy_ || privacy_run_ != msg.run_id) {
+      privacy_.reset();  // the ledger admits one writer at a time
+      FEDSEG_ASSIGN_OR_RETURN(privacy_, RegionPrivacy::Create(config_, train_.rows(), msg.run_id));
+      privacy_run_ = msg.run_id;
+    }
+    FEDSEG_RETURN_IF_ERROR(privacy_->SetPlan(msg.plan));
+    log_->info("DP-SGD: clip norm {}, budget epsilon {} at delta {:.3g}, {} spent so far",
+               msg.plan.dp_clip_norm, privacy_->budget(), privacy_->delta(),
+               privacy_->epsilon_spent());
+  }
+  log_->info("setup: model {} ({} parameters), {} local epoch(s) per round{}", msg.spec.ToString(),
+             msg.spec.num_params(), msg.plan.local_epochs, msg.plan.dp ? " with DP-SGD" : "");
   return Status::OK();
 }
 
-Result<UpdateMsg> FederatedClient::HandleRound(const RoundStartMsg& msg) {
+Result<Frame> FederatedClient::HandleRound(const RoundStartMsg& msg) {
   const SetupMsg& s = *setup_;
   FEDSEG_RETURN_IF_ERROR(ValidateWeights(msg.weights, s.spec));
   FEDSEG_ASSIGN_OR_RETURN(Mlp model, Mlp::Create(s.spec));
@@ -245,28 +282,63 @@ Result<UpdateMsg> FederatedClient::HandleRound(const RoundStartMsg& msg) {
   UpdateMsg up;
   up.round = msg.round;
   up.evaluation = Evaluate(model, test_);
+  if (privacy_) {
+    up.epsilon_spent = privacy_->epsilon_spent();
+    up.epsilon_budget = privacy_->budget();
+    up.epsilon_delta = privacy_->delta();
+    up.ledger_head = privacy_->ledger_head();
+  }
   if (!msg.train) {
     log_->info("round {}: evaluated the final model on {} test rows", msg.round, test_.rows());
-    return up;
+    return MakeFrame(MessageType::kUpdate, up);
   }
-  TrainConfig tc;
-  tc.epochs = s.plan.local_epochs;
-  tc.batch_size = s.plan.batch_size;
-  tc.optimizer = s.plan.optimizer;
-  tc.class_weight = s.plan.class_weight;
-  // The round's seed mixed with this region's name: regions shuffle differently, reproducibly.
-  tc.seed = msg.seed ^ (std::hash<std::string>{}(config_.region) * 0x9E3779B97F4A7C15ULL);
-  tc.threads = config_.threads;
   const auto t0 = std::chrono::steady_clock::now();
-  FEDSEG_ASSIGN_OR_RETURN(TrainReport rep, Train(model, train_, nullptr, tc));
+  double train_loss = 0.0;
+  if (privacy_) {
+    FEDSEG_ASSIGN_OR_RETURN(RegionPrivacy::RoundPlan plan, privacy_->PlanRound(msg.round));
+    if (plan.decline) {
+      log_->warn("round {}: declined: {}", msg.round, plan.reason);
+      DeclineMsg d{msg.round, plan.reason, privacy_->epsilon_spent(), privacy_->budget(),
+                   privacy_->ledger_head()};
+      return MakeFrame(MessageType::kDecline, d);
+    }
+    FEDSEG_ASSIGN_OR_RETURN(privacy::DpSgdReport rep,
+                            privacy::DpSgdTrain(model, train_, plan.dp, privacy_->noise()));
+    // The loss of the sampled rows is a statistic of raw data no accountant covers: it stays in
+    // the region's own log and is not sent.
+    train_loss = 0.0;
+    log_->info("round {}: mean DP-SGD loss {:.4f} (kept local)", msg.round, rep.mean_loss);
+    Eigen::VectorXf delta = model.params() - global;
+    up.delta.assign(delta.data(), delta.data() + delta.size());
+    FEDSEG_RETURN_IF_ERROR(privacy_->Record(
+        plan, Sha256Hex(std::string_view(reinterpret_cast<const char*>(up.delta.data()),
+                                         up.delta.size() * sizeof(float)))));
+    up.epsilon_spent = privacy_->epsilon_spent();
+    up.ledger_head = privacy_->ledger_head();
+    log_->info("round {}: DP-SGD {} steps (q {:.4f}, sigma {:.3f}, clipped {:.0f}%), epsilon now "
+               "{:.4f} of {:.4f}",
+               msg.round, rep.steps, plan.dp.sampling_rate, plan.dp.noise_multiplier,
+               100 * rep.clipped_fraction, privacy_->epsilon_spent(), privacy_->budget());
+  } else {
+    TrainConfig tc;
+    tc.epochs = s.plan.local_epochs;
+    tc.batch_size = s.plan.batch_size;
+    tc.optimizer = s.plan.optimizer;
+    tc.class_weight = s.plan.class_weight;
+    // The round's seed mixed with this region's name: regions shuffle differently, reproducibly.
+    tc.seed = msg.seed ^ (std::hash<std::string>{}(config_.region) * 0x9E3779B97F4A7C15ULL);
+    tc.threads = config_.threads;
+    FEDSEG_ASSIGN_OR_RETURN(TrainReport rep, Train(model, train_, nullptr, tc));
+    train_loss = rep.history.empty() ? 0.0 : rep.history.back().train_loss;
+    Eigen::VectorXf delta = model.params() - global;
+    up.delta.assign(delta.data(), delta.data() + delta.size());
+  }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  Eigen::VectorXf delta = model.params() - global;
-  up.delta.assign(delta.data(), delta.data() + delta.size());
   up.num_examples = train_.rows();
-  up.train_loss = rep.history.empty() ? 0.0 : rep.history.back().train_loss;
-  log_->info("round {}: trained {} epoch(s) on {} rows in {:.2f} s, loss {:.4f}", msg.round,
-             rep.epochs_run, train_.rows(), secs, up.train_loss);
-  return up;
+  up.train_loss = train_loss;
+  log_->info("round {}: trained on {} rows in {:.2f} s, loss {:.4f}", msg.round, train_.rows(),
+             secs, up.train_loss);
+  return MakeFrame(MessageType::kUpdate, up);
 }
 
 Status FederatedClient::SaveFinalModel(const std::vector<float>& weights) {

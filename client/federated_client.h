@@ -14,6 +14,7 @@
 #include <string>
 
 #include "client/region_config.h"
+#include "client/region_privacy.h"
 #include "common/dataset_loader.h"
 #include "common/messages.h"
 #include "common/tls_client.h"
@@ -31,7 +32,8 @@ class FederatedClient {
   Outcome Session(TlsClientConnection& conn);
   Status HandleWelcome(const WelcomeMsg& msg);
   Status HandleSetup(const SetupMsg& msg);
-  Result<UpdateMsg> HandleRound(const RoundStartMsg& msg);
+  // The round's answer: an Update frame, or a Decline frame when the privacy budget is spent.
+  Result<Frame> HandleRound(const RoundStartMsg& msg);
   Status SaveFinalModel(const std::vector<float>& weights);
 
   RegionConfig config_;
@@ -40,6 +42,9 @@ class FederatedClient {
   RawDataset train_raw_, test_raw_;
   std::optional<SetupMsg> setup_;
   EncodedData train_, test_;
+  std::unique_ptr<RegionPrivacy> privacy_;  // with a DP plan; kept across reconnects of one run
+  std::string privacy_run_;
+  std::string welcome_run_;
 };
 
 }  // namespace fedseg::client

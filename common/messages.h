@@ -20,6 +20,7 @@
 #define FEDSEG_COMMON_MESSAGES_H_
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -53,10 +54,12 @@ struct DataContract {
   std::vector<std::string> categorical, numeric, drop;
   double test_fraction = 0.2;  // used when a region has no separate test table
   uint64_t split_seed = 42;
+  // Public clipping bounds {lo, hi} per numeric column, for private statistics.
+  std::map<std::string, std::vector<double>> bounds;
 
   template <class A>
   void serialize(A& ar) {
-    ar(label, categorical, numeric, drop, test_fraction, split_seed);
+    ar(label, categorical, numeric, drop, test_fraction, split_seed, bounds);
   }
 };
 

@@ -56,10 +56,12 @@ double GradientComputer::Compute(const Mlp& model, const Eigen::Ref<const Eigen:
     return loss;
   }
   double loss = 0.0;
+  int team = 1;  // OpenMP may give fewer threads than asked: sum only the partials that ran
 #pragma omp parallel num_threads(t) reduction(+ : loss)
   {
     const int id = omp_get_thread_num();
     const int nt = omp_get_num_threads();
+    if (id == 0) team = nt;
     const Eigen::Index begin = b * id / nt;
     const Eigen::Index end = b * (id + 1) / nt;
     MlpWorkspace& ws = workspaces_[id];
@@ -69,7 +71,7 @@ double GradientComputer::Compute(const Mlp& model, const Eigen::Ref<const Eigen:
     ws.Gradient(model, &partial_[id]);
   }
   *grad = partial_[0];
-  for (int i = 1; i < t; ++i) *grad += partial_[i];
+  for (int i = 1; i < team; ++i) *grad += partial_[i];
   return loss;
 }
 

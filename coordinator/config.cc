@@ -86,6 +86,7 @@ Result<CoordinatorConfig> CoordinatorConfigFromJson(const json& j, const std::st
     d.Get("test_fraction", &c.data.test_fraction);
     d.Get("split_seed", &c.data.split_seed);
     d.Get("min_category_count", &c.min_category_count);
+    d.Get("bounds", &c.data.bounds);
     r.Merge(d.Finish());
   }
   {
@@ -176,6 +177,11 @@ Status CoordinatorConfig::Validate() const {
   if (!(stats_noise_multiplier >= 0)) {
     return Status::InvalidArgument("privacy.stats_noise_multiplier must be >= 0");
   }
+  for (const auto& [col, b] : data.bounds) {
+    if (b.size() != 2 || !(b[0] <= b[1])) {
+      return Status::InvalidArgument("data.bounds." + col + " must be [lo, hi] with lo <= hi");
+    }
+  }
   ModelSpec probe{1, hidden, 2};
   FEDSEG_RETURN_IF_ERROR(probe.Validate().WithContext("model.hidden"));
   FEDSEG_RETURN_IF_ERROR(plan.Validate().WithContext("training"));
@@ -195,6 +201,7 @@ nlohmann::json CoordinatorConfig::ToJson() const {
         {"drop", data.drop},
         {"test_fraction", data.test_fraction},
         {"split_seed", data.split_seed},
+        {"bounds", data.bounds},
         {"min_category_count", min_category_count}}},
       {"model", {{"hidden", hidden}, {"seed", seed}}},
       {"training",

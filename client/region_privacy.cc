@@ -1,0 +1,170 @@
+#include "client/region_privacy.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "common/serialization.h"
+#include "common/sha256.h"
+
+namespace fedseg::client {
+
+Result<std::unique_ptr<RegionPrivacy>> RegionPrivacy::Create(const RegionConfig& config,
+                                                             size_t n_train,
+                                                             const std::string& run_id) {
+  if (n_train == 0) return Status::FailedPrecondition("no training rows");
+  std::unique_ptr<RegionPrivacy> p(new RegionPrivacy());
+  p->run_id_ = run_id;
+  p->n_train_ = n_train;
+  p->budget_ = config.epsilon_budget;
+  p->threads_ = config.threads;
+  // Default delta = 1 / (10 n): well below the 1/n at which a mechanism could reveal a row outright.
+  p->delta_ = config.delta > 0 ? config.delta : 1.0 / (10.0 * static_cast<double>(n_train));
+  FEDSEG_ASSIGN_OR_RETURN(p->noise_, privacy::MakeNoiseSource(config.insecure_seeded_noise,
+                                                              config.noise_seed));
+  std::string ledger = config.ledger;
+  if (ledger.empty()) ledger = "privacy-ledger-" + config.region + ".jsonl";
+  FEDSEG_ASSIGN_OR_RETURN(p->ledger_, privacy::LedgerWriter::Open(ledger, config.tls.key_file,
+                                                                  config.region, run_id));
+  auto current = p->ledger_->CurrentEpsilon(p->delta_);
+  if (current.ok()) p->spent_ = current->epsilon;
+  return p;
+}
+
+Status RegionPrivacy::SetPlan(const TrainingPlan& plan) {
+  if (have_plan_) return Status::OK();  // fixed once per run (a re-sent Setup changes nothing)
+  plan_ = plan;
+  q_ = std::min(1.0, static_cast<double>(plan.batch_size) / static_cast<double>(n_train_));
+  // One local epoch = 1/q expected steps of Poisson-sampled batches.
+  steps_per_round_ = std::max<int64_t>(1, static_cast<int64_t>(std::llround(plan.local_epochs / q_)));
+  if (plan.dp_noise_multiplier > 0) {
+    sigma_ = plan.dp_noise_multiplier;
+  } else if (budget_ <= 0) {
+    return Status::InvalidArgument(
+        "the federation trains with DP-SGD but this region has no privacy.epsilon_budget and the "
+        "coordinator set no noise multiplier");
+  }
+  have_plan_ = true;
+  return Status::OK();
+}
+
+Result<DataSummary> RegionPrivacy::ReleaseSummary(
+    const RawDataset& train, double noise_multiplier,
+    const std::map<std::string, std::vector<double>>& bounds, uint32_t round) {
+  privacy::StatsPrivacyConfig sc;
+  sc.noise_multiplier = noise_multiplier;
+  for (const auto& [col, b] : bounds) {
+    if (b.size() == 2) sc.bounds[col] = {b[0], b[1]};
+  }
+  FEDSEG_ASSIGN_OR_RETURN(privacy::PrivateSummary ps, privacy::PrivateSummarize(train, sc, *noise_));
+  privacy::LedgerRelease r;
+  r.round = round;
+  r.mechanism = "gaussian";
+  r.delta = delta_;
+  r.params = {{"noise_multiplier", noise_multiplier},
+              {"count", ps.mechanisms},
+              {"release", "preprocessing statistics (counts, clipped sums, sums of squares)"},
+              {"category_threshold", ps.category_threshold},
+              {"selection_delta", sc.selection_delta * ps.categorical_columns}};
+  FEDSEG_ASSIGN_OR_RETURN(privacy::EpsilonResult after, ledger_->EpsilonIfAppended(r));
+  if (budget_ > 0 && after.epsilon > budget_) {
+    return Status::ResourceExhausted("releasing the data summary would bring epsilon to " +
+                                     std::to_string(after.epsilon) + ", over the budget " +
+                                     std::to_string(budget_));
+  }
+  r.model_sha256 = Sha256Hex(Serialize(ps.summary));
+  FEDSEG_ASSIGN_OR_RETURN(nlohmann::json entry, ledger_->Append(r));
+  spent_ = entry.value("epsilon_after", after.epsilon);
+  return ps.summary;
+}
+
+Result<double> RegionPrivacy::Calibrate(uint32_t round) {
+  // Spend what is left of the budget evenly over the rounds left in this run: the smallest sigma
+  // whose total epsilon (earlier ledger entries included) stays within the budget.
+  const int64_t rounds_left = std::max<int64_t>(1, plan_.total_rounds - static_cast<int64_t>(round) + 1);
+  privacy::LedgerRelease r;
+  r.round = round;
+  r.mechanism = "sampled_gaussian";
+  r.delta = delta_;
+  r.model_sha256 = std::string(64, '0');  // a what-if release: the hash does not change epsilon
+  auto eps_for = [&](double sigma) -> Result<double> {
+    r.params = {{"sampling_rate", q_},
+                {"noise_multiplier", sigma},
+                {"clip_norm", plan_.dp_clip_norm},
+                {"steps", steps_per_round_ * rounds_left}};
+    FEDSEG_ASSIGN_OR_RETURN(privacy::EpsilonResult e, ledger_->EpsilonIfAppended(r));
+    return e.epsilon;
+  };
+  double lo = 0.3, hi = 1e3;
+  FEDSEG_ASSIGN_OR_RETURN(double eps_hi, eps_for(hi));
+  if (eps_hi > budget_) {
+    return Status::ResourceExhausted("privacy budget " + std::to_string(budget_) +
+                                     " cannot cover " + std::to_string(rounds_left) +
+                                     " more rounds even with noise multiplier 1000");
+  }
+  FEDSEG_ASSIGN_OR_RETURN(double eps_lo, eps_for(lo));
+  if (eps_lo <= budget_) return lo;
+  for (int i = 0; i < 60 && hi / lo > 1.0 + 1e-6; ++i) {
+    const double mid = std::sqrt(lo * hi);
+    FEDSEG_ASSIGN_OR_RETURN(double e, eps_for(mid));
+    (e <= budget_ ? hi : lo) = mid;
+  }
+  return hi;  // the upper end meets the budget
+}
+
+Result<RegionPrivacy::RoundPlan> RegionPrivacy::PlanRound(uint32_t round) {
+  RoundPlan plan;
+  if (!have_plan_) return Status::FailedPrecondition("DP-SGD round before the training plan");
+  if (exhausted_) {
+    plan.decline = true;
+    plan.reason = "privacy budget exhausted";
+    return plan;
+  }
+  if (sigma_ <= 0) {
+    auto s = Calibrate(round);
+    if (!s.ok()) {
+      exhausted_ = true;
+      plan.decline = true;
+      plan.reason = s.status().message();
+      return plan;
+    }
+    sigma_ = *s;
+  }
+  plan.dp.sampling_rate = q_;
+  plan.dp.noise_multiplier = sigma_;
+  plan.dp.clip_norm = plan_.dp_clip_norm;
+  plan.dp.steps = steps_per_round_;
+  plan.dp.optimizer = plan_.optimizer;
+  plan.dp.threads = threads_;
+  plan.release.round = round;
+  plan.release.mechanism = "sampled_gaussian";
+  plan.release.delta = delta_;
+  plan.release.model_sha256 = std::string(64, '0');  // replaced by the real hash in Record()
+  plan.release.params = {{"sampling_rate", q_},
+                         {"noise_multiplier", sigma_},
+                         {"clip_norm", plan_.dp_clip_norm},
+                         {"steps", steps_per_round_}};
+  FEDSEG_ASSIGN_OR_RETURN(privacy::EpsilonResult after, ledger_->EpsilonIfAppended(plan.release));
+  plan.epsilon_after = after.epsilon;
+  if (budget_ > 0 && after.epsilon > budget_ * (1 + 1e-9)) {
+    exhausted_ = true;
+    plan.decline = true;
+    char buf[200];
+    std::snprintf(buf, sizeof buf,
+                  "privacy budget: this round would bring epsilon to %.4f, over the budget %.4f "
+                  "(spent %.4f, delta %.3g)",
+                  after.epsilon, budget_, spent_, delta_);
+    plan.reason = buf;
+  }
+  return plan;
+}
+
+Status RegionPrivacy::Record(const RoundPlan& plan, const std::string& model_sha256) {
+  privacy::LedgerRelease r = plan.release;
+  r.model_sha256 = model_sha256;
+  FEDSEG_ASSIGN_OR_RETURN(nlohmann::json entry, ledger_->Append(r));
+  spent_ = entry.value("epsilon_after", plan.epsilon_after);
+  return Status::OK();
+}
+
+}  // namespace fedseg::client

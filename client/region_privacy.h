@@ -1,0 +1,78 @@
+// A region's privacy guard: its ε budget, δ, the DP-SGD parameters of each round, the decision to
+// decline a round that would overspend, and the signed ledger every release is recorded in.
+//
+// Before a round the guard asks the ledger what the region's total ε would be after this round's
+// DP-SGD steps (composing every earlier release with the RDP accountant); above the budget, the
+// round is declined and the region never trains on its rows again (the ledger makes that survive a
+// restart: any further spend would still exceed the budget). The noise multiplier is either fixed
+// by the coordinator's plan or calibrated once per run so the planned rounds spend the budget.
+#ifndef FEDSEG_CLIENT_REGION_PRIVACY_H_
+#define FEDSEG_CLIENT_REGION_PRIVACY_H_
+
+#include <memory>
+#include <string>
+
+#include "client/region_config.h"
+#include "common/messages.h"
+#include "privacy/dp_sgd.h"
+#include "privacy/ledger.h"
+#include "privacy/noise.h"
+#include "privacy/private_summary.h"
+
+namespace fedseg::client {
+
+class RegionPrivacy {
+ public:
+  // Opens the region's ledger and noise source. n_train: training rows (one row = one user).
+  static Result<std::unique_ptr<RegionPrivacy>> Create(const RegionConfig& config, size_t n_train,
+                                                       const std::string& run_id);
+  // Fixes the DP-SGD plan (at Setup); fails when DP is asked for without budget or noise.
+  Status SetPlan(const TrainingPlan& plan);
+
+  // Releases the data summary with Gaussian noise (sigma = noise_multiplier) and records it.
+  // Refused when the release alone would exceed the budget.
+  Result<DataSummary> ReleaseSummary(const RawDataset& train, double noise_multiplier,
+                                     const std::map<std::string, std::vector<double>>& bounds,
+                                     uint32_t round);
+
+  struct RoundPlan {
+    bool decline = false;
+    std::string reason;
+    privacy::DpSgdConfig dp;
+    privacy::LedgerRelease release;
+    double epsilon_after = 0.0;
+  };
+  // The DP-SGD parameters of `round`, or a decline when the budget would be exceeded.
+  Result<RoundPlan> PlanRound(uint32_t round);
+  // Appends the round's release to the ledger after training.
+  Status Record(const RoundPlan& plan, const std::string& model_sha256);
+
+  double epsilon_spent() const { return spent_; }
+  double budget() const { return budget_; }
+  double delta() const { return delta_; }
+  std::string ledger_head() const { return ledger_->head_hash(); }
+  privacy::NoiseSource& noise() { return *noise_; }
+
+ private:
+  RegionPrivacy() = default;
+  Result<double> Calibrate(uint32_t round);
+
+  TrainingPlan plan_;
+  size_t n_train_ = 0;
+  bool have_plan_ = false;
+  std::string run_id_;
+  double budget_ = 0.0;
+  double delta_ = 0.0;
+  double q_ = 0.0;
+  int64_t steps_per_round_ = 0;
+  double sigma_ = 0.0;  // 0 until fixed
+  double spent_ = 0.0;
+  bool exhausted_ = false;
+  int threads_ = 0;
+  std::unique_ptr<privacy::NoiseSource> noise_;
+  std::unique_ptr<privacy::LedgerWriter> ledger_;
+};
+
+}  // namespace fedseg::client
+
+#endif  // FEDSEG_CLIENT_REGION_PRIVACY_H_

@@ -1,0 +1,117 @@
+#include "client/region_privacy.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "privacy/rdp_accountant.h"
+
+namespace fedseg::client {
+namespace {
+
+namespace fs = std::filesystem;
+
+class RegionPrivacyTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(fs::temp_directory_path() / ("fedseg-rp-" + std::to_string(::getpid())));
+    fs::create_directories(*dir_);
+    ok_ = std::system(("bash " FEDSEG_SOURCE_DIR "/scripts/gen-certs.sh --out " + *dir_ +
+                       " eu >/dev/null").c_str()) == 0;
+  }
+  static void TearDownTestSuite() {
+    fs::remove_all(*dir_);
+    delete dir_;
+  }
+  RegionConfig Config(const std::string& ledger, double budget) {
+    RegionConfig c;
+    c.region = "eu";
+    c.tls = {*dir_ + "/ca.crt", *dir_ + "/eu.crt", *dir_ + "/eu.key"};
+    c.train_data = "unused.csv";
+    c.epsilon_budget = budget;
+    c.delta = 1e-5;
+    c.ledger = *dir_ + "/" + ledger;
+    c.insecure_seeded_noise = true;
+    return c;
+  }
+  static TrainingPlan Plan(double sigma, int rounds) {
+    TrainingPlan p;
+    p.dp = true;
+    p.batch_size = 50;
+    p.local_epochs = 1;
+    p.dp_noise_multiplier = sigma;
+    p.total_rounds = rounds;
+    return p;
+  }
+  static std::string* dir_;
+  static bool ok_;
+};
+std::string* RegionPrivacyTest::dir_ = nullptr;
+bool RegionPrivacyTest::ok_ = false;
+
+TEST_F(RegionPrivacyTest, TheRoundThatWouldOverspendIsDeclinedAndNothingIsTrainedAfter) {
+  ASSERT_TRUE(ok_);
+  // n = 1000, batch 50: q = 0.05, 20 steps per round at sigma 1.0.
+  const double per_round2 = privacy::ComputeEpsilon(0.05, 1.0, 40, 1e-5)->epsilon;
+  const double per_round3 = privacy::ComputeEpsilon(0.05, 1.0, 60, 1e-5)->epsilon;
+  const double budget = 0.5 * (per_round2 + per_round3);  // affords exactly two rounds
+  auto p = RegionPrivacy::Create(Config("overspend.jsonl", budget), 1000, "run-1");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  ASSERT_TRUE((*p)->SetPlan(Plan(1.0, 10)).ok());
+  for (uint32_t round = 1; round <= 2; ++round) {
+    auto plan = (*p)->PlanRound(round);
+    ASSERT_TRUE(plan.ok());
+    EXPECT_FALSE(plan->decline) << plan->reason;
+    EXPECT_EQ(plan->dp.steps, 20);
+    EXPECT_DOUBLE_EQ(plan->dp.sampling_rate, 0.05);
+    ASSERT_TRUE((*p)->Record(*plan, std::string(64, 'a')).ok());
+  }
+  EXPECT_NEAR((*p)->epsilon_spent(), per_round2, 1e-6 * per_round2);
+  auto third = (*p)->PlanRound(3);
+  ASSERT_TRUE(third.ok());
+  EXPECT_TRUE(third->decline);
+  EXPECT_NE(third->reason.find("over the budget"), std::string::npos) << third->reason;
+  // Once declined, never again (even for a round that would be cheaper).
+  auto fourth = (*p)->PlanRound(4);
+  ASSERT_TRUE(fourth.ok());
+  EXPECT_TRUE(fourth->decline);
+  // The ledger holds exactly the two rounds; a restarted region sees the spend and still declines.
+  p->reset();  // the ledger admits one writer at a time
+  auto again = RegionPrivacy::Create(Config("overspend.jsonl", budget), 1000, "run-1");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_NEAR((*again)->epsilon_spent(), per_round2, 1e-6 * per_round2);
+  ASSERT_TRUE((*again)->SetPlan(Plan(1.0, 10)).ok());
+  EXPECT_TRUE((*again)->PlanRound(3)->decline);
+}
+
+TEST_F(RegionPrivacyTest, CalibratedNoiseSpendsTheBudgetOverThePlannedRounds) {
+  ASSERT_TRUE(ok_);
+  auto p = RegionPrivacy::Create(Config("calibrated.jsonl", 3.0), 1000, "run-2");
+  ASSERT_TRUE(p.ok());
+  ASSERT_TRUE((*p)->SetPlan(Plan(/*sigma=*/0, /*rounds=*/5)).ok());  // 0: calibrate
+  double sigma = 0;
+  for (uint32_t round = 1; round <= 5; ++round) {
+    auto plan = (*p)->PlanRound(round);
+    ASSERT_TRUE(plan.ok());
+    ASSERT_FALSE(plan->decline) << "round " << round << ": " << plan->reason;
+    sigma = plan->dp.noise_multiplier;
+    ASSERT_TRUE((*p)->Record(*plan, std::string(64, 'b')).ok());
+  }
+  // Five rounds of 20 steps land at (not over) the budget; a sixth would overspend.
+  EXPECT_LE((*p)->epsilon_spent(), 3.0 * (1 + 1e-9));
+  EXPECT_GT((*p)->epsilon_spent(), 2.99);
+  EXPECT_NEAR(privacy::ComputeEpsilon(0.05, sigma, 100, 1e-5)->epsilon, (*p)->epsilon_spent(), 1e-6);
+  EXPECT_TRUE((*p)->PlanRound(6)->decline);
+}
+
+TEST_F(RegionPrivacyTest, DpWithoutBudgetOrNoiseIsRefused) {
+  ASSERT_TRUE(ok_);
+  auto p = RegionPrivacy::Create(Config("none.jsonl", 0.0), 1000, "run-3");
+  ASSERT_TRUE(p.ok());
+  Status st = (*p)->SetPlan(Plan(0, 5));
+  EXPECT_TRUE(st.IsInvalidArgument());
+  EXPECT_NE(st.message().find("epsilon_budget"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace fedseg::client
