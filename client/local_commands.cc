@@ -67,6 +67,28 @@ void PrintEpoch(const EpochReport& e, int total) {
   }
 }
 
+// Missing values per column (imputed) and rows dropped for a missing label: JSON and text.
+nlohmann::json DataQualityJson(const RawDataset& d) {
+  nlohmann::json missing = nlohmann::json::object();
+  for (const RawColumn& c : d.features) missing[c.name] = c.missing;
+  return {{"rows", d.num_rows()},
+          {"dropped_missing_label", d.dropped_missing_label},
+          {"missing_values", missing}};
+}
+
+std::string DataQualityText(const RawDataset& d) {
+  std::string out = std::to_string(d.num_rows()) + " rows";
+  if (d.dropped_missing_label) {
+    out += ", " + std::to_string(d.dropped_missing_label) + " dropped for a missing label";
+  }
+  std::string cols;
+  for (const RawColumn& c : d.features) {
+    if (c.missing) cols += (cols.empty() ? "" : ", ") + c.name + " " + std::to_string(c.missing);
+  }
+  out += cols.empty() ? "; no missing values" : "; missing values imputed: " + cols;
+  return out;
+}
+
 }  // namespace
 
 Result<LoadOptions> MakeLoadOptions(const TableArgs& t) {
@@ -163,6 +185,8 @@ int RunTrain(const TrainArgs& a) {
   RawDataset& all = *data_or;
   auto classes_or = DistinctLabels(all);
   if (!classes_or.ok()) return Fail(classes_or.status());
+  const nlohmann::json quality = DataQualityJson(all);
+  if (!a.quiet && !a.json) std::cerr << a.table.data << ": " << DataQualityText(all) << "\n";
 
   RawDataset train_raw, test_raw;
   if (!a.test_data.empty()) {
@@ -264,6 +288,7 @@ int RunTrain(const TrainArgs& a) {
                                                    : nlohmann::json(e.validation_loss)}});
   }
   out["history"] = hist;
+  out["data"] = quality;
   ClassificationReport rep;
   if (test_or->rows() > 0) {
     rep = ComputeReport(Evaluate(model, *test_or));
@@ -368,7 +393,8 @@ int RunSegment(const SegmentArgs& a) {
   std::vector<SegmentProfile> profiles;
   if (a.profile) profiles = ComputeProfiles(loaded->raw, segment, confidence, classes);
   if (a.json) {
-    nlohmann::json out = {{"model", a.model}, {"data", a.table.data}, {"out", a.out}, {"rows", n}};
+    nlohmann::json out = {{"model", a.model}, {"data", a.table.data}, {"out", a.out}, {"rows", n},
+                          {"data_quality", DataQualityJson(loaded->raw)}};
     nlohmann::json sizes = nlohmann::json::object();
     std::vector<uint64_t> count(classes.size(), 0);
     for (int s : segment) ++count[s];
@@ -377,7 +403,8 @@ int RunSegment(const SegmentArgs& a) {
     if (a.profile) out["profiles"] = ProfilesToJson(profiles);
     std::cout << out.dump(2) << "\n";
   } else {
-    std::cout << "segmented " << n << " rows of " << a.table.data << " into " << a.out << "\n";
+    std::cout << "segmented " << n << " rows of " << a.table.data << " into " << a.out << " ("
+              << DataQualityText(loaded->raw) << ")\n";
     if (a.profile) std::cout << "\n" << ProfilesToText(profiles);
   }
   return 0;
