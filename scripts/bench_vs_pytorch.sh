@@ -30,7 +30,7 @@ cmake --build "$build_dir" -j "$(nproc)" --target fedseg_mlp_throughput >/dev/nu
 best() {
   local best=0 v
   for _ in $(seq "$repeats"); do
-    v=$("$@" | sed -n 's/.*samples_per_s=\([0-9.]*\).*/\1/p')
+    v=$("$@" 2>/dev/null | sed -n 's/.*samples_per_s=\([0-9.]*\).*/\1/p')
     best=$(python3 -c "print(max($best, ${v:-0}))")
   done
   echo "$best"

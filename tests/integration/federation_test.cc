@@ -59,7 +59,7 @@ class FederationTest : public ::testing::Test {
 
   std::string WriteCoordinatorConfig(int rounds, int min_regions, int local_epochs,
                                      const std::vector<std::string>& regions = {"r1", "r2", "r3"},
-                                     double join_timeout = 30) {
+                                     double join_timeout = 30, bool dp = false) {
     const std::string pki = *dir_ + "/pki";
     nlohmann::json c = {
         {"listen", {{"host", "127.0.0.1"}, {"port", port_}}},
@@ -75,13 +75,14 @@ class FederationTest : public ::testing::Test {
         {"federation",
          {{"min_regions", min_regions}, {"round_deadline_s", 60}, {"join_timeout_s", join_timeout},
           {"hello_timeout_s", 5}}},
+        {"privacy", {{"dp", dp}, {"clip_norm", 1.0}}},
     };
     const std::string path = run_ + "/coordinator.json";
     std::ofstream(path) << c.dump(2);
     return path;
   }
 
-  std::string WriteRegionConfig(int i) {
+  std::string WriteRegionConfig(int i, double epsilon_budget = 0) {
     const std::string pki = *dir_ + "/pki";
     const std::string name = "r" + std::to_string(i);
     nlohmann::json c = {
@@ -96,6 +97,11 @@ class FederationTest : public ::testing::Test {
         {"output", {{"model", run_ + "/" + name + ".fsm"}}},
         {"threads", 1},
     };
+    if (epsilon_budget > 0) {
+      c["privacy"] = {{"epsilon_budget", epsilon_budget},
+                      {"delta", 1e-5},
+                      {"ledger", run_ + "/" + name + ".ledger.jsonl"}};
+    }
     const std::string path = run_ + "/" + name + ".json";
     std::ofstream(path) << c.dump(2);
     return path;
@@ -106,9 +112,10 @@ class FederationTest : public ::testing::Test {
     if (resume) argv.push_back("--resume");
     return std::make_unique<Process>(argv, run_ + "/coordinator.out");
   }
-  std::unique_ptr<Process> StartRegion(int i) {
+  std::unique_ptr<Process> StartRegion(int i, double epsilon_budget = 0) {
     return std::make_unique<Process>(
-        std::vector<std::string>{kBin + "/fedseg-client", "join", "--config", WriteRegionConfig(i)},
+        std::vector<std::string>{kBin + "/fedseg-client", "join", "--config",
+                                 WriteRegionConfig(i, epsilon_budget)},
         run_ + "/r" + std::to_string(i) + ".log");
   }
   std::string CoordinatorLog() const { return ReadAll(run_ + "/coordinator.log"); }
@@ -218,6 +225,40 @@ TEST_F(FederationTest, CoordinatorKilledWithSigkillResumesAndFinishes) {
   for (int r = 1; r <= 6; ++r) EXPECT_EQ(rep["rounds"][r]["updates"], 3) << "round " << r;
   EXPECT_GT(rep["rounds"][6]["global"]["roc_auc"].get<double>(), 0.85);
   EXPECT_TRUE(LoadModelFile(run_ + "/final.fsm").ok());
+}
+
+TEST_F(FederationTest, DpSgdRegionsSpendTheirBudgetAndLedgersVerify) {
+  auto coord = StartCoordinator(
+      WriteCoordinatorConfig(/*rounds=*/3, /*min_regions=*/3, 1, {"r1", "r2", "r3"}, 30, /*dp=*/true));
+  std::vector<std::unique_ptr<Process>> regions;
+  for (int i = 1; i <= 3; ++i) regions.push_back(StartRegion(i, /*epsilon_budget=*/2.0));
+  auto rc = coord->Wait(180s);
+  ASSERT_TRUE(rc.has_value()) << CoordinatorLog();
+  EXPECT_EQ(*rc, 0) << CoordinatorLog();
+  for (auto& r : regions) EXPECT_EQ(r->Wait(30s).value_or(-1), 0);
+  nlohmann::json rep = Report();
+  EXPECT_EQ(rep["completed_round"], 3);
+  EXPECT_GT(rep["rounds"][3]["global"]["roc_auc"].get<double>(), 0.75);
+  for (const char* name : {"r1", "r2", "r3"}) {
+    const auto& region = rep["regions"][name];
+    // Calibrated to spend the budget over the 3 planned rounds, never more.
+    EXPECT_LE(region["epsilon_spent"].get<double>(), 2.0 + 1e-9) << name;
+    EXPECT_GT(region["epsilon_spent"].get<double>(), 1.99) << name;
+    EXPECT_EQ(region["epsilon_by_round"].size(), 3u) << name;
+    // The privacy team's check: the ledger verifies against the region's certificate and ends
+    // at the head the region reported to the coordinator.
+    const std::string out = run_ + "/" + name + ".verify.json";
+    const int vrc = testing::Run(kBin + "/fedseg-audit verify " + run_ + "/" + name +
+                                 ".ledger.jsonl --cert " + *dir_ + "/pki/" + name +
+                                 ".crt --expect-head " + region["ledger_head"].get<std::string>() +
+                                 " --json > " + out);
+    EXPECT_EQ(WEXITSTATUS(vrc), 0) << ReadAll(out);
+    nlohmann::json v = nlohmann::json::parse(ReadAll(out), nullptr, false);
+    ASSERT_TRUE(v.is_object()) << ReadAll(out);
+    EXPECT_EQ(v["ok"], true);
+    EXPECT_EQ(v["entries"], 3);
+    EXPECT_NEAR(v["epsilon"].get<double>(), region["epsilon_spent"].get<double>(), 1e-9);
+  }
 }
 
 // Connects with `cert` (a name under pki or other), says Hello as `claim`, and returns the
