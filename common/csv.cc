@@ -261,6 +261,9 @@ std::vector<uint64_t> FieldLines(uint64_t first_line, const std::vector<std::str
   return lines;
 }
 
+
+}  // namespace
+
 std::string QuoteForMessage(std::string_view v) {
   std::string out = "'";
   if (v.size() > kMaxQuotedValue) {
@@ -272,8 +275,6 @@ std::string QuoteForMessage(std::string_view v) {
   out += "'";
   return out;
 }
-
-}  // namespace
 
 std::string_view TrimWhitespace(std::string_view v) {
   size_t b = 0;

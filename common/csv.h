@@ -71,6 +71,9 @@ bool ParseNumber(std::string_view v, double* out);
 // `v` without leading and trailing ASCII whitespace (space, TAB, CR, LF, VT, FF).
 std::string_view TrimWhitespace(std::string_view v);
 
+// A cell value quoted for an error message: 'value', cut after 40 characters with "...".
+std::string QuoteForMessage(std::string_view v);
+
 }  // namespace fedseg
 
 #endif  // FEDSEG_COMMON_CSV_H_

@@ -14,20 +14,9 @@
 namespace fedseg {
 namespace {
 
-constexpr size_t kMaxQuotedValue = 40;  // longest cell value quoted back in a message
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-std::string Quote(std::string_view v) {
-  std::string out = "'";
-  if (v.size() > kMaxQuotedValue) {
-    out.append(v.substr(0, kMaxQuotedValue));
-    out += "...";
-  } else {
-    out.append(v);
-  }
-  out += "'";
-  return out;
-}
+std::string Quote(std::string_view v) { return QuoteForMessage(v); }
 
 std::string ListColumns(const std::vector<std::string>& header) {
   constexpr size_t kMaxListed = 60;  // keep messages readable on very wide tables

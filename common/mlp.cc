@@ -194,14 +194,17 @@ void MlpWorkspace::Backward(const Mlp& model) {
 void MlpWorkspace::Gradient(const Mlp& model, Eigen::VectorXf* grad) const {
   const ModelSpec& spec = model.spec();
   grad->resize(spec.num_params());
-  for (int l = 0; l < spec.num_layers(); ++l) {
-    Eigen::Map<Eigen::MatrixXf> gw(grad->data() + spec.weight_offset(l), spec.layer_out(l),
-                                   spec.layer_in(l));
-    Eigen::Map<Eigen::VectorXf> gb(grad->data() + spec.bias_offset(l), spec.layer_out(l));
-    const Eigen::MatrixXf& a = (l == 0) ? *input_ : act_[l - 1];
-    gw.noalias() = delta_[l] * a.transpose();
-    gb = delta_[l].rowwise().sum();
-  }
+  for (int l = 0; l < spec.num_layers(); ++l) LayerGradient(spec, l, delta_[l], grad);
+}
+
+void MlpWorkspace::LayerGradient(const ModelSpec& spec, int l, const Eigen::MatrixXf& d,
+                                 Eigen::VectorXf* grad) const {
+  Eigen::Map<Eigen::MatrixXf> gw(grad->data() + spec.weight_offset(l), spec.layer_out(l),
+                                 spec.layer_in(l));
+  Eigen::Map<Eigen::VectorXf> gb(grad->data() + spec.bias_offset(l), spec.layer_out(l));
+  const Eigen::MatrixXf& a = (l == 0) ? *input_ : act_[l - 1];
+  gw.noalias() = d * a.transpose();
+  gb = d.rowwise().sum();
 }
 
 void MlpWorkspace::PerExampleSquaredNorms(const Mlp& model, Eigen::VectorXf* out) const {
@@ -221,13 +224,7 @@ void MlpWorkspace::ScaledGradient(const Mlp& model, const Eigen::Ref<const Eigen
   const ModelSpec& spec = model.spec();
   grad->resize(spec.num_params());
   for (int l = 0; l < spec.num_layers(); ++l) {
-    Eigen::Map<Eigen::MatrixXf> gw(grad->data() + spec.weight_offset(l), spec.layer_out(l),
-                                   spec.layer_in(l));
-    Eigen::Map<Eigen::VectorXf> gb(grad->data() + spec.bias_offset(l), spec.layer_out(l));
-    const Eigen::MatrixXf& a = (l == 0) ? *input_ : act_[l - 1];
-    Eigen::MatrixXf ds = delta_[l] * scale.asDiagonal();
-    gw.noalias() = ds * a.transpose();
-    gb = ds.rowwise().sum();
+    LayerGradient(spec, l, delta_[l] * scale.asDiagonal(), grad);
   }
 }
 

@@ -112,6 +112,10 @@ class MlpWorkspace {
   const Eigen::MatrixXf& probs() const { return probs_; }
 
  private:
+  // Weight and bias gradient of layer l from its per-example error signals d (out_l x b).
+  void LayerGradient(const ModelSpec& spec, int l, const Eigen::MatrixXf& d,
+                     Eigen::VectorXf* grad) const;
+
   const Eigen::MatrixXf* input_ = nullptr;     // the batch of the last Forward
   Eigen::MatrixXf input_copy_;                 // used when the batch is not a plain matrix
   std::vector<Eigen::MatrixXf> act_;           // act_[l]: output of hidden layer l (post-ReLU)
