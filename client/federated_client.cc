@@ -13,6 +13,7 @@
 #include "client/local_commands.h"
 #include "common/evaluation.h"
 #include "common/model_file.h"
+#include "common/progress.h"
 #include "common/runtime.h"
 #include "common/sha256.h"
 #include "common/trainer.h"
@@ -328,7 +329,12 @@ Result<Frame> FederatedClient::HandleRound(const RoundStartMsg& msg) {
     // The round's seed mixed with this region's name: regions shuffle differently, reproducibly.
     tc.seed = msg.seed ^ (std::hash<std::string>{}(config_.region) * 0x9E3779B97F4A7C15ULL);
     tc.threads = config_.threads;
-    FEDSEG_ASSIGN_OR_RETURN(TrainReport rep, Train(model, train_, nullptr, tc));
+    ProgressLine bar;  // a terminal gets a bar per local epoch; logs get the summary line below
+    FEDSEG_ASSIGN_OR_RETURN(TrainReport rep, Train(model, train_, nullptr, tc, [&](const EpochReport& e) {
+      bar.Update("round " + std::to_string(msg.round) + " local training " +
+                 ProgressBar(static_cast<double>(e.epoch) / tc.epochs));
+    }));
+    bar.Done();
     train_loss = rep.history.empty() ? 0.0 : rep.history.back().train_loss;
     Eigen::VectorXf delta = model.params() - global;
     up.delta.assign(delta.data(), delta.data() + delta.size());

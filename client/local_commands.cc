@@ -15,6 +15,7 @@
 #include "common/file_util.h"
 #include "common/metrics.h"
 #include "common/model_file.h"
+#include "common/progress.h"
 #include "common/runtime.h"
 #include "common/schema.h"
 
@@ -49,9 +50,8 @@ void AddTableOptions(CLI::App* cmd, TableArgs& t, bool label_required) {
                   "Field delimiter: ',', ';', 'tab' or '|' (default: auto-detect)");
 }
 
-// Summary line per epoch on stderr; a terminal gets the line rewritten in place.
-void PrintEpoch(const EpochReport& e, int total) {
-  static const bool tty = ::isatty(STDERR_FILENO);
+// Per-epoch progress: a bar redrawn in place on a terminal, one plain line per epoch otherwise.
+void PrintEpoch(ProgressLine& bar, const EpochReport& e, int total) {
   char buf[160];
   if (std::isnan(e.validation_loss)) {
     std::snprintf(buf, sizeof buf, "epoch %d/%d  loss %.4f  (%.2f s)", e.epoch, total,
@@ -60,8 +60,8 @@ void PrintEpoch(const EpochReport& e, int total) {
     std::snprintf(buf, sizeof buf, "epoch %d/%d  loss %.4f  val_loss %.4f  (%.2f s)", e.epoch,
                   total, e.train_loss, e.validation_loss, e.seconds);
   }
-  if (tty) {
-    std::cerr << "\r\033[K" << buf << (e.epoch == total ? "\n" : "") << std::flush;
+  if (bar.active()) {
+    bar.Update(ProgressBar(static_cast<double>(e.epoch) / total) + "  " + buf);
   } else {
     std::cerr << buf << "\n";
   }
@@ -238,14 +238,16 @@ int RunTrain(const TrainArgs& a) {
     std::cerr << ") from " << a.table.data << "\n";
   }
   const int total = a.train.epochs;
+  ProgressLine bar;
   auto report_or = Train(model, *train_or, val_or->rows() ? &*val_or : nullptr, a.train,
                          [&](const EpochReport& e) {
-                           if (!a.quiet) PrintEpoch(e, total);
+                           if (!a.quiet) PrintEpoch(bar, e, total);
                          });
+  bar.Done();
   if (!report_or.ok()) return Fail(report_or.status());
   const TrainReport& tr = *report_or;
   if (!a.quiet && tr.stopped_early) {
-    std::cerr << "\nearly stopping after epoch " << tr.epochs_run << "; kept epoch "
+    std::cerr << "early stopping after epoch " << tr.epochs_run << "; kept epoch "
               << tr.best_epoch << "\n";
   }
 

@@ -433,6 +433,13 @@ void Coordinator::Tick() {
       break;
     }
     case Phase::kRound:
+      if (progress_.active()) {
+        const double left = std::chrono::duration<double>(deadline_ - now).count();
+        char line[160];
+        std::snprintf(line, sizeof line, "round %u/%d: %zu/%zu updates received, %.0f s left before the deadline",
+                      round_, config_.rounds, replied_.size(), selected_.size(), std::max(0.0, left));
+        progress_.Update(line);
+      }
       if (now > deadline_) {
         log_->warn("round {} deadline passed: {}/{} regions replied", round_, replied_.size(),
                    selected_.size());
@@ -522,6 +529,7 @@ void Coordinator::StartRound() {
 }
 
 void Coordinator::FinishRound() {
+  progress_.Done();
   const double secs = std::chrono::duration<double>(Clock::now() - round_started_).count();
   for (const std::string& name : selected_) {
     if (!replied_.count(name)) ++regions_[name].rounds_missed;

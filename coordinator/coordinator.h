@@ -24,6 +24,7 @@
 
 #include "common/messages.h"
 #include "common/metrics.h"
+#include "common/progress.h"
 #include "common/tls_server.h"
 #include "coordinator/config.h"
 #include "coordinator/strategy.h"
@@ -140,6 +141,7 @@ class Coordinator {
   nlohmann::json history_ = nlohmann::json::array();
   double last_round_seconds_ = 0;
   bool final_evaluated_ = false;
+  ProgressLine progress_;  // on a terminal: updates received and time left, redrawn each tick
   uint64_t bytes_received_ = 0;
 };
 
