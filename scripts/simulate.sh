@@ -89,7 +89,7 @@ python3 "$here/split_csv.py" "${split_args[@]}" > "$run_dir/regions.tsv"
 mapfile -t regions < <(cut -f1 "$run_dir/regions.tsv")
 [[ ${#regions[@]} -ge 1 ]] || die "the split produced no regions"
 [[ -n "$min_regions" ]] || min_regions=$(( ${#regions[@]} < 2 ? 1 : 2 ))
-[[ $quiet -eq 1 ]] || { echo "regions (train / test rows):"; column -t "$run_dir/regions.tsv" | sed 's/^/  /'; }
+[[ $quiet -eq 1 ]] || { echo "regions (train / test rows):"; awk -F'\t' '{ printf "  %-16s %8s %8s\n", $1, $2, $3 }' "$run_dir/regions.tsv"; }
 
 # 2. Certificates: a private CA, the coordinator, one per region.
 bash "$here/gen-certs.sh" --out "$run_dir/certs" "${regions[@]}" >/dev/null
