@@ -589,6 +589,7 @@ void Coordinator::FinishRound() {
                   round_, config_.rounds, updates_.size(), selected_.size(), secs, loss);
   }
   log_->info("{}", line);
+  LogPrivacy("after round " + std::to_string(round_));
 
   st = WriteCheckpoint();
   if (!st.ok()) {
@@ -658,7 +659,23 @@ void Coordinator::FinishFinalEvaluation() {
                config_.run_dir + "/final.fsm", g["loss"].dump(), g["roc_auc"].dump(),
                g["positive_f1"].dump(), g["accuracy"].dump(), g["kappa"].dump());
   }
+  LogPrivacy("final");
   Finish(0, "completed");
+}
+
+void Coordinator::LogPrivacy(const std::string& when) {
+  std::string line;
+  char buf[160];
+  for (const auto& [name, r] : regions_) {
+    if (r.epsilon_budget <= 0 && r.epsilon_spent <= 0) continue;
+    std::snprintf(buf, sizeof buf, "%s%s eps %.4f/%.4f", line.empty() ? "" : ", ", name.c_str(),
+                  r.epsilon_spent, r.epsilon_budget);
+    line += buf;
+    if (!r.declined_rounds.empty()) {
+      line += " (declined round " + std::to_string(r.declined_rounds.front()) + ")";
+    }
+  }
+  if (!line.empty()) log_->info("privacy {}: {}", when, line);
 }
 
 void Coordinator::Finish(int exit_code, const std::string& why) {

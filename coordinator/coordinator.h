@@ -97,6 +97,8 @@ class Coordinator {
   void RecordEvaluation(uint32_t model_round, const std::map<std::string, ClassificationSummary>& evals);
   Status WriteCheckpoint();
   void WriteReport();
+  // One console line: every DP region's epsilon spent / budget, and declines.
+  void LogPrivacy(const std::string& when);
   nlohmann::json RegionsJson() const;
   void LoadRegionsJson(const nlohmann::json& j);
 
