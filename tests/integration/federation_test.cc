@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "common/dataset_loader.h"
 #include "common/messages.h"
 #include "common/model_file.h"
 #include "common/tls_client.h"
@@ -259,6 +260,92 @@ TEST_F(FederationTest, DpSgdRegionsSpendTheirBudgetAndLedgersVerify) {
     EXPECT_EQ(v["entries"], 3);
     EXPECT_NEAR(v["epsilon"].get<double>(), region["epsilon_spent"].get<double>(), 1e-9);
   }
+}
+
+// A scripted, authenticated region r1 that misbehaves; its frames are skipped until `type`.
+Result<Frame> NextOfType(TlsClientConnection& c, MessageType type) {
+  for (;;) {
+    FEDSEG_ASSIGN_OR_RETURN(Frame f, c.Receive(60000ms));
+    if (f.type == static_cast<uint16_t>(type)) return f;
+    if (f.type == static_cast<uint16_t>(MessageType::kError)) {
+      return Status::Aborted("coordinator sent Error");
+    }
+  }
+}
+
+TEST_F(FederationTest, HostileRegionIsRefusedAndTheOthersFinish) {
+  auto coord = StartCoordinator(WriteCoordinatorConfig(/*rounds=*/5, /*min_regions=*/2, 1));
+  std::vector<std::unique_ptr<Process>> regions;
+  regions.push_back(StartRegion(2));
+  regions.push_back(StartRegion(3));
+  const std::string pki = *dir_ + "/pki";
+  const TlsConfig tls{pki + "/ca.crt", pki + "/r1.crt", pki + "/r1.key"};
+  auto join = [&]() -> Result<std::unique_ptr<TlsClientConnection>> {
+    FEDSEG_ASSIGN_OR_RETURN(auto c, TlsClientConnection::Connect("127.0.0.1", port_, tls, 10000ms));
+    FEDSEG_RETURN_IF_ERROR(c->Send(static_cast<uint16_t>(MessageType::kHello),
+                                   Serialize(HelloMsg{"r1", "hostile"}), 5000ms));
+    return c;
+  };
+  ASSERT_TRUE(WaitFor([&] { return LogHas("coordinator listening"); }, 30s)) << CoordinatorLog();
+  // First connection: an honest summary, so the federation's schema forms.
+  auto conn = join();
+  ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+  auto welcome_frame = NextOfType(**conn, MessageType::kWelcome);
+  ASSERT_TRUE(welcome_frame.ok());
+  WelcomeMsg welcome;
+  ASSERT_TRUE(ParseFrame(*welcome_frame, MessageType::kWelcome, &welcome).ok());
+  LoadOptions lo;
+  lo.label = welcome.contract.label;
+  lo.categorical = welcome.contract.categorical;
+  auto data = LoadDatasetFile(*dir_ + "/data/region-01/train.csv", lo);
+  ASSERT_TRUE(data.ok()) << data.status().ToString();
+  ASSERT_TRUE(NextOfType(**conn, MessageType::kSummaryRequest).ok());
+  SummaryReplyMsg reply{Summarize(*data), data->num_rows(), 0};
+  ASSERT_TRUE((*conn)->Send(static_cast<uint16_t>(MessageType::kSummaryReply), Serialize(reply),
+                            5000ms).ok());
+
+  // Each bad update is refused; the coordinator closes that connection and goes on.
+  auto bad_update = [&](const std::function<void(UpdateMsg&, const RoundStartMsg&)>& spoil,
+                        bool expect_closed) {
+    auto start = NextOfType(**conn, MessageType::kRoundStart);
+    ASSERT_TRUE(start.ok()) << start.status().ToString();
+    RoundStartMsg rs;
+    ASSERT_TRUE(ParseFrame(*start, MessageType::kRoundStart, &rs).ok());
+    UpdateMsg u;
+    u.round = rs.round;
+    u.num_examples = 1000;
+    u.delta.assign(rs.weights.size(), 0.01f);
+    u.evaluation = ClassificationSummary(2);
+    spoil(u, rs);
+    ASSERT_TRUE((*conn)->Send(static_cast<uint16_t>(MessageType::kUpdate), Serialize(u), 5000ms).ok());
+    if (expect_closed) {
+      auto answer = NextOfType(**conn, MessageType::kDone);  // an Error (then close) is expected
+      EXPECT_FALSE(answer.ok());
+      conn = join();
+      ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+    }
+  };
+  bad_update([](UpdateMsg& u, const RoundStartMsg&) { u.delta.pop_back(); }, true);  // wrong shape
+  bad_update([](UpdateMsg& u, const RoundStartMsg&) { u.delta[3] = NAN; }, true);    // NaN
+  bad_update([](UpdateMsg& u, const RoundStartMsg&) { u.delta[0] = INFINITY; }, true);
+  (*conn)->Close();
+
+  auto rc = coord->Wait(180s);
+  ASSERT_TRUE(rc.has_value()) << CoordinatorLog();
+  EXPECT_EQ(*rc, 0) << CoordinatorLog();
+  for (auto& r : regions) EXPECT_EQ(r->Wait(30s).value_or(-1), 0);
+  const std::string log = CoordinatorLog();
+  EXPECT_NE(log.find("region r1: protocol violation"), std::string::npos) << log;
+  EXPECT_NE(log.find("weights, the model has"), std::string::npos) << log;
+  EXPECT_NE(log.find("is not finite"), std::string::npos) << log;
+  // No refused update ever entered the model: r1 took part in no round.
+  nlohmann::json rep = Report();
+  EXPECT_EQ(rep["completed_round"], 5);
+  EXPECT_EQ(rep["regions"]["r1"]["rounds_participated"], 0);
+  for (int r = 1; r <= 5; ++r) {
+    for (const auto& p : rep["rounds"][r]["participants"]) EXPECT_NE(p, "r1") << "round " << r;
+  }
+  EXPECT_GT(rep["rounds"][5]["global"]["roc_auc"].get<double>(), 0.85);
 }
 
 // Connects with `cert` (a name under pki or other), says Hello as `claim`, and returns the
