@@ -63,7 +63,8 @@ namespace fedseg {
 //   uint64 confusion[K*K]            (row-major: row = true class, column = predicted class),
 //   uint64 positive_hist[K*kScoreBins], uint64 negative_hist[K*kScoreBins]   (class-major).
 // Loading throws cereal::Exception, as cereal does for truncated input, on an unknown version, a
-// different kScoreBins or num_classes outside [2, kMaxClasses]; arrays are read one class at a
+// different kScoreBins or num_classes outside [2, kMaxClasses] (0, the empty summary, is allowed);
+// arrays are read one class at a
 // time, so a short or hostile input never makes us allocate much more than it holds. Loading fills
 // a temporary and only then replaces *this. Call Validate() on anything received from a peer.
 class ClassificationSummary {
@@ -174,7 +175,8 @@ class ClassificationSummary {
       throw cereal::Exception("ClassificationSummary: " + std::to_string(bins) +
                               " score bins, this build uses " + std::to_string(kScoreBins));
     }
-    if (k < 2 || k > kMaxClasses) {
+    // 0 classes is the empty (default-constructed) summary, which round-trips too.
+    if (k != 0 && (k < 2 || k > kMaxClasses)) {
       throw cereal::Exception("ClassificationSummary: num_classes " + std::to_string(k) +
                               " outside [2, " + std::to_string(kMaxClasses) + "]");
     }

@@ -1,4 +1,5 @@
 #include "common/metrics.h"
+#include "common/serialization.h"
 
 #include <gtest/gtest.h>
 
@@ -818,6 +819,22 @@ TEST(ClassificationSummaryTest, AddBatchThroughput) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::cout << "[ AddBatch ] " << rows.labels.size() / seconds / 1e6 << " M rows/s (K = 4)\n";
   EXPECT_EQ(s.count(), rows.labels.size());
+}
+
+}  // namespace
+}  // namespace fedseg
+
+namespace fedseg {
+namespace {
+
+TEST(ClassificationSummaryWireTest, EmptySummaryRoundTrips) {
+  // A message carrying "no evaluation" (a default-constructed summary) must parse.
+  ClassificationSummary empty;
+  ClassificationSummary back(3);
+  ASSERT_TRUE(Parse(Serialize(empty), &back, "summary").ok());
+  EXPECT_EQ(back.num_classes(), 0);
+  EXPECT_EQ(back.count(), 0u);
+  EXPECT_EQ(back, empty);
 }
 
 }  // namespace
