@@ -64,8 +64,8 @@ namespace fedseg {
 //   uint64 positive_hist[K*kScoreBins], uint64 negative_hist[K*kScoreBins]   (class-major).
 // Loading throws cereal::Exception, as cereal does for truncated input, on an unknown version, a
 // different kScoreBins or num_classes outside [2, kMaxClasses] (0, the empty summary, is allowed);
-// arrays are read one class at a
-// time, so a short or hostile input never makes us allocate much more than it holds. Loading fills
+// arrays are read one class at a time, so a short or hostile input never makes us allocate much
+// more than it holds. Loading fills
 // a temporary and only then replaces *this. Call Validate() on anything received from a peer.
 class ClassificationSummary {
  public:
