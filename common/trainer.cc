@@ -75,6 +75,25 @@ double GradientComputer::Compute(const Mlp& model, const Eigen::Ref<const Eigen:
   return loss;
 }
 
+Status ValidateTrainingData(const ModelSpec& spec, const EncodedData& data) {
+  if (data.x.rows() != spec.input_dim) {
+    return Status::InvalidArgument("training data has " + std::to_string(data.x.rows()) +
+                                   " features, the model expects " +
+                                   std::to_string(spec.input_dim));
+  }
+  if (data.rows() == 0) return Status::InvalidArgument("no training rows");
+  if (data.y.size() != data.rows()) return Status::InvalidArgument("training data has no labels");
+  for (int c : data.y) {
+    if (c < 0 || c >= spec.num_classes) {
+      return Status::InvalidArgument("label index " + std::to_string(c) + " out of range [0, " +
+                                     std::to_string(spec.num_classes) + ")");
+    }
+  }
+  // An infinite feature makes gradients (and DP-SGD's per-example norms) non-finite.
+  if (!data.x.allFinite()) return Status::InvalidArgument("training data has non-finite features");
+  return Status::OK();
+}
+
 std::vector<float> BalancedClassWeights(const std::vector<int>& y, int num_classes) {
   std::vector<double> counts(num_classes, 0.0);
   for (int c : y) counts[c] += 1.0;
@@ -136,18 +155,7 @@ Result<TrainReport> Train(Mlp& model, const EncodedData& train, const EncodedDat
                           const std::function<void(const EpochReport&)>& on_epoch) {
   FEDSEG_RETURN_IF_ERROR(config.Validate());
   const ModelSpec& spec = model.spec();
-  if (train.x.rows() != spec.input_dim) {
-    return Status::InvalidArgument("training data has " + std::to_string(train.x.rows()) +
-                                   " features, the model expects " +
-                                   std::to_string(spec.input_dim));
-  }
-  if (train.y.size() != train.rows()) {
-    return Status::InvalidArgument("training data has no labels");
-  }
-  if (train.rows() == 0) return Status::InvalidArgument("no training rows");
-  for (int c : train.y) {
-    if (c < 0 || c >= spec.num_classes) return Status::InvalidArgument("label index out of range");
-  }
+  FEDSEG_RETURN_IF_ERROR(ValidateTrainingData(spec, train));
   FEDSEG_ASSIGN_OR_RETURN(std::unique_ptr<Optimizer> opt, MakeOptimizer(config.optimizer));
 
   std::vector<float> class_w(spec.num_classes, 1.0f);

@@ -65,6 +65,10 @@ class GradientComputer {
   std::vector<Eigen::VectorXf> partial_;
 };
 
+// Checks that `data` can train `spec`: at least one row, labels for every row, every label a class
+// of the model, feature count equal to the model's input, all features finite.
+Status ValidateTrainingData(const ModelSpec& spec, const EncodedData& data);
+
 // n / (K * n_c) per class (0 for an absent class), as scikit-learn's class_weight="balanced".
 std::vector<float> BalancedClassWeights(const std::vector<int>& y, int num_classes);
 

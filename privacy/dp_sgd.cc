@@ -8,6 +8,8 @@
 #include <cmath>
 #include <string>
 
+#include "common/trainer.h"
+
 namespace fedseg::privacy {
 namespace {
 
@@ -220,24 +222,9 @@ Result<DpSgdReport> DpSgdTrain(Mlp& model, const EncodedData& train, const DpSgd
                                NoiseSource& noise) {
   FEDSEG_RETURN_IF_ERROR(config.Validate());
   const ModelSpec& spec = model.spec();
-  if (train.x.rows() != spec.input_dim) {
-    return Status::InvalidArgument("training data has " + std::to_string(train.x.rows()) +
-                                   " features, the model expects " +
-                                   std::to_string(spec.input_dim));
-  }
-  if (train.rows() == 0) return Status::InvalidArgument("no training rows");
-  if (train.y.size() != train.rows()) {
-    return Status::InvalidArgument("training data has no labels");
-  }
-  for (int c : train.y) {
-    if (c < 0 || c >= spec.num_classes) {
-      return Status::InvalidArgument("label index " + std::to_string(c) + " out of range [0, " +
-                                     std::to_string(spec.num_classes) + ")");
-    }
-  }
-  // An infinite feature would make its example's gradient norm infinite: clipping could not
-  // bound it (inf * 0 is NaN), and the sensitivity argument would fail.
-  if (!train.x.allFinite()) return Status::InvalidArgument("training data has non-finite features");
+  // Includes finite features: an infinite one would make its example's gradient norm infinite,
+  // clipping could not bound it (inf * 0 is NaN) and the sensitivity argument would fail.
+  FEDSEG_RETURN_IF_ERROR(ValidateTrainingData(spec, train));
   FEDSEG_RETURN_IF_ERROR(noise.status().WithContext("DP-SGD noise source"));
 
   const size_t n = train.rows();
