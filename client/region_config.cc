@@ -1,39 +1,8 @@
 #include "client/region_config.h"
 
-#include <set>
-
-#include "common/file_util.h"
+#include "common/json_config.h"
 
 namespace fedseg::client {
-namespace {
-
-using nlohmann::json;
-
-template <typename T>
-Status Get(const json& obj, const std::string& prefix, const char* key, T* out,
-           std::set<std::string>* seen, const std::string& source) {
-  seen->insert(key);
-  if (!obj.contains(key)) return Status::OK();
-  try {
-    *out = obj.at(key).get<T>();
-  } catch (const std::exception&) {
-    return Status::InvalidArgument(source + ": field '" + prefix + key + "' has the wrong type (" +
-                                   obj.at(key).dump() + ")");
-  }
-  return Status::OK();
-}
-
-Status NoUnknown(const json& obj, const std::string& prefix, const std::set<std::string>& seen,
-                 const std::string& source) {
-  for (auto it = obj.begin(); it != obj.end(); ++it) {
-    if (!seen.count(it.key())) {
-      return Status::InvalidArgument(source + ": unknown field '" + prefix + it.key() + "'");
-    }
-  }
-  return Status::OK();
-}
-
-}  // namespace
 
 Status RegionConfig::Validate() const {
   if (tls.ca_file.empty() || tls.cert_file.empty() || tls.key_file.empty()) {
@@ -57,61 +26,52 @@ Status RegionConfig::Validate() const {
 }
 
 Result<RegionConfig> LoadRegionConfig(const std::string& path, const nlohmann::json& overrides) {
-  FEDSEG_ASSIGN_OR_RETURN(std::string text, ReadFile(path, 16 << 20));
-  json j;
-  try {
-    j = json::parse(text, nullptr, true, /*ignore_comments=*/true);
-  } catch (const json::parse_error& e) {
-    return Status::InvalidArgument(path + ": invalid JSON: " + e.what());
-  }
-  if (!j.is_object()) return Status::InvalidArgument(path + ": the config must be a JSON object");
-  for (auto it = overrides.begin(); overrides.is_object() && it != overrides.end(); ++it) {
-    j[json::json_pointer(it.key())] = it.value();
-  }
+  FEDSEG_ASSIGN_OR_RETURN(nlohmann::json j, LoadJsonConfig(path, overrides));
   RegionConfig c;
-  std::set<std::string> top;
-  FEDSEG_RETURN_IF_ERROR(Get(j, "", "region", &c.region, &top, path));
-  FEDSEG_RETURN_IF_ERROR(Get(j, "", "threads", &c.threads, &top, path));
-  auto section = [&](const char* name, auto&& fill) -> Status {
-    top.insert(name);
-    if (!j.contains(name)) return Status::OK();
-    const json& o = j.at(name);
-    if (!o.is_object()) return Status::InvalidArgument(path + ": field '" + name + "' must be an object");
-    std::set<std::string> seen;
-    FEDSEG_RETURN_IF_ERROR(fill(o, std::string(name) + ".", &seen));
-    return NoUnknown(o, std::string(name) + ".", seen, path);
-  };
-  FEDSEG_RETURN_IF_ERROR(section("coordinator", [&](const json& o, const std::string& p, auto* s) {
-    FEDSEG_RETURN_IF_ERROR(Get(o, p, "host", &c.coordinator_host, s, path));
-    FEDSEG_RETURN_IF_ERROR(Get(o, p, "port", &c.coordinator_port, s, path));
-    FEDSEG_RETURN_IF_ERROR(Get(o, p, "connect_timeout_ms", &c.connect_timeout_ms, s, path));
-    FEDSEG_RETURN_IF_ERROR(Get(o, p, "receive_timeout_s", &c.receive_timeout_s, s, path));
-    FEDSEG_RETURN_IF_ERROR(Get(o, p, "backoff_initial_ms", &c.backoff_initial_ms, s, path));
-    FEDSEG_RETURN_IF_ERROR(Get(o, p, "backoff_max_ms", &c.backoff_max_ms, s, path));
-    return Get(o, p, "give_up_after_s", &c.give_up_after_s, s, path);
-  }));
-  FEDSEG_RETURN_IF_ERROR(section("tls", [&](const json& o, const std::string& p, auto* s) {
-    FEDSEG_RETURN_IF_ERROR(Get(o, p, "ca", &c.tls.ca_file, s, path));
-    FEDSEG_RETURN_IF_ERROR(Get(o, p, "cert", &c.tls.cert_file, s, path));
-    return Get(o, p, "key", &c.tls.key_file, s, path);
-  }));
-  FEDSEG_RETURN_IF_ERROR(section("data", [&](const json& o, const std::string& p, auto* s) {
-    FEDSEG_RETURN_IF_ERROR(Get(o, p, "train", &c.train_data, s, path));
-    FEDSEG_RETURN_IF_ERROR(Get(o, p, "test", &c.test_data, s, path));
-    FEDSEG_RETURN_IF_ERROR(Get(o, p, "id_column", &c.id_column, s, path));
-    return Get(o, p, "delimiter", &c.delimiter, s, path);
-  }));
-  FEDSEG_RETURN_IF_ERROR(section("output", [&](const json& o, const std::string& p, auto* s) {
-    return Get(o, p, "model", &c.model_out, s, path);
-  }));
-  FEDSEG_RETURN_IF_ERROR(section("privacy", [&](const json& o, const std::string& p, auto* s) {
-    FEDSEG_RETURN_IF_ERROR(Get(o, p, "epsilon_budget", &c.epsilon_budget, s, path));
-    FEDSEG_RETURN_IF_ERROR(Get(o, p, "delta", &c.delta, s, path));
-    FEDSEG_RETURN_IF_ERROR(Get(o, p, "ledger", &c.ledger, s, path));
-    FEDSEG_RETURN_IF_ERROR(Get(o, p, "insecure_seeded_noise", &c.insecure_seeded_noise, s, path));
-    return Get(o, p, "noise_seed", &c.noise_seed, s, path);
-  }));
-  FEDSEG_RETURN_IF_ERROR(NoUnknown(j, "", top, path));
+  JsonConfigReader r(j, "", path);
+  r.Get("region", &c.region);
+  r.Get("threads", &c.threads);
+  {
+    JsonConfigReader o = r.Sub("coordinator");
+    o.Get("host", &c.coordinator_host);
+    o.Get("port", &c.coordinator_port);
+    o.Get("connect_timeout_ms", &c.connect_timeout_ms);
+    o.Get("receive_timeout_s", &c.receive_timeout_s);
+    o.Get("backoff_initial_ms", &c.backoff_initial_ms);
+    o.Get("backoff_max_ms", &c.backoff_max_ms);
+    o.Get("give_up_after_s", &c.give_up_after_s);
+    r.Merge(o.Finish());
+  }
+  {
+    JsonConfigReader o = r.Sub("tls");
+    o.Get("ca", &c.tls.ca_file);
+    o.Get("cert", &c.tls.cert_file);
+    o.Get("key", &c.tls.key_file);
+    r.Merge(o.Finish());
+  }
+  {
+    JsonConfigReader o = r.Sub("data");
+    o.Get("train", &c.train_data);
+    o.Get("test", &c.test_data);
+    o.Get("id_column", &c.id_column);
+    o.Get("delimiter", &c.delimiter);
+    r.Merge(o.Finish());
+  }
+  {
+    JsonConfigReader o = r.Sub("output");
+    o.Get("model", &c.model_out);
+    r.Merge(o.Finish());
+  }
+  {
+    JsonConfigReader o = r.Sub("privacy");
+    o.Get("epsilon_budget", &c.epsilon_budget);
+    o.Get("delta", &c.delta);
+    o.Get("ledger", &c.ledger);
+    o.Get("insecure_seeded_noise", &c.insecure_seeded_noise);
+    o.Get("noise_seed", &c.noise_seed);
+    r.Merge(o.Finish());
+  }
+  FEDSEG_RETURN_IF_ERROR(r.Finish());
   Status st = c.Validate();
   if (!st.ok()) return st.WithContext(path);
   return c;

@@ -3,60 +3,11 @@
 #include <cmath>
 #include <set>
 
-#include "common/file_util.h"
+#include "common/json_config.h"
 
 namespace fedseg::coordinator {
-namespace {
-
 using nlohmann::json;
-
-// Reads optional fields with type checks; unknown keys are errors (a typo must not be ignored).
-class Reader {
- public:
-  Reader(const json& j, std::string path, std::string source)
-      : j_(j), path_(std::move(path)), source_(std::move(source)) {}
-
-  template <typename T>
-  void Get(const char* key, T* out) {
-    seen_.insert(key);
-    if (!st_.ok() || !j_.contains(key)) return;
-    try {
-      *out = j_.at(key).get<T>();
-    } catch (const std::exception& e) {
-      st_ = Status::InvalidArgument(source_ + ": field '" + path_ + key + "' has the wrong type (" +
-                                    j_.at(key).dump() + ")");
-    }
-  }
-  Reader Sub(const char* key) {
-    seen_.insert(key);
-    static const json kEmpty = json::object();
-    if (!j_.contains(key)) return Reader(kEmpty, path_ + key + ".", source_);
-    if (!j_.at(key).is_object() && st_.ok()) {
-      st_ = Status::InvalidArgument(source_ + ": field '" + path_ + key + "' must be an object");
-    }
-    return Reader(j_.at(key).is_object() ? j_.at(key) : kEmpty, path_ + key + ".", source_);
-  }
-  Status Finish() {
-    if (!st_.ok()) return st_;
-    for (auto it = j_.begin(); it != j_.end(); ++it) {
-      if (!seen_.count(it.key())) {
-        return Status::InvalidArgument(source_ + ": unknown field '" + path_ + it.key() + "'");
-      }
-    }
-    return Status::OK();
-  }
-  void Merge(const Status& st) {
-    if (st_.ok() && !st.ok()) st_ = st;
-  }
-
- private:
-  const json& j_;
-  std::string path_, source_;
-  std::set<std::string> seen_;
-  Status st_;
-};
-
-}  // namespace
+using Reader = JsonConfigReader;
 
 Result<CoordinatorConfig> CoordinatorConfigFromJson(const json& j, const std::string& source) {
   if (!j.is_object()) return Status::InvalidArgument(source + ": the config must be a JSON object");
@@ -239,33 +190,7 @@ nlohmann::json CoordinatorConfig::ToJson() const {
 
 Result<CoordinatorConfig> LoadCoordinatorConfig(const std::string& path,
                                                 const nlohmann::json& overrides) {
-  FEDSEG_ASSIGN_OR_RETURN(std::string text, ReadFile(path, 16 << 20));
-  json j;
-  try {
-    j = json::parse(text, nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
-  } catch (const json::parse_error& e) {
-    // e.byte is the offset of the error; report it as line:column.
-    size_t line = 1, col = 1;
-    for (size_t i = 0; i + 1 < e.byte && i < text.size(); ++i) {
-      if (text[i] == '\n') {
-        ++line;
-        col = 1;
-      } else {
-        ++col;
-      }
-    }
-    return Status::InvalidArgument(path + ":" + std::to_string(line) + ":" + std::to_string(col) +
-                                   ": invalid JSON: " + e.what());
-  }
-  if (overrides.is_object()) {
-    for (auto it = overrides.begin(); it != overrides.end(); ++it) {
-      try {
-        j[json::json_pointer(it.key())] = it.value();
-      } catch (const std::exception& e) {
-        return Status::InvalidArgument("override " + it.key() + ": " + e.what());
-      }
-    }
-  }
+  FEDSEG_ASSIGN_OR_RETURN(json j, LoadJsonConfig(path, overrides));
   return CoordinatorConfigFromJson(j, path);
 }
 

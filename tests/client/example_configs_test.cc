@@ -1,6 +1,8 @@
 // The example configs in examples/ are parsed and validated here, so they cannot go stale.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "client/region_config.h"
 #include "coordinator/config.h"
 
@@ -43,6 +45,36 @@ TEST(ExampleConfigsTest, UnknownFieldsAndBadValuesAreErrorsNamingTheField) {
   EXPECT_NE(c.status().message().find("'federation.min_regions' has the wrong type"),
             std::string::npos)
       << c.status().message();
+}
+
+}  // namespace
+}  // namespace fedseg
+
+namespace fedseg {
+namespace {
+
+TEST(RegionConfigTest, SyntaxErrorsUnknownFieldsAndOverrides) {
+  const std::string path = ::testing::TempDir() + "/region_config_test.json";
+  std::ofstream(path) << "{\n  \"tls\": {\"ca\": \"a\", \"cert\": \"b\", \"key\": \"c\"},\n  \"data\": {\"train\": \"t.csv\",}\n}\n";
+  auto c = client::LoadRegionConfig(path);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find(path + ":3:"), std::string::npos) << c.status().message();
+
+  std::ofstream(path) << R"({"tls": {"ca": "a", "cert": "b", "key": "c"}, "data": {"train": "t.csv",
+                           "tset": "x.csv"}})";
+  c = client::LoadRegionConfig(path);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("unknown field 'data.tset'"), std::string::npos)
+      << c.status().message();
+
+  std::ofstream(path) << R"({"tls": {"ca": "a", "cert": "b", "key": "c"}, "data": {"train": "t.csv"}})";
+  c = client::LoadRegionConfig(path, {{"/coordinator/port", 9000}, {"/threads", 2}});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->coordinator_port, 9000);
+  EXPECT_EQ(c->threads, 2);
+  c = client::LoadRegionConfig(path, {{"/threads", "many"}});
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("'threads' has the wrong type"), std::string::npos);
 }
 
 }  // namespace
