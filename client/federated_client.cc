@@ -276,6 +276,25 @@ Status FederatedClient::HandleSetup(const SetupMsg& msg) {
 Result<Frame> FederatedClient::HandleRound(const RoundStartMsg& msg) {
   const SetupMsg& s = *setup_;
   FEDSEG_RETURN_IF_ERROR(ValidateWeights(msg.weights, s.spec));
+  const std::string key =
+      s.run_id + "/" + std::to_string(msg.round) + "/" + (msg.train ? "train" : "eval") + "/" +
+      std::to_string(msg.seed) + "/" +
+      Sha256Hex(std::string_view(reinterpret_cast<const char*>(msg.weights.data()),
+                                 msg.weights.size() * sizeof(float)));
+  if (last_answer_ && key == last_round_key_) {
+    log_->info("round {}: the coordinator asks again for the same round and model (it restarted): "
+               "sending the same answer again, no new training and no new privacy spend",
+               msg.round);
+    return *last_answer_;
+  }
+  FEDSEG_ASSIGN_OR_RETURN(Frame answer, ComputeRoundAnswer(msg));
+  last_round_key_ = key;
+  last_answer_ = answer;
+  return answer;
+}
+
+Result<Frame> FederatedClient::ComputeRoundAnswer(const RoundStartMsg& msg) {
+  const SetupMsg& s = *setup_;
   FEDSEG_ASSIGN_OR_RETURN(Mlp model, Mlp::Create(s.spec));
   const Eigen::VectorXf global = Eigen::Map<const Eigen::VectorXf>(
       msg.weights.data(), static_cast<Eigen::Index>(msg.weights.size()));

@@ -34,6 +34,7 @@ class FederatedClient {
   Status HandleSetup(const SetupMsg& msg);
   // The round's answer: an Update frame, or a Decline frame when the privacy budget is spent.
   Result<Frame> HandleRound(const RoundStartMsg& msg);
+  Result<Frame> ComputeRoundAnswer(const RoundStartMsg& msg);
   Status SaveFinalModel(const std::vector<float>& weights);
 
   RegionConfig config_;
@@ -45,6 +46,12 @@ class FederatedClient {
   std::unique_ptr<RegionPrivacy> privacy_;  // with a DP plan; kept across reconnects of one run
   std::string privacy_run_;
   std::string welcome_run_;
+  // The last answer released and what it answered (run, round, seed, hash of the global weights).
+  // A coordinator that restarts from its checkpoint asks for the same round again: the region
+  // sends the same bytes instead of training again, so the retry costs no privacy budget (the
+  // release is the same random output, not a second one) and the run stays bit-identical.
+  std::string last_round_key_;
+  std::optional<Frame> last_answer_;
 };
 
 }  // namespace fedseg::client

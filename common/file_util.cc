@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <random>
 
+#include "common/failpoint.h"
+
 namespace fedseg {
 namespace {
 
@@ -86,7 +88,19 @@ Status WriteFileAtomic(const std::string& path, std::string_view contents) {
   const std::string tmp = (dir / name).string();
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return Status::IOError("create " + tmp + ": " + ErrnoText(errno));
-  Status st = WriteAll(fd, contents, tmp);
+  // Test-only crash point between the two halves of the write (see common/failpoint.h): what a
+  // reader must never take for the file is exactly this half-written temporary.
+  const std::string failpoint = "write-midway/" + target.filename().string();
+  Status st;
+  if (FailpointArmed(failpoint)) {
+    const size_t half = contents.size() / 2;
+    st = WriteAll(fd, contents.substr(0, half), tmp);
+    ::fsync(fd);
+    Failpoint(failpoint);
+    if (st.ok()) st = WriteAll(fd, contents.substr(half), tmp);
+  } else {
+    st = WriteAll(fd, contents, tmp);
+  }
   if (st.ok() && ::fsync(fd) != 0) st = Status::IOError("fsync " + tmp + ": " + ErrnoText(errno));
   if (::close(fd) != 0 && st.ok()) st = Status::IOError("close " + tmp + ": " + ErrnoText(errno));
   if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {

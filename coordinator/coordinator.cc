@@ -4,13 +4,20 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <random>
 
+#include "common/failpoint.h"
 #include "common/file_util.h"
 #include "common/model_file.h"
 #include "coordinator/checkpoint.h"
@@ -63,12 +70,22 @@ Coordinator::Coordinator(CoordinatorConfig config, Options options)
 
 Coordinator::~Coordinator() {
   if (server_) server_->Stop();
+  if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
 uint16_t Coordinator::port() const { return server_ ? server_->port() : 0; }
 
 Status Coordinator::Init() {
   FEDSEG_RETURN_IF_ERROR(MakeDirs(config_.run_dir));
+  // One coordinator per run directory: a second one would interleave checkpoints and reports.
+  // The kernel drops the lock when the holder dies, even by SIGKILL, so --resume never waits.
+  const std::string lock_path = config_.run_dir + "/coordinator.lock";
+  lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0) return Status::IOError("cannot open " + lock_path + ": " + std::strerror(errno));
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    return Status::FailedPrecondition("another coordinator is running in " + config_.run_dir +
+                                      " (" + lock_path + " is locked)");
+  }
   auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
   std::shared_ptr<spdlog::sinks::basic_file_sink_mt> file;
   try {
@@ -83,6 +100,7 @@ Status Coordinator::Init() {
   for (const std::string& r : config_.regions) regions_[r].name = r;
   FEDSEG_ASSIGN_OR_RETURN(strategy_, MakeStrategy(config_.strategy));
 
+  RemoveStaleTemporaries();
   const std::string ckpt_path = config_.run_dir + "/checkpoint.fsc";
   if (options_.resume && std::filesystem::exists(ckpt_path)) {
     FEDSEG_ASSIGN_OR_RETURN(Checkpoint ck, LoadCheckpoint(ckpt_path));
@@ -319,6 +337,7 @@ void Coordinator::OnUpdate(RegionState& r, const Frame& f) {
                                                 static_cast<Eigen::Index>(msg.delta.size()));
     updates_.push_back(std::move(u));
   }
+  Failpoint("coordinator/update-accepted");  // test-only crash point: mid-round
   MaybeCompleteRound();
 }
 
@@ -544,6 +563,10 @@ void Coordinator::FinishRound() {
     phase_started_ = Clock::now();
     return;
   }
+  // Aggregate in a fixed order (by region), not in arrival order: float addition is not
+  // associative, and a resumed run must reach the same bits as an uninterrupted one.
+  std::sort(updates_.begin(), updates_.end(),
+            [](const ClientUpdate& a, const ClientUpdate& b) { return a.region < b.region; });
   Status st = strategy_->Aggregate(updates_, &global_);
   if (!st.ok() || !AllFinite(global_)) {
     log_->error("round {}: aggregation failed: {}", round_, st.ok() ? "non-finite model" : st.message());
@@ -597,6 +620,7 @@ void Coordinator::FinishRound() {
     return Finish(1, "checkpoint failed: " + st.message());
   }
   WriteReport();
+  Failpoint("coordinator/between-rounds");  // test-only crash point: after the checkpoint
   selected_.clear();
   ++round_;
   if (round_ > static_cast<uint32_t>(config_.rounds)) {
@@ -729,6 +753,22 @@ void Coordinator::RecordEvaluation(uint32_t model_round,
   h["evaluated_by"] = evals.size();
   // The full report (per-class metrics, confusion matrix) for the final model.
   if (phase_ == Phase::kFinalEvaluation) h["report"] = rep.ToJson(schema_.class_names());
+}
+
+void Coordinator::RemoveStaleTemporaries() {
+  // WriteFileAtomic writes ".<name>.tmp.<random>" and renames it over <name>; a crash between the
+  // two leaves the temporary behind. It is never read (only complete, renamed files are), so it
+  // is only clutter: remove it and say so.
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(config_.run_dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.size() > 1 && name[0] == '.' && name.find(".tmp.") != std::string::npos &&
+        e.is_regular_file(ec)) {
+      log_->warn("removing {} left by an interrupted write (never taken for a checkpoint)",
+                 e.path().string());
+      std::filesystem::remove(e.path(), ec);
+    }
+  }
 }
 
 Status Coordinator::WriteCheckpoint() {

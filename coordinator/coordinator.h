@@ -96,6 +96,7 @@ class Coordinator {
   // Outputs.
   void RecordEvaluation(uint32_t model_round, const std::map<std::string, ClassificationSummary>& evals);
   Status WriteCheckpoint();
+  void RemoveStaleTemporaries();
   void WriteReport();
   // One console line: every DP region's epsilon spent / budget, and declines.
   void LogPrivacy(const std::string& when);
@@ -145,6 +146,7 @@ class Coordinator {
   bool final_evaluated_ = false;
   ProgressLine progress_;  // on a terminal: updates received and time left, redrawn each tick
   uint64_t bytes_received_ = 0;
+  int lock_fd_ = -1;  // flock on run_dir/coordinator.lock, held for the coordinator's lifetime
 };
 
 }  // namespace fedseg::coordinator

@@ -3,6 +3,7 @@
 // scripts/gen-certs.sh and the data is the bundled online-shoppers table split into regions.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -10,6 +11,7 @@
 #include "common/messages.h"
 #include "common/model_file.h"
 #include "common/tls_client.h"
+#include "coordinator/checkpoint.h"
 #include "process.h"
 
 namespace fedseg {
@@ -19,6 +21,7 @@ using namespace std::chrono_literals;
 using testing::Process;
 using testing::ReadAll;
 using testing::WaitFor;
+using coordinator::LoadCheckpoint;
 namespace fs = std::filesystem;
 
 const std::string kBin = FEDSEG_BIN_DIR;
@@ -83,7 +86,7 @@ class FederationTest : public ::testing::Test {
     return path;
   }
 
-  std::string WriteRegionConfig(int i, double epsilon_budget = 0) {
+  std::string WriteRegionConfig(int i, double epsilon_budget = 0, bool seeded_noise = false) {
     const std::string pki = *dir_ + "/pki";
     const std::string name = "r" + std::to_string(i);
     nlohmann::json c = {
@@ -102,21 +105,26 @@ class FederationTest : public ::testing::Test {
       c["privacy"] = {{"epsilon_budget", epsilon_budget},
                       {"delta", 1e-5},
                       {"ledger", run_ + "/" + name + ".ledger.jsonl"}};
+      if (seeded_noise) {
+        c["privacy"]["insecure_seeded_noise"] = true;
+        c["privacy"]["noise_seed"] = 1000 + i;
+      }
     }
     const std::string path = run_ + "/" + name + ".json";
     std::ofstream(path) << c.dump(2);
     return path;
   }
 
-  std::unique_ptr<Process> StartCoordinator(const std::string& config, bool resume = false) {
+  std::unique_ptr<Process> StartCoordinator(const std::string& config, bool resume = false,
+                                            const std::vector<std::string>& env = {}) {
     std::vector<std::string> argv = {kBin + "/fedseg-coordinator", "--config", config};
     if (resume) argv.push_back("--resume");
-    return std::make_unique<Process>(argv, run_ + "/coordinator.out");
+    return std::make_unique<Process>(argv, run_ + "/coordinator.out", env);
   }
-  std::unique_ptr<Process> StartRegion(int i, double epsilon_budget = 0) {
+  std::unique_ptr<Process> StartRegion(int i, double epsilon_budget = 0, bool seeded_noise = false) {
     return std::make_unique<Process>(
         std::vector<std::string>{kBin + "/fedseg-client", "join", "--config",
-                                 WriteRegionConfig(i, epsilon_budget)},
+                                 WriteRegionConfig(i, epsilon_budget, seeded_noise)},
         run_ + "/r" + std::to_string(i) + ".log");
   }
   std::string CoordinatorLog() const { return ReadAll(run_ + "/coordinator.log"); }
@@ -226,6 +234,94 @@ TEST_F(FederationTest, CoordinatorKilledWithSigkillResumesAndFinishes) {
   for (int r = 1; r <= 6; ++r) EXPECT_EQ(rep["rounds"][r]["updates"], 3) << "round " << r;
   EXPECT_GT(rep["rounds"][6]["global"]["roc_auc"].get<double>(), 0.85);
   EXPECT_TRUE(LoadModelFile(run_ + "/final.fsm").ok());
+}
+
+// Crash consistency. With the test-only seeded noise, a DP run is reproducible; the same run is
+// then killed (SIGKILL, through a test failpoint at an exact point) three times — mid-round, in
+// the middle of a checkpoint write, and between two rounds — and resumed each time. It must end
+// with the same global model, bit for bit, and the regions must have spent no more privacy
+// budget: a region asked again for a round it already answered resends that same answer.
+TEST_F(FederationTest, KilledAtThreePointsAndResumedEndsBitIdenticalToAnUninterruptedRun) {
+  const std::string base = run_;
+  constexpr int kRounds = 6;
+  auto run_federation = [&](const std::string& name,
+                            const std::vector<std::vector<std::string>>& crash_env) {
+    run_ = base + "/" + name;
+    fs::create_directories(run_);
+    port_ = testing::FreePort();
+    const std::string config = WriteCoordinatorConfig(kRounds, /*min_regions=*/3, 1,
+                                                      {"r1", "r2", "r3"}, 30, /*dp=*/true);
+    std::vector<std::unique_ptr<Process>> regions;
+    auto coord = StartCoordinator(config, false, crash_env.empty() ? std::vector<std::string>{}
+                                                                   : crash_env[0]);
+    for (int i = 1; i <= 3; ++i) regions.push_back(StartRegion(i, 8.0, /*seeded_noise=*/true));
+    for (size_t k = 0; k <= crash_env.size(); ++k) {
+      auto rc = coord->Wait(180s);
+      if (!rc.has_value()) {
+        ADD_FAILURE() << name << ": coordinator " << k << " did not exit\n" << CoordinatorLog();
+        return;
+      }
+      if (k == crash_env.size()) {
+        EXPECT_EQ(*rc, 0) << CoordinatorLog();
+        break;
+      }
+      EXPECT_EQ(*rc, 128 + SIGKILL) << name << ": failpoint " << crash_env[k][0] << " not hit\n"
+                                    << CoordinatorLog();
+      for (auto& r : regions) EXPECT_TRUE(r->running()) << "regions outlive the coordinator";
+      // Whatever instant the crash hit, what is on disk is a whole checkpoint (or none).
+      auto ck = LoadCheckpoint(run_ + "/checkpoint.fsc");
+      EXPECT_TRUE(ck.ok()) << ck.status().ToString();
+      if (crash_env[k][0].find("write-midway/checkpoint.fsc") != std::string::npos) {
+        // The half-written temporary is there, is refused as a checkpoint, and the committed
+        // checkpoint is the previous round's.
+        int partial = 0;
+        for (const auto& e : fs::directory_iterator(run_)) {
+          const std::string f = e.path().filename().string();
+          if (f.rfind(".checkpoint.fsc.tmp.", 0) == 0) {
+            ++partial;
+            EXPECT_FALSE(LoadCheckpoint(e.path().string()).ok()) << f << " taken for a checkpoint";
+          }
+        }
+        EXPECT_EQ(partial, 1);
+      }
+      coord = StartCoordinator(config, /*resume=*/true,
+                               k + 1 < crash_env.size() ? crash_env[k + 1] : std::vector<std::string>{});
+    }
+    for (auto& r : regions) EXPECT_EQ(r->Wait(30s).value_or(-1), 0);
+  };
+
+  run_federation("reference", {});
+  auto reference = LoadModelFile(base + "/reference/final.fsm");
+  ASSERT_TRUE(reference.ok()) << reference.status().ToString();
+  const nlohmann::json ref_report = Report();
+
+  // Round 1 has 3 updates; the 4th accepted update is the first of round 2. The resumed process
+  // writes round 2's checkpoint whole and dies half-way through round 3's. The next one re-runs
+  // round 3 and dies after round 4's checkpoint, before round 5 starts.
+  run_federation("interrupted", {{"FEDSEG_TEST_FAILPOINT=coordinator/update-accepted:4"},
+                                 {"FEDSEG_TEST_FAILPOINT=write-midway/checkpoint.fsc:2"},
+                                 {"FEDSEG_TEST_FAILPOINT=coordinator/between-rounds:2"}});
+  if (HasFailure()) return;
+  const std::string out = ReadAll(run_ + "/coordinator.log");
+  EXPECT_NE(out.find("resuming run"), std::string::npos);
+  EXPECT_NE(out.find("left by an interrupted write"), std::string::npos) << out;
+  auto resumed = LoadModelFile(run_ + "/final.fsm");
+  ASSERT_TRUE(resumed.ok()) << resumed.status().ToString();
+  const Eigen::VectorXf& a = reference->model.params();
+  const Eigen::VectorXf& b = resumed->model.params();
+  ASSERT_EQ(a.size(), b.size());
+  EXPECT_EQ(std::memcmp(a.data(), b.data(), sizeof(float) * static_cast<size_t>(a.size())), 0)
+      << "the resumed run's final model differs from the uninterrupted run's";
+  // Every round of the interrupted run had all three updates, and no region paid twice for a
+  // round it answered before a crash.
+  const nlohmann::json rep = Report();
+  EXPECT_EQ(rep["completed_round"], kRounds);
+  for (int r = 1; r <= kRounds; ++r) EXPECT_EQ(rep["rounds"][r]["updates"], 3) << "round " << r;
+  for (const char* region : {"r1", "r2", "r3"}) {
+    EXPECT_EQ(rep["regions"][region]["epsilon_spent"], ref_report["regions"][region]["epsilon_spent"])
+        << region;
+  }
+  EXPECT_NE(ReadAll(run_ + "/r1.log").find("sending the same answer again"), std::string::npos);
 }
 
 TEST_F(FederationTest, DpSgdRegionsSpendTheirBudgetAndLedgersVerify) {

@@ -25,7 +25,9 @@ namespace fedseg::testing {
 // destroyed, so a failing test never leaves processes behind.
 class Process {
  public:
-  Process(const std::vector<std::string>& argv, const std::string& log_path) {
+  // `env`: extra "NAME=value" entries for the child's environment.
+  Process(const std::vector<std::string>& argv, const std::string& log_path,
+          const std::vector<std::string>& env = {}) {
     pid_ = ::fork();
     if (pid_ == 0) {
       int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -35,6 +37,7 @@ class Process {
         ::close(fd);
       }
       ::setenv("OMP_WAIT_POLICY", "passive", 1);
+      for (const std::string& e : env) ::putenv(const_cast<char*>(e.c_str()));
       std::vector<char*> args;
       for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
       args.push_back(nullptr);
