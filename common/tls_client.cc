@@ -209,8 +209,17 @@ Status TlsClientConnection::Send(uint16_t type, std::string_view payload,
                                    "-byte frame limit");
   }
   const auto header = EncodeFrameHeader(type, static_cast<uint32_t>(payload.size()));
-  const std::array<asio::const_buffer, 2> buffers{asio::buffer(header),
-                                                  asio::buffer(payload.data(), payload.size())};
+  return Write({asio::buffer(header), asio::buffer(payload.data(), payload.size())}, timeout);
+}
+
+Status TlsClientConnection::SendRaw(std::string_view bytes, std::chrono::milliseconds timeout) {
+  FEDSEG_RETURN_IF_ERROR(CheckOpen("send to"));
+  return Write({asio::buffer(bytes.data(), bytes.size()), asio::const_buffer()}, timeout);
+}
+
+Status TlsClientConnection::Write(const std::array<asio::const_buffer, 2>& buffers,
+                                  std::chrono::milliseconds timeout) {
+  const std::string where = "send to coordinator " + address_;
   bool done = false;
   error_code ec;
   asio::async_write(stream_, buffers, [&](error_code e, std::size_t) {

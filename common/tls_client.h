@@ -59,6 +59,11 @@ class TlsClientConnection {
   // it closes the connection; later calls fail with FailedPrecondition.
   Status Send(uint16_t type, std::string_view payload, std::chrono::milliseconds timeout);
 
+  // Writes `bytes` exactly as given, with no frame header or size check: for tests and tools that
+  // play a peer breaking the framing (a forged length prefix, a truncated header). Same errors as
+  // Send.
+  Status SendRaw(std::string_view bytes, std::chrono::milliseconds timeout);
+
   // Waits up to `timeout` for the next complete frame. DeadlineExceeded keeps the connection
   // usable: the bytes of a partly received frame are kept and the next Receive continues it. A
   // frame above `max_payload` is refused before its payload is read (ResourceExhausted) and, like a
@@ -86,6 +91,8 @@ class TlsClientConnection {
                       uint16_t port);
 
   Status DoConnect(std::chrono::milliseconds timeout);
+  Status Write(const std::array<boost::asio::const_buffer, 2>& buffers,
+               std::chrono::milliseconds timeout);
 
   // Runs the private io_context until `*done` or `deadline`. On the deadline, cancels the socket's
   // pending operations and keeps running until their handlers have run (so none outlives the call)

@@ -166,6 +166,17 @@ void Coordinator::OnSession(std::shared_ptr<TlsSession> s) {
     s->Close("run is over");
     return;
   }
+  // A certificate holder that opens connections and never says Hello could fill the connection
+  // table and keep other regions out; past a few silent connections per identity, close at once.
+  size_t silent = 0;
+  for (const auto& [id, p] : pending_) silent += p.first->peer_common_name() == s->peer_common_name();
+  if (silent >= kMaxSilentConnectionsPerIdentity) {
+    ++refused_by_reason_["too many connections without Hello"];
+    log_->warn("refused {}: {} connections of '{}' already wait without a Hello", s->peer_label(),
+               silent, s->peer_common_name());
+    s->Close("too many connections without Hello");
+    return;
+  }
   pending_[s->id()] = {s, Clock::now()};
 }
 
@@ -292,6 +303,7 @@ void Coordinator::OnSummaryReply(RegionState& r, const Frame& f) {
     return ProtocolViolation(r, "data summary does not match the federation's: " + st.message());
   }
   merged_summary_ = std::move(merged);
+  summaries_[r.name] = std::move(msg.summary);
   summary_received_.insert(r.name);
   r.summary_done = true;
   r.train_rows = msg.train_rows;
@@ -490,6 +502,14 @@ void Coordinator::StartSummaries() {
 }
 
 void Coordinator::BuildSchema() {
+  // Merge again in region order: sums of floating-point statistics depend on their order, and
+  // the schema (hence the model) must not depend on which region answered first.
+  DataSummary ordered;
+  for (const auto& [name, summary] : summaries_) {
+    Status merged = ordered.Merge(summary);
+    if (!merged.ok()) return Finish(1, "schema: " + merged.message());  // checked on arrival
+  }
+  merged_summary_ = std::move(ordered);
   SchemaOptions so;
   so.min_category_count = config_.min_category_count;
   auto schema = Schema::FromSummary(merged_summary_, config_.data.label, so);

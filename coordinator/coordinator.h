@@ -47,6 +47,7 @@ class Coordinator {
 
  private:
   using Clock = std::chrono::steady_clock;
+  static constexpr size_t kMaxSilentConnectionsPerIdentity = 4;
   enum class Phase { kJoining, kSummaries, kRound, kWaitingForQuorum, kFinalEvaluation, kDone };
 
   struct RegionState {
@@ -124,6 +125,7 @@ class Coordinator {
   // Schema phase.
   std::set<std::string> summary_asked_;
   DataSummary merged_summary_;
+  std::map<std::string, DataSummary> summaries_;  // by region, merged in this order
   std::set<std::string> summary_received_;
   bool have_schema_ = false;
   Schema schema_;
@@ -146,6 +148,7 @@ class Coordinator {
   bool final_evaluated_ = false;
   ProgressLine progress_;  // on a terminal: updates received and time left, redrawn each tick
   uint64_t bytes_received_ = 0;
+  std::map<std::string, uint64_t> refused_by_reason_;  // application-level refusals
   int lock_fd_ = -1;  // flock on run_dir/coordinator.lock, held for the coordinator's lifetime
 };
 
