@@ -35,8 +35,10 @@ const Armed& Config() {
     a.on = !s.empty();
     a.name = s;
     if (a.on) {
-      std::fprintf(stderr, "warning: TEST FAILPOINT armed: this process will kill itself at %s "
-                   "(hit %ld)\n", a.name.c_str(), a.count);
+      std::fprintf(stderr,
+                   "warning: TEST FAILPOINT armed: this process will kill itself at %s "
+                   "(hit %ld)\n",
+                   a.name.c_str(), a.count);
     }
     return a;
   }();
