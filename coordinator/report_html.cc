@@ -41,6 +41,12 @@ std::string Str(const Json* j) {
 }
 std::string Str(const Json* j, const std::string& key) { return Str(Find(j, key)); }
 
+// The member `key` when it is a JSON object, else null.
+const Json* FindObject(const Json* j, const std::string& key) {
+  const Json* v = Find(j, key);
+  return v != nullptr && v->is_object() ? v : nullptr;
+}
+
 bool IsNonEmptyObject(const Json* j) { return j != nullptr && j->is_object() && !j->empty(); }
 
 std::string Dump(const Json& j, int indent) {
@@ -183,9 +189,9 @@ class Page {
  public:
   explicit Page(const Json& report) {
     root_ = report.is_object() ? &report : nullptr;
-    config_ = Find(root_, "config");
-    final_ = Find(root_, "final");
-    final_report_ = Find(final_, "report");
+    config_ = FindObject(root_, "config");
+    final_ = FindObject(root_, "final");
+    final_report_ = FindObject(final_, "report");
     if (const Json* rounds = Find(root_, "rounds"); rounds != nullptr && rounds->is_array()) {
       for (size_t i = 0; i < rounds->size(); ++i) {
         const Json& r = (*rounds)[i];
@@ -194,7 +200,7 @@ class Page {
         rounds_.emplace_back(std::isfinite(n) ? n : static_cast<double>(i), &r);
       }
     }
-    regions_ = Find(root_, "regions");
+    regions_ = FindObject(root_, "regions");
     CollectRegionNames();
     // Regions training with DP-SGD keep their training loss local (a statistic of raw rows no
     // accountant covers) and send 0, so the coordinator's mean training loss is meaningless then.
@@ -353,7 +359,7 @@ class Page {
       if (std::isfinite(s)) seconds += s, any_seconds = true;
     }
 
-    const Json* model = Find(root_, "model");
+    const Json* model = FindObject(root_, "model");
     std::string model_text = "\u2013";
     if (model != nullptr) {
       model_text = "MLP " + HtmlEscape(Str(model, "architecture"));
@@ -675,8 +681,9 @@ class Page {
           std::snprintf(bg, sizeof bg, "rgba(0, 114, 178, %.3f)", 0.06 + 0.84 * share);
           const bool dark = share > 0.55;
           out += "<td class=\"cell" + std::string(t == p ? " diagonal" : "") + "\" data-count=\"" +
-                 FormatNumber(v, 0) + "\" style=\"background: " + bg +
-                 (dark ? "; color: #fff" : "") + "\">" + FormatCount(v) + "<small>" +
+                 (std::isfinite(v) ? std::to_string(std::llround(v)) : std::string()) +
+                 "\" style=\"background: " + bg + (dark ? "; color: #fff" : "") + "\">" +
+                 FormatCount(v) + "<small>" +
                  (row_total > 0 && std::isfinite(v) ? FormatNumber(100.0 * v / row_total, 1) + "%"
                                                     : std::string("\u2013")) +
                  "</small></td>";
@@ -755,7 +762,7 @@ class Page {
 
   std::string Configuration() {
     std::string out;
-    if (const Json* model = Find(root_, "model"); model != nullptr) {
+    if (const Json* model = FindObject(root_, "model"); model != nullptr) {
       out +=
           "<h3>Model</h3>\n<pre class=\"config model\">" + HtmlEscape(Dump(*model, 2)) + "</pre>\n";
     }
