@@ -164,6 +164,7 @@ th, td { padding: 4px 10px; border-bottom: 1px solid #eaeef2; text-align: right;
 th { background: #f6f8fa; font-weight: 600; }
 th:first-child, td:first-child { text-align: left; }
 td.text { text-align: left; }
+caption { text-align: left; color: #57606a; padding-bottom: .3em; }
 tr.total td { font-weight: 600; border-top: 2px solid #d0d7de; }
 table.confusion td.cell { min-width: 5.5em; text-align: center; }
 table.confusion td.cell small { display: block; font-size: .8em; opacity: .85; }
