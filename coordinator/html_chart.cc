@@ -162,7 +162,7 @@ std::string RenderLineChart(const LineChart& chart) {
     if (!m.points.empty()) legend.push_back({m.name, m.color, false, true});
   }
   const double left = 64, right = 18, bottom = 46;
-  const double width = chart.width, height = chart.height;
+  const double width = chart.width;
   std::vector<std::pair<double, double>> legend_pos;  // (x, row)
   double lx = left, row = 0;
   for (const LegendItem& it : legend) {
@@ -173,6 +173,8 @@ std::string RenderLineChart(const LineChart& chart) {
   }
   const double legend_rows = legend.empty() ? 0 : row + 1;
   const double top = 14 + 18 * legend_rows;
+  // Each legend row past the first makes the canvas taller, so the plot area keeps its size.
+  const double height = chart.height + 18 * std::max(0.0, legend_rows - 1);
   const double pw = width - left - right, ph = height - top - bottom;
   auto px = [&](double x) { return left + (x - xmin) / (xmax - xmin) * pw; };
   auto py = [&](double y) { return top + (1 - (y - ylo) / (yhi - ylo)) * ph; };

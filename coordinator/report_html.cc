@@ -19,6 +19,8 @@ namespace {
 
 using Json = nlohmann::json;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+// More lines than this in one chart cannot be told apart; the table and metrics.csv remain.
+constexpr size_t kMaxRegionLines = 16;
 
 // ---------------------------------------------------------------------------------------------
 // Guarded access: nlohmann::json's operator[] on a missing key of a const object is undefined and
@@ -498,13 +500,19 @@ class Page {
     }
     out += "</table>\n";
 
+    if (region_names_.size() > kMaxRegionLines) {
+      return out + "<p>ROC AUC per round is drawn for up to " + std::to_string(kMaxRegionLines) +
+             " regions (more lines are unreadable); this run has " +
+             std::to_string(region_names_.size()) +
+             ": every region's metrics per round are in <code>metrics.csv</code>.</p>\n";
+    }
     LineChart auc;
     auc.title = "ROC AUC per region and round";
     auc.x_label = "round";
     auc.y_label = "ROC AUC";
     for (size_t i = 0; i < region_names_.size(); ++i) {
       ChartSeries s{region_names_[i], {}, PaletteColor(i)};
-      s.dashed = i >= 10;  // past the palette, tell repeated colours apart
+      s.dashed = i >= 10;  // past the palette's 10 colours, tell repeated ones apart
       for (const auto& [x, r] : rounds_) {
         s.points.push_back({x, Num(Find(Find(r, "regions"), region_names_[i]), "roc_auc")});
       }

@@ -96,6 +96,9 @@ TEST(HtmlChartTest, LongLegendsWrapInsteadOfOverflowing) {
     ++labels;
   }
   EXPECT_EQ(labels, 12);
+  // The canvas grows by the extra legend rows instead of squeezing the plot.
+  const std::string view_box = AttributeNear(svg, "<svg", "viewBox");
+  EXPECT_GT(std::stod(view_box.substr(view_box.rfind(' ') + 1)), 300.0) << view_box;
 }
 
 }  // namespace

@@ -194,6 +194,22 @@ TEST_F(ReportHtmlTest, OneRoundRun) {
   EXPECT_NE(eps.find("<circle"), std::string::npos) << "a single point is still drawn";
 }
 
+TEST_F(ReportHtmlTest, TooManyRegionsForOneChartFallBackToTheTable) {
+  Json report = plain_;
+  for (int i = 10; i <= 20; ++i) {
+    const std::string name = "Region-" + std::to_string(i);
+    report["regions"][name] = report["regions"]["Region-1"];
+    for (Json& r : report["rounds"]) {
+      if (r.contains("regions")) r["regions"][name] = r["regions"]["Region-1"];
+    }
+    report["final"]["regions"][name] = report["final"]["regions"]["Region-1"];
+  }
+  const std::string html = RenderReportHtml(report);
+  EXPECT_TRUE(PlotByLabel(html, "ROC AUC per region and round").empty());
+  EXPECT_NE(html.find("this run has 20"), std::string::npos);
+  EXPECT_NE(html.find("<tr data-region=\"Region-20\">"), std::string::npos);
+}
+
 TEST_F(ReportHtmlTest, DeclinedRoundsAreMarkedOnTheBudgetLine) {
   Json report = dp_;
   Json& r3 = report["regions"]["Region-3"];
