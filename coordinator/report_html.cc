@@ -164,7 +164,7 @@ svg.plot .axis-title { font-size: 12px; fill: #57606a; }
 table { border-collapse: collapse; font-variant-numeric: tabular-nums; margin: .5em 0 1em; }
 th, td { padding: 4px 10px; border-bottom: 1px solid #eaeef2; text-align: right; vertical-align: top; }
 th { background: #f6f8fa; font-weight: 600; }
-th:first-child, td:first-child { text-align: left; }
+th:first-child, td:first-child { text-align: left; white-space: nowrap; }
 td.text { text-align: left; }
 caption { text-align: left; color: #57606a; padding-bottom: .3em; }
 tr.total td { font-weight: 600; border-top: 2px solid #d0d7de; }
