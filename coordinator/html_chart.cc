@@ -67,6 +67,10 @@ std::string FormatNumber(double value, int decimals) {
   if (!std::isfinite(value)) return "\u2013";
   decimals = std::clamp(decimals, 0, 12);
   char buf[64];
+  if (std::fabs(value) >= 1e15) {  // beyond any count or metric in a report: keep it short
+    std::snprintf(buf, sizeof buf, "%.4g", value);
+    return buf;
+  }
   std::snprintf(buf, sizeof buf, "%.*f", decimals, value);
   std::string s = buf;
   bool negative = !s.empty() && s[0] == '-';

@@ -74,7 +74,7 @@ std::string FormatMetric(double v) { return FormatNumber(v, 4); }
 std::string FormatSeconds(double s) {
   if (!std::isfinite(s)) return "\u2013";
   char buf[64];
-  if (s < 60) {
+  if (s < 60 || s >= 1e9) {  // (the int conversions below need a sane range)
     std::snprintf(buf, sizeof buf, "%.1f s", s);
   } else if (s < 3600) {
     std::snprintf(buf, sizeof buf, "%d min %02d s", static_cast<int>(s / 60),

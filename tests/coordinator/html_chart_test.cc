@@ -30,6 +30,7 @@ TEST(HtmlChartTest, FormatsNumbers) {
   EXPECT_EQ(FormatNumber(kNaN, 2), "\u2013");
   EXPECT_EQ(FormatNumber(std::numeric_limits<double>::infinity(), 2), "\u2013");
   EXPECT_EQ(FormatCount(2466), "2,466");
+  EXPECT_EQ(FormatNumber(1e308, 2), "1e+308");
 }
 
 TEST(HtmlChartTest, NiceTicksCoverTheRangeWithRoundSteps) {
