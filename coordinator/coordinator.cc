@@ -21,6 +21,7 @@
 #include "common/file_util.h"
 #include "common/model_file.h"
 #include "coordinator/checkpoint.h"
+#include "coordinator/report_html.h"
 
 namespace fedseg::coordinator {
 namespace {
@@ -863,6 +864,9 @@ void Coordinator::WriteReport() {
   if (server_) report["refused_connections"] = server_->refused_counts();
   Status st = WriteFileAtomic(config_.run_dir + "/report.json", report.dump(2));
   if (!st.ok()) log_->error("cannot write report.json: {}", st.message());
+  // The same report as a self-contained page, kept in step with report.json.
+  st = WriteReportHtml(config_.run_dir + "/report.html", report);
+  if (!st.ok()) log_->error("cannot write report.html: {}", st.message());
 
   // metrics.csv: one row per (model round, scope).
   std::string csv = "round,scope,rows,loss,accuracy,macro_f1,positive_f1,roc_auc,kappa\n";

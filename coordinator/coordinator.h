@@ -2,8 +2,8 @@
 // summaries, runs synchronous rounds (select regions, send the global weights, collect updates
 // until the deadline, aggregate with the Strategy when the quorum is met), collects federated
 // evaluation, checkpoints after every round and writes the run directory (metrics.csv,
-// report.json, final.fsm). It never sees a raw row: only summaries, weight deltas and evaluation
-// summaries cross the network.
+// report.json, report.html, final.fsm). It never sees a raw row: only summaries, weight deltas and
+// evaluation summaries cross the network.
 //
 // Everything runs on one Asio thread: network callbacks and a 100 ms tick that drives deadlines,
 // so no state needs locking. Every received message is parsed with bounded loaders and validated

@@ -1,18 +1,22 @@
-// fedseg-coordinator: runs a federation from a JSON config (docs/configuration.md).
+// fedseg-coordinator: runs a federation from a JSON config (docs/configuration.md);
+// `fedseg-coordinator report --run-dir DIR` re-renders a run's report.html from its report.json.
 #include <CLI/CLI.hpp>
 #include <iostream>
 
 #include "common/runtime.h"
 #include "coordinator/coordinator.h"
+#include "coordinator/report_html.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"fedseg-coordinator: aggregates region updates over mutual TLS (FedAvg) and runs "
-               "federated evaluation"};
+  CLI::App app{
+      "fedseg-coordinator: aggregates region updates over mutual TLS (FedAvg) and runs "
+      "federated evaluation"};
   std::string config_path;
   fedseg::coordinator::Coordinator::Options options;
   int rounds = 0, port = -1, min_regions = 0;
   std::string run_dir;
-  app.add_option("--config", config_path, "Coordinator config (JSON)")->required();
+  app.add_option("--config", config_path,
+                 "Coordinator config (JSON); required to run a federation");
   app.add_flag("--resume", options.resume,
                "Continue from <run_dir>/checkpoint.fsc (after a crash or a stop)");
   app.add_option("--rounds", rounds, "Override training.rounds");
@@ -20,7 +24,34 @@ int main(int argc, char** argv) {
   app.add_option("--run-dir", run_dir, "Override run_dir");
   app.add_option("--min-regions", min_regions, "Override federation.min_regions");
   app.add_flag("--json", options.json, "Print the final summary as JSON on stdout");
+  app.require_subcommand(0, 1);
+
+  CLI::App* report = app.add_subcommand(
+      "report", "Re-render <run-dir>/report.html from <run-dir>/report.json (offline; no network)");
+  std::string report_dir, report_out;
+  bool report_json = false;
+  report->add_option("--run-dir", report_dir, "Run directory holding report.json")->required();
+  report->add_option("--out", report_out, "Write the page here instead of <run-dir>/report.html");
+  report->add_flag("--json", report_json, "Print {\"report_html\": PATH} on stdout");
   CLI11_PARSE(app, argc, argv);
+
+  if (*report) {
+    auto written = fedseg::coordinator::RenderRunDirectory(report_dir, report_out);
+    if (!written.ok()) {
+      std::cerr << "error: " << written.status().message() << "\n";
+      return 1;
+    }
+    if (report_json) {
+      std::cout << nlohmann::json{{"report_html", *written}}.dump() << std::endl;
+    } else {
+      std::cout << *written << std::endl;
+    }
+    return 0;
+  }
+  if (config_path.empty()) {
+    std::cerr << "error: --config is required (see --help)\n";
+    return 2;
+  }
   fedseg::ConfigureThreads(0);
 
   nlohmann::json overrides = nlohmann::json::object();

@@ -17,6 +17,8 @@ PACKAGES=(
   nlohmann-json3-dev                 # nlohmann-json: JSON configs and reports
   libspdlog-dev libfmt-dev           # spdlog: logging
   python3                            # small helper scripts (splitting CSVs in simulate.sh)
+  chromium                           # headless browser: a test loads report.html in it and
+                                     # checks every plot renders with no page error
 )
 
 missing=()

@@ -12,8 +12,9 @@
 # Splits the table into regions (each keeps its own stratified 20% test split), makes a private CA
 # and one certificate per region, writes the coordinator's and every region's JSON config, starts
 # the coordinator and one `fedseg-client join` per region, prints a per-round table, and leaves
-# DIR with logs/, configs/, certs/, data/, metrics.csv, report.json, checkpoint.fsc and final.fsm
-# (the global model, usable with `fedseg-client segment`). --dp-epsilon E trains with DP-SGD under a
+# DIR with logs/, configs/, certs/, data/, metrics.csv, report.json, report.html (the run report:
+# one self-contained page with the plots; its path is printed at the end), checkpoint.fsc and
+# final.fsm (the global model, usable with `fedseg-client segment`). --dp-epsilon E trains with DP-SGD under a
 # budget of E per region (delta 1e-5 unless --dp-delta), each region keeping a signed privacy
 # ledger in DIR/data/<region>/ledger.jsonl (check it with `fedseg-audit verify`). --baselines also trains the same MLP on
 # the pooled training rows and on each region alone, and compares them with the federated model.
@@ -190,10 +191,11 @@ done
 pids=()
 if [[ $coord_rc -ne 0 ]]; then
   echo "simulate.sh: coordinator failed with exit code $coord_rc (see $run_dir/logs/coordinator.err)" >&2
+  [[ -f "$run_dir/report.html" ]] && echo "report:      $run_dir/report.html" >&2
   exit 1
 fi
 echo "final model: $run_dir/final.fsm"
-echo "report:      $run_dir/report.json (metrics per round: $run_dir/metrics.csv)"
+echo "report:      $run_dir/report.html (open in a browser; data: report.json, metrics.csv)"
 
 # 6. Baselines: the same MLP on the pooled training rows, and each region alone.
 if [[ $baselines -eq 1 ]]; then

@@ -182,6 +182,16 @@ TEST_F(FederationTest, RoundsCompleteAndTheGlobalModelImproves) {
   EXPECT_NE(metrics.find("\n4,global,"), std::string::npos);
   EXPECT_NE(metrics.find("\n4,r3,"), std::string::npos);
 
+  // The run report page is written beside report.json; `report --run-dir` re-renders the same page.
+  const std::string html = ReadAll(run_ + "/report.html");
+  EXPECT_NE(html.find(rep["run_id"].get<std::string>()), std::string::npos);
+  EXPECT_NE(html.find("status-complete\">complete<"), std::string::npos);
+  EXPECT_NE(html.find("<body data-plots-expected=\"3\">"), std::string::npos);
+  EXPECT_EQ(testing::Run(kBin + "/fedseg-coordinator report --run-dir " + run_ + " --out " + run_ +
+                         "/again.html > /dev/null"),
+            0);
+  EXPECT_EQ(ReadAll(run_ + "/again.html"), html);
+
   const std::string seg = run_ + "/segments.csv";
   int seg_rc = testing::Run(kBin + "/fedseg-client segment --model " + run_ + "/final.fsm --data " +
                             *dir_ + "/data/region-02/test.csv --out " + seg + " > /dev/null");
