@@ -359,8 +359,12 @@ std::vector<std::string> Coordinator::ReadyRegions() const {
 }
 
 void Coordinator::SendSetup(RegionState& r) {
-  SetupMsg m{run_id_, schema_, spec_, config_.plan};
-  r.session->Send(MakeFrame(MessageType::kSetup, m));
+  // The Setup is the same for every region once the schema exists: encoded once, shared.
+  if (!setup_frame_) {
+    SetupMsg m{run_id_, schema_, spec_, config_.plan};
+    setup_frame_ = std::make_shared<const Frame>(MakeFrame(MessageType::kSetup, m));
+  }
+  r.session->Send(setup_frame_);
   r.set_up = true;
 }
 
@@ -522,7 +526,8 @@ void Coordinator::StartRound() {
   // One encoding for every region (a region derives its own shuffling seed from this one and its
   // name), so a 1M-parameter model is serialised once per round, not once per region.
   msg.seed = Mix(config_.seed, round_);
-  const Frame frame = MakeFrame(MessageType::kRoundStart, msg);
+  // One shared frame: 1,000 regions queue the same payload, not 1,000 copies of the weights.
+  const auto frame = std::make_shared<const Frame>(MakeFrame(MessageType::kRoundStart, msg));
   for (const std::string& name : selected_) regions_[name].session->Send(frame);
   log_->info("round {}/{} started with {} of {} ready regions", round_, config_.rounds,
              selected_.size(), ReadyRegions().size());
@@ -625,7 +630,7 @@ void Coordinator::StartFinalEvaluation() {
   msg.round = round_;
   msg.train = false;
   msg.weights.assign(global_.data(), global_.data() + global_.size());
-  const Frame frame = MakeFrame(MessageType::kRoundStart, msg);
+  const auto frame = std::make_shared<const Frame>(MakeFrame(MessageType::kRoundStart, msg));
   for (const std::string& name : selected_) regions_[name].session->Send(frame);
   log_->info("final evaluation of the global model on {} regions", selected_.size());
   if (selected_.empty()) FinishFinalEvaluation();
@@ -648,7 +653,7 @@ void Coordinator::FinishFinalEvaluation() {
     return Finish(1, st.message());
   }
   DoneMsg done{std::vector<float>(global_.data(), global_.data() + global_.size()), "completed"};
-  const Frame done_frame = MakeFrame(MessageType::kDone, done);
+  const auto done_frame = std::make_shared<const Frame>(MakeFrame(MessageType::kDone, done));
   for (auto& [name, r] : regions_) {
     if (r.session) r.session->Send(done_frame);
   }

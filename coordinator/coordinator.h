@@ -129,6 +129,7 @@ class Coordinator {
   ModelSpec spec_;
   Eigen::VectorXf global_;
   std::unique_ptr<Strategy> strategy_;
+  std::shared_ptr<const Frame> setup_frame_;  // encoded once the schema exists
 
   // Rounds.
   uint32_t round_ = 0;                 // current (or next) round number
