@@ -302,7 +302,11 @@ void Coordinator::OnUpdate(RegionState& r, const Frame& f) {
                       train);
   if (!st.ok()) return ProtocolViolation(r, st.message());
   replied_.insert(r.name);
-  if (msg.evaluation.count() > 0) evals_[r.name] = msg.evaluation;
+  if (msg.evaluation.count() > 0) {
+    // Merged now: only the running total and the region's report are kept (evaluation_tally.h).
+    st = evals_.Add(r.name, msg.evaluation);
+    if (!st.ok()) log_->warn("region {}: evaluation not counted: {}", r.name, st.message());
+  }
   if (msg.epsilon_budget > 0 || msg.epsilon_spent > 0) {
     r.epsilon_spent = msg.epsilon_spent;
     r.epsilon_budget = msg.epsilon_budget;
@@ -514,7 +518,7 @@ void Coordinator::StartRound() {
   replied_.clear();
   lost_.clear();
   updates_.clear();
-  evals_.clear();
+  evals_.Reset(spec_.num_classes);
   train_losses_.clear();
   phase_ = Phase::kRound;
   round_started_ = Clock::now();
@@ -622,7 +626,7 @@ void Coordinator::StartFinalEvaluation() {
   selected_ = std::set<std::string>(ready.begin(), ready.end());
   replied_.clear();
   lost_.clear();
-  evals_.clear();
+  evals_.Reset(spec_.num_classes);
   updates_.clear();
   phase_ = Phase::kFinalEvaluation;
   deadline_ = Clock::now() + Seconds(config_.round_deadline_s);
@@ -717,18 +721,13 @@ void Coordinator::Finish(int exit_code, const std::string& why) {
 // ---------------------------------------------------------------------------------------------
 // Outputs
 
-void Coordinator::RecordEvaluation(uint32_t model_round,
-                                   const std::map<std::string, ClassificationSummary>& evals) {
+void Coordinator::RecordEvaluation(uint32_t model_round, const EvaluationTally& evals) {
   while (history_.size() <= model_round) history_.push_back({{"round", history_.size()}});
   nlohmann::json& h = history_[model_round];
   if (evals.empty()) return;
-  ClassificationSummary total(spec_.num_classes);
   nlohmann::json per_region = nlohmann::json::object();
-  for (const auto& [name, s] : evals) {
-    if (!total.Merge(s).ok()) continue;
-    per_region[name] = Brief(ComputeReport(s));
-  }
-  ClassificationReport rep = ComputeReport(total);
+  for (const auto& [name, report] : evals.regions()) per_region[name] = Brief(report);
+  ClassificationReport rep = ComputeReport(evals.total());
   h["global"] = Brief(rep);
   h["regions"] = per_region;
   h["evaluated_by"] = evals.size();

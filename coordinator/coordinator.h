@@ -27,6 +27,7 @@
 #include "common/progress.h"
 #include "common/tls_server.h"
 #include "coordinator/config.h"
+#include "coordinator/evaluation_tally.h"
 #include "coordinator/strategy.h"
 
 namespace fedseg::coordinator {
@@ -94,7 +95,7 @@ class Coordinator {
   std::vector<std::string> ReadyRegions() const;
 
   // Outputs.
-  void RecordEvaluation(uint32_t model_round, const std::map<std::string, ClassificationSummary>& evals);
+  void RecordEvaluation(uint32_t model_round, const EvaluationTally& evals);
   Status WriteCheckpoint();
   void WriteReport();
   // One console line: every DP region's epsilon spent / budget, and declines.
@@ -136,7 +137,7 @@ class Coordinator {
   uint32_t completed_round_ = 0;
   std::set<std::string> selected_;
   std::vector<ClientUpdate> updates_;
-  std::map<std::string, ClassificationSummary> evals_;   // of the model after round_-1
+  EvaluationTally evals_;  // of the model after round_-1
   std::map<std::string, double> train_losses_;
   std::set<std::string> replied_;
   std::set<std::string> lost_;         // selected regions that disconnected before answering

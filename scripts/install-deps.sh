@@ -17,6 +17,7 @@ PACKAGES=(
   nlohmann-json3-dev                 # nlohmann-json: JSON configs and reports
   libspdlog-dev libfmt-dev           # spdlog: logging
   python3                            # small helper scripts (splitting CSVs in simulate.sh)
+  time                               # GNU time: peak memory and CPU of scripts/load_test.sh
 )
 
 missing=()
