@@ -165,8 +165,11 @@ log "coordinator (pid $coord) on 127.0.0.1:$port; $regions regions in one client
 start=$(date +%s)
 while kill -0 "$coord" 2>/dev/null; do
   if (($(date +%s) - start > timeout)); then
-    echo "load_test.sh: no result after $timeout s; stopping (see $dir/logs)" >&2
-    [[ -n "$keep" ]] || echo "load_test.sh: rerun with --keep DIR to keep the logs" >&2
+    if [[ -n "$keep" ]]; then
+      echo "load_test.sh: no result after $timeout s; stopping (see $dir/logs and $dir/run)" >&2
+    else
+      echo "load_test.sh: no result after $timeout s; stopping (rerun with --keep DIR for the logs)" >&2
+    fi
     exit 1
   fi
   sleep 0.5
