@@ -43,7 +43,8 @@ bool SameContract(const DataContract& a, const DataContract& b) {
 
 }  // namespace
 
-FederatedClient::FederatedClient(RegionConfig config) : config_(std::move(config)) {}
+FederatedClient::FederatedClient(RegionConfig config, FederatedClientOptions options)
+    : config_(std::move(config)), options_(options) {}
 
 int FederatedClient::Run() {
   ConfigureThreads(config_.threads);
@@ -58,6 +59,7 @@ int FederatedClient::Run() {
   log_ = std::make_shared<spdlog::logger>(
       config_.region, std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
   log_->set_pattern("%Y-%m-%dT%H:%M:%S.%e [%n] %^%l%$ %v");
+  log_->set_level(options_.log_level);
 
   std::mt19937_64 jitter(std::random_device{}());
   int backoff = config_.backoff_initial_ms;
@@ -350,6 +352,7 @@ Result<Frame> FederatedClient::ComputeRoundAnswer(const RoundStartMsg& msg) {
     tc.threads = config_.threads;
     ProgressLine bar;  // a terminal gets a bar per local epoch; logs get the summary line below
     FEDSEG_ASSIGN_OR_RETURN(TrainReport rep, Train(model, train_, nullptr, tc, [&](const EpochReport& e) {
+      if (!options_.progress) return;
       bar.Update("round " + std::to_string(msg.round) + " local training " +
                  ProgressBar(static_cast<double>(e.epoch) / tc.epochs));
     }));

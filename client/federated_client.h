@@ -21,9 +21,16 @@
 
 namespace fedseg::client {
 
+// How a node reports, beyond its config: `join` keeps the defaults; `fedseg-client load`, which runs
+// a thousand nodes in one process, logs warnings only and draws no progress bars.
+struct FederatedClientOptions {
+  spdlog::level::level_enum log_level = spdlog::level::info;
+  bool progress = true;  // a progress bar per local epoch when stderr is a terminal
+};
+
 class FederatedClient {
  public:
-  explicit FederatedClient(RegionConfig config);
+  explicit FederatedClient(RegionConfig config, FederatedClientOptions options = {});
   // Runs until the coordinator says Done (0), or an unrecoverable error (1).
   int Run();
 
@@ -38,6 +45,7 @@ class FederatedClient {
   Status SaveFinalModel(const std::vector<float>& weights);
 
   RegionConfig config_;
+  FederatedClientOptions options_;
   std::shared_ptr<spdlog::logger> log_;
   std::optional<DataContract> contract_;
   RawDataset train_raw_, test_raw_;

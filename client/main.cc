@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "client/federated_client.h"
+#include "client/load_command.h"
 #include "client/local_commands.h"
 #include "client/region_config.h"
 
@@ -43,6 +44,8 @@ int main(int argc, char** argv) {
     fedseg::client::FederatedClient client(std::move(*config));
     exit_code = client.Run();
   });
+  fedseg::client::LoadArgs load;
+  fedseg::client::AddLoadCommand(app, load, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

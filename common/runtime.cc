@@ -1,14 +1,34 @@
 #include "common/runtime.h"
 
 #include <omp.h>
+#include <sys/resource.h>
 
 #include <Eigen/Core>
+#include <cerrno>
+#include <cstring>
+#include <string>
 
 namespace fedseg {
 
 void ConfigureThreads(int threads) {
   if (threads > 0) omp_set_num_threads(threads);
   Eigen::setNbThreads(1);
+}
+
+Result<uint64_t> RaiseOpenFileLimit() {
+  struct rlimit lim {};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) {
+    return Status::IOError(std::string("getrlimit(RLIMIT_NOFILE): ") + std::strerror(errno));
+  }
+  if (lim.rlim_cur < lim.rlim_max) {
+    const rlim_t before = lim.rlim_cur;
+    lim.rlim_cur = lim.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) {
+      return Status::IOError("setrlimit(RLIMIT_NOFILE) from " + std::to_string(before) + " to " +
+                             std::to_string(lim.rlim_max) + ": " + std::strerror(errno));
+    }
+  }
+  return static_cast<uint64_t>(lim.rlim_cur);
 }
 
 }  // namespace fedseg

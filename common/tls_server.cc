@@ -346,7 +346,9 @@ std::string TlsSession::peer_label() const {
   return peer_common_name_ + "@" + EndpointString(remote_);
 }
 
-void TlsSession::Send(Frame frame) {
+void TlsSession::Send(Frame frame) { Send(std::make_shared<const Frame>(std::move(frame))); }
+
+void TlsSession::Send(std::shared_ptr<const Frame> frame) {
   asio::post(stream_.get_executor(), [self = shared_from_this(), f = std::move(frame)]() mutable {
     self->do_send(std::move(f));
   });
@@ -468,24 +470,28 @@ void TlsSession::on_read_payload(error_code ec, std::size_t bytes) {
 
 // --- writing -----------------------------------------------------------------------------------
 
-void TlsSession::do_send(Frame frame) {
+void TlsSession::do_send(std::shared_ptr<const Frame> frame) {
+  if (!frame) {
+    server_->log().error("dropped a null frame for {}", peer_label());
+    return;
+  }
   if (state_ != State::kOpen) {
-    server_->log().debug("dropped a frame of type {} for {}: session is closing", frame.type,
+    server_->log().debug("dropped a frame of type {} for {}: session is closing", frame->type,
                          peer_label());
     return;
   }
   const auto& options = server_->options();
-  if (frame.payload.size() > options.max_frame_bytes) {
+  if (frame->payload.size() > options.max_frame_bytes) {
     server_->log().error(
         "closing {}: asked to send a {}-byte frame of type {}, above the {}-byte "
         "frame limit",
-        peer_label(), frame.payload.size(), frame.type, options.max_frame_bytes);
+        peer_label(), frame->payload.size(), frame->type, options.max_frame_bytes);
     return do_close(Status::InvalidArgument(
-        "send of a " + std::to_string(frame.payload.size()) + "-byte frame exceeds the " +
+        "send of a " + std::to_string(frame->payload.size()) + "-byte frame exceeds the " +
         std::to_string(options.max_frame_bytes) + "-byte limit"));
   }
   if (send_queue_.size() >= options.max_queued_frames ||
-      queued_bytes_ + frame.payload.size() > options.max_queued_bytes) {
+      queued_bytes_ + frame->payload.size() > options.max_queued_bytes) {
     // Backpressure: the peer reads slower than we produce. Waiting would grow memory without bound
     // and a graceful close would first have to flush the very queue that is stuck.
     server_->log().warn(
@@ -496,13 +502,13 @@ void TlsSession::do_send(Frame frame) {
         "send queue to " + peer_label() + " full (" + std::to_string(send_queue_.size()) +
         " frames, " + std::to_string(queued_bytes_) + " bytes): peer is not reading"));
   }
-  queued_bytes_ += frame.payload.size();
+  queued_bytes_ += frame->payload.size();
   send_queue_.push_back(std::move(frame));
   if (!write_in_flight_) do_write();
 }
 
 void TlsSession::do_write() {
-  const Frame& frame = send_queue_.front();
+  const Frame& frame = *send_queue_.front();
   write_header_ = EncodeFrameHeader(frame.type, static_cast<uint32_t>(frame.payload.size()));
   const std::array<asio::const_buffer, 2> buffers{asio::buffer(write_header_),
                                                   asio::buffer(frame.payload)};
@@ -522,7 +528,7 @@ void TlsSession::on_write(error_code ec, std::size_t /*bytes*/) {
     return fail(ec, "write frame");
   }
   if (state_ == State::kClosed) return;
-  queued_bytes_ -= send_queue_.front().payload.size();
+  queued_bytes_ -= send_queue_.front()->payload.size();
   send_queue_.pop_front();
   if (!send_queue_.empty()) return do_write();
   if (state_ == State::kClosing) MaybeShutdown();
@@ -706,7 +712,7 @@ void TlsSession::OnWriteDeadline() {
                         Ms(server_->options().write_timeout));
     return Finish(close_status_);
   }
-  const size_t bytes = send_queue_.empty() ? 0 : send_queue_.front().payload.size();
+  const size_t bytes = send_queue_.empty() ? 0 : send_queue_.front()->payload.size();
   server_->log().warn("closing {}: write of a {}-byte frame not completed within {}", peer_label(),
                       bytes, Ms(server_->options().write_timeout));
   Finish(Status::DeadlineExceeded("write of a " + std::to_string(bytes) + "-byte frame to " +

@@ -151,6 +151,11 @@ class TlsSession : public std::enable_shared_from_this<TlsSession> {
   // a payload above options.max_frame_bytes (InvalidArgument), a write error or timeout. Frames
   // sent after the session began closing are dropped.
   void Send(Frame frame);
+  // The same for a frame shared by several sessions: a broadcast (the global weights to every
+  // region of a round) keeps one payload in memory however many sessions queue it, instead of one
+  // copy per session. The frame must not be modified afterwards. Each session still counts the
+  // payload's size against its own max_queued_bytes.
+  void Send(std::shared_ptr<const Frame> frame);
 
   // Ends the session: frames already queued are still written, then the TLS close_notify is
   // exchanged (bounded by shutdown_timeout) and the socket closed; on_close then receives
@@ -176,7 +181,7 @@ class TlsSession : public std::enable_shared_from_this<TlsSession> {
   void on_read_header(boost::system::error_code ec, std::size_t bytes);
   void do_read_payload();
   void on_read_payload(boost::system::error_code ec, std::size_t bytes);
-  void do_send(Frame frame);
+  void do_send(std::shared_ptr<const Frame> frame);
   void do_write();
   void on_write(boost::system::error_code ec, std::size_t bytes);
   void do_close(Status status);
@@ -233,7 +238,8 @@ class TlsSession : public std::enable_shared_from_this<TlsSession> {
   std::string payload_;      // grows 1 MiB at a time, as bytes arrive
   size_t payload_have_ = 0;  // bytes of payload_ actually received
 
-  std::deque<Frame> send_queue_;  // front() is being written while write_in_flight_
+  // front() is being written while write_in_flight_; shared with other sessions for a broadcast.
+  std::deque<std::shared_ptr<const Frame>> send_queue_;
   size_t queued_bytes_ = 0;
   std::array<uint8_t, kFrameHeaderSize> write_header_{};
 };

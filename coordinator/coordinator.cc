@@ -333,7 +333,11 @@ void Coordinator::OnUpdate(RegionState& r, const Frame& f) {
                       train);
   if (!st.ok()) return ProtocolViolation(r, st.message());
   replied_.insert(r.name);
-  if (msg.evaluation.count() > 0) evals_[r.name] = msg.evaluation;
+  if (msg.evaluation.count() > 0) {
+    // Merged now: only the running total and the region's report are kept (evaluation_tally.h).
+    st = evals_.Add(r.name, msg.evaluation);
+    if (!st.ok()) log_->warn("region {}: evaluation not counted: {}", r.name, st.message());
+  }
   if (msg.epsilon_budget > 0 || msg.epsilon_spent > 0) {
     r.epsilon_spent = msg.epsilon_spent;
     r.epsilon_budget = msg.epsilon_budget;
@@ -391,8 +395,12 @@ std::vector<std::string> Coordinator::ReadyRegions() const {
 }
 
 void Coordinator::SendSetup(RegionState& r) {
-  SetupMsg m{run_id_, schema_, spec_, config_.plan};
-  r.session->Send(MakeFrame(MessageType::kSetup, m));
+  // The Setup is the same for every region once the schema exists: encoded once, shared.
+  if (!setup_frame_) {
+    SetupMsg m{run_id_, schema_, spec_, config_.plan};
+    setup_frame_ = std::make_shared<const Frame>(MakeFrame(MessageType::kSetup, m));
+  }
+  r.session->Send(setup_frame_);
   r.set_up = true;
 }
 
@@ -550,7 +558,7 @@ void Coordinator::StartRound() {
   replied_.clear();
   lost_.clear();
   updates_.clear();
-  evals_.clear();
+  evals_.Reset(spec_.num_classes);
   train_losses_.clear();
   phase_ = Phase::kRound;
   round_started_ = Clock::now();
@@ -562,7 +570,8 @@ void Coordinator::StartRound() {
   // One encoding for every region (a region derives its own shuffling seed from this one and its
   // name), so a 1M-parameter model is serialised once per round, not once per region.
   msg.seed = Mix(config_.seed, round_);
-  const Frame frame = MakeFrame(MessageType::kRoundStart, msg);
+  // One shared frame: 1,000 regions queue the same payload, not 1,000 copies of the weights.
+  const auto frame = std::make_shared<const Frame>(MakeFrame(MessageType::kRoundStart, msg));
   for (const std::string& name : selected_) regions_[name].session->Send(frame);
   log_->info("round {}/{} started with {} of {} ready regions", round_, config_.rounds,
              selected_.size(), ReadyRegions().size());
@@ -662,7 +671,7 @@ void Coordinator::StartFinalEvaluation() {
   selected_ = std::set<std::string>(ready.begin(), ready.end());
   replied_.clear();
   lost_.clear();
-  evals_.clear();
+  evals_.Reset(spec_.num_classes);
   updates_.clear();
   phase_ = Phase::kFinalEvaluation;
   deadline_ = Clock::now() + Seconds(config_.round_deadline_s);
@@ -670,7 +679,7 @@ void Coordinator::StartFinalEvaluation() {
   msg.round = round_;
   msg.train = false;
   msg.weights.assign(global_.data(), global_.data() + global_.size());
-  const Frame frame = MakeFrame(MessageType::kRoundStart, msg);
+  const auto frame = std::make_shared<const Frame>(MakeFrame(MessageType::kRoundStart, msg));
   for (const std::string& name : selected_) regions_[name].session->Send(frame);
   log_->info("final evaluation of the global model on {} regions", selected_.size());
   if (selected_.empty()) FinishFinalEvaluation();
@@ -693,7 +702,7 @@ void Coordinator::FinishFinalEvaluation() {
     return Finish(1, st.message());
   }
   DoneMsg done{std::vector<float>(global_.data(), global_.data() + global_.size()), "completed"};
-  const Frame done_frame = MakeFrame(MessageType::kDone, done);
+  const auto done_frame = std::make_shared<const Frame>(MakeFrame(MessageType::kDone, done));
   for (auto& [name, r] : regions_) {
     if (r.session) r.session->Send(done_frame);
   }
@@ -757,18 +766,13 @@ void Coordinator::Finish(int exit_code, const std::string& why) {
 // ---------------------------------------------------------------------------------------------
 // Outputs
 
-void Coordinator::RecordEvaluation(uint32_t model_round,
-                                   const std::map<std::string, ClassificationSummary>& evals) {
+void Coordinator::RecordEvaluation(uint32_t model_round, const EvaluationTally& evals) {
   while (history_.size() <= model_round) history_.push_back({{"round", history_.size()}});
   nlohmann::json& h = history_[model_round];
   if (evals.empty()) return;
-  ClassificationSummary total(spec_.num_classes);
   nlohmann::json per_region = nlohmann::json::object();
-  for (const auto& [name, s] : evals) {
-    if (!total.Merge(s).ok()) continue;
-    per_region[name] = Brief(ComputeReport(s));
-  }
-  ClassificationReport rep = ComputeReport(total);
+  for (const auto& [name, report] : evals.regions()) per_region[name] = Brief(report);
+  ClassificationReport rep = ComputeReport(evals.total());
   h["global"] = Brief(rep);
   h["regions"] = per_region;
   h["evaluated_by"] = evals.size();

@@ -27,6 +27,7 @@
 #include "common/progress.h"
 #include "common/tls_server.h"
 #include "coordinator/config.h"
+#include "coordinator/evaluation_tally.h"
 #include "coordinator/strategy.h"
 
 namespace fedseg::coordinator {
@@ -95,7 +96,7 @@ class Coordinator {
   std::vector<std::string> ReadyRegions() const;
 
   // Outputs.
-  void RecordEvaluation(uint32_t model_round, const std::map<std::string, ClassificationSummary>& evals);
+  void RecordEvaluation(uint32_t model_round, const EvaluationTally& evals);
   Status WriteCheckpoint();
   void RemoveStaleTemporaries();
   void WriteReport();
@@ -132,13 +133,14 @@ class Coordinator {
   ModelSpec spec_;
   Eigen::VectorXf global_;
   std::unique_ptr<Strategy> strategy_;
+  std::shared_ptr<const Frame> setup_frame_;  // encoded once the schema exists
 
   // Rounds.
   uint32_t round_ = 0;                 // current (or next) round number
   uint32_t completed_round_ = 0;
   std::set<std::string> selected_;
   std::vector<ClientUpdate> updates_;
-  std::map<std::string, ClassificationSummary> evals_;   // of the model after round_-1
+  EvaluationTally evals_;  // of the model after round_-1
   std::map<std::string, double> train_losses_;
   std::set<std::string> replied_;
   std::set<std::string> lost_;         // selected regions that disconnected before answering

@@ -64,6 +64,16 @@ int main(int argc, char** argv) {
     std::cerr << "error: " << config.status().message() << "\n";
     return 2;
   }
+  // One socket per region: the usual soft limit of 1,024 open files would refuse the 1,000th.
+  auto files = fedseg::RaiseOpenFileLimit();
+  const uint64_t needed = config->regions.size() + 64;  // + logs, checkpoint, listener, epoll
+  if (!files.ok()) {
+    std::cerr << "warning: " << files.status().message() << "\n";
+  } else if (*files < needed) {
+    std::cerr << "warning: the open-file limit is " << *files << " but " << config->regions.size()
+              << " regions need about " << needed << "; raise it (ulimit -n, or LimitNOFILE= in the "
+              << "systemd unit)\n";
+  }
   auto coordinator = fedseg::coordinator::Coordinator::Create(std::move(*config), options);
   if (!coordinator.ok()) {
     std::cerr << "error: " << coordinator.status().message() << "\n";

@@ -19,6 +19,7 @@ PACKAGES=(
   python3                            # small helper scripts (splitting CSVs in simulate.sh)
   chromium                           # headless browser: a test loads report.html in it and
                                      # checks every plot renders with no page error
+  time                               # GNU time: peak memory and CPU of scripts/load_test.sh
 )
 
 missing=()

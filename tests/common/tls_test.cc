@@ -429,6 +429,44 @@ TEST_F(TlsTest, ExchangesFramesBothWaysIncludingFourMegabytes) {
   EXPECT_EQ(server.server().connection_count(), 0u);
 }
 
+// The coordinator sends the round's global weights to every region as one shared frame: each
+// session queues the same payload object, and every peer still receives all of it.
+TEST_F(TlsTest, OneSharedFrameReachesEverySession) {
+  TestServer server(ServerConfig(), FastOptions());
+  ASSERT_TRUE(server.status().ok()) << server.status().ToString();
+  auto a = ConnectAs("eu-west", server.port());
+  auto b = ConnectAs("us-east", server.port());
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  ASSERT_TRUE(WaitUntil([&] { return server.events().session_count() == 2; }));
+
+  const std::string weights = Pattern(1u << 20);
+  auto frame = std::make_shared<const Frame>(Frame{6, weights});
+  const char* const bytes = frame->payload.data();
+  server.events().session(0)->Send(frame);
+  server.events().session(1)->Send(frame);
+  for (TlsClientConnection* client : {a->get(), b->get()}) {
+    auto got = client->Receive(10s);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_EQ(got->type, 6);
+    EXPECT_TRUE(got->payload == weights) << "broadcast payload differs";
+  }
+  // Sending neither copied nor changed the frame, and both sessions let go of it once written.
+  EXPECT_EQ(frame->payload.data(), bytes);
+  EXPECT_TRUE(frame->payload == weights);
+  EXPECT_TRUE(WaitUntil([&] { return frame.use_count() == 1; })) << frame.use_count();
+
+  // A null frame is dropped with an error in the log; the session stays usable.
+  auto first = server.events().session(0);
+  TlsClientConnection* its_client = first->peer_common_name() == "eu-west" ? a->get() : b->get();
+  first->Send(std::shared_ptr<const Frame>());
+  first->Send(Frame{7, "after"});
+  auto after = its_client->Receive(5s);
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_EQ(after->payload, "after");
+  EXPECT_TRUE(Contains(server.log(), "dropped a null frame")) << server.log();
+}
+
 TEST_F(TlsTest, RefusesClientWithoutCertificate) {
   TestServer server(ServerConfig(), FastOptions());
   ASSERT_TRUE(server.status().ok()) << server.status().ToString();

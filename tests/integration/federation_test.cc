@@ -199,6 +199,45 @@ TEST_F(FederationTest, RoundsCompleteAndTheGlobalModelImproves) {
   EXPECT_EQ(ReadAll(seg).rfind("row,segment,p_FALSE,p_TRUE\n", 0), 0u);
 }
 
+// `fedseg-client load` (scripts/load_test.sh) runs every region config of a directory as one
+// thread of one process: each region is still a real peer with its own certificate, data and TLS
+// connection, and the federation cannot tell it from three `join` processes.
+TEST_F(FederationTest, LoadCommandRunsEveryRegionOfADirectoryAsItsOwnPeer) {
+  auto coord = StartCoordinator(WriteCoordinatorConfig(/*rounds=*/2, /*min_regions=*/3, 1));
+  const std::string configs = run_ + "/regions";
+  fs::create_directories(configs);
+  for (int i = 1; i <= 3; ++i) {
+    fs::rename(WriteRegionConfig(i), configs + "/r" + std::to_string(i) + ".json");
+  }
+  // More regions than configs is refused before anything starts.
+  const std::string refused_out = run_ + "/load-refused.out";
+  EXPECT_EQ(testing::Run(kBin + "/fedseg-client load --config-dir " + configs + " --count 4 > " +
+                         refused_out + " 2>&1"),
+            2 << 8);
+  EXPECT_NE(ReadAll(refused_out).find("--count 4 but " + configs + " has only 3 region configs"),
+            std::string::npos)
+      << ReadAll(refused_out);
+
+  const std::string out = run_ + "/load.out";
+  Process load({kBin + "/fedseg-client", "load", "--config-dir", configs, "--json"}, out);
+  auto rc = coord->Wait(120s);
+  ASSERT_TRUE(rc.has_value()) << "coordinator did not finish\n" << CoordinatorLog();
+  EXPECT_EQ(*rc, 0) << CoordinatorLog();
+  EXPECT_EQ(load.Wait(30s).value_or(-1), 0) << ReadAll(out);
+  EXPECT_NE(ReadAll(out).find("\"succeeded\": 3"), std::string::npos) << ReadAll(out);
+
+  nlohmann::json rep = Report();
+  ASSERT_TRUE(rep.is_object());
+  EXPECT_EQ(rep["completed_round"], 2);
+  for (int r = 1; r <= 2; ++r) EXPECT_EQ(rep["rounds"][r]["updates"], 3) << "round " << r;
+  for (const char* name : {"r1", "r2", "r3"}) {
+    EXPECT_TRUE(LogHas(std::string("region ") + name + " joined from " + name + "@127.0.0.1:"))
+        << CoordinatorLog();
+    auto model = LoadModelFile(run_ + "/" + name + ".fsm");  // each region saved the final model
+    EXPECT_TRUE(model.ok()) << name << ": " << model.status().ToString();
+  }
+}
+
 TEST_F(FederationTest, KilledRegionDoesNotStopTheRoundWhenTheQuorumHolds) {
   auto coord = StartCoordinator(WriteCoordinatorConfig(/*rounds=*/6, /*min_regions=*/2, 30));
   std::vector<std::unique_ptr<Process>> regions;
