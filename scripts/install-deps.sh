@@ -19,6 +19,7 @@ PACKAGES=(
   python3                            # small helper scripts (splitting CSVs in simulate.sh)
   chromium                           # headless browser: a test loads report.html in it and
                                      # checks every plot renders with no page error
+  iproute2                           # ip netns / tc: the multi-host test (netns_federation.sh)
 )
 
 missing=()
