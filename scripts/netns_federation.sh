@@ -277,7 +277,7 @@ while :; do
   [[ $(($(date +%s) - cut_epoch)) -lt $max_cut_s ]] || break
   if [[ $(($(date +%s) - cut_epoch)) -ge $cut_seconds ]] &&
      grep -q "region $cut_name disconnected" "$clog" &&
-     grep -q "connection lost" "$rlog" &&
+     grep -qE "connection lost|could not send" "$rlog" &&
      python3 - "$report" "$cut_name" "$cut_round" <<'PY'
 import json, sys
 try:
@@ -342,7 +342,7 @@ log = open(clog).read()
 drops = len(re.findall(rf"region {re.escape(cut)} disconnected", log))
 joins = len(re.findall(rf"region {re.escape(cut)} (joined|reconnected)", log))
 rlog = open(clog.replace("/run/coordinator.log", f"/logs/{cut}.log")).read()
-lost = len(re.findall(r"connection lost", rlog))
+lost = len(re.findall(r"connection lost|could not send", rlog))
 checks = [
     (f"coordinator exit code {coord_rc}", coord_rc == "0"),
     (f"rounds completed {rep.get('completed_round')}/{rounds} (status {rep.get('status')})",
