@@ -98,8 +98,12 @@ cleanup() {
   local rc=$?
   trap - EXIT INT TERM ERR
   set +e
-  # Our own children first, then anything else still running inside our namespaces.
-  local victims=("${pids[@]}") ns p
+  # Our own children (still running from our work directory: a reaped pid may have been reused),
+  # then anything else running inside our namespaces.
+  local victims=() ns p
+  for p in "${pids[@]}"; do
+    grep -qsF -- "$work" "/proc/$p/cmdline" && victims+=("$p")
+  done
   for ns in "${created_ns[@]}"; do
     while read -r p; do [[ -n "$p" ]] && victims+=("$p"); done < <(ip netns pids "$ns" 2>/dev/null)
   done
@@ -302,22 +306,23 @@ while coord_alive; do
   check_time
   sleep 0.2
 done
-set +e
-wait "$coord_pid"
-coord_rc=$?
+coord_rc=0
+wait "$coord_pid" || coord_rc=$?
 region_rcs=()
+still=()
 for p in "${region_pids[@]}"; do
   # A region gets Done when the run completes; give it a few seconds to save its model and exit.
   for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
   if kill -0 "$p" 2>/dev/null; then
     region_rcs+=("still-running")
+    still+=("$p")
   else
-    wait "$p"
-    region_rcs+=("$?")
+    rc=0
+    wait "$p" || rc=$?
+    region_rcs+=("$rc")
   fi
 done
-set -e
-pids=()
+pids=("${still[@]}")  # the reaped ones' pids may be reused: the cleanup must not kill those
 total=$(elapsed)
 
 # --- verdict --------------------------------------------------------------------------------------
