@@ -23,7 +23,7 @@ failures=0
 leftovers() {
   local pid=$1 work=$2 p
   shift 2
-  ip netns list | awk '{ print $1 }' | grep "^fsg$pid-" | sed 's/^/namespace /' || true
+  ip netns list 2>/dev/null | awk '{ print $1 }' | grep "^fsg$pid-" | sed 's/^/namespace /' || true
   for p in "$@"; do
     if kill -0 "$p" 2>/dev/null; then echo "process $p ($(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null))"; fi
   done
@@ -65,7 +65,7 @@ check() {
 # ns_pids PID: every process currently in the run's namespaces.
 ns_pids() {
   local ns
-  for ns in $(ip netns list | awk '{ print $1 }' | grep "^fsg$1-" || true); do ip netns pids "$ns" 2>/dev/null || true; done
+  for ns in $(ip netns list 2>/dev/null | awk '{ print $1 }' | grep "^fsg$1-" || true); do ip netns pids "$ns" 2>/dev/null || true; done
 }
 
 echo "$me: induced failures and SIGTERM must leave nothing behind"
