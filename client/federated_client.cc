@@ -67,7 +67,8 @@ int FederatedClient::Run() {
   for (;;) {
     auto conn = TlsClientConnection::Connect(config_.coordinator_host, config_.coordinator_port,
                                              config_.tls,
-                                             std::chrono::milliseconds(config_.connect_timeout_ms));
+                                             std::chrono::milliseconds(config_.connect_timeout_ms),
+                                             TcpKeepalive{std::chrono::seconds(config_.dead_peer_timeout_s)});
     if (conn.ok()) {
       last_connected = std::chrono::steady_clock::now();
       backoff = config_.backoff_initial_ms;

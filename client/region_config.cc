@@ -1,6 +1,7 @@
 #include "client/region_config.h"
 
 #include "common/json_config.h"
+#include "common/tcp_keepalive.h"
 
 namespace fedseg::client {
 
@@ -18,6 +19,9 @@ Status RegionConfig::Validate() const {
   if (connect_timeout_ms < 1 || receive_timeout_s < 1 || backoff_initial_ms < 1 ||
       backoff_max_ms < backoff_initial_ms || give_up_after_s < 1) {
     return Status::InvalidArgument("reconnect timings must be positive (and max >= initial)");
+  }
+  if (Status st = TcpKeepalive{std::chrono::seconds(dead_peer_timeout_s)}.Validate(); !st.ok()) {
+    return st.WithContext("coordinator.dead_peer_timeout_s");
   }
   if (!(epsilon_budget >= 0) || !(delta >= 0 && delta < 1)) {
     return Status::InvalidArgument("privacy.epsilon_budget must be >= 0 and privacy.delta in [0, 1)");
@@ -40,6 +44,7 @@ Result<RegionConfig> LoadRegionConfig(const std::string& path, const nlohmann::j
     o.Get("backoff_initial_ms", &c.backoff_initial_ms);
     o.Get("backoff_max_ms", &c.backoff_max_ms);
     o.Get("give_up_after_s", &c.give_up_after_s);
+    o.Get("dead_peer_timeout_s", &c.dead_peer_timeout_s);
     r.Merge(o.Finish());
   }
   {

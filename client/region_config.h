@@ -28,6 +28,8 @@ struct RegionConfig {
   int backoff_initial_ms = 250;     // reconnect: exponential backoff with full jitter
   int backoff_max_ms = 15000;
   int give_up_after_s = 900;        // stop reconnecting after this long without a connection
+  int dead_peer_timeout_s = 60;     // drop the connection when the coordinator is unreachable
+                                    // this long (TCP keepalive); 0 = off
   // Privacy (DP-SGD budget of this region).
   double epsilon_budget = 0.0;      // 0 = no budget (DP only if the coordinator's plan asks)
   double delta = 0.0;               // 0 = 1 / (10 n)

@@ -65,11 +65,12 @@ TlsClientConnection::~TlsClientConnection() { Close(); }
 
 Result<std::unique_ptr<TlsClientConnection>> TlsClientConnection::Connect(
     const std::string& host, uint16_t port, const TlsConfig& config,
-    std::chrono::milliseconds timeout) {
+    std::chrono::milliseconds timeout, const TcpKeepalive& keepalive) {
   if (host.empty()) return Status::InvalidArgument("connect: host is empty");
   if (timeout <= std::chrono::milliseconds(0)) {
     return Status::InvalidArgument("connect: timeout must be positive");
   }
+  FEDSEG_RETURN_IF_ERROR(keepalive.Validate());
   Result<std::shared_ptr<ssl::context>> tls = MakeClientTlsContext(config);
   if (!tls.ok()) return tls.status().WithContext("TLS client configuration");
   std::unique_ptr<TlsClientConnection> conn;
@@ -79,11 +80,12 @@ Result<std::unique_ptr<TlsClientConnection>> TlsClientConnection::Connect(
   } catch (const std::exception& e) {
     return Status::Internal(std::string("connect: cannot set up TLS: ") + e.what());
   }
-  FEDSEG_RETURN_IF_ERROR(conn->DoConnect(timeout));
+  FEDSEG_RETURN_IF_ERROR(conn->DoConnect(timeout, keepalive));
   return conn;
 }
 
-Status TlsClientConnection::DoConnect(std::chrono::milliseconds timeout) {
+Status TlsClientConnection::DoConnect(std::chrono::milliseconds timeout,
+                                      const TcpKeepalive& keepalive) {
   const Clock::time_point deadline = Clock::now() + timeout;
   auto cancel_socket = [this] {
     error_code ignored;
@@ -135,6 +137,10 @@ Status TlsClientConnection::DoConnect(std::chrono::milliseconds timeout) {
   }
   error_code ignored;
   stream_.lowest_layer().set_option(tcp::no_delay(true), ignored);
+  if (Status st = SetTcpKeepalive(stream_.lowest_layer().native_handle(), keepalive); !st.ok()) {
+    Abort(st);
+    return st.WithContext("connect to " + address_);
+  }
 
   // 3. TLS handshake. The host check is part of OpenSSL's own chain verification (X509_VERIFY_PARAM
   // host or IP): the same X509_check_host / X509_check_ip_asc test as Asio's

@@ -29,6 +29,7 @@
 
 #include "common/frame.h"
 #include "common/status.h"
+#include "common/tcp_keepalive.h"
 #include "common/tls.h"
 
 namespace fedseg {
@@ -36,7 +37,9 @@ namespace fedseg {
 class TlsClientConnection {
  public:
   // Resolves `host`, connects, and completes a TLS 1.3 handshake that verifies the server's
-  // certificate and host name, all within `timeout`. Fails with Unavailable (resolve, connect,
+  // certificate and host name, all within `timeout`. The socket gets `keepalive`, so a coordinator
+  // that becomes unreachable (a cut link) fails the pending Receive with Unavailable ("Connection
+  // timed out") within keepalive.dead_after instead of waiting out the Receive timeout. Fails with Unavailable (resolve, connect,
   // network), PermissionDenied (the server's certificate was refused), DeadlineExceeded, or the
   // error of loading `config` (MakeClientTlsContext).
   //
@@ -47,7 +50,8 @@ class TlsClientConnection {
   static Result<std::unique_ptr<TlsClientConnection>> Connect(const std::string& host,
                                                               uint16_t port,
                                                               const TlsConfig& config,
-                                                              std::chrono::milliseconds timeout);
+                                                              std::chrono::milliseconds timeout,
+                                                              const TcpKeepalive& keepalive = {});
 
   // Close()s the connection.
   ~TlsClientConnection();
@@ -90,7 +94,7 @@ class TlsClientConnection {
   TlsClientConnection(std::shared_ptr<boost::asio::ssl::context> tls, std::string host,
                       uint16_t port);
 
-  Status DoConnect(std::chrono::milliseconds timeout);
+  Status DoConnect(std::chrono::milliseconds timeout, const TcpKeepalive& keepalive);
   Status Write(const std::array<boost::asio::const_buffer, 2>& buffers,
                std::chrono::milliseconds timeout);
 

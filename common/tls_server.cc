@@ -190,6 +190,10 @@ class TlsServerCore : public std::enable_shared_from_this<TlsServerCore> {
     error_code ec;
     const tcp::endpoint remote = socket.remote_endpoint(ec);
     if (ec) return;  // the peer is already gone; the socket closes when it goes out of scope
+    if (Status st = SetTcpKeepalive(socket.native_handle(), options_.keepalive); !st.ok()) {
+      log_->warn("connection from {}: {}; continuing without dead-peer detection",
+                 EndpointString(remote), st.message());
+    }
     uint64_t id = 0;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -289,6 +293,7 @@ Result<std::unique_ptr<TlsServer>> TlsServer::Create(asio::io_context& io,
   if (options.idle_timeout < milliseconds(0)) {
     return Status::InvalidArgument("TLS server: idle_timeout must be positive, or 0 to disable");
   }
+  if (Status st = options.keepalive.Validate(); !st.ok()) return st.WithContext("TLS server");
 
   const std::string where = "listen on " + options.host + ":" + std::to_string(options.port);
   error_code ec;

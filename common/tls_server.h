@@ -33,6 +33,7 @@
 
 #include "common/frame.h"
 #include "common/status.h"
+#include "common/tcp_keepalive.h"
 #include "common/tls.h"
 
 namespace fedseg {
@@ -73,6 +74,10 @@ struct TlsServerOptions {
   // Close(): time to flush nothing more than the TLS close_notify exchange before the socket is
   // closed anyway.
   std::chrono::milliseconds shutdown_timeout{2'000};
+  // Dead-peer detection on every accepted socket: a peer that became unreachable (a cut link)
+  // closes its session with Unavailable ("Connection timed out") within keepalive.dead_after,
+  // long before idle_timeout, while a peer that is merely quiet keeps its session.
+  TcpKeepalive keepalive;
 
   // Where refusals, closes and errors are logged; null means spdlog's default logger.
   std::shared_ptr<spdlog::logger> logger;

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "common/json_config.h"
+#include "common/tcp_keepalive.h"
 
 namespace fedseg::coordinator {
 using nlohmann::json;
@@ -66,6 +67,7 @@ Result<CoordinatorConfig> CoordinatorConfigFromJson(const json& j, const std::st
     f.Get("join_timeout_s", &c.join_timeout_s);
     f.Get("summary_deadline_s", &c.summary_deadline_s);
     f.Get("hello_timeout_s", &c.hello_timeout_s);
+    f.Get("dead_peer_timeout_s", &c.dead_peer_timeout_s);
     f.Get("max_frame_bytes", &c.max_frame_bytes);
     f.Get("max_connections", &c.max_connections);
     r.Merge(f.Finish());
@@ -123,6 +125,9 @@ Status CoordinatorConfig::Validate() const {
       return Status::InvalidArgument("federation deadlines must be finite and positive");
     }
   }
+  if (Status st = TcpKeepalive{std::chrono::seconds(dead_peer_timeout_s)}.Validate(); !st.ok()) {
+    return st.WithContext("federation.dead_peer_timeout_s");
+  }
   if (max_frame_bytes < 4096) return Status::InvalidArgument("max_frame_bytes must be >= 4096");
   if (max_connections < 1) return Status::InvalidArgument("max_connections must be >= 1");
   if (!(stats_noise_multiplier >= 0)) {
@@ -171,6 +176,7 @@ nlohmann::json CoordinatorConfig::ToJson() const {
         {"join_timeout_s", join_timeout_s},
         {"summary_deadline_s", summary_deadline_s},
         {"hello_timeout_s", hello_timeout_s},
+        {"dead_peer_timeout_s", dead_peer_timeout_s},
         {"max_frame_bytes", max_frame_bytes},
         {"max_connections", max_connections}}},
       {"strategy",

@@ -34,6 +34,7 @@ struct CoordinatorConfig {
   double join_timeout_s = 60;        // wait this long for every region before starting with a quorum
   double summary_deadline_s = 120;   // wait for summaries before building the schema with a quorum
   double hello_timeout_s = 10;       // a connection must say Hello within this
+  int dead_peer_timeout_s = 60;      // drop a region unreachable this long (TCP keepalive); 0 = off
   StrategyConfig strategy;
   double min_category_count = 1.0;   // vocabulary threshold for (noisy) category counts
   double stats_noise_multiplier = 0; // Gaussian noise on released statistics (privacy)

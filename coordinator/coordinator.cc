@@ -135,6 +135,8 @@ Status Coordinator::Init() {
   // A region may train for up to a round's deadline between two frames.
   so.idle_timeout = std::chrono::milliseconds(
       static_cast<int64_t>(1000 * std::max(600.0, 2 * config_.round_deadline_s)));
+  // A region behind a cut link is dropped (and stops being selected) after this, not idle_timeout.
+  so.keepalive.dead_after = std::chrono::seconds(config_.dead_peer_timeout_s);
   TlsServerHandlers h;
   h.on_session = [this](std::shared_ptr<TlsSession> s) { OnSession(std::move(s)); };
   h.on_frame = [this](const std::shared_ptr<TlsSession>& s, Frame f) { OnFrame(s, std::move(f)); };

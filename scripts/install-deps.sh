@@ -20,6 +20,7 @@ PACKAGES=(
   chromium                           # headless browser: a test loads report.html in it and
                                      # checks every plot renders with no page error
   time                               # GNU time: peak memory and CPU of scripts/load_test.sh
+  iproute2                           # ip netns / tc: the multi-host test (netns_federation.sh)
 )
 
 missing=()

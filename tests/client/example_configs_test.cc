@@ -79,3 +79,45 @@ TEST(RegionConfigTest, SyntaxErrorsUnknownFieldsAndOverrides) {
 
 }  // namespace
 }  // namespace fedseg
+
+namespace fedseg {
+namespace {
+
+// Both sides read the dead-peer timeout (TCP keepalive) and refuse values the kernel cannot use.
+TEST(DeadPeerTimeoutConfigTest, ReadByBothSidesDefaultsToOneMinuteAndIsValidated) {
+  nlohmann::json coord = nlohmann::json::parse(
+      R"({"tls": {"ca": "a", "cert": "b", "key": "c"}, "regions": ["r", "s"],
+          "data": {"label": "y"}})");
+  auto c = coordinator::CoordinatorConfigFromJson(coord, "c.json");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->dead_peer_timeout_s, 60);
+  coord["federation"] = {{"dead_peer_timeout_s", 4}};
+  c = coordinator::CoordinatorConfigFromJson(coord, "c.json");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->dead_peer_timeout_s, 4);
+  EXPECT_EQ(c->ToJson()["federation"]["dead_peer_timeout_s"], 4);
+  coord["federation"] = {{"dead_peer_timeout_s", 1}};
+  c = coordinator::CoordinatorConfigFromJson(coord, "c.json");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("federation.dead_peer_timeout_s: dead-peer timeout must be 0 "
+                                      "(off) or in [2, 86400] s, got 1"),
+            std::string::npos)
+      << c.status().message();
+
+  const std::string path = ::testing::TempDir() + "/dead_peer_region.json";
+  std::ofstream(path) << R"({"tls": {"ca": "a", "cert": "b", "key": "c"}, "data": {"train": "t.csv"}})";
+  auto r = client::LoadRegionConfig(path);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->dead_peer_timeout_s, 60);
+  r = client::LoadRegionConfig(path, {{"/coordinator/dead_peer_timeout_s", 0}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->dead_peer_timeout_s, 0);
+  r = client::LoadRegionConfig(path, {{"/coordinator/dead_peer_timeout_s", -5}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("coordinator.dead_peer_timeout_s: dead-peer timeout must be"),
+            std::string::npos)
+      << r.status().message();
+}
+
+}  // namespace
+}  // namespace fedseg

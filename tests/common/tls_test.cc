@@ -18,9 +18,12 @@
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <functional>
+#include <map>
 #include <future>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -837,6 +840,69 @@ TEST_F(TlsTest, ConnectRefusedNamesTheAddress) {
   EXPECT_TRUE(conn.status().IsUnavailable()) << conn.status().ToString();
   EXPECT_EQ(conn.status().message(),
             "connect to 127.0.0.1:" + std::to_string(port) + ": Connection refused");
+}
+
+// The kernel's timer of every loopback TCP connection to or from `port`, from /proc/net/tcp: 2 is
+// the keepalive timer, 0 none (1 retransmission, 3 TIME_WAIT, 4 zero-window probe). Keyed by
+// "server" (local port == port) and "client" (remote port == port).
+std::map<std::string, int> TcpTimers(uint16_t port) {
+  std::map<std::string, int> out;
+  std::ifstream in("/proc/net/tcp");
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string sl, local, remote, state, queues, timer;
+    fields >> sl >> local >> remote >> state >> queues >> timer;
+    if (state != "01") continue;  // ESTABLISHED only
+    const auto port_of = [](const std::string& addr) {
+      return static_cast<uint16_t>(std::stoul(addr.substr(addr.find(':') + 1), nullptr, 16));
+    };
+    const int tr = std::stoi(timer.substr(0, timer.find(':')), nullptr, 16);
+    if (port_of(local) == port) out["server"] = tr;
+    if (port_of(remote) == port) out["client"] = tr;
+  }
+  return out;
+}
+
+// Both ends arm TCP keepalive (with TCP_USER_TIMEOUT), so a peer behind a cut link is dropped
+// within the dead-peer timeout instead of after the idle or receive timeout; the netns test
+// (scripts/netns_federation.sh) cuts a real link. Regression: neither end had it, and a region
+// behind a cut link kept being selected (every round ran to its deadline) for 10+ minutes.
+TEST_F(TlsTest, BothEndsArmKeepaliveOnEstablishedConnections) {
+  {
+    TestServer server(ServerConfig(), FastOptions());
+    ASSERT_TRUE(server.status().ok()) << server.status().ToString();
+    auto conn = ConnectAs("eu-west", server.port());
+    ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+    const std::map<std::string, int> armed = {{"client", 2}, {"server", 2}};
+    EXPECT_TRUE(WaitUntil([&] { return TcpTimers(server.port()) == armed; }))
+        << "timers: client " << TcpTimers(server.port())["client"] << ", server "
+        << TcpTimers(server.port())["server"];
+  }
+  {
+    TlsServerOptions options = FastOptions();
+    options.keepalive.dead_after = 0s;
+    TestServer server(ServerConfig(), options);
+    ASSERT_TRUE(server.status().ok()) << server.status().ToString();
+    auto conn = TlsClientConnection::Connect("127.0.0.1", server.port(), ClientConfig("eu-west"),
+                                             5s, TcpKeepalive{0s});
+    ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+    ASSERT_TRUE(WaitUntil([&] { return server.events().session_count() == 1; }));
+    const std::map<std::string, int> off = {{"client", 0}, {"server", 0}};
+    EXPECT_TRUE(WaitUntil([&] { return TcpTimers(server.port()) == off; }));
+  }
+}
+
+TEST_F(TlsTest, BadKeepaliveSettingsAreRefused) {
+  TlsServerOptions options = FastOptions();
+  options.keepalive.dead_after = 1s;
+  TestServer server(ServerConfig(), options);
+  EXPECT_TRUE(server.status().IsInvalidArgument()) << server.status().ToString();
+  auto conn = TlsClientConnection::Connect("127.0.0.1", 1, ClientConfig("eu-west"), 5s,
+                                           TcpKeepalive{1s});
+  ASSERT_FALSE(conn.ok());
+  EXPECT_TRUE(conn.status().IsInvalidArgument()) << conn.status().ToString();
 }
 
 }  // namespace
