@@ -17,6 +17,7 @@ PACKAGES=(
   nlohmann-json3-dev                 # nlohmann-json: JSON configs and reports
   libspdlog-dev libfmt-dev           # spdlog: logging
   python3                            # small helper scripts (splitting CSVs in simulate.sh)
+  curl                               # tests: a real HTTPS client for the coordinator's status endpoint
 )
 
 missing=()
