@@ -235,11 +235,28 @@ class StatusSession : public std::enable_shared_from_this<StatusSession> {
         beast::bind_front_handler(&StatusSession::on_handshake, shared_from_this()));
   }
 
+  // Runs a handler's body; an exception (allocation failure, a bug) costs this connection only and
+  // never unwinds into the coordinator's io_context::run().
+  template <typename F>
+  void Guard(const char* what, F&& body) {
+    try {
+      body();
+    } catch (const std::exception& e) {
+      log().error("status server: {}: {} failed: {}", who(), what, e.what());
+      Drop();
+    } catch (...) {
+      log().error("status server: {}: {} failed with a non-exception", who(), what);
+      Drop();
+    }
+  }
+
   void on_handshake(error_code ec) {
-    if (closed_) return;
-    if (ec) return Refuse(RefusalReason(ec, *verify_failure_));
-    cn_ = PeerCommonName(stream_.native_handle());
-    do_read();
+    Guard("handshake", [&] {
+      if (closed_) return;
+      if (ec) return Refuse(RefusalReason(ec, *verify_failure_));
+      cn_ = PeerCommonName(stream_.native_handle());
+      do_read();
+    });
   }
 
   void do_read() {
@@ -252,6 +269,10 @@ class StatusSession : public std::enable_shared_from_this<StatusSession> {
   }
 
   void on_read(error_code ec, std::size_t) {
+    Guard("request", [&] { Read(ec); });
+  }
+
+  void Read(error_code ec) {
     if (closed_) return;
     if (ec == http::error::end_of_stream) return do_shutdown();
     if (ec) {
@@ -274,15 +295,7 @@ class StatusSession : public std::enable_shared_from_this<StatusSession> {
       return Respond(st, 11, false, false, kTextType, std::string(http::obsolete_reason(st)) + "\n",
                      false);
     }
-    try {
-      Handle(parser_->get());
-    } catch (const std::exception& e) {
-      log().error("status server: {}: request failed: {}", who(), e.what());
-      Drop();
-    } catch (...) {
-      log().error("status server: {}: request failed with a non-exception", who());
-      Drop();
-    }
+    Handle(parser_->get());
   }
 
   void Handle(const http::request<http::empty_body>& req) {
@@ -346,14 +359,16 @@ class StatusSession : public std::enable_shared_from_this<StatusSession> {
   }
 
   void on_write(bool keep_alive, error_code ec, std::size_t) {
-    response_.reset();
-    if (closed_) return;
-    if (ec) {
-      log().debug("status server: {}: write failed: {}", who(), DescribeTlsError(ec));
-      return Drop();
-    }
-    if (!keep_alive) return do_shutdown();
-    do_read();
+    Guard("response", [&] {
+      response_.reset();
+      if (closed_) return;
+      if (ec) {
+        log().debug("status server: {}: write failed: {}", who(), DescribeTlsError(ec));
+        return Drop();
+      }
+      if (!keep_alive) return do_shutdown();
+      do_read();
+    });
   }
 
   void do_shutdown() {
@@ -364,9 +379,9 @@ class StatusSession : public std::enable_shared_from_this<StatusSession> {
 
   void on_shutdown(error_code) { Drop(); }
 
-  void Drop() {
+  void Drop() noexcept {
     closed_ = true;
-    beast::get_lowest_layer(stream_).close();
+    beast::get_lowest_layer(stream_).close();  // tcp_stream::close() does not throw
   }
 
   void Refuse(const std::string& reason) {
