@@ -99,7 +99,9 @@ StatusSnapshot Coordinator::Snapshot() const {
     s.last_metrics["model_round"] = i;
     break;
   }
-  if (completed_round_ > 0 && history_.size() > completed_round_ &&
+  // Under DP-SGD regions keep their training loss local (it is not covered by the accountant), so
+  // the recorded 0 would mislead.
+  if (!config_.plan.dp && completed_round_ > 0 && history_.size() > completed_round_ &&
       history_[completed_round_].contains("train_loss")) {
     if (!s.last_metrics.is_object()) s.last_metrics = nlohmann::json::object();
     s.last_metrics["train_loss"] = history_[completed_round_]["train_loss"];

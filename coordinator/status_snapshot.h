@@ -49,7 +49,8 @@ struct StatusSnapshot {
   double start_time_unix_s = 0;
   // The federated evaluation of the newest evaluated global model: {"model_round": n, "rows",
   // "loss", "accuracy", "macro_f1", "positive_f1", "roc_auc", "kappa"} plus "train_loss" of the
-  // last completed round; null before the first evaluation.
+  // last completed round (absent under DP-SGD, where regions keep it); null before the first
+  // evaluation.
   nlohmann::json last_metrics;
   std::vector<RegionStatus> regions;  // every configured region, sorted by name
   // Refused connections on the federation port, per reason: TLS-level (TlsServer::refused_counts)

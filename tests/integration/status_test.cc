@@ -478,6 +478,7 @@ TEST_F(StatusTest, ReportsARunAsItProgresses) {
   EXPECT_GT(last.Get("fedseg_model_roc_auc"), 0.5);
   EXPECT_GT(last.Get("fedseg_model_loss"), 0);
   EXPECT_GE(last.Get("fedseg_model_evaluated_round"), 3);
+  EXPECT_FALSE(last.Has("fedseg_train_loss"));  // DP-SGD regions keep their loss local
   std::string seen;
   for (double v : completed) seen += " " + std::to_string(static_cast<int>(v));
   std::printf("[ status ] rounds_completed_total over %zu scrapes during the run:%s\n",
