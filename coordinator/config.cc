@@ -1,5 +1,6 @@
 #include "coordinator/config.h"
 
+#include <boost/asio/ip/address.hpp>
 #include <cmath>
 #include <set>
 
@@ -90,6 +91,15 @@ Result<CoordinatorConfig> CoordinatorConfigFromJson(const json& j, const std::st
     p.Get("stats_noise_multiplier", &c.stats_noise_multiplier);
     r.Merge(p.Finish());
   }
+  {
+    Reader s = r.Sub("status");
+    s.Get("enabled", &c.status.enabled);
+    s.Get("listen", &c.status.listen);
+    s.Get("port", &c.status.port);
+    s.Get("require_client_cert", &c.status.require_client_cert);
+    s.Get("max_connections", &c.status.max_connections);
+    r.Merge(s.Finish());
+  }
   FEDSEG_RETURN_IF_ERROR(r.Finish());
   c.plan.total_rounds = c.rounds;
   Status st = c.Validate();
@@ -138,10 +148,36 @@ Status CoordinatorConfig::Validate() const {
       return Status::InvalidArgument("data.bounds." + col + " must be [lo, hi] with lo <= hi");
     }
   }
+  FEDSEG_RETURN_IF_ERROR(status.Validate(port));
   ModelSpec probe{1, hidden, 2};
   FEDSEG_RETURN_IF_ERROR(probe.Validate().WithContext("model.hidden"));
   FEDSEG_RETURN_IF_ERROR(plan.Validate().WithContext("training"));
   return strategy.Validate().WithContext("strategy");
+}
+
+Status StatusConfig::Validate(uint16_t federation_port) const {
+  // Checked even while disabled, so switching it on later cannot reveal an old typo.
+  boost::system::error_code ec;
+  boost::asio::ip::make_address(listen, ec);
+  if (ec) {
+    return Status::InvalidArgument(
+        "status.listen must be an IP address such as 127.0.0.1 or ::1, "
+        "got '" +
+        listen + "'");
+  }
+  if (port < 0 || port > 65535) {
+    return Status::InvalidArgument("status.port must be in [0, 65535] (0 = any free port), got " +
+                                   std::to_string(port));
+  }
+  if (enabled && port != 0 && port == federation_port) {
+    return Status::InvalidArgument("status.port (" + std::to_string(port) +
+                                   ") must differ from listen.port, the federation's port");
+  }
+  if (max_connections < 1 || max_connections > 1024) {
+    return Status::InvalidArgument("status.max_connections must be in [1, 1024], got " +
+                                   std::to_string(max_connections));
+  }
+  return Status::OK();
 }
 
 nlohmann::json CoordinatorConfig::ToJson() const {
@@ -191,6 +227,12 @@ nlohmann::json CoordinatorConfig::ToJson() const {
         {"clip_norm", plan.dp_clip_norm},
         {"noise_multiplier", plan.dp_noise_multiplier},
         {"stats_noise_multiplier", stats_noise_multiplier}}},
+      {"status",
+       {{"enabled", status.enabled},
+        {"listen", status.listen},
+        {"port", status.port},
+        {"require_client_cert", status.require_client_cert},
+        {"max_connections", status.max_connections}}},
   };
 }
 

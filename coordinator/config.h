@@ -15,6 +15,19 @@
 
 namespace fedseg::coordinator {
 
+// The optional read-only HTTPS status endpoint (/status, /metrics); see
+// coordinator/status_server.h.
+struct StatusConfig {
+  bool enabled = false;              // off unless configured
+  std::string listen = "127.0.0.1";  // an IP address; localhost only unless configured
+  int port = 9443;                   // 0 = any free port (logged)
+  bool require_client_cert = true;   // mutual TLS: only holders of a federation-CA certificate
+  int max_connections = 16;          // concurrent status connections; more are refused at once
+
+  // `federation_port` is listen.port, which the status port must not collide with.
+  Status Validate(uint16_t federation_port) const;
+};
+
 struct CoordinatorConfig {
   // Where the coordinator listens.
   std::string host = "127.0.0.1";
@@ -40,6 +53,7 @@ struct CoordinatorConfig {
   double stats_noise_multiplier = 0; // Gaussian noise on released statistics (privacy)
   uint32_t max_frame_bytes = 256u << 20;
   int max_connections = 4096;
+  StatusConfig status;
 
   Status Validate() const;
   nlohmann::json ToJson() const;

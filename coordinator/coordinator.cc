@@ -70,11 +70,69 @@ Coordinator::Coordinator(CoordinatorConfig config, Options options)
     : config_(std::move(config)), options_(options), tick_(io_), signals_(io_, SIGINT, SIGTERM) {}
 
 Coordinator::~Coordinator() {
+  if (status_server_) status_server_->Stop();
   if (server_) server_->Stop();
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
 uint16_t Coordinator::port() const { return server_ ? server_->port() : 0; }
+
+StatusSnapshot Coordinator::Snapshot() const {
+  // kStatusPhases lists the phases in the order of the Phase enum.
+  static_assert(std::size(kStatusPhases) == static_cast<size_t>(Phase::kDone) + 1);
+  const auto now = Clock::now();
+  StatusSnapshot s;
+  s.run_id = run_id_;
+  s.phase = std::string(kStatusPhases[static_cast<int>(phase_)]);
+  s.round = round_;
+  s.rounds_total = config_.rounds;
+  s.completed_rounds = completed_round_;
+  s.min_regions = config_.min_regions;
+  const bool in_round = phase_ == Phase::kRound || phase_ == Phase::kFinalEvaluation;
+  s.updates_received = in_round ? replied_.size() : 0;
+  if (phase_ == Phase::kRound) {
+    s.round_elapsed_s = std::chrono::duration<double>(now - round_started_).count();
+  }
+  s.last_round_seconds = last_round_seconds_;
+  for (const nlohmann::json& h : history_) {
+    const auto it = h.find("seconds");
+    if (it != h.end() && it->is_number()) s.round_seconds.push_back(it->get<double>());
+  }
+  s.bytes_received = bytes_received_;
+  s.uptime_s = std::chrono::duration<double>(now - started_).count();
+  s.start_time_unix_s = std::chrono::duration<double>(started_wall_.time_since_epoch()).count();
+  // The newest evaluated model, and the training loss of the last completed round.
+  for (size_t i = history_.size(); i-- > 0;) {
+    if (!history_[i].contains("global")) continue;
+    s.last_metrics = history_[i]["global"];
+    s.last_metrics["model_round"] = i;
+    break;
+  }
+  // Under DP-SGD regions keep their training loss local (it is not covered by the accountant), so
+  // the recorded 0 would mislead.
+  if (!config_.plan.dp && completed_round_ > 0 && history_.size() > completed_round_ &&
+      history_[completed_round_].contains("train_loss")) {
+    if (!s.last_metrics.is_object()) s.last_metrics = nlohmann::json::object();
+    s.last_metrics["train_loss"] = history_[completed_round_]["train_loss"];
+  }
+  for (const auto& [name, r] : regions_) {
+    RegionStatus rs;
+    rs.name = name;
+    rs.connected = r.session != nullptr;
+    rs.selected = in_round && selected_.count(name) > 0;
+    rs.replied = in_round && replied_.count(name) > 0;
+    rs.retired = r.retired;
+    rs.rounds_participated = r.rounds_participated;
+    rs.rounds_missed = r.rounds_missed;
+    rs.epsilon_spent = r.epsilon_spent;
+    rs.epsilon_budget = r.epsilon_budget;
+    rs.epsilon_delta = r.epsilon_delta;
+    s.regions.push_back(std::move(rs));
+  }
+  if (server_) s.refused = server_->refused_counts();
+  for (const auto& [kind, n] : refused_) s.refused[kind] += n;
+  return s;
+}
 
 Status Coordinator::Init() {
   FEDSEG_RETURN_IF_ERROR(MakeDirs(config_.run_dir));
@@ -144,6 +202,16 @@ Status Coordinator::Init() {
   FEDSEG_ASSIGN_OR_RETURN(server_, TlsServer::Create(io_, tls, so, std::move(h)));
   log_->info("coordinator listening on {}:{} for {} regions; run directory {}", config_.host,
              server_->port(), config_.regions.size(), config_.run_dir);
+  if (config_.status.enabled) {
+    StatusServerOptions st;
+    st.host = config_.status.listen;
+    st.port = static_cast<uint16_t>(config_.status.port);
+    st.require_client_cert = config_.status.require_client_cert;
+    st.max_connections = static_cast<size_t>(config_.status.max_connections);
+    st.logger = log_;
+    FEDSEG_ASSIGN_OR_RETURN(status_server_, StatusServer::Create(io_, config_.tls, std::move(st),
+                                                                 [this] { return Snapshot(); }));
+  }
   return Status::OK();
 }
 
@@ -166,6 +234,7 @@ int Coordinator::Run() {
 
 void Coordinator::OnSession(std::shared_ptr<TlsSession> s) {
   if (phase_ == Phase::kDone) {
+    ++refused_["run is over"];
     s->Close("run is over");
     return;
   }
@@ -187,7 +256,7 @@ void Coordinator::OnFrame(const std::shared_ptr<TlsSession>& s, Frame f) {
   bytes_received_ += f.payload.size() + kFrameHeaderSize;
   if (pending_.count(s->id())) {
     if (f.type != static_cast<uint16_t>(MessageType::kHello)) {
-      Refuse(s, "expected Hello, got " + MessageTypeName(f.type));
+      Refuse(s, "message before Hello", "expected Hello, got " + MessageTypeName(f.type));
       return;
     }
     OnHello(s, f);
@@ -204,8 +273,10 @@ void Coordinator::OnFrame(const std::shared_ptr<TlsSession>& s, Frame f) {
   }
 }
 
-void Coordinator::Refuse(const std::shared_ptr<TlsSession>& s, const std::string& reason) {
+void Coordinator::Refuse(const std::shared_ptr<TlsSession>& s, const std::string& kind,
+                         const std::string& reason) {
   log_->warn("refused {}: {}", s->peer_label(), reason);
+  ++refused_[kind];
   pending_.erase(s->id());
   s->Send(MakeFrame(MessageType::kError, ErrorMsg{"refused: " + reason}));
   s->Close(reason);
@@ -224,14 +295,17 @@ void Coordinator::OnHello(const std::shared_ptr<TlsSession>& s, const Frame& f) 
   pending_.erase(s->id());
   HelloMsg hello;
   Status st = ParseFrame(f, MessageType::kHello, &hello);
-  if (!st.ok()) return Refuse(s, st.message());
+  if (!st.ok()) return Refuse(s, "malformed Hello", st.message());
   const std::string& cn = s->peer_common_name();
   if (hello.region != cn) {
-    return Refuse(s, "region claims identity '" + hello.region + "' but its certificate is for '" +
-                         cn + "'");
+    return Refuse(
+        s, "identity mismatch",
+        "region claims identity '" + hello.region + "' but its certificate is for '" + cn + "'");
   }
   auto it = regions_.find(cn);
-  if (it == regions_.end()) return Refuse(s, "unknown region '" + cn + "' (not in the config)");
+  if (it == regions_.end()) {
+    return Refuse(s, "unknown region", "unknown region '" + cn + "' (not in the config)");
+  }
   RegionState& r = it->second;
   if (r.session) {
     log_->warn("region {} reconnected from {}; closing its previous connection", r.name,
@@ -415,6 +489,7 @@ void Coordinator::Tick() {
       auto s = it->second.first;
       it = pending_.erase(it);
       log_->warn("closing {}: no Hello within {} s", s->peer_label(), config_.hello_timeout_s);
+      ++refused_["no Hello in time"];
       s->Close("no Hello");
     } else {
       ++it;
@@ -759,6 +834,7 @@ void Coordinator::Finish(int exit_code, const std::string& why) {
       if (r.session) r.session->Close("run finished");
     }
     if (server_) server_->Stop();
+    if (status_server_) status_server_->Stop();
     auto final_timer = std::make_shared<boost::asio::steady_timer>(io_);
     final_timer->expires_after(std::chrono::milliseconds(500));
     final_timer->async_wait([this, final_timer](const boost::system::error_code&) { io_.stop(); });

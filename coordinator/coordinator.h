@@ -28,6 +28,8 @@
 #include "common/tls_server.h"
 #include "coordinator/config.h"
 #include "coordinator/evaluation_tally.h"
+#include "coordinator/status_server.h"
+#include "coordinator/status_snapshot.h"
 #include "coordinator/strategy.h"
 
 namespace fedseg::coordinator {
@@ -45,6 +47,9 @@ class Coordinator {
   // Runs until the run completes (0), fails (1), or a signal stops it (0 after a clean shutdown).
   int Run();
   uint16_t port() const;
+  // A copy of the state the live status endpoint shows (round, phase, regions, metrics, epsilon).
+  // Call it on the coordinator's thread (the status server does).
+  StatusSnapshot Snapshot() const;
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -78,7 +83,9 @@ class Coordinator {
   void OnSummaryReply(RegionState& r, const Frame& f);
   void OnUpdate(RegionState& r, const Frame& f);
   void OnDecline(RegionState& r, const Frame& f);
-  void Refuse(const std::shared_ptr<TlsSession>& s, const std::string& reason);
+  // `kind` is the bounded refusal counter key ("unknown region"); `reason` the full message.
+  void Refuse(const std::shared_ptr<TlsSession>& s, const std::string& kind,
+              const std::string& reason);
   void ProtocolViolation(RegionState& r, const std::string& what);
   void MaybeCompleteRound();
 
@@ -110,11 +117,16 @@ class Coordinator {
   std::shared_ptr<spdlog::logger> log_;
   boost::asio::io_context io_;
   std::unique_ptr<TlsServer> server_;
+  std::unique_ptr<StatusServer> status_server_;  // null unless status.enabled
   boost::asio::steady_timer tick_;
   boost::asio::signal_set signals_;
 
   Phase phase_ = Phase::kJoining;
   std::string run_id_;
+  const Clock::time_point started_ = Clock::now();
+  const std::chrono::system_clock::time_point started_wall_ = std::chrono::system_clock::now();
+  // Connections refused after the handshake, per kind (TLS-level refusals are in server_).
+  std::map<std::string, uint64_t> refused_;
   Clock::time_point phase_started_;
   Clock::time_point deadline_;
   int exit_code_ = 0;

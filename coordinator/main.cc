@@ -13,7 +13,7 @@ int main(int argc, char** argv) {
       "federated evaluation"};
   std::string config_path;
   fedseg::coordinator::Coordinator::Options options;
-  int rounds = 0, port = -1, min_regions = 0;
+  int rounds = 0, port = -1, min_regions = 0, status_port = -1;
   std::string run_dir;
   app.add_option("--config", config_path,
                  "Coordinator config (JSON); required to run a federation");
@@ -23,6 +23,9 @@ int main(int argc, char** argv) {
   app.add_option("--port", port, "Override listen.port (0 = any free port)");
   app.add_option("--run-dir", run_dir, "Override run_dir");
   app.add_option("--min-regions", min_regions, "Override federation.min_regions");
+  app.add_option("--status-port", status_port,
+                 "Enable the HTTPS status endpoint on this port (overrides status.enabled and "
+                 "status.port; 0 = any free port)");
   app.add_flag("--json", options.json, "Print the final summary as JSON on stdout");
   app.require_subcommand(0, 1);
 
@@ -59,6 +62,10 @@ int main(int argc, char** argv) {
   if (port >= 0) overrides["/listen/port"] = port;
   if (!run_dir.empty()) overrides["/run_dir"] = run_dir;
   if (min_regions > 0) overrides["/federation/min_regions"] = min_regions;
+  if (status_port >= 0) {
+    overrides["/status/enabled"] = true;
+    overrides["/status/port"] = status_port;
+  }
   auto config = fedseg::coordinator::LoadCoordinatorConfig(config_path, overrides);
   if (!config.ok()) {
     std::cerr << "error: " << config.status().message() << "\n";

@@ -21,6 +21,7 @@ PACKAGES=(
                                      # checks every plot renders with no page error
   time                               # GNU time: peak memory and CPU of scripts/load_test.sh
   iproute2                           # ip netns / tc: the multi-host test (netns_federation.sh)
+  curl                               # tests: a real HTTPS client for the coordinator's status endpoint
 )
 
 missing=()

@@ -16,6 +16,10 @@ TEST(ExampleConfigsTest, CoordinatorExampleIsValid) {
   EXPECT_EQ(c->data.label, "Revenue");
   EXPECT_EQ(c->rounds, 30);
   EXPECT_EQ(c->hidden, (std::vector<int>{64, 32}));
+  EXPECT_FALSE(c->status.enabled);
+  EXPECT_EQ(c->status.listen, "127.0.0.1");
+  EXPECT_EQ(c->status.port, 9443);
+  EXPECT_TRUE(c->status.require_client_cert);
 }
 
 TEST(ExampleConfigsTest, RegionExampleIsValid) {
