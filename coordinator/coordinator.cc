@@ -243,7 +243,7 @@ void Coordinator::OnSession(std::shared_ptr<TlsSession> s) {
   size_t silent = 0;
   for (const auto& [id, p] : pending_) silent += p.first->peer_common_name() == s->peer_common_name();
   if (silent >= kMaxSilentConnectionsPerIdentity) {
-    ++refused_by_reason_["too many connections without Hello"];
+    ++refused_["too many connections without Hello"];
     log_->warn("refused {}: {} connections of '{}' already wait without a Hello", s->peer_label(),
                silent, s->peer_common_name());
     s->Close("too many connections without Hello");

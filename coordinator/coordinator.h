@@ -162,7 +162,6 @@ class Coordinator {
   bool final_evaluated_ = false;
   ProgressLine progress_;  // on a terminal: updates received and time left, redrawn each tick
   uint64_t bytes_received_ = 0;
-  std::map<std::string, uint64_t> refused_by_reason_;  // application-level refusals
   int lock_fd_ = -1;  // flock on run_dir/coordinator.lock, held for the coordinator's lifetime
 };
 
