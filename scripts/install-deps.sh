@@ -17,6 +17,10 @@ PACKAGES=(
   nlohmann-json3-dev                 # nlohmann-json: JSON configs and reports
   libspdlog-dev libfmt-dev           # spdlog: logging
   python3                            # small helper scripts (splitting CSVs in simulate.sh)
+  # scripts/test.sh --sanitize: the ThreadSanitizer build uses clang with LLVM's OpenMP runtime
+  # and its Archer tool (libarcher, in libomp-14-dev), since GCC's libgomp is invisible to TSan;
+  # libclang-rt-14-dev holds clang's sanitizer runtimes. ASan+UBSan use g++'s own runtimes.
+  clang-14 libomp-14-dev libclang-rt-14-dev
 )
 
 missing=()
