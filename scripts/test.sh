@@ -44,8 +44,9 @@ section() { echo "== test.sh --sanitize: $* ($(date -u +%H:%M:%S))"; }
 
 # 1. AddressSanitizer + UndefinedBehaviorSanitizer (with LeakSanitizer), every test.
 section "AddressSanitizer + UndefinedBehaviorSanitizer: build"
-cmake -S . -B build-asan -DCMAKE_CXX_COMPILER=g++ -DFEDSEG_SANITIZE=address,undefined \
-  "${SAN_CMAKE[@]}"
+# The compiler comes from CXX, which cmake reads on a folder's first configure only: passing
+# -DCMAKE_CXX_COMPILER to a configured folder would make cmake wipe its cache and every -D with it.
+CXX=g++ cmake -S . -B build-asan -DFEDSEG_SANITIZE=address,undefined "${SAN_CMAKE[@]}"
 cmake --build build-asan -j "$JOBS"
 section "AddressSanitizer + UndefinedBehaviorSanitizer: all tests"
 (
@@ -64,7 +65,7 @@ section "AddressSanitizer + UndefinedBehaviorSanitizer: all tests"
 section "ThreadSanitizer: build"
 ARCHER=/usr/lib/llvm-14/lib/libarcher.so
 [ -f "$ARCHER" ] || { echo "test.sh: $ARCHER missing (libomp-14-dev)" >&2; exit 1; }
-cmake -S . -B build-tsan -DCMAKE_CXX_COMPILER=clang++-14 -DFEDSEG_SANITIZE=thread "${SAN_CMAKE[@]}"
+CXX=clang++-14 cmake -S . -B build-tsan -DFEDSEG_SANITIZE=thread "${SAN_CMAKE[@]}"
 cmake --build build-tsan -j "$JOBS"
 section "ThreadSanitizer: tests labelled threaded"
 (
