@@ -20,6 +20,8 @@ namespace {
 using namespace std::chrono_literals;
 using testing::Process;
 using testing::ReadAll;
+using testing::Scaled;
+using testing::ScaledSeconds;
 using testing::WaitFor;
 using coordinator::LoadCheckpoint;
 namespace fs = std::filesystem;
@@ -30,7 +32,8 @@ const std::string kSrc = FEDSEG_SOURCE_DIR;
 class FederationTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string(fs::temp_directory_path() / ("fedseg-fed-" + std::to_string(::getpid())));
+    dir_ =
+        new std::string(fs::temp_directory_path() / ("fedseg-fed-" + std::to_string(::getpid())));
     fs::remove_all(*dir_);
     fs::create_directories(*dir_);
     const std::string d = *dir_;
@@ -67,18 +70,24 @@ class FederationTest : public ::testing::Test {
     const std::string pki = *dir_ + "/pki";
     nlohmann::json c = {
         {"listen", {{"host", "127.0.0.1"}, {"port", port_}}},
-        {"tls", {{"ca", pki + "/ca.crt"}, {"cert", pki + "/coordinator.crt"}, {"key", pki + "/coordinator.key"}}},
+        {"tls",
+         {{"ca", pki + "/ca.crt"},
+          {"cert", pki + "/coordinator.crt"},
+          {"key", pki + "/coordinator.key"}}},
         {"regions", regions},
         {"run_dir", run_},
         {"data",
          {{"label", "Revenue"},
-          {"categorical", {"Month", "VisitorType", "Weekend", "OperatingSystems", "Browser", "Region",
-                           "TrafficType"}}}},
+          {"categorical",
+           {"Month", "VisitorType", "Weekend", "OperatingSystems", "Browser", "Region",
+            "TrafficType"}}}},
         {"model", {{"hidden", {16}}, {"seed", 7}}},
         {"training", {{"rounds", rounds}, {"local_epochs", local_epochs}, {"batch_size", 32}}},
         {"federation",
-         {{"min_regions", min_regions}, {"round_deadline_s", 60}, {"join_timeout_s", join_timeout},
-          {"hello_timeout_s", 5}}},
+         {{"min_regions", min_regions},
+          {"round_deadline_s", ScaledSeconds(60)},
+          {"join_timeout_s", ScaledSeconds(join_timeout)},
+          {"hello_timeout_s", ScaledSeconds(5)}}},
         {"privacy", {{"dp", dp}, {"clip_norm", 1.0}}},
     };
     const std::string path = run_ + "/coordinator.json";
@@ -92,9 +101,15 @@ class FederationTest : public ::testing::Test {
     nlohmann::json c = {
         {"region", name},
         {"coordinator",
-         {{"host", "127.0.0.1"}, {"port", port_}, {"backoff_initial_ms", 100},
-          {"backoff_max_ms", 1000}, {"give_up_after_s", 60}}},
-        {"tls", {{"ca", pki + "/ca.crt"}, {"cert", pki + "/" + name + ".crt"}, {"key", pki + "/" + name + ".key"}}},
+         {{"host", "127.0.0.1"},
+          {"port", port_},
+          {"backoff_initial_ms", 100},
+          {"backoff_max_ms", 1000},
+          {"give_up_after_s", static_cast<int>(ScaledSeconds(60))}}},
+        {"tls",
+         {{"ca", pki + "/ca.crt"},
+          {"cert", pki + "/" + name + ".crt"},
+          {"key", pki + "/" + name + ".key"}}},
         {"data",
          {{"train", *dir_ + "/data/" + ShardName(i) + "/train.csv"},
           {"test", *dir_ + "/data/" + ShardName(i) + "/test.csv"}}},
@@ -178,7 +193,8 @@ TEST_F(FederationTest, RoundsCompleteAndTheGlobalModelImproves) {
   ASSERT_TRUE(r1_model.ok()) << r1_model.status().ToString();
   EXPECT_EQ(final_model->model.params(), r1_model->model.params());
   std::string metrics = ReadAll(run_ + "/metrics.csv");
-  EXPECT_EQ(metrics.rfind("round,scope,rows,loss,accuracy,macro_f1,positive_f1,roc_auc,kappa\n", 0), 0u);
+  EXPECT_EQ(metrics.rfind("round,scope,rows,loss,accuracy,macro_f1,positive_f1,roc_auc,kappa\n", 0),
+            0u);
   EXPECT_NE(metrics.find("\n4,global,"), std::string::npos);
   EXPECT_NE(metrics.find("\n4,r3,"), std::string::npos);
 
@@ -374,8 +390,8 @@ TEST_F(FederationTest, KilledAtThreePointsAndResumedEndsBitIdenticalToAnUninterr
 }
 
 TEST_F(FederationTest, DpSgdRegionsSpendTheirBudgetAndLedgersVerify) {
-  auto coord = StartCoordinator(
-      WriteCoordinatorConfig(/*rounds=*/3, /*min_regions=*/3, 1, {"r1", "r2", "r3"}, 30, /*dp=*/true));
+  auto coord = StartCoordinator(WriteCoordinatorConfig(/*rounds=*/3, /*min_regions=*/3, 1,
+                                                       {"r1", "r2", "r3"}, 30, /*dp=*/true));
   std::vector<std::unique_ptr<Process>> regions;
   for (int i = 1; i <= 3; ++i) regions.push_back(StartRegion(i, /*epsilon_budget=*/2.0));
   auto rc = coord->Wait(180s);
@@ -394,10 +410,10 @@ TEST_F(FederationTest, DpSgdRegionsSpendTheirBudgetAndLedgersVerify) {
     // The privacy team's check: the ledger verifies against the region's certificate and ends
     // at the head the region reported to the coordinator.
     const std::string out = run_ + "/" + name + ".verify.json";
-    const int vrc = testing::Run(kBin + "/fedseg-audit verify " + run_ + "/" + name +
-                                 ".ledger.jsonl --cert " + *dir_ + "/pki/" + name +
-                                 ".crt --expect-head " + region["ledger_head"].get<std::string>() +
-                                 " --json > " + out);
+    const int vrc =
+        testing::Run(kBin + "/fedseg-audit verify " + run_ + "/" + name + ".ledger.jsonl --cert " +
+                     *dir_ + "/pki/" + name + ".crt --expect-head " +
+                     region["ledger_head"].get<std::string>() + " --json > " + out);
     EXPECT_EQ(WEXITSTATUS(vrc), 0) << ReadAll(out);
     nlohmann::json v = nlohmann::json::parse(ReadAll(out), nullptr, false);
     ASSERT_TRUE(v.is_object()) << ReadAll(out);
@@ -421,7 +437,7 @@ class ScriptedRegion {
   Status Run() {
     FEDSEG_RETURN_IF_ERROR(Join());
     for (;;) {
-      auto f = conn_->Receive(120000ms);
+      auto f = conn_->Receive(Scaled(120000ms));
       if (!f.ok()) {
         // The coordinator closed us after an attack: come back, as a real client would.
         if (closed_expected_ == 0) return f.status();
@@ -468,11 +484,11 @@ class ScriptedRegion {
  private:
   Status Join() {
     const TlsConfig tls{pki_ + "/ca.crt", pki_ + "/r1.crt", pki_ + "/r1.key"};
-    FEDSEG_ASSIGN_OR_RETURN(conn_, TlsClientConnection::Connect("127.0.0.1", port_, tls, 10000ms));
+    FEDSEG_ASSIGN_OR_RETURN(conn_, TlsClientConnection::Connect("127.0.0.1", port_, tls, Scaled(10000ms)));
     return Send(MessageType::kHello, Serialize(HelloMsg{"r1", "scripted"}));
   }
   Status Send(MessageType t, const std::string& payload) {
-    return conn_->Send(static_cast<uint16_t>(t), payload, 10000ms);
+    return conn_->Send(static_cast<uint16_t>(t), payload, Scaled(10000ms));
   }
   // A valid update: a deterministic function of the model it answers.
   static UpdateMsg Valid(const RoundStartMsg& rs) {
@@ -608,15 +624,16 @@ Result<Frame> HelloAs(uint16_t port, const std::string& pki, const std::string& 
     // The client trusts the right CA but presents a certificate from another one.
     tls.ca_file = pki + "/../pki/ca.crt";
   }
-  FEDSEG_ASSIGN_OR_RETURN(auto conn, TlsClientConnection::Connect("127.0.0.1", port, tls, 5000ms));
-  FEDSEG_RETURN_IF_ERROR(
-      conn->Send(static_cast<uint16_t>(MessageType::kHello), Serialize(HelloMsg{claim, "test"}), 5000ms));
-  return conn->Receive(5000ms);
+  FEDSEG_ASSIGN_OR_RETURN(auto conn,
+                          TlsClientConnection::Connect("127.0.0.1", port, tls, Scaled(5000ms)));
+  FEDSEG_RETURN_IF_ERROR(conn->Send(static_cast<uint16_t>(MessageType::kHello),
+                                    Serialize(HelloMsg{claim, "test"}), Scaled(5000ms)));
+  return conn->Receive(Scaled(5000ms));
 }
 
 TEST_F(FederationTest, RefusesBadCertificatesIdentitiesAndMessages) {
-  auto coord = StartCoordinator(
-      WriteCoordinatorConfig(3, 2, 1, {"r1", "r2"}, /*join_timeout=*/300));
+  auto coord =
+      StartCoordinator(WriteCoordinatorConfig(3, 2, 1, {"r1", "r2"}, /*join_timeout=*/300));
   ASSERT_TRUE(WaitFor([&] { return LogHas("coordinator listening"); }, 30s)) << CoordinatorLog();
   const std::string pki = *dir_ + "/pki";
 
@@ -643,20 +660,24 @@ TEST_F(FederationTest, RefusesBadCertificatesIdentitiesAndMessages) {
   // Malformed and out-of-order messages close that connection only.
   {
     TlsConfig tls{pki + "/ca.crt", pki + "/r1.crt", pki + "/r1.key"};
-    auto conn = TlsClientConnection::Connect("127.0.0.1", port_, tls, 5000ms);
+    auto conn = TlsClientConnection::Connect("127.0.0.1", port_, tls, Scaled(5000ms));
     ASSERT_TRUE(conn.ok());
-    ASSERT_TRUE((*conn)->Send(static_cast<uint16_t>(MessageType::kUpdate), "xx", 5000ms).ok());
-    auto reply = (*conn)->Receive(5000ms);
+    ASSERT_TRUE(
+        (*conn)->Send(static_cast<uint16_t>(MessageType::kUpdate), "xx", Scaled(5000ms)).ok());
+    auto reply = (*conn)->Receive(Scaled(5000ms));
     ASSERT_TRUE(reply.ok());
     ASSERT_TRUE(ParseFrame(*reply, MessageType::kError, &err).ok());
     EXPECT_NE(err.message.find("expected Hello"), std::string::npos) << err.message;
   }
   {
     TlsConfig tls{pki + "/ca.crt", pki + "/r2.crt", pki + "/r2.key"};
-    auto conn = TlsClientConnection::Connect("127.0.0.1", port_, tls, 5000ms);
+    auto conn = TlsClientConnection::Connect("127.0.0.1", port_, tls, Scaled(5000ms));
     ASSERT_TRUE(conn.ok());
-    ASSERT_TRUE((*conn)->Send(static_cast<uint16_t>(MessageType::kHello), "\x01garbage", 5000ms).ok());
-    auto reply = (*conn)->Receive(5000ms);
+    ASSERT_TRUE(
+        (*conn)
+            ->Send(static_cast<uint16_t>(MessageType::kHello), "\x01garbage", Scaled(5000ms))
+            .ok());
+    auto reply = (*conn)->Receive(Scaled(5000ms));
     ASSERT_TRUE(reply.ok());
     ASSERT_TRUE(ParseFrame(*reply, MessageType::kError, &err).ok());
     EXPECT_NE(err.message.find("malformed"), std::string::npos) << err.message;
@@ -670,7 +691,8 @@ TEST_F(FederationTest, RefusesBadCertificatesIdentitiesAndMessages) {
   EXPECT_NE(log.find("unable to get local issuer certificate"), std::string::npos) << log;
   EXPECT_NE(log.find("certificate has expired"), std::string::npos) << log;
   EXPECT_NE(log.find("unknown region 'intruder'"), std::string::npos) << log;
-  EXPECT_NE(log.find("claims identity 'r2' but its certificate is for 'r1'"), std::string::npos) << log;
+  EXPECT_NE(log.find("claims identity 'r2' but its certificate is for 'r1'"), std::string::npos)
+      << log;
 
   // SIGTERM: a clean shutdown.
   coord->Kill(SIGTERM);

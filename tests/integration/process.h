@@ -3,6 +3,7 @@
 #define FEDSEG_TESTS_INTEGRATION_PROCESS_H_
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -21,13 +23,45 @@
 
 namespace fedseg::testing {
 
+// Sanitizer builds run the executables 2-10x slower. scripts/test.sh --sanitize sets
+// FEDSEG_TEST_TIME_SCALE, and every deadline of these tests (process waits, socket timeouts,
+// the coordinator's and regions' configured timeouts) is multiplied by it; unset means 1.
+inline double TimeScale() {
+  const char* s = std::getenv("FEDSEG_TEST_TIME_SCALE");
+  const double v = s ? std::strtod(s, nullptr) : 1.0;
+  return v >= 1.0 ? v : 1.0;
+}
+template <class Rep, class Period>
+std::chrono::milliseconds Scaled(std::chrono::duration<Rep, Period> d) {
+  return std::chrono::milliseconds(static_cast<int64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(d).count() * TimeScale()));
+}
+inline double ScaledSeconds(double s) { return s * TimeScale(); }
+
+// The first sanitizer report (AddressSanitizer, LeakSanitizer, UndefinedBehaviorSanitizer,
+// ThreadSanitizer) in a child's output, or "" if there is none. A child may be killed before it
+// can exit with the sanitizer's exit code, so its output is checked too.
+inline std::string SanitizerReport(const std::string& output) {
+  for (const char* marker : {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                             "WARNING: ThreadSanitizer", "runtime error:", "Sanitizer:"}) {
+    const size_t at = output.find(marker);
+    if (at != std::string::npos) {
+      const size_t from = output.rfind('\n', at);
+      return output.substr(from == std::string::npos ? 0 : from + 1, 4000);
+    }
+  }
+  return "";
+}
+
 // A child process with stdout and stderr in a log file; killed (SIGKILL) if still running when
-// destroyed, so a failing test never leaves processes behind.
+// destroyed, so a failing test never leaves processes behind. A sanitizer report in that log
+// fails the current test.
 class Process {
  public:
   // `env`: extra "NAME=value" entries for the child's environment.
   Process(const std::vector<std::string>& argv, const std::string& log_path,
-          const std::vector<std::string>& env = {}) {
+          const std::vector<std::string>& env = {})
+      : log_path_(log_path), argv0_(argv.empty() ? "" : argv[0]) {
     pid_ = ::fork();
     if (pid_ == 0) {
       int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -52,6 +86,8 @@ class Process {
       Kill(SIGKILL);
       Wait(std::chrono::seconds(10));
     }
+    const std::string report = SanitizerReport(ReadLog());
+    EXPECT_EQ(report, "") << argv0_ << " (log " << log_path_ << ") had a sanitizer report";
   }
 
   bool running() {
@@ -64,9 +100,9 @@ class Process {
   void Kill(int sig) {
     if (!exited_) ::kill(pid_, sig);
   }
-  // Exit code (or 128 + signal); nullopt on timeout.
+  // Exit code (or 128 + signal); nullopt on timeout. The timeout is Scaled().
   std::optional<int> Wait(std::chrono::milliseconds timeout) {
-    const auto end = std::chrono::steady_clock::now() + timeout;
+    const auto end = std::chrono::steady_clock::now() + Scaled(timeout);
     while (running()) {
       if (std::chrono::steady_clock::now() > end) return std::nullopt;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -80,6 +116,15 @@ class Process {
     exited_ = true;
     code_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
   }
+  std::string ReadLog() const {
+    std::ifstream f(log_path_);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+  }
+
+  std::string log_path_;
+  std::string argv0_;
   pid_t pid_ = -1;
   bool exited_ = false;
   int code_ = -1;
@@ -92,8 +137,9 @@ inline std::string ReadAll(const std::string& path) {
   return ss.str();
 }
 
+// Polls `pred` until it holds or the (Scaled()) timeout passes.
 inline bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
-  const auto end = std::chrono::steady_clock::now() + timeout;
+  const auto end = std::chrono::steady_clock::now() + Scaled(timeout);
   while (std::chrono::steady_clock::now() < end) {
     if (pred()) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
