@@ -8,6 +8,11 @@ using nlohmann::json;
 
 Result<json> LoadJsonConfig(const std::string& path, const json& overrides) {
   FEDSEG_ASSIGN_OR_RETURN(std::string text, ReadFile(path, 16 << 20));
+  return ParseJsonConfig(text, path, overrides);
+}
+
+Result<json> ParseJsonConfig(std::string_view text, const std::string& path,
+                             const json& overrides) {
   json j;
   try {
     j = json::parse(text, nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
@@ -48,8 +53,8 @@ JsonConfigReader JsonConfigReader::Sub(const char* key) {
   if (!object_.at(key).is_object() && status_.ok()) {
     status_ = Status::InvalidArgument(source_ + ": field '" + path_ + key + "' must be an object");
   }
-  return JsonConfigReader(object_.at(key).is_object() ? object_.at(key) : kEmpty,
-                          path_ + key + ".", source_);
+  return JsonConfigReader(object_.at(key).is_object() ? object_.at(key) : kEmpty, path_ + key + ".",
+                          source_);
 }
 
 Status JsonConfigReader::Finish() {

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
+#include <string_view>
 
 #include "common/status.h"
 
@@ -17,6 +18,9 @@ namespace fedseg {
 // object.
 Result<nlohmann::json> LoadJsonConfig(const std::string& path,
                                       const nlohmann::json& overrides = nlohmann::json::object());
+// The same from the file's text; `source` names it in messages.
+Result<nlohmann::json> ParseJsonConfig(std::string_view text, const std::string& source,
+                                       const nlohmann::json& overrides = nlohmann::json::object());
 
 // Reads optional fields of one JSON object. Errors are sticky: after the first, reads are no-ops
 // and Finish() returns it.
