@@ -215,7 +215,6 @@ class TlsSession : public std::enable_shared_from_this<TlsSession> {
   bool read_in_flight_ = false;
   bool write_in_flight_ = false;
   bool shutdown_started_ = false;
-  bool handshake_timed_out_ = false;
   Status close_status_;
 
   boost::asio::steady_timer read_timer_;

@@ -17,6 +17,10 @@ PACKAGES=(
   nlohmann-json3-dev                 # nlohmann-json: JSON configs and reports
   libspdlog-dev libfmt-dev           # spdlog: logging
   python3                            # small helper scripts (splitting CSVs in simulate.sh)
+  # scripts/fuzz.sh (tests/fuzz): libFuzzer needs clang; Debian 12's clang-14 ships the fuzzer,
+  # ASan and UBSan runtimes in libclang-rt-14-dev, and clang's OpenMP runtime in libomp-14-dev
+  # (libgomp is g++'s only).
+  clang-14 libclang-rt-14-dev libomp-14-dev
 )
 
 missing=()
