@@ -39,6 +39,18 @@ void CheckContainerSize(uint64_t count, uint64_t min_elem_bytes);
 
 namespace cereal {
 
+// A bool is one byte on the wire, 0 or 1. cereal's arithmetic loader would copy any byte into the
+// bool's storage, and reading a bool holding 33 is undefined behaviour (found by fuzzing: a Setup
+// message with dp = 0x21), so anything but 0 or 1 is refused.
+inline void CEREAL_LOAD_FUNCTION_NAME(PortableBinaryInputArchive& ar, bool& b) {
+  uint8_t byte = 0;
+  ar(byte);
+  if (byte > 1) {
+    throw Exception("a bool must be stored as 0 or 1, got " + std::to_string(byte));
+  }
+  b = byte == 1;
+}
+
 inline void CEREAL_SAVE_FUNCTION_NAME(PortableBinaryOutputArchive& ar, const std::string& s) {
   ar(make_size_tag(static_cast<size_type>(s.size())));
   ar(binary_data(s.data(), s.size()));

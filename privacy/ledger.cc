@@ -606,9 +606,13 @@ VerifiedLedger VerifyText(std::string_view text, const Signer& signer,
     if (line_no == 1 && e.seq != 1) {
       problem("seq is " + std::to_string(e.seq) +
               ", expected 1: the ledger does not start at its first entry");
-    } else if (line_no > 1 && prev_seq && e.seq != *prev_seq + 1) {
+    } else if (line_no > 1 && prev_seq &&
+               (*prev_seq == std::numeric_limits<int64_t>::max() || e.seq != *prev_seq + 1)) {
+      // (A forged previous seq of 2^63 - 1 has no successor; +1 would overflow.)
       problem("seq " + std::to_string(e.seq) + " follows seq " + std::to_string(*prev_seq) +
-              " (expected " + std::to_string(*prev_seq + 1) +
+              " (expected " +
+              (*prev_seq == std::numeric_limits<int64_t>::max() ? std::string("none")
+                                                                : std::to_string(*prev_seq + 1)) +
               "): an entry was removed, inserted or moved");
     }
     if (line_no == 1 && e.prev_hash != kLedgerGenesisHash) {
