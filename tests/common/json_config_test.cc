@@ -53,6 +53,13 @@ TEST(JsonConfigTest, ParseNamesLineAndColumn) {
   EXPECT_EQ(r.status().message().rfind("c.json:3:3: invalid JSON", 0), 0u) << r.status().message();
   EXPECT_TRUE(ParseJsonConfig("// comment\n{\"a\": 1}", "c.json").ok());
   EXPECT_FALSE(ParseJsonConfig("[1]", "c.json").ok());
+  // A number beyond a double's range used to escape as an uncaught exception (fuzz finding:
+  // tests/fuzz/regressions/json_config/number_overflow_uncaught_exception).
+  auto big = ParseJsonConfig(R"({"rounds": 888888E8888})", "c.json");
+  ASSERT_FALSE(big.ok());
+  EXPECT_EQ(big.status().message().rfind("c.json: invalid JSON: ", 0), 0u)
+      << big.status().message();
+  EXPECT_NE(big.status().message().find("number overflow"), std::string::npos);
 }
 
 }  // namespace
