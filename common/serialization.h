@@ -13,6 +13,7 @@
 #include <cereal/archives/portable_binary.hpp>
 #include <cereal/cereal.hpp>
 #include <cstdint>
+#include <iterator>
 #include <map>
 #include <sstream>
 #include <string>
@@ -107,6 +108,13 @@ void CEREAL_LOAD_FUNCTION_NAME(PortableBinaryInputArchive& ar, std::map<K, V, C,
     K k{};
     V v{};
     ar(k, v);
+    // Keys are written in the map's order, each once. A repeated key used to be dropped silently
+    // (a summary counting category "a" twice kept only the first count; found by the frame
+    // fuzzer), so anything but strictly increasing keys is refused.
+    if (!m.empty() && !m.key_comp()(std::prev(m.end())->first, k)) {
+      throw Exception("map keys must be unique and in increasing order (entry " +
+                      std::to_string(i) + ")");
+    }
     m.emplace_hint(m.end(), std::move(k), std::move(v));
   }
 }

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,34 @@ TEST(SerializationTest, RefusesLengthLargerThanTheInput) {
   ErrorMsg back;
   Status st = Parse(bytes, &back, "error message");
   EXPECT_TRUE(st.IsCorruption()) << st.ToString();
+}
+
+struct Counts {
+  std::map<std::string, double> m;
+  template <class A>
+  void serialize(A& ar) {
+    ar(m);
+  }
+};
+
+// A repeated map key used to be dropped silently, keeping the first value (found by the frame
+// fuzzer in a SummaryReply: tests/fuzz/regressions/frame/summary_reply_repeated_map_key).
+TEST(SerializationTest, RefusesRepeatedOrUnorderedMapKeys) {
+  const std::string bytes = Serialize(Counts{{{"a", 1.0}, {"b", 2.0}}});
+  Counts back;
+  ASSERT_TRUE(Parse(bytes, &back, "counts").ok());
+  EXPECT_EQ(back.m.size(), 2u);
+  const size_t b = bytes.rfind('b');
+  ASSERT_NE(b, std::string::npos);
+  for (char key : {'a', '0'}) {  // repeated, then smaller than the previous key
+    std::string bad = bytes;
+    bad[b] = key;
+    Status st = Parse(bad, &back, "counts");
+    ASSERT_FALSE(st.ok()) << key;
+    EXPECT_NE(st.message().find("map keys must be unique and in increasing order (entry 1)"),
+              std::string::npos)
+        << st.message();
+  }
 }
 
 }  // namespace
