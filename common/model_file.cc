@@ -2,9 +2,9 @@
 
 #include <vector>
 
+#include "common/container.h"
 #include "common/file_util.h"
 #include "common/serialization.h"
-#include "common/container.h"
 
 namespace fedseg {
 namespace {
@@ -45,15 +45,21 @@ Result<ModelFile> DecodeModelFile(std::string_view bytes, std::string_view sourc
   if (!st.ok()) return Status::Corruption(src + ": invalid architecture: " + st.message());
   st = p.schema.Validate();
   if (!st.ok()) return Status::Corruption(src + ": " + st.message());
-  if (p.schema.input_dim() != p.spec.input_dim ||
-      p.schema.num_classes() != p.spec.num_classes) {
+  if (p.schema.input_dim() != p.spec.input_dim || p.schema.num_classes() != p.spec.num_classes) {
     return Status::Corruption(src + ": schema (" + std::to_string(p.schema.input_dim()) +
                               " features, " + std::to_string(p.schema.num_classes()) +
                               " classes) does not match the architecture " + p.spec.ToString());
   }
+  // Before Mlp::Create allocates spec.num_params() floats: a valid spec may ask for 2^28 of them
+  // (1 GiB), which a file that does not hold them must not make us allocate.
+  if (static_cast<int64_t>(p.params.size()) != p.spec.num_params()) {
+    return Status::Corruption(src + ": the file holds " + std::to_string(p.params.size()) +
+                              " weights, the " + p.spec.ToString() + " model needs " +
+                              std::to_string(p.spec.num_params()));
+  }
   FEDSEG_ASSIGN_OR_RETURN(Mlp model, Mlp::Create(p.spec));
-  Eigen::VectorXf params = Eigen::Map<const Eigen::VectorXf>(p.params.data(),
-                                                             static_cast<Eigen::Index>(p.params.size()));
+  Eigen::VectorXf params = Eigen::Map<const Eigen::VectorXf>(
+      p.params.data(), static_cast<Eigen::Index>(p.params.size()));
   st = model.SetParams(params);
   if (!st.ok()) return Status::Corruption(src + ": " + st.message());
   ModelFile out;

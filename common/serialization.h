@@ -13,6 +13,7 @@
 #include <cereal/archives/portable_binary.hpp>
 #include <cereal/cereal.hpp>
 #include <cstdint>
+#include <iterator>
 #include <map>
 #include <sstream>
 #include <string>
@@ -38,6 +39,18 @@ void CheckContainerSize(uint64_t count, uint64_t min_elem_bytes);
 }  // namespace fedseg::internal
 
 namespace cereal {
+
+// A bool is one byte on the wire, 0 or 1. cereal's arithmetic loader would copy any byte into the
+// bool's storage, and reading a bool holding 33 is undefined behaviour (found by fuzzing: a Setup
+// message with dp = 0x21), so anything but 0 or 1 is refused.
+inline void CEREAL_LOAD_FUNCTION_NAME(PortableBinaryInputArchive& ar, bool& b) {
+  uint8_t byte = 0;
+  ar(byte);
+  if (byte > 1) {
+    throw Exception("a bool must be stored as 0 or 1, got " + std::to_string(byte));
+  }
+  b = byte == 1;
+}
 
 inline void CEREAL_SAVE_FUNCTION_NAME(PortableBinaryOutputArchive& ar, const std::string& s) {
   ar(make_size_tag(static_cast<size_type>(s.size())));
@@ -95,6 +108,13 @@ void CEREAL_LOAD_FUNCTION_NAME(PortableBinaryInputArchive& ar, std::map<K, V, C,
     K k{};
     V v{};
     ar(k, v);
+    // Keys are written in the map's order, each once. A repeated key used to be dropped silently
+    // (a summary counting category "a" twice kept only the first count; found by the frame
+    // fuzzer), so anything but strictly increasing keys is refused.
+    if (!m.empty() && !m.key_comp()(std::prev(m.end())->first, k)) {
+      throw Exception("map keys must be unique and in increasing order (entry " +
+                      std::to_string(i) + ")");
+    }
     m.emplace_hint(m.end(), std::move(k), std::move(v));
   }
 }

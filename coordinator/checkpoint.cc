@@ -5,13 +5,15 @@
 
 namespace fedseg::coordinator {
 
-Status SaveCheckpoint(const std::string& path, const Checkpoint& c) {
-  return WriteFileAtomic(path, WrapContainer(std::string_view(kCheckpointMagic, 8),
-                                             kCheckpointVersion, Serialize(c)));
+std::string EncodeCheckpoint(const Checkpoint& c) {
+  return WrapContainer(std::string_view(kCheckpointMagic, 8), kCheckpointVersion, Serialize(c));
 }
 
-Result<Checkpoint> LoadCheckpoint(const std::string& path) {
-  FEDSEG_ASSIGN_OR_RETURN(std::string bytes, ReadFile(path, uint64_t{4} << 30));
+Status SaveCheckpoint(const std::string& path, const Checkpoint& c) {
+  return WriteFileAtomic(path, EncodeCheckpoint(c));
+}
+
+Result<Checkpoint> DecodeCheckpoint(std::string_view bytes, const std::string& path) {
   FEDSEG_ASSIGN_OR_RETURN(std::string_view payload,
                           OpenContainer(bytes, std::string_view(kCheckpointMagic, 8),
                                         kCheckpointVersion, path, "fedseg checkpoint"));
@@ -25,6 +27,11 @@ Result<Checkpoint> LoadCheckpoint(const std::string& path) {
     return Status::Corruption(path + ": checkpoint weights do not match the architecture");
   }
   return c;
+}
+
+Result<Checkpoint> LoadCheckpoint(const std::string& path) {
+  FEDSEG_ASSIGN_OR_RETURN(std::string bytes, ReadFile(path, uint64_t{4} << 30));
+  return DecodeCheckpoint(bytes, path);
 }
 
 }  // namespace fedseg::coordinator

@@ -88,8 +88,11 @@ struct Certificate {
   std::string common_name;
 };
 
-Result<Certificate> LoadCertificate(const std::string& path) {
-  FEDSEG_ASSIGN_OR_RETURN(std::string pem, ReadFile(path, 1 << 20));
+// `path` names the certificate in messages.
+Result<Certificate> ParseCertificate(std::string_view pem, const std::string& path) {
+  if (pem.size() > (1 << 20)) {
+    return Status::InvalidArgument(path + " is larger than 1 MiB: not a PEM certificate");
+  }
   std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (!bio) return Status::Internal("BIO_new_mem_buf: " + OpenSslError());
   std::unique_ptr<X509, X509Free> cert(PEM_read_bio_X509(bio.get(), nullptr, NoPassword, nullptr));
@@ -111,6 +114,11 @@ Result<Certificate> LoadCertificate(const std::string& path) {
   out.common_name.assign(reinterpret_cast<const char*>(utf8), static_cast<size_t>(n));
   OPENSSL_free(utf8);
   return out;
+}
+
+Result<Certificate> LoadCertificate(const std::string& path) {
+  FEDSEG_ASSIGN_OR_RETURN(std::string pem, ReadFile(path, 1 << 20));
+  return ParseCertificate(pem, path);
 }
 
 // The padding rule of the format: ECDSA needs none; RSA keys sign with PSS, salt = digest length
@@ -598,9 +606,13 @@ VerifiedLedger VerifyText(std::string_view text, const Signer& signer,
     if (line_no == 1 && e.seq != 1) {
       problem("seq is " + std::to_string(e.seq) +
               ", expected 1: the ledger does not start at its first entry");
-    } else if (line_no > 1 && prev_seq && e.seq != *prev_seq + 1) {
+    } else if (line_no > 1 && prev_seq &&
+               (*prev_seq == std::numeric_limits<int64_t>::max() || e.seq != *prev_seq + 1)) {
+      // (A forged previous seq of 2^63 - 1 has no successor; +1 would overflow.)
       problem("seq " + std::to_string(e.seq) + " follows seq " + std::to_string(*prev_seq) +
-              " (expected " + std::to_string(*prev_seq + 1) +
+              " (expected " +
+              (*prev_seq == std::numeric_limits<int64_t>::max() ? std::string("none")
+                                                                : std::to_string(*prev_seq + 1)) +
               "): an entry was removed, inserted or moved");
     }
     if (line_no == 1 && e.prev_hash != kLedgerGenesisHash) {
@@ -863,9 +875,10 @@ Result<EpsilonResult> LedgerWriter::CurrentEpsilon(double delta) const {
 
 // ---- VerifyLedger -------------------------------------------------------------------------------
 
-Result<LedgerVerification> VerifyLedger(const std::string& ledger_path,
-                                        const std::string& cert_file,
-                                        const LedgerVerifyOptions& options) {
+namespace {
+
+// The checks VerifyLedger and VerifyLedgerText make on the caller's options, normalised.
+Result<LedgerVerifyOptions> CheckVerifyOptions(const LedgerVerifyOptions& options) {
   LedgerVerifyOptions opts = options;
   if (opts.expect_head) {
     std::string h = *opts.expect_head;
@@ -880,6 +893,15 @@ Result<LedgerVerification> VerifyLedger(const std::string& ledger_path,
     return Status::InvalidArgument("expected entry count must be >= 0, got " +
                                    std::to_string(*opts.expect_entries));
   }
+  return opts;
+}
+
+}  // namespace
+
+Result<LedgerVerification> VerifyLedger(const std::string& ledger_path,
+                                        const std::string& cert_file,
+                                        const LedgerVerifyOptions& options) {
+  FEDSEG_ASSIGN_OR_RETURN(LedgerVerifyOptions opts, CheckVerifyOptions(options));
   Result<Certificate> cert = LoadCertificate(cert_file);
   if (!cert.ok()) return cert.status();
   FEDSEG_RETURN_IF_ERROR(CheckKeyType(cert->public_key.get(), cert_file));
@@ -888,6 +910,22 @@ Result<LedgerVerification> VerifyLedger(const std::string& ledger_path,
   Signer signer{cert->public_key.get(), cert->common_name, "the certificate's subject CN",
                 "the public key of " + cert_file};
   return VerifyText(*text, signer, opts).report;
+}
+
+Result<LedgerVerification> VerifyLedgerText(std::string_view ledger_text, std::string_view cert_pem,
+                                            const std::string& cert_source,
+                                            const LedgerVerifyOptions& options) {
+  FEDSEG_ASSIGN_OR_RETURN(LedgerVerifyOptions opts, CheckVerifyOptions(options));
+  if (ledger_text.size() > kMaxLedgerBytes) {
+    return Status::InvalidArgument("the ledger is " + std::to_string(ledger_text.size()) +
+                                   " bytes, more than the " + std::to_string(kMaxLedgerBytes) +
+                                   "-byte limit");
+  }
+  FEDSEG_ASSIGN_OR_RETURN(Certificate cert, ParseCertificate(cert_pem, cert_source));
+  FEDSEG_RETURN_IF_ERROR(CheckKeyType(cert.public_key.get(), cert_source));
+  Signer signer{cert.public_key.get(), cert.common_name, "the certificate's subject CN",
+                "the public key of " + cert_source};
+  return VerifyText(ledger_text, signer, opts).report;
 }
 
 }  // namespace fedseg::privacy

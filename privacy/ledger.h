@@ -51,6 +51,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -174,6 +175,12 @@ struct LedgerVerification {
 Result<LedgerVerification> VerifyLedger(const std::string& ledger_path,
                                         const std::string& cert_file,
                                         const LedgerVerifyOptions& options = {});
+
+// The same checks on a ledger already in memory, against a PEM certificate given as text
+// (`cert_source` names it in messages). For tools that hold the bytes, and for fuzzing.
+Result<LedgerVerification> VerifyLedgerText(std::string_view ledger_text, std::string_view cert_pem,
+                                            const std::string& cert_source,
+                                            const LedgerVerifyOptions& options = {});
 
 }  // namespace fedseg::privacy
 

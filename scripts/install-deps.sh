@@ -22,9 +22,10 @@ PACKAGES=(
   time                               # GNU time: peak memory and CPU of scripts/load_test.sh
   iproute2                           # ip netns / tc: the multi-host test (netns_federation.sh)
   curl                               # tests: a real HTTPS client for the coordinator's status endpoint
-  # scripts/test.sh --sanitize: the ThreadSanitizer build uses clang with LLVM's OpenMP runtime
+  # scripts/test.sh --sanitize and scripts/fuzz.sh: the ThreadSanitizer build uses clang with LLVM's OpenMP runtime
   # and its Archer tool (libarcher, in libomp-14-dev), since GCC's libgomp is invisible to TSan;
-  # libclang-rt-14-dev holds clang's sanitizer runtimes. ASan+UBSan use g++'s own runtimes.
+  # libclang-rt-14-dev holds clang's sanitizer runtimes. ASan+UBSan use g++'s own
+  # runtimes; libFuzzer (libclang-rt-14-dev) needs clang too.
   clang-14 libomp-14-dev libclang-rt-14-dev
 )
 

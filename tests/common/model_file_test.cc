@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "common/container.h"
 #include "common/serialization.h"
 
 namespace fedseg {
@@ -77,6 +78,33 @@ TEST(ModelFileTest, SaveAndLoadFile) {
   ASSERT_TRUE(g.ok()) << g.status().ToString();
   EXPECT_EQ(g->model.params(), f.model.params());
   EXPECT_TRUE(LoadModelFile(path + ".missing").status().IsNotFound());
+}
+
+// The payload layout of model_file.cc (schema, spec, weights, metadata), to forge files.
+struct ForgedPayload {
+  Schema schema;
+  ModelSpec spec;
+  std::vector<float> params;
+  std::string metadata_json;
+  template <class A>
+  void serialize(A& ar) {
+    ar(schema, spec, params, metadata_json);
+  }
+};
+
+// A valid architecture of ~67M parameters with no weights in the file: refused by comparing the
+// counts, before the 268 MB parameter vector is allocated.
+TEST(ModelFileTest, RefusesMissingWeightsBeforeAllocatingTheModel) {
+  ModelFile f = MakeModel();
+  ForgedPayload p{f.schema, {f.schema.input_dim(), {8192, 8192}, 2}, {}, "{}"};
+  ASSERT_TRUE(p.spec.Validate().ok());
+  std::string bytes = WrapContainer(std::string_view(kModelMagic, sizeof(kModelMagic)),
+                                    kModelFormatVersion, Serialize(p));
+  auto r = DecodeModelFile(bytes, "m.fsm");
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().IsCorruption());
+  EXPECT_NE(r.status().message().find("m.fsm: the file holds 0 weights, the "), std::string::npos)
+      << r.status().message();
 }
 
 struct Blob {
