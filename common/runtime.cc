@@ -6,13 +6,18 @@
 #include <Eigen/Core>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <string>
 
 namespace fedseg {
 
 void ConfigureThreads(int threads) {
-  if (threads > 0) omp_set_num_threads(threads);
-  Eigen::setNbThreads(1);
+  if (threads > 0) omp_set_num_threads(threads);  // this thread's OpenMP setting
+  // Eigen's thread count is one process-wide static that every product reads: set it once, so
+  // that threads configuring themselves (fedseg-client load runs a region per thread) never
+  // write it while another thread's matrix product reads it (a data race ThreadSanitizer found).
+  static std::once_flag eigen_once;
+  std::call_once(eigen_once, [] { Eigen::setNbThreads(1); });
 }
 
 Result<uint64_t> RaiseOpenFileLimit() {
