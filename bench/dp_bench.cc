@@ -16,23 +16,23 @@
 #include <chrono>
 #include <random>
 
-#include "common/mlp.h"
-#include "common/optimizer.h"
-#include "common/runtime.h"
-#include "common/trainer.h"
-#include "privacy/dp_sgd.h"
-#include "privacy/noise.h"
+#include "common/ml/mlp.h"
+#include "common/ml/optimizer.h"
+#include "common/ml/runtime.h"
+#include "common/ml/trainer.h"
+#include "privacy/dpsgd/dp_sgd.h"
+#include "privacy/noise/noise.h"
 
 namespace fedseg::privacy {
 namespace {
 
-ModelSpec SpecFor(int which) {
+ml::ModelSpec SpecFor(int which) {
   if (which == 0) return {64, {128, 64}, 8};
   return {75, {64, 32}, 2};
 }
 
-EncodedData MakeData(const ModelSpec& spec, int n, uint64_t seed) {
-  EncodedData d;
+data::EncodedData MakeData(const ml::ModelSpec& spec, int n, uint64_t seed) {
+  data::EncodedData d;
   std::mt19937_64 rng(seed);
   std::normal_distribution<float> g(0, 1);
   d.x.resize(spec.input_dim, n);
@@ -41,26 +41,26 @@ EncodedData MakeData(const ModelSpec& spec, int n, uint64_t seed) {
   return d;
 }
 
-Mlp MakeModel(const ModelSpec& spec) {
-  Mlp model = *Mlp::Create(spec);
+ml::Mlp MakeModel(const ml::ModelSpec& spec) {
+  ml::Mlp model = *ml::Mlp::Create(spec);
   model.InitRandom(1);
   return model;
 }
 
-void Label(benchmark::State& state, const ModelSpec& spec, int batch, int threads) {
+void Label(benchmark::State& state, const ml::ModelSpec& spec, int batch, int threads) {
   state.SetLabel(spec.ToString() + " batch " + std::to_string(batch) + " threads " +
                  std::to_string(threads));
 }
 
 void BM_NonPrivateStep(benchmark::State& state) {
-  const ModelSpec spec = SpecFor(static_cast<int>(state.range(0)));
+  const ml::ModelSpec spec = SpecFor(static_cast<int>(state.range(0)));
   const int batch = static_cast<int>(state.range(1));
   const int threads = static_cast<int>(state.range(2));
-  Mlp model = MakeModel(spec);
-  const EncodedData data = MakeData(spec, batch, 2);
+  ml::Mlp model = MakeModel(spec);
+  const data::EncodedData data = MakeData(spec, batch, 2);
   const std::vector<float> coef(batch, 1.0f / static_cast<float>(batch));
-  GradientComputer gc(threads);
-  auto opt = *MakeOptimizer({});
+  ml::GradientComputer gc(threads);
+  auto opt = *ml::MakeOptimizer({});
   Eigen::VectorXf grad;
   for (auto _ : state) {
     gc.Compute(model, data.x, data.y.data(), coef.data(), &grad);
@@ -72,15 +72,15 @@ void BM_NonPrivateStep(benchmark::State& state) {
 }
 
 void BM_DpSgdStep(benchmark::State& state) {
-  const ModelSpec spec = SpecFor(static_cast<int>(state.range(0)));
+  const ml::ModelSpec spec = SpecFor(static_cast<int>(state.range(0)));
   const int batch = static_cast<int>(state.range(1));
   const int threads = static_cast<int>(state.range(2));
-  Mlp model = MakeModel(spec);
-  const EncodedData data = MakeData(spec, batch, 2);
+  ml::Mlp model = MakeModel(spec);
+  const data::EncodedData data = MakeData(spec, batch, 2);
   auto computer = *PrivateGradientComputer::Create(/*clip_norm=*/1.0, /*noise_multiplier=*/1.0,
                                                    /*expected_batch=*/batch, threads);
   auto noise = *MakeNoiseSource(false, 0);
-  auto opt = *MakeOptimizer({});
+  auto opt = *ml::MakeOptimizer({});
   Eigen::VectorXf grad;
   for (auto _ : state) {
     auto stats = computer.Compute(model, data.x, data.y.data(), *noise, &grad);
@@ -96,11 +96,11 @@ void BM_DpSgdStep(benchmark::State& state) {
 }
 
 void BM_DpSgdTrain(benchmark::State& state) {
-  const ModelSpec spec = SpecFor(static_cast<int>(state.range(0)));
+  const ml::ModelSpec spec = SpecFor(static_cast<int>(state.range(0)));
   const int batch = static_cast<int>(state.range(1));
   const int threads = static_cast<int>(state.range(2));
-  Mlp model = MakeModel(spec);
-  const EncodedData data = MakeData(spec, 100 * batch, 2);
+  ml::Mlp model = MakeModel(spec);
+  const data::EncodedData data = MakeData(spec, 100 * batch, 2);
   DpSgdConfig config;
   config.sampling_rate = 0.01;
   config.steps = 100;
@@ -121,18 +121,18 @@ void BM_DpSgdTrain(benchmark::State& state) {
 
 // Both steps in one loop, alternating which goes first, each timed on its own.
 void BM_DpVsNonPrivate(benchmark::State& state) {
-  const ModelSpec spec = SpecFor(static_cast<int>(state.range(0)));
+  const ml::ModelSpec spec = SpecFor(static_cast<int>(state.range(0)));
   const int batch = static_cast<int>(state.range(1));
   const int threads = static_cast<int>(state.range(2));
-  Mlp plain = MakeModel(spec);
-  Mlp priv = MakeModel(spec);
-  const EncodedData data = MakeData(spec, batch, 2);
+  ml::Mlp plain = MakeModel(spec);
+  ml::Mlp priv = MakeModel(spec);
+  const data::EncodedData data = MakeData(spec, batch, 2);
   const std::vector<float> coef(batch, 1.0f / static_cast<float>(batch));
-  GradientComputer gc(threads);
+  ml::GradientComputer gc(threads);
   auto computer = *PrivateGradientComputer::Create(1.0, 1.0, batch, threads);
   auto noise = *MakeNoiseSource(false, 0);
-  auto plain_opt = *MakeOptimizer({});
-  auto priv_opt = *MakeOptimizer({});
+  auto plain_opt = *ml::MakeOptimizer({});
+  auto priv_opt = *ml::MakeOptimizer({});
   Eigen::VectorXf plain_grad, priv_grad;
   double plain_s = 0, priv_s = 0;
   bool dp_first = false;
@@ -189,7 +189,7 @@ BENCHMARK(BM_SecureNoise)->Arg(17096)->Arg(7010);
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  fedseg::ConfigureThreads(0);
+  fedseg::ml::ConfigureThreads(0);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -16,12 +16,12 @@
 #include <numeric>
 #include <random>
 
-#include "common/mlp.h"
-#include "common/optimizer.h"
-#include "common/runtime.h"
-#include "common/trainer.h"
-#include "privacy/dp_sgd.h"
-#include "privacy/noise.h"
+#include "common/ml/mlp.h"
+#include "common/ml/optimizer.h"
+#include "common/ml/runtime.h"
+#include "common/ml/trainer.h"
+#include "privacy/dpsgd/dp_sgd.h"
+#include "privacy/noise/noise.h"
 
 int main(int argc, char** argv) {
   using namespace fedseg;
@@ -42,19 +42,19 @@ int main(int argc, char** argv) {
   app.add_option("--dp-sigma", dp_sigma, "DP-SGD noise multiplier")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
-  auto h = ParseHiddenLayers(hidden);
+  auto h = ml::ParseHiddenLayers(hidden);
   if (!h.ok()) {
     std::fprintf(stderr, "error: %s\n", h.status().message().c_str());
     return 2;
   }
-  auto model_or = Mlp::Create({features, *h, classes});
+  auto model_or = ml::Mlp::Create({features, *h, classes});
   if (!model_or.ok()) {
     std::fprintf(stderr, "error: %s\n", model_or.status().message().c_str());
     return 2;
   }
-  Mlp model = std::move(*model_or);
+  ml::Mlp model = std::move(*model_or);
   model.InitRandom(0);
-  ConfigureThreads(threads);
+  ml::ConfigureThreads(threads);
 
   std::mt19937_64 rng(0);
   std::normal_distribution<float> n01(0, 1);
@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
     y[i] = static_cast<int>(c);
   }
 
-  OptimizerConfig oc;
+  ml::OptimizerConfig oc;
   oc.learning_rate = lr;
   if (dp_clip > 0) {
     privacy::DpSgdConfig dc;
@@ -84,7 +84,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "error: %s\n", noise.status().ToString().c_str());
       return 1;
     }
-    EncodedData data;
+    data::EncodedData data;
     data.x = std::move(x);
     data.y = std::move(y);
     const auto t0 = std::chrono::steady_clock::now();
@@ -102,8 +102,8 @@ int main(int argc, char** argv) {
                  report->clipped_fraction);
     return 0;
   }
-  auto opt = *MakeOptimizer(oc);
-  GradientComputer gc(threads);
+  auto opt = *ml::MakeOptimizer(oc);
+  ml::GradientComputer gc(threads);
   Eigen::MatrixXf xb(features, batch);
   std::vector<int> yb(batch);
   std::vector<float> coef(batch);

@@ -13,10 +13,10 @@
 #include <sstream>
 #include <thread>
 
-#include "common/file_util.h"
-#include "common/messages.h"
-#include "common/runtime.h"
-#include "common/tls_client.h"
+#include "common/base/file_util.h"
+#include "common/protocol/messages.h"
+#include "common/ml/runtime.h"
+#include "common/net/tls_client.h"
 #include "coordinator/coordinator.h"
 
 namespace fedseg {
@@ -27,25 +27,25 @@ constexpr int kFeatures = 100;
 // A region that answers instantly: the protocol without the training.
 int FakeRegion(const std::string& name, uint16_t port, const std::string& pki) {
   using namespace std::chrono_literals;
-  TlsConfig tls{pki + "/ca.crt", pki + "/" + name + ".crt", pki + "/" + name + ".key"};
-  auto conn = TlsClientConnection::Connect("127.0.0.1", port, tls, 10s);
+  net::TlsConfig tls{pki + "/ca.crt", pki + "/" + name + ".crt", pki + "/" + name + ".key"};
+  auto conn = net::TlsClientConnection::Connect("127.0.0.1", port, tls, 10s);
   if (!conn.ok()) {
     std::fprintf(stderr, "%s: %s\n", name.c_str(), conn.status().message().c_str());
     return 1;
   }
-  TlsClientConnection& c = **conn;
-  if (!c.Send(static_cast<uint16_t>(MessageType::kHello), Serialize(HelloMsg{name, "bench"}), 10s).ok())
+  net::TlsClientConnection& c = **conn;
+  if (!c.Send(static_cast<uint16_t>(protocol::MessageType::kHello), Serialize(protocol::HelloMsg{name, "bench"}), 10s).ok())
     return 1;
-  ModelSpec spec;
+  ml::ModelSpec spec;
   for (;;) {
     auto f = c.Receive(120s);
     if (!f.ok()) return 1;
-    switch (static_cast<MessageType>(f->type)) {
-      case MessageType::kWelcome: break;
-      case MessageType::kSummaryRequest: {
-        SummaryReplyMsg r;
+    switch (static_cast<protocol::MessageType>(f->type)) {
+      case protocol::MessageType::kWelcome: break;
+      case protocol::MessageType::kSummaryRequest: {
+        protocol::SummaryReplyMsg r;
         for (int j = 0; j < kFeatures; ++j) {
-          ColumnSummary col;
+          data::ColumnSummary col;
           col.name = "x" + std::to_string(j);
           col.count = 100;
           col.sum = 10;
@@ -55,30 +55,30 @@ int FakeRegion(const std::string& name, uint16_t port, const std::string& pki) {
         r.summary.label_counts = {{"a", 50}, {"b", 50}};
         r.summary.rows = 100;
         r.train_rows = 100;
-        if (!c.Send(static_cast<uint16_t>(MessageType::kSummaryReply), Serialize(r), 30s).ok()) return 1;
+        if (!c.Send(static_cast<uint16_t>(protocol::MessageType::kSummaryReply), Serialize(r), 30s).ok()) return 1;
         break;
       }
-      case MessageType::kSetup: {
-        SetupMsg s;
-        if (!ParseFrame(*f, MessageType::kSetup, &s).ok()) return 1;
+      case protocol::MessageType::kSetup: {
+        protocol::SetupMsg s;
+        if (!protocol::ParseFrame(*f, protocol::MessageType::kSetup, &s).ok()) return 1;
         spec = s.spec;
         break;
       }
-      case MessageType::kRoundStart: {
-        RoundStartMsg m;
-        if (!ParseFrame(*f, MessageType::kRoundStart, &m).ok()) return 1;
-        if (!ValidateWeights(m.weights, spec).ok()) return 1;
-        UpdateMsg u;
+      case protocol::MessageType::kRoundStart: {
+        protocol::RoundStartMsg m;
+        if (!protocol::ParseFrame(*f, protocol::MessageType::kRoundStart, &m).ok()) return 1;
+        if (!protocol::ValidateWeights(m.weights, spec).ok()) return 1;
+        protocol::UpdateMsg u;
         u.round = m.round;
         u.num_examples = m.train ? 100 : 0;
         if (m.train) u.delta.assign(m.weights.size(), 0.0f);
-        u.evaluation = ClassificationSummary(2);
+        u.evaluation = ml::ClassificationSummary(2);
         float p[2] = {0.4f, 0.6f};
         u.evaluation.Add(1, p);
-        if (!c.Send(static_cast<uint16_t>(MessageType::kUpdate), Serialize(u), 60s).ok()) return 1;
+        if (!c.Send(static_cast<uint16_t>(protocol::MessageType::kUpdate), Serialize(u), 60s).ok()) return 1;
         break;
       }
-      case MessageType::kDone: return 0;
+      case protocol::MessageType::kDone: return 0;
       default: return 1;
     }
   }
@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
   app.add_option("--rounds", rounds)->capture_default_str();
   app.add_option("--params-hidden", hidden, "Hidden widths (input is 100, 2 classes)")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
-  ConfigureThreads(0);
+  ml::ConfigureThreads(0);
   const std::string dir = (std::filesystem::temp_directory_path() / "fedseg-round-bench").string();
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
@@ -110,7 +110,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "gen-certs.sh failed\n");
     return 1;
   }
-  auto h = ParseHiddenLayers(hidden);
+  auto h = ml::ParseHiddenLayers(hidden);
   if (!h.ok()) return 2;
   coordinator::CoordinatorConfig cfg;
   cfg.port = 0;

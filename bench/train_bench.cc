@@ -5,23 +5,23 @@
 
 #include <random>
 
-#include "common/mlp.h"
-#include "common/optimizer.h"
-#include "common/runtime.h"
-#include "common/trainer.h"
+#include "common/ml/mlp.h"
+#include "common/ml/optimizer.h"
+#include "common/ml/runtime.h"
+#include "common/ml/trainer.h"
 
 namespace fedseg {
 namespace {
 
 struct Setup {
-  Mlp model;
+  ml::Mlp model;
   Eigen::MatrixXf x;
   std::vector<int> y;
   std::vector<float> coef;
 };
 
-Setup MakeSetup(const ModelSpec& spec, int batch) {
-  Setup s{*Mlp::Create(spec), {}, {}, {}};
+Setup MakeSetup(const ml::ModelSpec& spec, int batch) {
+  Setup s{*ml::Mlp::Create(spec), {}, {}, {}};
   s.model.InitRandom(1);
   std::mt19937_64 rng(2);
   std::normal_distribution<float> n(0, 1);
@@ -34,7 +34,7 @@ Setup MakeSetup(const ModelSpec& spec, int batch) {
   return s;
 }
 
-ModelSpec SpecFor(int which) {
+ml::ModelSpec SpecFor(int which) {
   switch (which) {
     case 0: return {64, {128, 64}, 8};
     case 1: return {3, {10}, 2};
@@ -43,12 +43,12 @@ ModelSpec SpecFor(int which) {
 }
 
 void BM_TrainStep(benchmark::State& state) {
-  const ModelSpec spec = SpecFor(static_cast<int>(state.range(0)));
+  const ml::ModelSpec spec = SpecFor(static_cast<int>(state.range(0)));
   const int batch = static_cast<int>(state.range(1));
   const int threads = static_cast<int>(state.range(2));
   Setup s = MakeSetup(spec, batch);
-  GradientComputer gc(threads);
-  auto opt = *MakeOptimizer({});
+  ml::GradientComputer gc(threads);
+  auto opt = *ml::MakeOptimizer({});
   Eigen::VectorXf grad;
   for (auto _ : state) {
     gc.Compute(s.model, s.x, s.y.data(), s.coef.data(), &grad);
@@ -67,7 +67,7 @@ BENCHMARK(BM_TrainStep)
     ->Args({2, 64, 2});
 
 void BM_Predict(benchmark::State& state) {
-  const ModelSpec spec = SpecFor(static_cast<int>(state.range(0)));
+  const ml::ModelSpec spec = SpecFor(static_cast<int>(state.range(0)));
   const int n = static_cast<int>(state.range(1));
   Setup s = MakeSetup(spec, n);
   Eigen::MatrixXf probs;
@@ -84,7 +84,7 @@ BENCHMARK(BM_Predict)->Args({0, 10000})->Args({1, 10000})->Args({2, 12330});
 }  // namespace fedseg
 
 int main(int argc, char** argv) {
-  fedseg::ConfigureThreads(0);  // Eigen's own threads off, as in the executables
+  fedseg::ml::ConfigureThreads(0);  // Eigen's own threads off, as in the executables
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   return 0;

@@ -1,7 +1,5 @@
 #include "client/federated_client.h"
 
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 
 #include <chrono>
@@ -11,31 +9,18 @@
 #include <thread>
 
 #include "client/local_commands.h"
-#include "common/evaluation.h"
-#include "common/model_file.h"
-#include "common/progress.h"
-#include "common/runtime.h"
-#include "common/sha256.h"
-#include "common/trainer.h"
+#include "common/ml/evaluation.h"
+#include "common/ml/model_file.h"
+#include "common/base/progress.h"
+#include "common/ml/runtime.h"
+#include "common/base/sha256.h"
+#include "common/ml/trainer.h"
+#include "common/net/x509_identity.h"
 
 namespace fedseg::client {
 namespace {
 
-// Subject CN of a certificate file (the region's identity when the config does not name it).
-Result<std::string> CertificateCommonName(const std::string& path) {
-  FILE* f = std::fopen(path.c_str(), "r");
-  if (!f) return Status::NotFound("cannot open certificate " + path);
-  X509* cert = PEM_read_X509(f, nullptr, nullptr, nullptr);
-  std::fclose(f);
-  if (!cert) return Status::InvalidArgument(path + " is not a PEM certificate");
-  char buf[256] = {0};
-  int n = X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, buf, sizeof buf);
-  X509_free(cert);
-  if (n <= 0) return Status::InvalidArgument(path + " has no subject common name");
-  return std::string(buf, static_cast<size_t>(n));
-}
-
-bool SameContract(const DataContract& a, const DataContract& b) {
+bool SameContract(const protocol::DataContract& a, const protocol::DataContract& b) {
   return a.label == b.label && a.categorical == b.categorical && a.numeric == b.numeric &&
          a.drop == b.drop && a.test_fraction == b.test_fraction && a.split_seed == b.split_seed &&
          a.bounds == b.bounds;
@@ -47,9 +32,9 @@ FederatedClient::FederatedClient(RegionConfig config, FederatedClientOptions opt
     : config_(std::move(config)), options_(options) {}
 
 int FederatedClient::Run() {
-  ConfigureThreads(config_.threads);
+  ml::ConfigureThreads(config_.threads);
   if (config_.region.empty()) {
-    auto cn = CertificateCommonName(config_.tls.cert_file);
+    auto cn = net::CertificateFileCommonName(config_.tls.cert_file);
     if (!cn.ok()) {
       std::fprintf(stderr, "error: %s\n", cn.status().message().c_str());
       return 1;
@@ -65,10 +50,10 @@ int FederatedClient::Run() {
   int backoff = config_.backoff_initial_ms;
   auto last_connected = std::chrono::steady_clock::now();
   for (;;) {
-    auto conn = TlsClientConnection::Connect(config_.coordinator_host, config_.coordinator_port,
+    auto conn = net::TlsClientConnection::Connect(config_.coordinator_host, config_.coordinator_port,
                                              config_.tls,
                                              std::chrono::milliseconds(config_.connect_timeout_ms),
-                                             TcpKeepalive{std::chrono::seconds(config_.dead_peer_timeout_s)});
+                                             net::TcpKeepalive{std::chrono::seconds(config_.dead_peer_timeout_s)});
     if (conn.ok()) {
       last_connected = std::chrono::steady_clock::now();
       backoff = config_.backoff_initial_ms;
@@ -95,10 +80,10 @@ int FederatedClient::Run() {
   }
 }
 
-FederatedClient::Outcome FederatedClient::Session(TlsClientConnection& conn) {
+FederatedClient::Outcome FederatedClient::Session(net::TlsClientConnection& conn) {
   const auto io_timeout = std::chrono::seconds(60);
-  Status st = conn.Send(static_cast<uint16_t>(MessageType::kHello),
-                        Serialize(HelloMsg{config_.region, "fedseg 0.1.0"}), io_timeout);
+  Status st = conn.Send(static_cast<uint16_t>(protocol::MessageType::kHello),
+                        Serialize(protocol::HelloMsg{config_.region, "fedseg 0.1.0"}), io_timeout);
   if (!st.ok()) {
     log_->warn("{}", st.message());
     return Outcome::kReconnect;
@@ -110,11 +95,11 @@ FederatedClient::Outcome FederatedClient::Session(TlsClientConnection& conn) {
       log_->warn("connection lost: {}", frame.status().message());
       return Outcome::kReconnect;
     }
-    const auto type = static_cast<MessageType>(frame->type);
+    const auto type = static_cast<protocol::MessageType>(frame->type);
     switch (type) {
-      case MessageType::kWelcome: {
-        WelcomeMsg w;
-        st = ParseFrame(*frame, type, &w);
+      case protocol::MessageType::kWelcome: {
+        protocol::WelcomeMsg w;
+        st = protocol::ParseFrame(*frame, type, &w);
         if (st.ok()) st = HandleWelcome(w);
         if (!st.ok()) {
           log_->error("{}", st.message());
@@ -122,14 +107,14 @@ FederatedClient::Outcome FederatedClient::Session(TlsClientConnection& conn) {
         }
         break;
       }
-      case MessageType::kSummaryRequest: {
-        SummaryRequestMsg req;
-        st = ParseFrame(*frame, type, &req);
+      case protocol::MessageType::kSummaryRequest: {
+        protocol::SummaryRequestMsg req;
+        st = protocol::ParseFrame(*frame, type, &req);
         if (!st.ok() || !contract_) {
           log_->error("bad SummaryRequest: {}", st.ok() ? "no data contract yet" : st.message());
           return Outcome::kReconnect;
         }
-        SummaryReplyMsg reply{{}, train_raw_.num_rows(), test_raw_.num_rows()};
+        protocol::SummaryReplyMsg reply{{}, train_raw_.num_rows(), test_raw_.num_rows()};
         if (req.noise_multiplier > 0) {
           // Private statistics: Gaussian noise on clipped values, recorded in the ledger.
           if (!privacy_ || privacy_run_ != welcome_run_) {
@@ -151,15 +136,15 @@ FederatedClient::Outcome FederatedClient::Session(TlsClientConnection& conn) {
         } else {
           reply.summary = Summarize(train_raw_);
         }
-        st = conn.Send(static_cast<uint16_t>(MessageType::kSummaryReply), Serialize(reply),
+        st = conn.Send(static_cast<uint16_t>(protocol::MessageType::kSummaryReply), Serialize(reply),
                        io_timeout);
         if (!st.ok()) return Outcome::kReconnect;
         log_->info("sent data summary ({} training rows)", train_raw_.num_rows());
         break;
       }
-      case MessageType::kSetup: {
-        SetupMsg s;
-        st = ParseFrame(*frame, type, &s);
+      case protocol::MessageType::kSetup: {
+        protocol::SetupMsg s;
+        st = protocol::ParseFrame(*frame, type, &s);
         if (st.ok()) st = HandleSetup(s);
         if (!st.ok()) {
           log_->error("cannot use the coordinator's setup: {}", st.message());
@@ -167,9 +152,9 @@ FederatedClient::Outcome FederatedClient::Session(TlsClientConnection& conn) {
         }
         break;
       }
-      case MessageType::kRoundStart: {
-        RoundStartMsg r;
-        st = ParseFrame(*frame, type, &r);
+      case protocol::MessageType::kRoundStart: {
+        protocol::RoundStartMsg r;
+        st = protocol::ParseFrame(*frame, type, &r);
         if (!st.ok() || !setup_) {
           log_->error("bad RoundStart: {}", st.ok() ? "no setup yet" : st.message());
           return Outcome::kReconnect;
@@ -188,9 +173,9 @@ FederatedClient::Outcome FederatedClient::Session(TlsClientConnection& conn) {
         }
         break;
       }
-      case MessageType::kDone: {
-        DoneMsg d;
-        st = ParseFrame(*frame, type, &d);
+      case protocol::MessageType::kDone: {
+        protocol::DoneMsg d;
+        st = protocol::ParseFrame(*frame, type, &d);
         if (st.ok() && setup_) st = SaveFinalModel(d.weights);
         if (!st.ok()) {
           log_->error("final model: {}", st.message());
@@ -199,21 +184,21 @@ FederatedClient::Outcome FederatedClient::Session(TlsClientConnection& conn) {
         log_->info("federation finished: {}", d.reason);
         return Outcome::kDone;
       }
-      case MessageType::kError: {
-        ErrorMsg e;
-        (void)ParseFrame(*frame, type, &e);
+      case protocol::MessageType::kError: {
+        protocol::ErrorMsg e;
+        (void)protocol::ParseFrame(*frame, type, &e);
         log_->error("coordinator says: {}", e.message);
         // A refusal (identity, allow-list) will not change on retry.
         return e.message.rfind("refused", 0) == 0 ? Outcome::kFatal : Outcome::kReconnect;
       }
       default:
-        log_->error("unexpected {} message from the coordinator", MessageTypeName(frame->type));
+        log_->error("unexpected {} message from the coordinator", protocol::MessageTypeName(frame->type));
         return Outcome::kReconnect;
     }
   }
 }
 
-Status FederatedClient::HandleWelcome(const WelcomeMsg& msg) {
+Status FederatedClient::HandleWelcome(const protocol::WelcomeMsg& msg) {
   welcome_run_ = msg.run_id;
   if (contract_ && SameContract(*contract_, msg.contract)) return Status::OK();
   TableArgs t;
@@ -224,19 +209,19 @@ Status FederatedClient::HandleWelcome(const WelcomeMsg& msg) {
   t.numeric = msg.contract.numeric;
   t.drop = msg.contract.drop;
   t.delimiter = config_.delimiter;
-  FEDSEG_ASSIGN_OR_RETURN(LoadOptions opts, MakeLoadOptions(t));
-  FEDSEG_ASSIGN_OR_RETURN(RawDataset all, LoadDatasetFile(config_.train_data, opts));
+  FEDSEG_ASSIGN_OR_RETURN(data::LoadOptions opts, MakeLoadOptions(t));
+  FEDSEG_ASSIGN_OR_RETURN(data::RawDataset all, data::LoadDatasetFile(config_.train_data, opts));
   if (!config_.test_data.empty()) {
-    LoadOptions test_opts = opts;
-    for (const RawColumn& c : all.features) {
+    data::LoadOptions test_opts = opts;
+    for (const data::RawColumn& c : all.features) {
       test_opts.types[c.name] = c.type;
       test_opts.feature_columns.push_back(c.name);
     }
-    FEDSEG_ASSIGN_OR_RETURN(test_raw_, LoadDatasetFile(config_.test_data, test_opts));
+    FEDSEG_ASSIGN_OR_RETURN(test_raw_, data::LoadDatasetFile(config_.test_data, test_opts));
     train_raw_ = std::move(all);
   } else {
-    auto [tr, te] = StratifiedSplit(all.labels, msg.contract.test_fraction, msg.contract.split_seed);
-    train_raw_ = SelectRows(all, tr);
+    auto [tr, te] = data::StratifiedSplit(all.labels, msg.contract.test_fraction, msg.contract.split_seed);
+    train_raw_ = data::SelectRows(all, tr);
     test_raw_ = SelectRows(all, te);
   }
   contract_ = msg.contract;
@@ -247,7 +232,7 @@ Status FederatedClient::HandleWelcome(const WelcomeMsg& msg) {
   return Status::OK();
 }
 
-Status FederatedClient::HandleSetup(const SetupMsg& msg) {
+Status FederatedClient::HandleSetup(const protocol::SetupMsg& msg) {
   FEDSEG_RETURN_IF_ERROR(msg.spec.Validate());
   FEDSEG_RETURN_IF_ERROR(msg.schema.Validate());
   FEDSEG_RETURN_IF_ERROR(msg.plan.Validate());
@@ -276,9 +261,9 @@ Status FederatedClient::HandleSetup(const SetupMsg& msg) {
   return Status::OK();
 }
 
-Result<Frame> FederatedClient::HandleRound(const RoundStartMsg& msg) {
-  const SetupMsg& s = *setup_;
-  FEDSEG_RETURN_IF_ERROR(ValidateWeights(msg.weights, s.spec));
+Result<net::Frame> FederatedClient::HandleRound(const protocol::RoundStartMsg& msg) {
+  const protocol::SetupMsg& s = *setup_;
+  FEDSEG_RETURN_IF_ERROR(protocol::ValidateWeights(msg.weights, s.spec));
   const std::string key =
       s.run_id + "/" + std::to_string(msg.round) + "/" + (msg.train ? "train" : "eval") + "/" +
       std::to_string(msg.seed) + "/" +
@@ -290,21 +275,21 @@ Result<Frame> FederatedClient::HandleRound(const RoundStartMsg& msg) {
                msg.round);
     return *last_answer_;
   }
-  FEDSEG_ASSIGN_OR_RETURN(Frame answer, ComputeRoundAnswer(msg));
+  FEDSEG_ASSIGN_OR_RETURN(net::Frame answer, ComputeRoundAnswer(msg));
   last_round_key_ = key;
   last_answer_ = answer;
   return answer;
 }
 
-Result<Frame> FederatedClient::ComputeRoundAnswer(const RoundStartMsg& msg) {
-  const SetupMsg& s = *setup_;
-  FEDSEG_ASSIGN_OR_RETURN(Mlp model, Mlp::Create(s.spec));
+Result<net::Frame> FederatedClient::ComputeRoundAnswer(const protocol::RoundStartMsg& msg) {
+  const protocol::SetupMsg& s = *setup_;
+  FEDSEG_ASSIGN_OR_RETURN(ml::Mlp model, ml::Mlp::Create(s.spec));
   const Eigen::VectorXf global = Eigen::Map<const Eigen::VectorXf>(
       msg.weights.data(), static_cast<Eigen::Index>(msg.weights.size()));
   FEDSEG_RETURN_IF_ERROR(model.SetParams(global));
-  UpdateMsg up;
+  protocol::UpdateMsg up;
   up.round = msg.round;
-  up.evaluation = Evaluate(model, test_);
+  up.evaluation = ml::Evaluate(model, test_);
   if (privacy_) {
     up.epsilon_spent = privacy_->epsilon_spent();
     up.epsilon_budget = privacy_->budget();
@@ -313,7 +298,7 @@ Result<Frame> FederatedClient::ComputeRoundAnswer(const RoundStartMsg& msg) {
   }
   if (!msg.train) {
     log_->info("round {}: evaluated the final model on {} test rows", msg.round, test_.rows());
-    return MakeFrame(MessageType::kUpdate, up);
+    return protocol::MakeFrame(protocol::MessageType::kUpdate, up);
   }
   const auto t0 = std::chrono::steady_clock::now();
   double train_loss = 0.0;
@@ -321,9 +306,9 @@ Result<Frame> FederatedClient::ComputeRoundAnswer(const RoundStartMsg& msg) {
     FEDSEG_ASSIGN_OR_RETURN(RegionPrivacy::RoundPlan plan, privacy_->PlanRound(msg.round));
     if (plan.decline) {
       log_->warn("round {}: declined: {}", msg.round, plan.reason);
-      DeclineMsg d{msg.round, plan.reason, privacy_->epsilon_spent(), privacy_->budget(),
+      protocol::DeclineMsg d{msg.round, plan.reason, privacy_->epsilon_spent(), privacy_->budget(),
                    privacy_->ledger_head()};
-      return MakeFrame(MessageType::kDecline, d);
+      return protocol::MakeFrame(protocol::MessageType::kDecline, d);
     }
     FEDSEG_ASSIGN_OR_RETURN(privacy::DpSgdReport rep,
                             privacy::DpSgdTrain(model, train_, plan.dp, privacy_->noise()));
@@ -343,7 +328,7 @@ Result<Frame> FederatedClient::ComputeRoundAnswer(const RoundStartMsg& msg) {
                msg.round, rep.steps, plan.dp.sampling_rate, plan.dp.noise_multiplier,
                100 * rep.clipped_fraction, privacy_->epsilon_spent(), privacy_->budget());
   } else {
-    TrainConfig tc;
+    ml::TrainConfig tc;
     tc.epochs = s.plan.local_epochs;
     tc.batch_size = s.plan.batch_size;
     tc.optimizer = s.plan.optimizer;
@@ -352,7 +337,7 @@ Result<Frame> FederatedClient::ComputeRoundAnswer(const RoundStartMsg& msg) {
     tc.seed = msg.seed ^ (std::hash<std::string>{}(config_.region) * 0x9E3779B97F4A7C15ULL);
     tc.threads = config_.threads;
     ProgressLine bar;  // a terminal gets a bar per local epoch; logs get the summary line below
-    FEDSEG_ASSIGN_OR_RETURN(TrainReport rep, Train(model, train_, nullptr, tc, [&](const EpochReport& e) {
+    FEDSEG_ASSIGN_OR_RETURN(ml::TrainReport rep, ml::Train(model, train_, nullptr, tc, [&](const ml::EpochReport& e) {
       if (!options_.progress) return;
       bar.Update("round " + std::to_string(msg.round) + " local training " +
                  ProgressBar(static_cast<double>(e.epoch) / tc.epochs));
@@ -367,17 +352,17 @@ Result<Frame> FederatedClient::ComputeRoundAnswer(const RoundStartMsg& msg) {
   up.train_loss = train_loss;
   log_->info("round {}: trained on {} rows in {:.2f} s, loss {:.4f}", msg.round, train_.rows(),
              secs, up.train_loss);
-  return MakeFrame(MessageType::kUpdate, up);
+  return protocol::MakeFrame(protocol::MessageType::kUpdate, up);
 }
 
 Status FederatedClient::SaveFinalModel(const std::vector<float>& weights) {
   if (config_.model_out.empty()) return Status::OK();
-  FEDSEG_RETURN_IF_ERROR(ValidateWeights(weights, setup_->spec));
-  FEDSEG_ASSIGN_OR_RETURN(Mlp model, Mlp::Create(setup_->spec));
+  FEDSEG_RETURN_IF_ERROR(protocol::ValidateWeights(weights, setup_->spec));
+  FEDSEG_ASSIGN_OR_RETURN(ml::Mlp model, ml::Mlp::Create(setup_->spec));
   FEDSEG_RETURN_IF_ERROR(model.SetParams(Eigen::Map<const Eigen::VectorXf>(
       weights.data(), static_cast<Eigen::Index>(weights.size()))));
   nlohmann::json meta = {{"mode", "federated"}, {"run_id", setup_->run_id}, {"region", config_.region}};
-  FEDSEG_RETURN_IF_ERROR(SaveModelFile(config_.model_out, ModelFile{setup_->schema, model, meta.dump()}));
+  FEDSEG_RETURN_IF_ERROR(ml::SaveModelFile(config_.model_out, ml::ModelFile{setup_->schema, model, meta.dump()}));
   log_->info("saved the final global model to {}", config_.model_out);
   return Status::OK();
 }

@@ -15,9 +15,9 @@
 
 #include "client/region_config.h"
 #include "client/region_privacy.h"
-#include "common/dataset_loader.h"
-#include "common/messages.h"
-#include "common/tls_client.h"
+#include "common/data/dataset_loader.h"
+#include "common/protocol/messages.h"
+#include "common/net/tls_client.h"
 
 namespace fedseg::client {
 
@@ -36,21 +36,21 @@ class FederatedClient {
 
  private:
   enum class Outcome { kDone, kReconnect, kFatal };
-  Outcome Session(TlsClientConnection& conn);
-  Status HandleWelcome(const WelcomeMsg& msg);
-  Status HandleSetup(const SetupMsg& msg);
+  Outcome Session(net::TlsClientConnection& conn);
+  Status HandleWelcome(const protocol::WelcomeMsg& msg);
+  Status HandleSetup(const protocol::SetupMsg& msg);
   // The round's answer: an Update frame, or a Decline frame when the privacy budget is spent.
-  Result<Frame> HandleRound(const RoundStartMsg& msg);
-  Result<Frame> ComputeRoundAnswer(const RoundStartMsg& msg);
+  Result<net::Frame> HandleRound(const protocol::RoundStartMsg& msg);
+  Result<net::Frame> ComputeRoundAnswer(const protocol::RoundStartMsg& msg);
   Status SaveFinalModel(const std::vector<float>& weights);
 
   RegionConfig config_;
   FederatedClientOptions options_;
   std::shared_ptr<spdlog::logger> log_;
-  std::optional<DataContract> contract_;
-  RawDataset train_raw_, test_raw_;
-  std::optional<SetupMsg> setup_;
-  EncodedData train_, test_;
+  std::optional<protocol::DataContract> contract_;
+  data::RawDataset train_raw_, test_raw_;
+  std::optional<protocol::SetupMsg> setup_;
+  data::EncodedData train_, test_;
   std::unique_ptr<RegionPrivacy> privacy_;  // with a DP plan; kept across reconnects of one run
   std::string privacy_run_;
   std::string welcome_run_;
@@ -59,7 +59,7 @@ class FederatedClient {
   // sends the same bytes instead of training again, so the retry costs no privacy budget (the
   // release is the same random output, not a second one) and the run stays bit-identical.
   std::string last_round_key_;
-  std::optional<Frame> last_answer_;
+  std::optional<net::Frame> last_answer_;
 };
 
 }  // namespace fedseg::client

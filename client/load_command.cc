@@ -15,7 +15,7 @@
 
 #include "client/federated_client.h"
 #include "client/region_config.h"
-#include "common/runtime.h"
+#include "common/ml/runtime.h"
 
 namespace fedseg::client {
 namespace {
@@ -86,7 +86,7 @@ int RunLoad(const LoadArgs& args) {
     runs[i].options.progress = false;
   }
 
-  auto files = RaiseOpenFileLimit();
+  auto files = ml::RaiseOpenFileLimit();
   const uint64_t needed = kFilesPerRegion * runs.size() + 64;
   if (!files.ok()) {
     std::cerr << "error: " << files.status().message() << "\n";
@@ -97,7 +97,7 @@ int RunLoad(const LoadArgs& args) {
               << " open files but the hard limit is " << *files << " (raise it: ulimit -Hn)\n";
     return 2;
   }
-  ConfigureThreads(1);
+  ml::ConfigureThreads(1);
 
   pthread_attr_t attr;
   pthread_attr_init(&attr);

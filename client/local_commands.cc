@@ -10,14 +10,14 @@
 #include <nlohmann/json.hpp>
 
 #include "client/segment_profile.h"
-#include "common/csv.h"
-#include "common/evaluation.h"
-#include "common/file_util.h"
-#include "common/metrics.h"
-#include "common/model_file.h"
-#include "common/progress.h"
-#include "common/runtime.h"
-#include "common/schema.h"
+#include "common/data/csv.h"
+#include "common/ml/evaluation.h"
+#include "common/base/file_util.h"
+#include "common/ml/metrics.h"
+#include "common/ml/model_file.h"
+#include "common/base/progress.h"
+#include "common/ml/runtime.h"
+#include "common/data/schema.h"
 
 namespace fedseg::client {
 namespace {
@@ -51,7 +51,7 @@ void AddTableOptions(CLI::App* cmd, TableArgs& t, bool label_required) {
 }
 
 // Per-epoch progress: a bar redrawn in place on a terminal, one plain line per epoch otherwise.
-void PrintEpoch(ProgressLine& bar, const EpochReport& e, int total) {
+void PrintEpoch(ProgressLine& bar, const ml::EpochReport& e, int total) {
   char buf[160];
   if (std::isnan(e.validation_loss)) {
     std::snprintf(buf, sizeof buf, "epoch %d/%d  loss %.4f  (%.2f s)", e.epoch, total,
@@ -68,21 +68,21 @@ void PrintEpoch(ProgressLine& bar, const EpochReport& e, int total) {
 }
 
 // Missing values per column (imputed) and rows dropped for a missing label: JSON and text.
-nlohmann::json DataQualityJson(const RawDataset& d) {
+nlohmann::json DataQualityJson(const data::RawDataset& d) {
   nlohmann::json missing = nlohmann::json::object();
-  for (const RawColumn& c : d.features) missing[c.name] = c.missing;
+  for (const data::RawColumn& c : d.features) missing[c.name] = c.missing;
   return {{"rows", d.num_rows()},
           {"dropped_missing_label", d.dropped_missing_label},
           {"missing_values", missing}};
 }
 
-std::string DataQualityText(const RawDataset& d) {
+std::string DataQualityText(const data::RawDataset& d) {
   std::string out = std::to_string(d.num_rows()) + " rows";
   if (d.dropped_missing_label) {
     out += ", " + std::to_string(d.dropped_missing_label) + " dropped for a missing label";
   }
   std::string cols;
-  for (const RawColumn& c : d.features) {
+  for (const data::RawColumn& c : d.features) {
     if (c.missing) cols += (cols.empty() ? "" : ", ") + c.name + " " + std::to_string(c.missing);
   }
   out += cols.empty() ? "; no missing values" : "; missing values imputed: " + cols;
@@ -91,8 +91,8 @@ std::string DataQualityText(const RawDataset& d) {
 
 }  // namespace
 
-Result<LoadOptions> MakeLoadOptions(const TableArgs& t) {
-  LoadOptions o;
+Result<data::LoadOptions> MakeLoadOptions(const TableArgs& t) {
+  data::LoadOptions o;
   o.label = t.label;
   o.id_column = t.id_column;
   o.categorical = t.categorical;
@@ -176,46 +176,46 @@ void AddSegmentCommand(CLI::App& app, SegmentArgs& a, int* exit_code) {
 }
 
 int RunTrain(const TrainArgs& a) {
-  ConfigureThreads(a.train.threads);
+  ml::ConfigureThreads(a.train.threads);
   auto opts_or = MakeLoadOptions(a.table);
   if (!opts_or.ok()) return Fail(opts_or.status());
-  LoadOptions opts = *opts_or;
-  auto data_or = LoadDatasetFile(a.table.data, opts);
+  data::LoadOptions opts = *opts_or;
+  auto data_or = data::LoadDatasetFile(a.table.data, opts);
   if (!data_or.ok()) return Fail(data_or.status());
-  RawDataset& all = *data_or;
-  auto classes_or = DistinctLabels(all);
+  data::RawDataset& all = *data_or;
+  auto classes_or = data::DistinctLabels(all);
   if (!classes_or.ok()) return Fail(classes_or.status());
   const nlohmann::json quality = DataQualityJson(all);
   if (!a.quiet && !a.json) std::cerr << a.table.data << ": " << DataQualityText(all) << "\n";
 
-  RawDataset train_raw, test_raw;
+  data::RawDataset train_raw, test_raw;
   if (!a.test_data.empty()) {
-    LoadOptions test_opts = opts;
-    for (const RawColumn& c : all.features) {
+    data::LoadOptions test_opts = opts;
+    for (const data::RawColumn& c : all.features) {
       test_opts.types[c.name] = c.type;
       test_opts.feature_columns.push_back(c.name);
     }
-    auto test_or = LoadDatasetFile(a.test_data, test_opts);
+    auto test_or = data::LoadDatasetFile(a.test_data, test_opts);
     if (!test_or.ok()) return Fail(test_or.status());
     train_raw = std::move(all);
     test_raw = std::move(*test_or);
   } else if (a.test_fraction > 0) {
-    auto [tr, te] = StratifiedSplit(all.labels, a.test_fraction, a.train.seed);
-    train_raw = SelectRows(all, tr);
+    auto [tr, te] = data::StratifiedSplit(all.labels, a.test_fraction, a.train.seed);
+    train_raw = data::SelectRows(all, tr);
     test_raw = SelectRows(all, te);
   } else {
     train_raw = std::move(all);
   }
-  RawDataset val_raw;
+  data::RawDataset val_raw;
   if (a.train.early_stopping_patience > 0) {
-    auto [tr, va] = StratifiedSplit(train_raw.labels, a.validation_fraction, a.train.seed + 1);
-    val_raw = SelectRows(train_raw, va);
-    train_raw = SelectRows(train_raw, tr);
+    auto [tr, va] = data::StratifiedSplit(train_raw.labels, a.validation_fraction, a.train.seed + 1);
+    val_raw = data::SelectRows(train_raw, va);
+    train_raw = data::SelectRows(train_raw, tr);
   }
 
-  auto schema_or = Schema::FromSummary(Summarize(train_raw), a.table.label);
+  auto schema_or = data::Schema::FromSummary(data::Summarize(train_raw), a.table.label);
   if (!schema_or.ok()) return Fail(schema_or.status().WithContext(a.table.data));
-  const Schema& schema = *schema_or;
+  const data::Schema& schema = *schema_or;
   auto train_or = schema.Encode(train_raw);
   if (!train_or.ok()) return Fail(train_or.status());
   auto test_or = schema.Encode(test_raw);
@@ -223,12 +223,12 @@ int RunTrain(const TrainArgs& a) {
   auto val_or = schema.Encode(val_raw);
   if (!val_or.ok()) return Fail(val_or.status());
 
-  auto hidden_or = ParseHiddenLayers(a.hidden);
+  auto hidden_or = ml::ParseHiddenLayers(a.hidden);
   if (!hidden_or.ok()) return Fail(hidden_or.status());
-  ModelSpec spec{schema.input_dim(), *hidden_or, schema.num_classes()};
-  auto model_or = Mlp::Create(spec);
+  ml::ModelSpec spec{schema.input_dim(), *hidden_or, schema.num_classes()};
+  auto model_or = ml::Mlp::Create(spec);
   if (!model_or.ok()) return Fail(model_or.status());
-  Mlp& model = *model_or;
+  ml::Mlp& model = *model_or;
   model.InitRandom(a.train.seed);
 
   if (!a.quiet) {
@@ -240,12 +240,12 @@ int RunTrain(const TrainArgs& a) {
   const int total = a.train.epochs;
   ProgressLine bar;
   auto report_or = Train(model, *train_or, val_or->rows() ? &*val_or : nullptr, a.train,
-                         [&](const EpochReport& e) {
+                         [&](const ml::EpochReport& e) {
                            if (!a.quiet) PrintEpoch(bar, e, total);
                          });
   bar.Done();
   if (!report_or.ok()) return Fail(report_or.status());
-  const TrainReport& tr = *report_or;
+  const ml::TrainReport& tr = *report_or;
   if (!a.quiet && tr.stopped_early) {
     std::cerr << "early stopping after epoch " << tr.epochs_run << "; kept epoch "
               << tr.best_epoch << "\n";
@@ -268,8 +268,8 @@ int RunTrain(const TrainArgs& a) {
         {"class_weight", a.train.class_weight},
         {"sampling", a.train.sampling},
         {"seed", a.train.seed}}}};
-  ModelFile file{schema, model, meta.dump()};
-  Status st = SaveModelFile(a.out, file);
+  ml::ModelFile file{schema, model, meta.dump()};
+  Status st = ml::SaveModelFile(a.out, file);
   if (!st.ok()) return Fail(st);
 
   nlohmann::json out = {{"model", a.out},
@@ -282,7 +282,7 @@ int RunTrain(const TrainArgs& a) {
                         {"seconds", tr.seconds},
                         {"examples_per_second", tr.seconds > 0 ? tr.examples_seen / tr.seconds : 0}};
   nlohmann::json hist = nlohmann::json::array();
-  for (const EpochReport& e : tr.history) {
+  for (const ml::EpochReport& e : tr.history) {
     hist.push_back({{"epoch", e.epoch},
                     {"train_loss", e.train_loss},
                     {"validation_loss",
@@ -291,9 +291,9 @@ int RunTrain(const TrainArgs& a) {
   }
   out["history"] = hist;
   out["data"] = quality;
-  ClassificationReport rep;
+  ml::ClassificationReport rep;
   if (test_or->rows() > 0) {
-    rep = ComputeReport(Evaluate(model, *test_or));
+    rep = ml::ComputeReport(ml::Evaluate(model, *test_or));
     out["test"] = rep.ToJson(schema.class_names());
   }
   if (a.json) {
@@ -312,22 +312,22 @@ int RunTrain(const TrainArgs& a) {
 namespace {
 
 struct LoadedTable {
-  ModelFile model;
-  RawDataset raw;
-  EncodedData encoded;
+  ml::ModelFile model;
+  data::RawDataset raw;
+  data::EncodedData encoded;
 };
 
 Result<LoadedTable> LoadForModel(const std::string& model_path, const TableArgs& t,
                                  bool label_optional) {
   LoadedTable out;
-  FEDSEG_ASSIGN_OR_RETURN(out.model, LoadModelFile(model_path));
-  LoadOptions opts = out.model.schema.MakeLoadOptions(label_optional);
+  FEDSEG_ASSIGN_OR_RETURN(out.model, ml::LoadModelFile(model_path));
+  data::LoadOptions opts = out.model.schema.MakeLoadOptions(label_optional);
   if (!t.label.empty()) opts.label = t.label;
   opts.id_column = t.id_column;
   opts.drop = t.drop;
-  FEDSEG_ASSIGN_OR_RETURN(LoadOptions cli, MakeLoadOptions(t));
+  FEDSEG_ASSIGN_OR_RETURN(data::LoadOptions cli, MakeLoadOptions(t));
   opts.delimiter = cli.delimiter;
-  FEDSEG_ASSIGN_OR_RETURN(out.raw, LoadDatasetFile(t.data, opts));
+  FEDSEG_ASSIGN_OR_RETURN(out.raw, data::LoadDatasetFile(t.data, opts));
   if (label_optional) out.raw.labels.clear();  // segmenting needs no labels
   FEDSEG_ASSIGN_OR_RETURN(out.encoded, out.model.schema.Encode(out.raw));
   return out;
@@ -336,10 +336,10 @@ Result<LoadedTable> LoadForModel(const std::string& model_path, const TableArgs&
 }  // namespace
 
 int RunEvaluate(const EvaluateArgs& a) {
-  ConfigureThreads(0);
+  ml::ConfigureThreads(0);
   auto loaded = LoadForModel(a.model, a.table, /*label_optional=*/false);
   if (!loaded.ok()) return Fail(loaded.status());
-  const ClassificationReport rep = ComputeReport(Evaluate(loaded->model.model, loaded->encoded));
+  const ml::ClassificationReport rep = ComputeReport(Evaluate(loaded->model.model, loaded->encoded));
   const auto& classes = loaded->model.schema.class_names();
   if (a.json) {
     nlohmann::json out = rep.ToJson(classes);
@@ -355,10 +355,10 @@ int RunEvaluate(const EvaluateArgs& a) {
 }
 
 int RunSegment(const SegmentArgs& a) {
-  ConfigureThreads(0);
+  ml::ConfigureThreads(0);
   auto loaded = LoadForModel(a.model, a.table, /*label_optional=*/true);
   if (!loaded.ok()) return Fail(loaded.status());
-  const Schema& schema = loaded->model.schema;
+  const data::Schema& schema = loaded->model.schema;
   const auto& classes = schema.class_names();
   Eigen::MatrixXf probs;
   loaded->model.model.Predict(loaded->encoded.x, &probs);
@@ -367,11 +367,11 @@ int RunSegment(const SegmentArgs& a) {
   std::vector<float> confidence(n);
   std::string csv;
   csv.reserve(n * (24 + 12 * classes.size()));
-  AppendCsvField(csv, loaded->raw.id_name.empty() ? "row" : loaded->raw.id_name);
+  data::AppendCsvField(csv, loaded->raw.id_name.empty() ? "row" : loaded->raw.id_name);
   csv += ",segment";
   for (const std::string& c : classes) {
     csv += ',';
-    AppendCsvField(csv, "p_" + c);
+    data::AppendCsvField(csv, "p_" + c);
   }
   csv += '\n';
   char num[32];
@@ -380,9 +380,9 @@ int RunSegment(const SegmentArgs& a) {
     probs.col(static_cast<Eigen::Index>(i)).maxCoeff(&best);
     segment[i] = static_cast<int>(best);
     confidence[i] = probs(best, static_cast<Eigen::Index>(i));
-    AppendCsvField(csv, loaded->raw.ids[i]);
+    data::AppendCsvField(csv, loaded->raw.ids[i]);
     csv += ',';
-    AppendCsvField(csv, classes[best]);
+    data::AppendCsvField(csv, classes[best]);
     for (size_t c = 0; c < classes.size(); ++c) {
       std::snprintf(num, sizeof num, ",%.6f", probs(static_cast<Eigen::Index>(c), static_cast<Eigen::Index>(i)));
       csv += num;

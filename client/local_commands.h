@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "common/dataset_loader.h"
-#include "common/trainer.h"
+#include "common/data/dataset_loader.h"
+#include "common/ml/trainer.h"
 
 namespace fedseg::client {
 
@@ -24,8 +24,8 @@ struct TableArgs {
 
 // Defaults chosen on the bundled online-shoppers data (see docs/quality.md): 20 epochs of Adam at
 // lr 5e-4 with L2 1e-3 on a 64-32 MLP generalise better than longer or unregularised training.
-inline TrainConfig DefaultLocalTrainConfig() {
-  TrainConfig c;
+inline ml::TrainConfig DefaultLocalTrainConfig() {
+  ml::TrainConfig c;
   c.epochs = 20;
   c.batch_size = 64;
   c.optimizer.learning_rate = 5e-4;
@@ -38,7 +38,7 @@ struct TrainArgs {
   std::string test_data;
   double test_fraction = 0.2;
   std::string hidden = "64,32";
-  TrainConfig train = DefaultLocalTrainConfig();
+  ml::TrainConfig train = DefaultLocalTrainConfig();
   double validation_fraction = 0.1;  // taken from the training rows when early stopping is on
   std::string out;
   bool json = false;
@@ -69,7 +69,7 @@ int RunEvaluate(const EvaluateArgs& args);
 int RunSegment(const SegmentArgs& args);
 
 // Builds loader options from the command line (delimiter names, type overrides).
-Result<LoadOptions> MakeLoadOptions(const TableArgs& table);
+Result<data::LoadOptions> MakeLoadOptions(const TableArgs& table);
 
 }  // namespace fedseg::client
 

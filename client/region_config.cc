@@ -1,7 +1,7 @@
 #include "client/region_config.h"
 
-#include "common/json_config.h"
-#include "common/tcp_keepalive.h"
+#include "common/base/json_config.h"
+#include "common/net/tcp_keepalive.h"
 
 namespace fedseg::client {
 
@@ -20,7 +20,7 @@ Status RegionConfig::Validate() const {
       backoff_max_ms < backoff_initial_ms || give_up_after_s < 1) {
     return Status::InvalidArgument("reconnect timings must be positive (and max >= initial)");
   }
-  if (Status st = TcpKeepalive{std::chrono::seconds(dead_peer_timeout_s)}.Validate(); !st.ok()) {
+  if (Status st = net::TcpKeepalive{std::chrono::seconds(dead_peer_timeout_s)}.Validate(); !st.ok()) {
     return st.WithContext("coordinator.dead_peer_timeout_s");
   }
   if (!(epsilon_budget >= 0) || !(delta >= 0 && delta < 1)) {

@@ -7,8 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "common/status.h"
-#include "common/tls.h"
+#include "common/base/status.h"
+#include "common/net/tls.h"
 
 namespace fedseg::client {
 
@@ -16,7 +16,7 @@ struct RegionConfig {
   std::string region;               // identity; defaults to the certificate's subject CN
   std::string coordinator_host = "127.0.0.1";
   uint16_t coordinator_port = 7443;
-  TlsConfig tls;
+  net::TlsConfig tls;
   std::string train_data;           // the region's private table (CSV)
   std::string test_data;            // optional held-out table; else a stratified split
   std::string id_column;

@@ -4,8 +4,8 @@
 #include <cmath>
 #include <cstdio>
 
-#include "common/serialization.h"
-#include "common/sha256.h"
+#include "common/base/serialization.h"
+#include "common/base/sha256.h"
 
 namespace fedseg::client {
 
@@ -31,7 +31,7 @@ Result<std::unique_ptr<RegionPrivacy>> RegionPrivacy::Create(const RegionConfig&
   return p;
 }
 
-Status RegionPrivacy::SetPlan(const TrainingPlan& plan) {
+Status RegionPrivacy::SetPlan(const protocol::TrainingPlan& plan) {
   if (have_plan_) return Status::OK();  // fixed once per run (a re-sent Setup changes nothing)
   plan_ = plan;
   q_ = std::min(1.0, static_cast<double>(plan.batch_size) / static_cast<double>(n_train_));
@@ -48,8 +48,8 @@ Status RegionPrivacy::SetPlan(const TrainingPlan& plan) {
   return Status::OK();
 }
 
-Result<DataSummary> RegionPrivacy::ReleaseSummary(
-    const RawDataset& train, double noise_multiplier,
+Result<data::DataSummary> RegionPrivacy::ReleaseSummary(
+    const data::RawDataset& train, double noise_multiplier,
     const std::map<std::string, std::vector<double>>& bounds, uint32_t round) {
   privacy::StatsPrivacyConfig sc;
   sc.noise_multiplier = noise_multiplier;

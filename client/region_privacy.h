@@ -13,11 +13,11 @@
 #include <string>
 
 #include "client/region_config.h"
-#include "common/messages.h"
-#include "privacy/dp_sgd.h"
-#include "privacy/ledger.h"
-#include "privacy/noise.h"
-#include "privacy/private_summary.h"
+#include "common/protocol/messages.h"
+#include "privacy/dpsgd/dp_sgd.h"
+#include "privacy/ledger/ledger.h"
+#include "privacy/noise/noise.h"
+#include "privacy/stats/private_summary.h"
 
 namespace fedseg::client {
 
@@ -27,11 +27,11 @@ class RegionPrivacy {
   static Result<std::unique_ptr<RegionPrivacy>> Create(const RegionConfig& config, size_t n_train,
                                                        const std::string& run_id);
   // Fixes the DP-SGD plan (at Setup); fails when DP is asked for without budget or noise.
-  Status SetPlan(const TrainingPlan& plan);
+  Status SetPlan(const protocol::TrainingPlan& plan);
 
   // Releases the data summary with Gaussian noise (sigma = noise_multiplier) and records it.
   // Refused when the release alone would exceed the budget.
-  Result<DataSummary> ReleaseSummary(const RawDataset& train, double noise_multiplier,
+  Result<data::DataSummary> ReleaseSummary(const data::RawDataset& train, double noise_multiplier,
                                      const std::map<std::string, std::vector<double>>& bounds,
                                      uint32_t round);
 
@@ -57,7 +57,7 @@ class RegionPrivacy {
   RegionPrivacy() = default;
   Result<double> Calibrate(uint32_t round);
 
-  TrainingPlan plan_;
+  protocol::TrainingPlan plan_;
   size_t n_train_ = 0;
   bool have_plan_ = false;
   std::string run_id_;

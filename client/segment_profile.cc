@@ -7,7 +7,7 @@
 
 namespace fedseg::client {
 
-std::vector<SegmentProfile> ComputeProfiles(const RawDataset& data,
+std::vector<SegmentProfile> ComputeProfiles(const data::RawDataset& data,
                                             const std::vector<int>& segment,
                                             const std::vector<float>& confidence,
                                             const std::vector<std::string>& segment_names) {
@@ -24,9 +24,9 @@ std::vector<SegmentProfile> ComputeProfiles(const RawDataset& data,
     out[s].share = n ? static_cast<double>(out[s].size) / static_cast<double>(n) : 0.0;
     out[s].mean_confidence = out[s].size ? conf_sum[s] / static_cast<double>(out[s].size) : 0.0;
   }
-  for (const RawColumn& col : data.features) {
+  for (const data::RawColumn& col : data.features) {
     std::vector<FeatureProfile> fp(k);
-    if (col.type == ColumnType::kCategorical) {
+    if (col.type == data::ColumnType::kCategorical) {
       std::vector<std::map<std::string, uint64_t>> counts(k);
       for (size_t i = 0; i < n; ++i) ++counts[segment[i]][col.text[i]];
       for (size_t s = 0; s < k; ++s) {
@@ -97,9 +97,9 @@ std::string ProfilesToText(const std::vector<SegmentProfile>& profiles) {
     row(profiles[0].features[f].name, [&](size_t s) {
       const FeatureProfile& fp = profiles[s].features[f];
       char b[64];
-      if (fp.type == ColumnType::kCategorical) {
+      if (fp.type == data::ColumnType::kCategorical) {
         std::snprintf(b, sizeof b, "%s (%.0f%%)", fp.top_category.c_str(), 100.0 * fp.top_share);
-      } else if (fp.type == ColumnType::kBoolean) {
+      } else if (fp.type == data::ColumnType::kBoolean) {
         std::snprintf(b, sizeof b, "%.1f%% true", 100.0 * fp.mean);
       } else {
         std::snprintf(b, sizeof b, "%.4g", fp.mean);
@@ -115,10 +115,10 @@ nlohmann::json ProfilesToJson(const std::vector<SegmentProfile>& profiles) {
   for (const SegmentProfile& p : profiles) {
     nlohmann::json features = nlohmann::json::object();
     for (const FeatureProfile& f : p.features) {
-      if (f.type == ColumnType::kCategorical) {
+      if (f.type == data::ColumnType::kCategorical) {
         features[f.name] = {{"type", "categorical"}, {"most_common", f.top_category},
                             {"share", f.top_share}};
-      } else if (f.type == ColumnType::kBoolean) {
+      } else if (f.type == data::ColumnType::kBoolean) {
         features[f.name] = {{"type", "boolean"}, {"share_true", f.mean}};
       } else {
         features[f.name] = {{"type", "numeric"},

@@ -8,13 +8,13 @@
 #include <string>
 #include <vector>
 
-#include "common/dataset_loader.h"
+#include "common/data/dataset_loader.h"
 
 namespace fedseg::client {
 
 struct FeatureProfile {
   std::string name;
-  ColumnType type;
+  data::ColumnType type;
   double mean = 0.0;          // numeric: mean of non-missing values; boolean: share of "true"
   std::string top_category;   // categorical: most common value
   double top_share = 0.0;     // categorical: its share within the segment
@@ -29,7 +29,7 @@ struct SegmentProfile {
 };
 
 // segment[i] is the segment index of row i; confidence[i] its probability.
-std::vector<SegmentProfile> ComputeProfiles(const RawDataset& data,
+std::vector<SegmentProfile> ComputeProfiles(const data::RawDataset& data,
                                             const std::vector<int>& segment,
                                             const std::vector<float>& confidence,
                                             const std::vector<std::string>& segment_names);

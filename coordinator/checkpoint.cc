@@ -1,7 +1,7 @@
 #include "coordinator/checkpoint.h"
 
-#include "common/container.h"
-#include "common/file_util.h"
+#include "common/base/container.h"
+#include "common/base/file_util.h"
 
 namespace fedseg::coordinator {
 

@@ -9,10 +9,10 @@
 #include <string_view>
 #include <vector>
 
-#include "common/mlp.h"
-#include "common/schema.h"
-#include "common/serialization.h"
-#include "common/status.h"
+#include "common/ml/mlp.h"
+#include "common/data/schema.h"
+#include "common/base/serialization.h"
+#include "common/base/status.h"
 
 namespace fedseg::coordinator {
 
@@ -22,8 +22,8 @@ inline constexpr uint32_t kCheckpointVersion = 1;
 struct Checkpoint {
   std::string run_id;
   uint32_t completed_round = 0;  // rounds whose aggregate is in `weights`
-  Schema schema;
-  ModelSpec spec;
+  data::Schema schema;
+  ml::ModelSpec spec;
   std::vector<float> weights;         // global model after completed_round
   std::vector<float> strategy_state;  // server optimizer moments
   std::string history_json = "[]";    // per-round metrics so far (report.json's "rounds")
@@ -35,7 +35,7 @@ struct Checkpoint {
   }
 };
 
-// The file's bytes: the checksummed container (common/container.h, magic "FSEGCKPT") around the
+// The file's bytes: the checksummed container (common/base/container.h, magic "FSEGCKPT") around the
 // cereal record.
 std::string EncodeCheckpoint(const Checkpoint& c);
 // Opens the container, parses the record and checks it is consistent (spec and schema valid,

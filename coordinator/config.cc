@@ -4,8 +4,8 @@
 #include <cmath>
 #include <set>
 
-#include "common/json_config.h"
-#include "common/tcp_keepalive.h"
+#include "common/base/json_config.h"
+#include "common/net/tcp_keepalive.h"
 
 namespace fedseg::coordinator {
 using nlohmann::json;
@@ -135,7 +135,7 @@ Status CoordinatorConfig::Validate() const {
       return Status::InvalidArgument("federation deadlines must be finite and positive");
     }
   }
-  if (Status st = TcpKeepalive{std::chrono::seconds(dead_peer_timeout_s)}.Validate(); !st.ok()) {
+  if (Status st = net::TcpKeepalive{std::chrono::seconds(dead_peer_timeout_s)}.Validate(); !st.ok()) {
     return st.WithContext("federation.dead_peer_timeout_s");
   }
   if (max_frame_bytes < 4096) return Status::InvalidArgument("max_frame_bytes must be >= 4096");
@@ -149,7 +149,7 @@ Status CoordinatorConfig::Validate() const {
     }
   }
   FEDSEG_RETURN_IF_ERROR(status.Validate(port));
-  ModelSpec probe{1, hidden, 2};
+  ml::ModelSpec probe{1, hidden, 2};
   FEDSEG_RETURN_IF_ERROR(probe.Validate().WithContext("model.hidden"));
   FEDSEG_RETURN_IF_ERROR(plan.Validate().WithContext("training"));
   return strategy.Validate().WithContext("strategy");

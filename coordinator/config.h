@@ -8,15 +8,15 @@
 #include <string>
 #include <vector>
 
-#include "common/messages.h"
-#include "common/status.h"
-#include "common/tls.h"
+#include "common/protocol/messages.h"
+#include "common/base/status.h"
+#include "common/net/tls.h"
 #include "coordinator/strategy.h"
 
 namespace fedseg::coordinator {
 
 // The optional read-only HTTPS status endpoint (/status, /metrics); see
-// coordinator/status_server.h.
+// coordinator/status/status_server.h.
 struct StatusConfig {
   bool enabled = false;              // off unless configured
   std::string listen = "127.0.0.1";  // an IP address; localhost only unless configured
@@ -32,14 +32,14 @@ struct CoordinatorConfig {
   // Where the coordinator listens.
   std::string host = "127.0.0.1";
   uint16_t port = 7443;
-  TlsConfig tls;                     // ca, cert, key
+  net::TlsConfig tls;                     // ca, cert, key
   std::vector<std::string> regions;  // allowed region identities (certificate subject CNs)
   std::string run_dir = "run";       // checkpoints, metrics.csv, report.json, final.fsm, logs
 
-  DataContract data;                 // label, column types, test split
+  protocol::DataContract data;                 // label, column types, test split
   std::vector<int> hidden = {64, 32};
   uint64_t seed = 42;                // model initialisation, region sampling, local shuffling
-  TrainingPlan plan;                 // local epochs, batch size, optimizer, class weights, DP
+  protocol::TrainingPlan plan;                 // local epochs, batch size, optimizer, class weights, DP
   int rounds = 30;
   double fraction = 1.0;             // share of ready regions selected per round
   int min_regions = 2;               // quorum: a round needs this many updates

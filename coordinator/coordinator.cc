@@ -17,11 +17,12 @@
 #include <iostream>
 #include <random>
 
-#include "common/failpoint.h"
-#include "common/file_util.h"
-#include "common/model_file.h"
+#include "common/base/failpoint.h"
+#include "common/base/file_util.h"
+#include "common/ml/model_file.h"
 #include "coordinator/checkpoint.h"
-#include "coordinator/report_html.h"
+#include "coordinator/report/report_html.h"
+#include "common/base/seed.h"
 
 namespace fedseg::coordinator {
 namespace {
@@ -35,7 +36,7 @@ std::chrono::steady_clock::duration Seconds(double s) {
 
 nlohmann::json Num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 
-nlohmann::json Brief(const ClassificationReport& r) {
+nlohmann::json Brief(const ml::ClassificationReport& r) {
   return {{"rows", r.count},         {"loss", Num(r.log_loss)},       {"accuracy", Num(r.accuracy)},
           {"macro_f1", Num(r.macro_f1)}, {"positive_f1", Num(r.positive_f1)},
           {"roc_auc", Num(r.roc_auc)},   {"kappa", Num(r.cohen_kappa)}};
@@ -46,14 +47,6 @@ std::string MakeRunId(uint64_t seed) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "run-%08x-%llu", rd(), static_cast<unsigned long long>(seed));
   return buf;
-}
-
-uint64_t Mix(uint64_t a, uint64_t b) {
-  // splitmix64 of a combination: deterministic per-round / per-region seeds.
-  uint64_t z = a * 0x9E3779B97F4A7C15ULL + b + 0x632BE59BD9B4E019ULL;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
 }
 
 }  // namespace
@@ -72,7 +65,6 @@ Coordinator::Coordinator(CoordinatorConfig config, Options options)
 Coordinator::~Coordinator() {
   if (status_server_) status_server_->Stop();
   if (server_) server_->Stop();
-  if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
 uint16_t Coordinator::port() const { return server_ ? server_->port() : 0; }
@@ -139,12 +131,18 @@ Status Coordinator::Init() {
   // One coordinator per run directory: a second one would interleave checkpoints and reports.
   // The kernel drops the lock when the holder dies, even by SIGKILL, so --resume never waits.
   const std::string lock_path = config_.run_dir + "/coordinator.lock";
-  lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (lock_fd_ < 0) return Status::IOError("cannot open " + lock_path + ": " + std::strerror(errno));
-  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-    return Status::FailedPrecondition("another coordinator is running in " + config_.run_dir +
-                                      " (" + lock_path + " is locked)");
+  FileLock::Options lock_options;
+  lock_options.create = true;
+  lock_options.mode = 0644;
+  Result<FileLock> lock = FileLock::Acquire(lock_path, lock_options);
+  if (!lock.ok()) {
+    if (lock.status().IsFailedPrecondition()) {
+      return Status::FailedPrecondition("another coordinator is running in " + config_.run_dir +
+                                        " (" + lock_path + " is locked)");
+    }
+    return Status::IOError("cannot open " + lock_path + ": " + lock.status().message());
   }
+  run_dir_lock_ = std::move(lock).value();
   auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
   std::shared_ptr<spdlog::sinks::basic_file_sink_mt> file;
   try {
@@ -183,8 +181,8 @@ Status Coordinator::Init() {
     round_ = 1;
   }
 
-  FEDSEG_ASSIGN_OR_RETURN(auto tls, MakeServerTlsContext(config_.tls));
-  TlsServerOptions so;
+  FEDSEG_ASSIGN_OR_RETURN(auto tls, net::MakeServerTlsContext(config_.tls));
+  net::TlsServerOptions so;
   so.host = config_.host;
   so.port = config_.port;
   so.max_frame_bytes = config_.max_frame_bytes;
@@ -195,11 +193,11 @@ Status Coordinator::Init() {
       static_cast<int64_t>(1000 * std::max(600.0, 2 * config_.round_deadline_s)));
   // A region behind a cut link is dropped (and stops being selected) after this, not idle_timeout.
   so.keepalive.dead_after = std::chrono::seconds(config_.dead_peer_timeout_s);
-  TlsServerHandlers h;
-  h.on_session = [this](std::shared_ptr<TlsSession> s) { OnSession(std::move(s)); };
-  h.on_frame = [this](const std::shared_ptr<TlsSession>& s, Frame f) { OnFrame(s, std::move(f)); };
-  h.on_close = [this](const std::shared_ptr<TlsSession>& s, const Status& st) { OnClose(s, st); };
-  FEDSEG_ASSIGN_OR_RETURN(server_, TlsServer::Create(io_, tls, so, std::move(h)));
+  net::TlsServerHandlers h;
+  h.on_session = [this](std::shared_ptr<net::TlsSession> s) { OnSession(std::move(s)); };
+  h.on_frame = [this](const std::shared_ptr<net::TlsSession>& s, net::Frame f) { OnFrame(s, std::move(f)); };
+  h.on_close = [this](const std::shared_ptr<net::TlsSession>& s, const Status& st) { OnClose(s, st); };
+  FEDSEG_ASSIGN_OR_RETURN(server_, net::TlsServer::Create(io_, tls, so, std::move(h)));
   log_->info("coordinator listening on {}:{} for {} regions; run directory {}", config_.host,
              server_->port(), config_.regions.size(), config_.run_dir);
   if (config_.status.enabled) {
@@ -232,7 +230,7 @@ int Coordinator::Run() {
 // ---------------------------------------------------------------------------------------------
 // Network events
 
-void Coordinator::OnSession(std::shared_ptr<TlsSession> s) {
+void Coordinator::OnSession(std::shared_ptr<net::TlsSession> s) {
   if (phase_ == Phase::kDone) {
     ++refused_["run is over"];
     s->Close("run is over");
@@ -252,11 +250,11 @@ void Coordinator::OnSession(std::shared_ptr<TlsSession> s) {
   pending_[s->id()] = {s, Clock::now()};
 }
 
-void Coordinator::OnFrame(const std::shared_ptr<TlsSession>& s, Frame f) {
-  bytes_received_ += f.payload.size() + kFrameHeaderSize;
+void Coordinator::OnFrame(const std::shared_ptr<net::TlsSession>& s, net::Frame f) {
+  bytes_received_ += f.payload.size() + net::kFrameHeaderSize;
   if (pending_.count(s->id())) {
-    if (f.type != static_cast<uint16_t>(MessageType::kHello)) {
-      Refuse(s, "message before Hello", "expected Hello, got " + MessageTypeName(f.type));
+    if (f.type != static_cast<uint16_t>(protocol::MessageType::kHello)) {
+      Refuse(s, "message before Hello", "expected Hello, got " + protocol::MessageTypeName(f.type));
       return;
     }
     OnHello(s, f);
@@ -265,20 +263,20 @@ void Coordinator::OnFrame(const std::shared_ptr<TlsSession>& s, Frame f) {
   auto it = session_region_.find(s->id());
   if (it == session_region_.end()) return;  // session being replaced or closed
   RegionState& r = regions_[it->second];
-  switch (static_cast<MessageType>(f.type)) {
-    case MessageType::kSummaryReply: OnSummaryReply(r, f); break;
-    case MessageType::kUpdate: OnUpdate(r, f); break;
-    case MessageType::kDecline: OnDecline(r, f); break;
-    default: ProtocolViolation(r, "unexpected " + MessageTypeName(f.type) + " message");
+  switch (static_cast<protocol::MessageType>(f.type)) {
+    case protocol::MessageType::kSummaryReply: OnSummaryReply(r, f); break;
+    case protocol::MessageType::kUpdate: OnUpdate(r, f); break;
+    case protocol::MessageType::kDecline: OnDecline(r, f); break;
+    default: ProtocolViolation(r, "unexpected " + protocol::MessageTypeName(f.type) + " message");
   }
 }
 
-void Coordinator::Refuse(const std::shared_ptr<TlsSession>& s, const std::string& kind,
+void Coordinator::Refuse(const std::shared_ptr<net::TlsSession>& s, const std::string& kind,
                          const std::string& reason) {
   log_->warn("refused {}: {}", s->peer_label(), reason);
   ++refused_[kind];
   pending_.erase(s->id());
-  s->Send(MakeFrame(MessageType::kError, ErrorMsg{"refused: " + reason}));
+  s->Send(protocol::MakeFrame(protocol::MessageType::kError, protocol::ErrorMsg{"refused: " + reason}));
   s->Close(reason);
 }
 
@@ -286,15 +284,15 @@ void Coordinator::ProtocolViolation(RegionState& r, const std::string& what) {
   log_->warn("region {}: protocol violation in round {}: {}; closing its connection", r.name,
              round_, what);
   if (r.session) {
-    r.session->Send(MakeFrame(MessageType::kError, ErrorMsg{"protocol violation: " + what}));
+    r.session->Send(protocol::MakeFrame(protocol::MessageType::kError, protocol::ErrorMsg{"protocol violation: " + what}));
     r.session->Close(what);
   }
 }
 
-void Coordinator::OnHello(const std::shared_ptr<TlsSession>& s, const Frame& f) {
+void Coordinator::OnHello(const std::shared_ptr<net::TlsSession>& s, const net::Frame& f) {
   pending_.erase(s->id());
-  HelloMsg hello;
-  Status st = ParseFrame(f, MessageType::kHello, &hello);
+  protocol::HelloMsg hello;
+  Status st = protocol::ParseFrame(f, protocol::MessageType::kHello, &hello);
   if (!st.ok()) return Refuse(s, "malformed Hello", st.message());
   const std::string& cn = s->peer_common_name();
   if (hello.region != cn) {
@@ -318,18 +316,18 @@ void Coordinator::OnHello(const std::shared_ptr<TlsSession>& s, const Frame& f) 
   session_region_[s->id()] = r.name;
   log_->info("region {} joined from {} ({})", r.name, s->peer_label(), hello.software);
 
-  WelcomeMsg w{run_id_, config_.data, round_};
-  s->Send(MakeFrame(MessageType::kWelcome, w));
+  protocol::WelcomeMsg w{run_id_, config_.data, round_};
+  s->Send(protocol::MakeFrame(protocol::MessageType::kWelcome, w));
   if (have_schema_) {
     SendSetup(r);
   } else if (phase_ == Phase::kSummaries && !summary_received_.count(r.name)) {
     summary_asked_.insert(r.name);
-    s->Send(MakeFrame(MessageType::kSummaryRequest,
-                      SummaryRequestMsg{config_.stats_noise_multiplier}));
+    s->Send(MakeFrame(protocol::MessageType::kSummaryRequest,
+                      protocol::SummaryRequestMsg{config_.stats_noise_multiplier}));
   }
 }
 
-void Coordinator::OnClose(const std::shared_ptr<TlsSession>& s, const Status& st) {
+void Coordinator::OnClose(const std::shared_ptr<net::TlsSession>& s, const Status& st) {
   pending_.erase(s->id());
   auto it = session_region_.find(s->id());
   if (it == session_region_.end()) return;
@@ -363,16 +361,16 @@ void Coordinator::MaybeCompleteRound() {
   }
 }
 
-void Coordinator::OnSummaryReply(RegionState& r, const Frame& f) {
+void Coordinator::OnSummaryReply(RegionState& r, const net::Frame& f) {
   if (phase_ != Phase::kSummaries || !summary_asked_.count(r.name) ||
       summary_received_.count(r.name)) {
     return ProtocolViolation(r, "SummaryReply outside the schema phase");
   }
-  SummaryReplyMsg msg;
-  Status st = ParseFrame(f, MessageType::kSummaryReply, &msg);
+  protocol::SummaryReplyMsg msg;
+  Status st = protocol::ParseFrame(f, protocol::MessageType::kSummaryReply, &msg);
   if (st.ok()) st = msg.summary.Validate();
   if (!st.ok()) return ProtocolViolation(r, st.message());
-  DataSummary merged = merged_summary_;
+  data::DataSummary merged = merged_summary_;
   st = merged.Merge(msg.summary);
   if (!st.ok()) {
     // A region whose table does not fit the contract cannot take part; tell it why.
@@ -390,10 +388,10 @@ void Coordinator::OnSummaryReply(RegionState& r, const Frame& f) {
   if (summary_received_.size() == config_.regions.size()) BuildSchema();
 }
 
-void Coordinator::OnUpdate(RegionState& r, const Frame& f) {
+void Coordinator::OnUpdate(RegionState& r, const net::Frame& f) {
   const bool in_round = phase_ == Phase::kRound || phase_ == Phase::kFinalEvaluation;
-  UpdateMsg msg;
-  Status st = ParseFrame(f, MessageType::kUpdate, &msg);
+  protocol::UpdateMsg msg;
+  Status st = protocol::ParseFrame(f, protocol::MessageType::kUpdate, &msg);
   if (!st.ok()) return ProtocolViolation(r, st.message());
   if (!in_round || msg.round != round_ || !selected_.count(r.name) || lost_.count(r.name)) {
     // A late or unsolicited update is refused but is no reason to drop the region.
@@ -405,7 +403,7 @@ void Coordinator::OnUpdate(RegionState& r, const Frame& f) {
     return ProtocolViolation(r, "second update for round " + std::to_string(round_));
   }
   const bool train = phase_ == Phase::kRound;
-  st = ValidateUpdate(msg, round_, static_cast<size_t>(spec_.num_params()), spec_.num_classes,
+  st = protocol::ValidateUpdate(msg, round_, static_cast<size_t>(spec_.num_params()), spec_.num_classes,
                       train);
   if (!st.ok()) return ProtocolViolation(r, st.message());
   replied_.insert(r.name);
@@ -434,9 +432,9 @@ void Coordinator::OnUpdate(RegionState& r, const Frame& f) {
   MaybeCompleteRound();
 }
 
-void Coordinator::OnDecline(RegionState& r, const Frame& f) {
-  DeclineMsg msg;
-  Status st = ParseFrame(f, MessageType::kDecline, &msg);
+void Coordinator::OnDecline(RegionState& r, const net::Frame& f) {
+  protocol::DeclineMsg msg;
+  Status st = protocol::ParseFrame(f, protocol::MessageType::kDecline, &msg);
   if (!st.ok()) return ProtocolViolation(r, st.message());
   const bool in_round = phase_ == Phase::kRound || phase_ == Phase::kFinalEvaluation;
   if (!in_round || msg.round != round_ || !selected_.count(r.name) || replied_.count(r.name)) {
@@ -473,8 +471,8 @@ std::vector<std::string> Coordinator::ReadyRegions() const {
 void Coordinator::SendSetup(RegionState& r) {
   // The Setup is the same for every region once the schema exists: encoded once, shared.
   if (!setup_frame_) {
-    SetupMsg m{run_id_, schema_, spec_, config_.plan};
-    setup_frame_ = std::make_shared<const Frame>(MakeFrame(MessageType::kSetup, m));
+    protocol::SetupMsg m{run_id_, schema_, spec_, config_.plan};
+    setup_frame_ = std::make_shared<const net::Frame>(protocol::MakeFrame(protocol::MessageType::kSetup, m));
   }
   r.session->Send(setup_frame_);
   r.set_up = true;
@@ -522,8 +520,8 @@ void Coordinator::Tick() {
           for (auto& [name, r] : regions_) {
             if (r.session && !summary_received_.count(name) && !summary_asked_.count(name)) {
               summary_asked_.insert(name);
-              r.session->Send(MakeFrame(MessageType::kSummaryRequest,
-                                        SummaryRequestMsg{config_.stats_noise_multiplier}));
+              r.session->Send(protocol::MakeFrame(protocol::MessageType::kSummaryRequest,
+                                        protocol::SummaryRequestMsg{config_.stats_noise_multiplier}));
             }
           }
           deadline_ = now + Seconds(config_.summary_deadline_s);
@@ -581,8 +579,8 @@ void Coordinator::StartSummaries() {
   for (auto& [name, r] : regions_) {
     if (!r.session) continue;
     summary_asked_.insert(name);
-    r.session->Send(MakeFrame(MessageType::kSummaryRequest,
-                              SummaryRequestMsg{config_.stats_noise_multiplier}));
+    r.session->Send(protocol::MakeFrame(protocol::MessageType::kSummaryRequest,
+                              protocol::SummaryRequestMsg{config_.stats_noise_multiplier}));
   }
   log_->info("collecting data summaries from {} regions", summary_asked_.size());
 }
@@ -590,22 +588,22 @@ void Coordinator::StartSummaries() {
 void Coordinator::BuildSchema() {
   // Merge again in region order: sums of floating-point statistics depend on their order, and
   // the schema (hence the model) must not depend on which region answered first.
-  DataSummary ordered;
+  data::DataSummary ordered;
   for (const auto& [name, summary] : summaries_) {
     Status merged = ordered.Merge(summary);
     if (!merged.ok()) return Finish(1, "schema: " + merged.message());  // checked on arrival
   }
   merged_summary_ = std::move(ordered);
-  SchemaOptions so;
+  data::SchemaOptions so;
   so.min_category_count = config_.min_category_count;
-  auto schema = Schema::FromSummary(merged_summary_, config_.data.label, so);
+  auto schema = data::Schema::FromSummary(merged_summary_, config_.data.label, so);
   if (!schema.ok()) {
     log_->error("cannot build the global schema: {}", schema.status().message());
     return Finish(1, "schema: " + schema.status().message());
   }
   schema_ = std::move(*schema);
-  spec_ = ModelSpec{schema_.input_dim(), config_.hidden, schema_.num_classes()};
-  auto model = Mlp::Create(spec_);
+  spec_ = ml::ModelSpec{schema_.input_dim(), config_.hidden, schema_.num_classes()};
+  auto model = ml::Mlp::Create(spec_);
   if (!model.ok()) return Finish(1, model.status().message());
   model->InitRandom(config_.seed);
   global_ = model->params();
@@ -628,7 +626,7 @@ void Coordinator::StartRound() {
   std::vector<std::string> ready = ReadyRegions();
   size_t k = static_cast<size_t>(std::ceil(config_.fraction * static_cast<double>(ready.size())));
   k = std::clamp<size_t>(k, std::min<size_t>(config_.min_regions, ready.size()), ready.size());
-  std::mt19937_64 rng(Mix(config_.seed, round_));
+  std::mt19937_64 rng(DeriveSeed(config_.seed, round_));
   std::shuffle(ready.begin(), ready.end(), rng);
   ready.resize(k);
   selected_ = std::set<std::string>(ready.begin(), ready.end());
@@ -640,15 +638,15 @@ void Coordinator::StartRound() {
   phase_ = Phase::kRound;
   round_started_ = Clock::now();
   deadline_ = round_started_ + Seconds(config_.round_deadline_s);
-  RoundStartMsg msg;
+  protocol::RoundStartMsg msg;
   msg.round = round_;
   msg.train = true;
   msg.weights.assign(global_.data(), global_.data() + global_.size());
   // One encoding for every region (a region derives its own shuffling seed from this one and its
   // name), so a 1M-parameter model is serialised once per round, not once per region.
-  msg.seed = Mix(config_.seed, round_);
+  msg.seed = DeriveSeed(config_.seed, round_);
   // One shared frame: 1,000 regions queue the same payload, not 1,000 copies of the weights.
-  const auto frame = std::make_shared<const Frame>(MakeFrame(MessageType::kRoundStart, msg));
+  const auto frame = std::make_shared<const net::Frame>(protocol::MakeFrame(protocol::MessageType::kRoundStart, msg));
   for (const std::string& name : selected_) regions_[name].session->Send(frame);
   log_->info("round {}/{} started with {} of {} ready regions", round_, config_.rounds,
              selected_.size(), ReadyRegions().size());
@@ -675,7 +673,7 @@ void Coordinator::FinishRound() {
   std::sort(updates_.begin(), updates_.end(),
             [](const ClientUpdate& a, const ClientUpdate& b) { return a.region < b.region; });
   Status st = strategy_->Aggregate(updates_, &global_);
-  if (!st.ok() || !AllFinite(global_)) {
+  if (!st.ok() || !ml::AllFinite(global_)) {
     log_->error("round {}: aggregation failed: {}", round_, st.ok() ? "non-finite model" : st.message());
     return Finish(1, "aggregation failed");
   }
@@ -752,11 +750,11 @@ void Coordinator::StartFinalEvaluation() {
   updates_.clear();
   phase_ = Phase::kFinalEvaluation;
   deadline_ = Clock::now() + Seconds(config_.round_deadline_s);
-  RoundStartMsg msg;
+  protocol::RoundStartMsg msg;
   msg.round = round_;
   msg.train = false;
   msg.weights.assign(global_.data(), global_.data() + global_.size());
-  const auto frame = std::make_shared<const Frame>(MakeFrame(MessageType::kRoundStart, msg));
+  const auto frame = std::make_shared<const net::Frame>(protocol::MakeFrame(protocol::MessageType::kRoundStart, msg));
   for (const std::string& name : selected_) regions_[name].session->Send(frame);
   log_->info("final evaluation of the global model on {} regions", selected_.size());
   if (selected_.empty()) FinishFinalEvaluation();
@@ -765,21 +763,21 @@ void Coordinator::StartFinalEvaluation() {
 void Coordinator::FinishFinalEvaluation() {
   final_evaluated_ = true;
   RecordEvaluation(completed_round_, evals_);
-  Mlp model = *Mlp::Create(spec_);
+  ml::Mlp model = *ml::Mlp::Create(spec_);
   (void)model.SetParams(global_);
   nlohmann::json meta = {{"mode", "federated"},
                          {"run_id", run_id_},
                          {"rounds", config_.rounds},
                          {"strategy", config_.strategy.name},
                          {"regions", config_.regions}};
-  ModelFile file{schema_, model, meta.dump()};
-  Status st = SaveModelFile(config_.run_dir + "/final.fsm", file);
+  ml::ModelFile file{schema_, model, meta.dump()};
+  Status st = ml::SaveModelFile(config_.run_dir + "/final.fsm", file);
   if (!st.ok()) {
     log_->error("cannot write the final model: {}", st.message());
     return Finish(1, st.message());
   }
-  DoneMsg done{std::vector<float>(global_.data(), global_.data() + global_.size()), "completed"};
-  const auto done_frame = std::make_shared<const Frame>(MakeFrame(MessageType::kDone, done));
+  protocol::DoneMsg done{std::vector<float>(global_.data(), global_.data() + global_.size()), "completed"};
+  const auto done_frame = std::make_shared<const net::Frame>(protocol::MakeFrame(protocol::MessageType::kDone, done));
   for (auto& [name, r] : regions_) {
     if (r.session) r.session->Send(done_frame);
   }
@@ -850,7 +848,7 @@ void Coordinator::RecordEvaluation(uint32_t model_round, const EvaluationTally& 
   if (evals.empty()) return;
   nlohmann::json per_region = nlohmann::json::object();
   for (const auto& [name, report] : evals.regions()) per_region[name] = Brief(report);
-  ClassificationReport rep = ComputeReport(evals.total());
+  ml::ClassificationReport rep = ComputeReport(evals.total());
   h["global"] = Brief(rep);
   h["regions"] = per_region;
   h["evaluated_by"] = evals.size();

@@ -22,15 +22,16 @@
 #include <string>
 #include <vector>
 
-#include "common/messages.h"
-#include "common/metrics.h"
-#include "common/progress.h"
-#include "common/tls_server.h"
+#include "common/protocol/messages.h"
+#include "common/ml/metrics.h"
+#include "common/base/progress.h"
+#include "common/net/tls_server.h"
 #include "coordinator/config.h"
 #include "coordinator/evaluation_tally.h"
-#include "coordinator/status_server.h"
-#include "coordinator/status_snapshot.h"
+#include "coordinator/status/status_server.h"
+#include "coordinator/status/status_snapshot.h"
 #include "coordinator/strategy.h"
+#include "common/base/file_lock.h"
 
 namespace fedseg::coordinator {
 
@@ -58,7 +59,7 @@ class Coordinator {
 
   struct RegionState {
     std::string name;
-    std::shared_ptr<TlsSession> session;  // null while disconnected
+    std::shared_ptr<net::TlsSession> session;  // null while disconnected
     bool set_up = false;                  // has received the current Setup
     bool retired = false;                 // declined for good (privacy budget exhausted)
     bool summary_done = false;
@@ -76,15 +77,15 @@ class Coordinator {
   Status Init();
 
   // Network events.
-  void OnSession(std::shared_ptr<TlsSession> s);
-  void OnFrame(const std::shared_ptr<TlsSession>& s, Frame f);
-  void OnClose(const std::shared_ptr<TlsSession>& s, const Status& st);
-  void OnHello(const std::shared_ptr<TlsSession>& s, const Frame& f);
-  void OnSummaryReply(RegionState& r, const Frame& f);
-  void OnUpdate(RegionState& r, const Frame& f);
-  void OnDecline(RegionState& r, const Frame& f);
+  void OnSession(std::shared_ptr<net::TlsSession> s);
+  void OnFrame(const std::shared_ptr<net::TlsSession>& s, net::Frame f);
+  void OnClose(const std::shared_ptr<net::TlsSession>& s, const Status& st);
+  void OnHello(const std::shared_ptr<net::TlsSession>& s, const net::Frame& f);
+  void OnSummaryReply(RegionState& r, const net::Frame& f);
+  void OnUpdate(RegionState& r, const net::Frame& f);
+  void OnDecline(RegionState& r, const net::Frame& f);
   // `kind` is the bounded refusal counter key ("unknown region"); `reason` the full message.
-  void Refuse(const std::shared_ptr<TlsSession>& s, const std::string& kind,
+  void Refuse(const std::shared_ptr<net::TlsSession>& s, const std::string& kind,
               const std::string& reason);
   void ProtocolViolation(RegionState& r, const std::string& what);
   void MaybeCompleteRound();
@@ -116,7 +117,7 @@ class Coordinator {
   Options options_;
   std::shared_ptr<spdlog::logger> log_;
   boost::asio::io_context io_;
-  std::unique_ptr<TlsServer> server_;
+  std::unique_ptr<net::TlsServer> server_;
   std::unique_ptr<StatusServer> status_server_;  // null unless status.enabled
   boost::asio::steady_timer tick_;
   boost::asio::signal_set signals_;
@@ -131,21 +132,21 @@ class Coordinator {
   Clock::time_point deadline_;
   int exit_code_ = 0;
 
-  std::map<uint64_t, std::pair<std::shared_ptr<TlsSession>, Clock::time_point>> pending_;
+  std::map<uint64_t, std::pair<std::shared_ptr<net::TlsSession>, Clock::time_point>> pending_;
   std::map<uint64_t, std::string> session_region_;
   std::map<std::string, RegionState> regions_;
 
   // Schema phase.
   std::set<std::string> summary_asked_;
-  DataSummary merged_summary_;
-  std::map<std::string, DataSummary> summaries_;  // by region, merged in this order
+  data::DataSummary merged_summary_;
+  std::map<std::string, data::DataSummary> summaries_;  // by region, merged in this order
   std::set<std::string> summary_received_;
   bool have_schema_ = false;
-  Schema schema_;
-  ModelSpec spec_;
+  data::Schema schema_;
+  ml::ModelSpec spec_;
   Eigen::VectorXf global_;
   std::unique_ptr<Strategy> strategy_;
-  std::shared_ptr<const Frame> setup_frame_;  // encoded once the schema exists
+  std::shared_ptr<const net::Frame> setup_frame_;  // encoded once the schema exists
 
   // Rounds.
   uint32_t round_ = 0;                 // current (or next) round number
@@ -162,7 +163,7 @@ class Coordinator {
   bool final_evaluated_ = false;
   ProgressLine progress_;  // on a terminal: updates received and time left, redrawn each tick
   uint64_t bytes_received_ = 0;
-  int lock_fd_ = -1;  // flock on run_dir/coordinator.lock, held for the coordinator's lifetime
+  FileLock run_dir_lock_;  // run_dir/coordinator.lock, held for the coordinator's lifetime
 };
 
 }  // namespace fedseg::coordinator

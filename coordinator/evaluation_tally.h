@@ -11,8 +11,8 @@
 #include <map>
 #include <string>
 
-#include "common/metrics.h"
-#include "common/status.h"
+#include "common/ml/metrics.h"
+#include "common/base/status.h"
 
 namespace fedseg::coordinator {
 
@@ -22,20 +22,20 @@ class EvaluationTally {
 
   // Merges `summary` into the total and keeps `region`'s report. Refuses (and changes nothing)
   // a summary that does not merge (another class count) or a region already counted.
-  Status Add(const std::string& region, const ClassificationSummary& summary);
+  Status Add(const std::string& region, const ml::ClassificationSummary& summary);
 
   // Forgets everything: the tally of the next model, with `num_classes` classes.
   void Reset(int num_classes);
 
   bool empty() const { return regions_.empty(); }
   size_t size() const { return regions_.size(); }
-  const ClassificationSummary& total() const { return total_; }
+  const ml::ClassificationSummary& total() const { return total_; }
   // Each counted region's own report, by name.
-  const std::map<std::string, ClassificationReport>& regions() const { return regions_; }
+  const std::map<std::string, ml::ClassificationReport>& regions() const { return regions_; }
 
  private:
-  ClassificationSummary total_;
-  std::map<std::string, ClassificationReport> regions_;
+  ml::ClassificationSummary total_;
+  std::map<std::string, ml::ClassificationReport> regions_;
 };
 
 }  // namespace fedseg::coordinator

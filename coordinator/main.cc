@@ -3,9 +3,9 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
-#include "common/runtime.h"
+#include "common/ml/runtime.h"
 #include "coordinator/coordinator.h"
-#include "coordinator/report_html.h"
+#include "coordinator/report/report_html.h"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
     std::cerr << "error: --config is required (see --help)\n";
     return 2;
   }
-  fedseg::ConfigureThreads(0);
+  fedseg::ml::ConfigureThreads(0);
 
   nlohmann::json overrides = nlohmann::json::object();
   if (rounds > 0) overrides["/training/rounds"] = rounds;
@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   // One socket per region: the usual soft limit of 1,024 open files would refuse the 1,000th.
-  auto files = fedseg::RaiseOpenFileLimit();
+  auto files = fedseg::ml::RaiseOpenFileLimit();
   const uint64_t needed = config->regions.size() + 64;  // + logs, checkpoint, listener, epoll
   if (!files.ok()) {
     std::cerr << "warning: " << files.status().message() << "\n";

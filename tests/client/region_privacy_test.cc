@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "privacy/rdp_accountant.h"
+#include "privacy/accounting/rdp_accountant.h"
 
 namespace fedseg::client {
 namespace {
@@ -34,8 +34,8 @@ class RegionPrivacyTest : public ::testing::Test {
     c.insecure_seeded_noise = true;
     return c;
   }
-  static TrainingPlan Plan(double sigma, int rounds) {
-    TrainingPlan p;
+  static protocol::TrainingPlan Plan(double sigma, int rounds) {
+    protocol::TrainingPlan p;
     p.dp = true;
     p.batch_size = 50;
     p.local_epochs = 1;

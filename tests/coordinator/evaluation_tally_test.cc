@@ -10,10 +10,10 @@ namespace fedseg::coordinator {
 namespace {
 
 // A binary summary of `rows` random rows.
-ClassificationSummary RandomSummary(uint32_t seed, int rows) {
+ml::ClassificationSummary RandomSummary(uint32_t seed, int rows) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> u(0.0f, 1.0f);
-  ClassificationSummary s(2);
+  ml::ClassificationSummary s(2);
   for (int i = 0; i < rows; ++i) {
     const float p1 = u(rng);
     const float probs[2] = {1.0f - p1, p1};
@@ -24,21 +24,21 @@ ClassificationSummary RandomSummary(uint32_t seed, int rows) {
 
 TEST(EvaluationTallyTest, RunningTotalEqualsTheMergeOfAllSummaries) {
   EvaluationTally tally(2);
-  ClassificationSummary all(2);
+  ml::ClassificationSummary all(2);
   for (int i = 0; i < 50; ++i) {
-    const ClassificationSummary s = RandomSummary(static_cast<uint32_t>(i), 5 + i);
+    const ml::ClassificationSummary s = RandomSummary(static_cast<uint32_t>(i), 5 + i);
     ASSERT_TRUE(tally.Add("region-" + std::to_string(i), s).ok());
     ASSERT_TRUE(all.Merge(s).ok());
   }
   EXPECT_EQ(tally.size(), 50u);
-  const ClassificationReport got = ComputeReport(tally.total());
-  const ClassificationReport want = ComputeReport(all);
+  const ml::ClassificationReport got = ComputeReport(tally.total());
+  const ml::ClassificationReport want = ComputeReport(all);
   EXPECT_EQ(got.count, want.count);
   EXPECT_EQ(got.confusion, want.confusion);
   EXPECT_DOUBLE_EQ(got.roc_auc, want.roc_auc);
   EXPECT_DOUBLE_EQ(got.log_loss, want.log_loss);
   // Each region keeps its own report.
-  const ClassificationReport r7 = ComputeReport(RandomSummary(7, 12));
+  const ml::ClassificationReport r7 = ComputeReport(RandomSummary(7, 12));
   ASSERT_TRUE(tally.regions().count("region-7"));
   EXPECT_EQ(tally.regions().at("region-7").count, 12u);
   EXPECT_EQ(tally.regions().at("region-7").confusion, r7.confusion);
@@ -51,7 +51,7 @@ TEST(EvaluationTallyTest, RefusesAWrongClassCountAndASecondSummaryOfARegion) {
   Status st = tally.Add("a", RandomSummary(2, 10));
   EXPECT_TRUE(st.IsInvalidArgument());
   EXPECT_NE(st.message().find("region 'a' already counted"), std::string::npos) << st.message();
-  st = tally.Add("b", ClassificationSummary(3));
+  st = tally.Add("b", ml::ClassificationSummary(3));
   EXPECT_FALSE(st.ok());
   EXPECT_NE(st.message().find("region 'b'"), std::string::npos) << st.message();
   // Neither refusal changed the tally.

@@ -2,9 +2,9 @@
 #include <string>
 #include <string_view>
 
-#include "common/json_config.h"
+#include "common/base/json_config.h"
 #include "coordinator/config.h"
-#include "privacy/ledger.h"
+#include "privacy/ledger/ledger.h"
 #include "tests/fuzz/fuzz_targets.h"
 
 namespace fedseg::fuzz {

@@ -13,15 +13,15 @@
 #include <string>
 #include <vector>
 
-#include "common/container.h"
-#include "common/csv.h"
-#include "common/dataset_loader.h"
-#include "common/frame.h"
-#include "common/messages.h"
-#include "common/model_file.h"
-#include "common/sha256.h"
+#include "common/base/container.h"
+#include "common/data/csv.h"
+#include "common/data/dataset_loader.h"
+#include "common/net/frame.h"
+#include "common/protocol/messages.h"
+#include "common/ml/model_file.h"
+#include "common/base/sha256.h"
 #include "coordinator/checkpoint.h"
-#include "privacy/ledger.h"
+#include "privacy/ledger/ledger.h"
 
 namespace fs = std::filesystem;
 
@@ -54,12 +54,12 @@ std::string WithByte(uint8_t b, std::string_view rest) {
   return out;
 }
 
-RawDataset SmallDataset() {
-  RawDataset d;
+data::RawDataset SmallDataset() {
+  data::RawDataset d;
   d.source = "mem";
-  d.features = {RawColumn{"x", ColumnType::kNumeric, {1, 2, 3, 4}, {}, 0},
-                RawColumn{"c", ColumnType::kCategorical, {}, {"a", "b", "a", "c"}, 0},
-                RawColumn{"w", ColumnType::kBoolean, {0, 1, 1, 0}, {}, 0}};
+  d.features = {data::RawColumn{"x", data::ColumnType::kNumeric, {1, 2, 3, 4}, {}, 0},
+                data::RawColumn{"c", data::ColumnType::kCategorical, {}, {"a", "b", "a", "c"}, 0},
+                data::RawColumn{"w", data::ColumnType::kBoolean, {0, 1, 1, 0}, {}, 0}};
   d.label_name = "y";
   d.labels = {"no", "yes", "no", "yes"};
   d.line_numbers = {2, 3, 4, 5};
@@ -86,27 +86,27 @@ void MakeCsv(const fs::path& source_dir) {
   Write("csv", "shoppers_head", WithByte(17, head));
 }
 
-std::vector<std::pair<std::string, Frame>> Messages() {
-  RawDataset d = SmallDataset();
-  DataSummary summary = Summarize(d);
-  Schema schema = *Schema::FromSummary(summary, "y");
-  const ModelSpec spec{schema.input_dim(), {3}, 2};
-  const ModelSpec small{4, {3}, 2};  // the architecture messages_fuzz.cc validates against
+std::vector<std::pair<std::string, net::Frame>> Messages() {
+  data::RawDataset d = SmallDataset();
+  data::DataSummary summary = Summarize(d);
+  data::Schema schema = *data::Schema::FromSummary(summary, "y");
+  const ml::ModelSpec spec{schema.input_dim(), {3}, 2};
+  const ml::ModelSpec small{4, {3}, 2};  // the architecture messages_fuzz.cc validates against
 
-  DataContract contract;
+  protocol::DataContract contract;
   contract.label = "y";
   contract.categorical = {"c"};
   contract.numeric = {"x"};
   contract.drop = {"id"};
   contract.bounds = {{"x", {0.0, 10.0}}};
 
-  TrainingPlan plan;
+  protocol::TrainingPlan plan;
   plan.local_epochs = 2;
   plan.dp = true;
   plan.dp_noise_multiplier = 1.1;
   plan.total_rounds = 5;
 
-  ClassificationSummary eval(2);
+  ml::ClassificationSummary eval(2);
   const float p1[2] = {0.8f, 0.2f}, p2[2] = {0.3f, 0.7f};
   eval.Add(0, p1);
   eval.Add(1, p2);
@@ -115,24 +115,24 @@ std::vector<std::pair<std::string, Frame>> Messages() {
   std::vector<float> weights(static_cast<size_t>(small.num_params()));
   for (size_t i = 0; i < weights.size(); ++i) weights[i] = 0.01f * static_cast<float>(i) - 0.1f;
 
-  UpdateMsg update{1, 10, weights, 0.5, eval, 0.7, 8.0, 1e-5, std::string(64, 'a')};
-  UpdateMsg eval_only{2, 10, {}, 0.0, eval, 0.7, 8.0, 1e-5, std::string(64, 'b')};
-  UpdateMsg empty_eval{1, 3, weights, 0.25, ClassificationSummary(), 0.0, 0.0, 0.0, ""};
+  protocol::UpdateMsg update{1, 10, weights, 0.5, eval, 0.7, 8.0, 1e-5, std::string(64, 'a')};
+  protocol::UpdateMsg eval_only{2, 10, {}, 0.0, eval, 0.7, 8.0, 1e-5, std::string(64, 'b')};
+  protocol::UpdateMsg empty_eval{1, 3, weights, 0.25, ml::ClassificationSummary(), 0.0, 0.0, 0.0, ""};
 
   return {
-      {"hello", MakeFrame(MessageType::kHello, HelloMsg{"Region-1", "fedseg 0.1.0"})},
-      {"welcome", MakeFrame(MessageType::kWelcome, WelcomeMsg{"run-1", contract, 3})},
-      {"summary_request", MakeFrame(MessageType::kSummaryRequest, SummaryRequestMsg{0.5})},
-      {"summary_reply", MakeFrame(MessageType::kSummaryReply, SummaryReplyMsg{summary, 4, 1})},
-      {"setup", MakeFrame(MessageType::kSetup, SetupMsg{"run-1", schema, spec, plan})},
-      {"round_start", MakeFrame(MessageType::kRoundStart, RoundStartMsg{1, true, 99, weights})},
-      {"update", MakeFrame(MessageType::kUpdate, update)},
-      {"update_eval_only", MakeFrame(MessageType::kUpdate, eval_only)},
-      {"update_empty_eval", MakeFrame(MessageType::kUpdate, empty_eval)},
-      {"decline", MakeFrame(MessageType::kDecline,
-                            DeclineMsg{4, "privacy budget spent", 8.0, 8.0, std::string(64, 'c')})},
-      {"done", MakeFrame(MessageType::kDone, DoneMsg{weights, "all rounds done"})},
-      {"error", MakeFrame(MessageType::kError, ErrorMsg{"unexpected message"})},
+      {"hello", protocol::MakeFrame(protocol::MessageType::kHello, protocol::HelloMsg{"Region-1", "fedseg 0.1.0"})},
+      {"welcome", MakeFrame(protocol::MessageType::kWelcome, protocol::WelcomeMsg{"run-1", contract, 3})},
+      {"summary_request", MakeFrame(protocol::MessageType::kSummaryRequest, protocol::SummaryRequestMsg{0.5})},
+      {"summary_reply", MakeFrame(protocol::MessageType::kSummaryReply, protocol::SummaryReplyMsg{summary, 4, 1})},
+      {"setup", MakeFrame(protocol::MessageType::kSetup, protocol::SetupMsg{"run-1", schema, spec, plan})},
+      {"round_start", MakeFrame(protocol::MessageType::kRoundStart, protocol::RoundStartMsg{1, true, 99, weights})},
+      {"update", MakeFrame(protocol::MessageType::kUpdate, update)},
+      {"update_eval_only", MakeFrame(protocol::MessageType::kUpdate, eval_only)},
+      {"update_empty_eval", MakeFrame(protocol::MessageType::kUpdate, empty_eval)},
+      {"decline", MakeFrame(protocol::MessageType::kDecline,
+                            protocol::DeclineMsg{4, "privacy budget spent", 8.0, 8.0, std::string(64, 'c')})},
+      {"done", MakeFrame(protocol::MessageType::kDone, protocol::DoneMsg{weights, "all rounds done"})},
+      {"error", MakeFrame(protocol::MessageType::kError, protocol::ErrorMsg{"unexpected message"})},
   };
 }
 
@@ -140,38 +140,38 @@ void MakeMessagesAndFrames() {
   for (const auto& [name, frame] : Messages()) {
     // messages: byte 0 = type - 1 (the target maps it back with 1 + byte % 10).
     Write("messages", name, WithByte(static_cast<uint8_t>(frame.type - 1), frame.payload));
-    Write("frame", name, EncodeFrame(frame.type, frame.payload));
+    Write("frame", name, net::EncodeFrame(frame.type, frame.payload));
   }
-  const Frame hello = Messages()[0].second;
-  std::string framed = EncodeFrame(hello.type, hello.payload);
+  const net::Frame hello = Messages()[0].second;
+  std::string framed = net::EncodeFrame(hello.type, hello.payload);
   Write("frame", "truncated_payload", framed.substr(0, framed.size() - 3));
   std::string bad_crc = framed;
   bad_crc[13] ^= 1;
   Write("frame", "bad_crc", bad_crc);
-  Write("frame", "header_only_unknown_type", EncodeFrame(77, ""));
+  Write("frame", "header_only_unknown_type", net::EncodeFrame(77, ""));
   Write("messages", "truncated_update", WithByte(6, Messages()[6].second.payload.substr(0, 40)));
 }
 
-ModelFile SmallModel() {
-  RawDataset d = SmallDataset();
-  Schema schema = *Schema::FromSummary(Summarize(d), "y");
-  Mlp m = *Mlp::Create({schema.input_dim(), {4}, 2});
+ml::ModelFile SmallModel() {
+  data::RawDataset d = SmallDataset();
+  data::Schema schema = *data::Schema::FromSummary(Summarize(d), "y");
+  ml::Mlp m = *ml::Mlp::Create({schema.input_dim(), {4}, 2});
   m.InitRandom(1);
-  return ModelFile{schema, m, R"({"mode":"local"})"};
+  return ml::ModelFile{schema, m, R"({"mode":"local"})"};
 }
 
 void MakeContainers() {
-  const std::string model = EncodeModelFile(SmallModel());
+  const std::string model = ml::EncodeModelFile(SmallModel());
   Write("model_file", "valid_file", WithByte(0, model));
   Write("model_file", "valid_payload", WithByte(1, model.substr(kContainerHeaderSize)));
   Write("model_file", "truncated_file", WithByte(0, model.substr(0, model.size() - 5)));
-  ModelFile no_hidden = SmallModel();
-  no_hidden.model = *Mlp::Create({no_hidden.schema.input_dim(), {}, 2});
+  ml::ModelFile no_hidden = SmallModel();
+  no_hidden.model = *ml::Mlp::Create({no_hidden.schema.input_dim(), {}, 2});
   Write("model_file", "no_hidden_payload",
         WithByte(1, EncodeModelFile(no_hidden).substr(kContainerHeaderSize)));
 
   coordinator::Checkpoint c;
-  ModelFile f = SmallModel();
+  ml::ModelFile f = SmallModel();
   c.run_id = "run-1";
   c.completed_round = 3;
   c.schema = f.schema;

@@ -3,16 +3,16 @@
 #include <string>
 #include <string_view>
 
-#include "common/frame.h"
-#include "common/messages.h"
+#include "common/net/frame.h"
+#include "common/protocol/messages.h"
 #include "tests/fuzz/fuzz_targets.h"
 
 namespace fedseg::fuzz {
 namespace {
 
 // A small architecture to validate received weights against (23 parameters).
-const ModelSpec& SmallSpec() {
-  static const ModelSpec spec{4, {3}, 2};
+const ml::ModelSpec& SmallSpec() {
+  static const ml::ModelSpec spec{4, {3}, 2};
   return spec;
 }
 
@@ -35,10 +35,10 @@ bool ParseRoundTrip(std::string_view payload, T* msg) {
   return true;
 }
 
-void CheckSummary(const ClassificationSummary& s) {
+void CheckSummary(const ml::ClassificationSummary& s) {
   if (!s.Validate().ok()) return;
-  (void)ComputeReport(s);
-  ClassificationSummary total(s.num_classes());
+  (void)ml::ComputeReport(s);
+  ml::ClassificationSummary total(s.num_classes());
   if (s.num_classes() >= 2) {
     FEDSEG_FUZZ_CHECK(total.Merge(s).ok(), "a valid summary merges into an empty one");
   }
@@ -47,32 +47,32 @@ void CheckSummary(const ClassificationSummary& s) {
 }  // namespace
 
 void CheckMessage(uint16_t type, std::string_view payload) {
-  switch (static_cast<MessageType>(type)) {
-    case MessageType::kHello: {
-      HelloMsg m;
+  switch (static_cast<protocol::MessageType>(type)) {
+    case protocol::MessageType::kHello: {
+      protocol::HelloMsg m;
       ParseRoundTrip(payload, &m);
       break;
     }
-    case MessageType::kWelcome: {
-      WelcomeMsg m;
+    case protocol::MessageType::kWelcome: {
+      protocol::WelcomeMsg m;
       ParseRoundTrip(payload, &m);
       break;
     }
-    case MessageType::kSummaryRequest: {
-      SummaryRequestMsg m;
+    case protocol::MessageType::kSummaryRequest: {
+      protocol::SummaryRequestMsg m;
       ParseRoundTrip(payload, &m);
       break;
     }
-    case MessageType::kSummaryReply: {
-      SummaryReplyMsg m;
+    case protocol::MessageType::kSummaryReply: {
+      protocol::SummaryReplyMsg m;
       if (ParseRoundTrip(payload, &m) && m.summary.Validate().ok()) {
-        DataSummary merged = m.summary;
+        data::DataSummary merged = m.summary;
         (void)merged.Merge(m.summary);
       }
       break;
     }
-    case MessageType::kSetup: {
-      SetupMsg m;
+    case protocol::MessageType::kSetup: {
+      protocol::SetupMsg m;
       if (ParseRoundTrip(payload, &m)) {
         (void)m.plan.Validate();
         if (m.spec.Validate().ok()) {
@@ -85,38 +85,38 @@ void CheckMessage(uint16_t type, std::string_view payload) {
       }
       break;
     }
-    case MessageType::kRoundStart: {
-      RoundStartMsg m;
-      if (ParseRoundTrip(payload, &m)) (void)ValidateWeights(m.weights, SmallSpec());
+    case protocol::MessageType::kRoundStart: {
+      protocol::RoundStartMsg m;
+      if (ParseRoundTrip(payload, &m)) (void)protocol::ValidateWeights(m.weights, SmallSpec());
       break;
     }
-    case MessageType::kUpdate: {
-      UpdateMsg m;
+    case protocol::MessageType::kUpdate: {
+      protocol::UpdateMsg m;
       if (ParseRoundTrip(payload, &m)) {
-        (void)ValidateUpdate(m, m.round, m.delta.size(), m.evaluation.num_classes(),
+        (void)protocol::ValidateUpdate(m, m.round, m.delta.size(), m.evaluation.num_classes(),
                              !m.delta.empty());
         (void)ValidateUpdate(m, 1, static_cast<size_t>(SmallSpec().num_params()), 2, true);
         CheckSummary(m.evaluation);
       }
       break;
     }
-    case MessageType::kDecline: {
-      DeclineMsg m;
+    case protocol::MessageType::kDecline: {
+      protocol::DeclineMsg m;
       ParseRoundTrip(payload, &m);
       break;
     }
-    case MessageType::kDone: {
-      DoneMsg m;
-      if (ParseRoundTrip(payload, &m)) (void)ValidateWeights(m.weights, SmallSpec());
+    case protocol::MessageType::kDone: {
+      protocol::DoneMsg m;
+      if (ParseRoundTrip(payload, &m)) (void)protocol::ValidateWeights(m.weights, SmallSpec());
       break;
     }
-    case MessageType::kError: {
-      ErrorMsg m;
+    case protocol::MessageType::kError: {
+      protocol::ErrorMsg m;
       ParseRoundTrip(payload, &m);
       break;
     }
     default:
-      (void)MessageTypeName(type);
+      (void)protocol::MessageTypeName(type);
       break;
   }
 }
@@ -131,21 +131,21 @@ int FuzzMessages(const uint8_t* data, size_t size) {
 int FuzzFrame(const uint8_t* data, size_t size) {
   const std::span<const uint8_t> bytes(data, size);
   // A receiver's limit: the default, or a small one when the input asks (byte 0 odd).
-  const uint32_t limit = (size > 0 && (data[0] & 1) != 0) ? 64 : kDefaultMaxFrameBytes;
-  Result<FrameHeader> h = DecodeFrameHeader(bytes, limit);
+  const uint32_t limit = (size > 0 && (data[0] & 1) != 0) ? 64 : net::kDefaultMaxFrameBytes;
+  Result<net::FrameHeader> h = net::DecodeFrameHeader(bytes, limit);
   if (!h.ok()) return 0;
-  FEDSEG_FUZZ_CHECK(size >= kFrameHeaderSize, "a header needs 16 bytes");
+  FEDSEG_FUZZ_CHECK(size >= net::kFrameHeaderSize, "a header needs 16 bytes");
   FEDSEG_FUZZ_CHECK(h->payload_length <= limit, "an accepted length is within the limit");
-  const auto encoded = EncodeFrameHeader(h->type, h->payload_length);
+  const auto encoded = net::EncodeFrameHeader(h->type, h->payload_length);
   FEDSEG_FUZZ_CHECK(std::equal(encoded.begin(), encoded.end(), data),
                     "an accepted header re-encodes to the same bytes");
   // The connection reads payload_length bytes next; here they are whatever the input holds.
-  const size_t available = size - kFrameHeaderSize;
+  const size_t available = size - net::kFrameHeaderSize;
   if (h->payload_length > available) return 0;
-  const std::string_view payload(reinterpret_cast<const char*>(data + kFrameHeaderSize),
+  const std::string_view payload(reinterpret_cast<const char*>(data + net::kFrameHeaderSize),
                                  h->payload_length);
-  const std::string framed = EncodeFrame(h->type, payload);
-  Result<FrameHeader> again = DecodeFrameHeader(
+  const std::string framed = net::EncodeFrame(h->type, payload);
+  Result<net::FrameHeader> again = net::DecodeFrameHeader(
       std::span(reinterpret_cast<const uint8_t*>(framed.data()), framed.size()), limit);
   FEDSEG_FUZZ_CHECK(
       again.ok() && again->payload_length == h->payload_length && again->type == h->type,

@@ -4,8 +4,8 @@
 #include <string>
 #include <string_view>
 
-#include "common/container.h"
-#include "common/model_file.h"
+#include "common/base/container.h"
+#include "common/ml/model_file.h"
 #include "coordinator/checkpoint.h"
 #include "tests/fuzz/fuzz_targets.h"
 
@@ -25,19 +25,19 @@ std::string FileBytes(const uint8_t* data, size_t size, std::string_view magic, 
 int FuzzModelFile(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   const std::string bytes = FileBytes(
-      data, size, std::string_view(kModelMagic, sizeof(kModelMagic)), kModelFormatVersion);
-  Result<ModelFile> f = DecodeModelFile(bytes, "fuzz.fsm");
+      data, size, std::string_view(ml::kModelMagic, sizeof(ml::kModelMagic)), ml::kModelFormatVersion);
+  Result<ml::ModelFile> f = ml::DecodeModelFile(bytes, "fuzz.fsm");
   if (!f.ok()) {
     FEDSEG_FUZZ_CHECK(f.status().message().find("fuzz.fsm") != std::string::npos,
                       "model file errors name the file");
     return 0;
   }
   // An accepted model is consistent and usable: validate, predict, re-encode.
-  const ModelSpec& spec = f->model.spec();
+  const ml::ModelSpec& spec = f->model.spec();
   FEDSEG_FUZZ_CHECK(spec.Validate().ok(), "an accepted model has a valid architecture");
   FEDSEG_FUZZ_CHECK(f->schema.Validate().ok(), "an accepted model has a valid schema");
   FEDSEG_FUZZ_CHECK(f->model.params().size() == spec.num_params(), "parameter count");
-  FEDSEG_FUZZ_CHECK(AllFinite(f->model.params()), "an accepted model has finite weights");
+  FEDSEG_FUZZ_CHECK(ml::AllFinite(f->model.params()), "an accepted model has finite weights");
   FEDSEG_FUZZ_CHECK(f->schema.input_dim() == spec.input_dim, "schema width matches the model");
   if (spec.num_params() <= (int64_t{1} << 16)) {
     Eigen::MatrixXf x = Eigen::MatrixXf::Zero(spec.input_dim, 2);
@@ -45,10 +45,10 @@ int FuzzModelFile(const uint8_t* data, size_t size) {
     f->model.Predict(x, &probs);
     FEDSEG_FUZZ_CHECK(probs.rows() == spec.num_classes && probs.cols() == 2, "prediction shape");
   }
-  const std::string encoded = EncodeModelFile(*f);
-  Result<ModelFile> again = DecodeModelFile(encoded, "re-encoded.fsm");
+  const std::string encoded = ml::EncodeModelFile(*f);
+  Result<ml::ModelFile> again = ml::DecodeModelFile(encoded, "re-encoded.fsm");
   FEDSEG_FUZZ_CHECK(again.ok(), "a re-encoded model file decodes");
-  FEDSEG_FUZZ_CHECK(EncodeModelFile(*again) == encoded, "model file encoding is stable");
+  FEDSEG_FUZZ_CHECK(ml::EncodeModelFile(*again) == encoded, "model file encoding is stable");
   FEDSEG_FUZZ_CHECK(encoded.size() == bytes.size(), "re-encoding keeps the size");
   return 0;
 }

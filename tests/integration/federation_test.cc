@@ -7,10 +7,10 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "common/dataset_loader.h"
-#include "common/messages.h"
-#include "common/model_file.h"
-#include "common/tls_client.h"
+#include "common/data/dataset_loader.h"
+#include "common/protocol/messages.h"
+#include "common/ml/model_file.h"
+#include "common/net/tls_client.h"
 #include "coordinator/checkpoint.h"
 #include "process.h"
 
@@ -187,9 +187,9 @@ TEST_F(FederationTest, RoundsCompleteAndTheGlobalModelImproves) {
 
   // The final model is a model file that the local commands use directly, and every region
   // received the same weights.
-  auto final_model = LoadModelFile(run_ + "/final.fsm");
+  auto final_model = ml::LoadModelFile(run_ + "/final.fsm");
   ASSERT_TRUE(final_model.ok()) << final_model.status().ToString();
-  auto r1_model = LoadModelFile(run_ + "/r1.fsm");
+  auto r1_model = ml::LoadModelFile(run_ + "/r1.fsm");
   ASSERT_TRUE(r1_model.ok()) << r1_model.status().ToString();
   EXPECT_EQ(final_model->model.params(), r1_model->model.params());
   std::string metrics = ReadAll(run_ + "/metrics.csv");
@@ -249,7 +249,7 @@ TEST_F(FederationTest, LoadCommandRunsEveryRegionOfADirectoryAsItsOwnPeer) {
   for (const char* name : {"r1", "r2", "r3"}) {
     EXPECT_TRUE(LogHas(std::string("region ") + name + " joined from " + name + "@127.0.0.1:"))
         << CoordinatorLog();
-    auto model = LoadModelFile(run_ + "/" + name + ".fsm");  // each region saved the final model
+    auto model = ml::LoadModelFile(run_ + "/" + name + ".fsm");  // each region saved the final model
     EXPECT_TRUE(model.ok()) << name << ": " << model.status().ToString();
   }
 }
@@ -298,7 +298,7 @@ TEST_F(FederationTest, CoordinatorKilledWithSigkillResumesAndFinishes) {
   ASSERT_EQ(rep["rounds"].size(), 7u);
   for (int r = 1; r <= 6; ++r) EXPECT_EQ(rep["rounds"][r]["updates"], 3) << "round " << r;
   EXPECT_GT(rep["rounds"][6]["global"]["roc_auc"].get<double>(), 0.85);
-  EXPECT_TRUE(LoadModelFile(run_ + "/final.fsm").ok());
+  EXPECT_TRUE(ml::LoadModelFile(run_ + "/final.fsm").ok());
 }
 
 // Crash consistency. With the test-only seeded noise, a DP run is reproducible; the same run is
@@ -356,7 +356,7 @@ TEST_F(FederationTest, KilledAtThreePointsAndResumedEndsBitIdenticalToAnUninterr
   };
 
   run_federation("reference", {});
-  auto reference = LoadModelFile(base + "/reference/final.fsm");
+  auto reference = ml::LoadModelFile(base + "/reference/final.fsm");
   ASSERT_TRUE(reference.ok()) << reference.status().ToString();
   const nlohmann::json ref_report = Report();
 
@@ -370,7 +370,7 @@ TEST_F(FederationTest, KilledAtThreePointsAndResumedEndsBitIdenticalToAnUninterr
   const std::string out = ReadAll(run_ + "/coordinator.log");
   EXPECT_NE(out.find("resuming run"), std::string::npos);
   EXPECT_NE(out.find("left by an interrupted write"), std::string::npos) << out;
-  auto resumed = LoadModelFile(run_ + "/final.fsm");
+  auto resumed = ml::LoadModelFile(run_ + "/final.fsm");
   ASSERT_TRUE(resumed.ok()) << resumed.status().ToString();
   const Eigen::VectorXf& a = reference->model.params();
   const Eigen::VectorXf& b = resumed->model.params();
@@ -445,25 +445,25 @@ class ScriptedRegion {
         FEDSEG_RETURN_IF_ERROR(Join());
         continue;
       }
-      switch (static_cast<MessageType>(f->type)) {
-        case MessageType::kWelcome: {
-          WelcomeMsg w;
-          FEDSEG_RETURN_IF_ERROR(ParseFrame(*f, MessageType::kWelcome, &w));
+      switch (static_cast<protocol::MessageType>(f->type)) {
+        case protocol::MessageType::kWelcome: {
+          protocol::WelcomeMsg w;
+          FEDSEG_RETURN_IF_ERROR(protocol::ParseFrame(*f, protocol::MessageType::kWelcome, &w));
           contract_ = w.contract;
           break;
         }
-        case MessageType::kSummaryRequest: {
-          LoadOptions lo;
+        case protocol::MessageType::kSummaryRequest: {
+          data::LoadOptions lo;
           lo.label = contract_.label;
           lo.categorical = contract_.categorical;
-          FEDSEG_ASSIGN_OR_RETURN(RawDataset d, LoadDatasetFile(data_, lo));
-          SummaryReplyMsg reply{Summarize(d), d.num_rows(), 0};
-          FEDSEG_RETURN_IF_ERROR(Send(MessageType::kSummaryReply, Serialize(reply)));
+          FEDSEG_ASSIGN_OR_RETURN(data::RawDataset d, data::LoadDatasetFile(data_, lo));
+          protocol::SummaryReplyMsg reply{Summarize(d), d.num_rows(), 0};
+          FEDSEG_RETURN_IF_ERROR(Send(protocol::MessageType::kSummaryReply, Serialize(reply)));
           break;
         }
-        case MessageType::kRoundStart: {
-          RoundStartMsg rs;
-          FEDSEG_RETURN_IF_ERROR(ParseFrame(*f, MessageType::kRoundStart, &rs));
+        case protocol::MessageType::kRoundStart: {
+          protocol::RoundStartMsg rs;
+          FEDSEG_RETURN_IF_ERROR(protocol::ParseFrame(*f, protocol::MessageType::kRoundStart, &rs));
           if (!rs.train) {  // skip the final evaluation: close and leave
             conn_->Close();
             return Status::OK();
@@ -471,47 +471,47 @@ class ScriptedRegion {
           FEDSEG_RETURN_IF_ERROR(Answer(rs, ++attempts_[rs.round]));
           break;
         }
-        case MessageType::kError:
+        case protocol::MessageType::kError:
           if (closed_expected_ == 0) return Status::Aborted("coordinator sent an Error");
           break;  // the close follows
         default: break;  // Setup
       }
     }
   }
-  std::vector<std::unique_ptr<TlsClientConnection>> flood;  // kept open until the run ends
+  std::vector<std::unique_ptr<net::TlsClientConnection>> flood;  // kept open until the run ends
   std::vector<int> raw_flood;
 
  private:
   Status Join() {
-    const TlsConfig tls{pki_ + "/ca.crt", pki_ + "/r1.crt", pki_ + "/r1.key"};
-    FEDSEG_ASSIGN_OR_RETURN(conn_, TlsClientConnection::Connect("127.0.0.1", port_, tls, Scaled(10000ms)));
-    return Send(MessageType::kHello, Serialize(HelloMsg{"r1", "scripted"}));
+    const net::TlsConfig tls{pki_ + "/ca.crt", pki_ + "/r1.crt", pki_ + "/r1.key"};
+    FEDSEG_ASSIGN_OR_RETURN(conn_, net::TlsClientConnection::Connect("127.0.0.1", port_, tls, Scaled(10000ms)));
+    return Send(protocol::MessageType::kHello, Serialize(protocol::HelloMsg{"r1", "scripted"}));
   }
-  Status Send(MessageType t, const std::string& payload) {
+  Status Send(protocol::MessageType t, const std::string& payload) {
     return conn_->Send(static_cast<uint16_t>(t), payload, Scaled(10000ms));
   }
   // A valid update: a deterministic function of the model it answers.
-  static UpdateMsg Valid(const RoundStartMsg& rs) {
-    UpdateMsg u;
+  static protocol::UpdateMsg Valid(const protocol::RoundStartMsg& rs) {
+    protocol::UpdateMsg u;
     u.round = rs.round;
     u.num_examples = 500;
-    u.evaluation = ClassificationSummary(2);
+    u.evaluation = ml::ClassificationSummary(2);
     for (float w : rs.weights) u.delta.push_back(-0.05f * w);
     return u;
   }
-  Status Answer(const RoundStartMsg& rs, int attempt) {
-    UpdateMsg u = Valid(rs);
+  Status Answer(const protocol::RoundStartMsg& rs, int attempt) {
+    protocol::UpdateMsg u = Valid(rs);
     if (hostile_ && rs.round == 1 && attempt == 1) {
       // An update for another round is ignored (the connection stays); then the valid update;
       // then a second update for the same round, which closes the connection.
-      UpdateMsg other = u;
+      protocol::UpdateMsg other = u;
       other.round = rs.round + 7;
-      FEDSEG_RETURN_IF_ERROR(Send(MessageType::kUpdate, Serialize(other)));
-      FEDSEG_RETURN_IF_ERROR(Send(MessageType::kUpdate, Serialize(u)));
-      UpdateMsg again = u;
+      FEDSEG_RETURN_IF_ERROR(Send(protocol::MessageType::kUpdate, Serialize(other)));
+      FEDSEG_RETURN_IF_ERROR(Send(protocol::MessageType::kUpdate, Serialize(u)));
+      protocol::UpdateMsg again = u;
       for (float& d : again.delta) d *= 100.0f;
       ++closed_expected_;
-      return Send(MessageType::kUpdate, Serialize(again));
+      return Send(protocol::MessageType::kUpdate, Serialize(again));
     }
     if (hostile_ && rs.round == 2 && attempt <= 4) {
       ++closed_expected_;
@@ -520,21 +520,21 @@ class ScriptedRegion {
         case 2: u.delta[3] = NAN; break;     // NaN weights
         case 3: u.delta[0] = INFINITY; break;
         case 4: {  // a length prefix of almost 4 GiB, and no payload
-          const auto header = EncodeFrameHeader(static_cast<uint16_t>(MessageType::kUpdate),
+          const auto header = net::EncodeFrameHeader(static_cast<uint16_t>(protocol::MessageType::kUpdate),
                                                 0xFFFFFF00u);
           return conn_->SendRaw(
               std::string_view(reinterpret_cast<const char*>(header.data()), header.size()),
               10000ms);
         }
       }
-      return Send(MessageType::kUpdate, Serialize(u));
+      return Send(protocol::MessageType::kUpdate, Serialize(u));
     }
     if (hostile_ && rs.round == 3 && attempt == 1) {
       // A flood: silent TLS connections with r1's certificate, and TCP connections that never
       // start a handshake. Then the valid answer, on the one real connection.
-      const TlsConfig tls{pki_ + "/ca.crt", pki_ + "/r1.crt", pki_ + "/r1.key"};
+      const net::TlsConfig tls{pki_ + "/ca.crt", pki_ + "/r1.crt", pki_ + "/r1.key"};
       for (int i = 0; i < 16; ++i) {
-        auto c = TlsClientConnection::Connect("127.0.0.1", port_, tls, 10000ms);
+        auto c = net::TlsClientConnection::Connect("127.0.0.1", port_, tls, 10000ms);
         if (c.ok()) flood.push_back(std::move(*c));
       }
       for (int i = 0; i < 64; ++i) {
@@ -550,14 +550,14 @@ class ScriptedRegion {
         }
       }
     }
-    return Send(MessageType::kUpdate, Serialize(u));
+    return Send(protocol::MessageType::kUpdate, Serialize(u));
   }
 
   uint16_t port_;
   std::string pki_, data_;
   bool hostile_;
-  std::unique_ptr<TlsClientConnection> conn_;
-  DataContract contract_;
+  std::unique_ptr<net::TlsClientConnection> conn_;
+  protocol::DataContract contract_;
   std::map<uint32_t, int> attempts_;
   int closed_expected_ = 0;
 };
@@ -586,7 +586,7 @@ TEST_F(FederationTest, HostileRegionIsRefusedAndTheFinalModelIsUnaffected) {
   };
   run_federation("honest", false);
   ASSERT_FALSE(HasFailure());
-  auto honest = LoadModelFile(run_ + "/final.fsm");
+  auto honest = ml::LoadModelFile(run_ + "/final.fsm");
   ASSERT_TRUE(honest.ok()) << honest.status().ToString();
 
   run_federation("hostile", true);
@@ -605,7 +605,7 @@ TEST_F(FederationTest, HostileRegionIsRefusedAndTheFinalModelIsUnaffected) {
   nlohmann::json rep = Report();
   EXPECT_EQ(rep["completed_round"], kRounds);
   for (int r = 1; r <= kRounds; ++r) EXPECT_EQ(rep["rounds"][r]["updates"], 3) << "round " << r;
-  auto hostile = LoadModelFile(run_ + "/final.fsm");
+  auto hostile = ml::LoadModelFile(run_ + "/final.fsm");
   ASSERT_TRUE(hostile.ok()) << hostile.status().ToString();
   const Eigen::VectorXf& a = honest->model.params();
   const Eigen::VectorXf& b = hostile->model.params();
@@ -616,18 +616,18 @@ TEST_F(FederationTest, HostileRegionIsRefusedAndTheFinalModelIsUnaffected) {
 
 // Connects with `cert` (a name under pki or other), says Hello as `claim`, and returns the
 // coordinator's first answer or the failure.
-Result<Frame> HelloAs(uint16_t port, const std::string& pki, const std::string& cert,
+Result<net::Frame> HelloAs(uint16_t port, const std::string& pki, const std::string& cert,
                       const std::string& claim) {
-  TlsConfig tls{pki + "/ca.crt", cert.empty() ? "" : pki + "/" + cert + ".crt",
+  net::TlsConfig tls{pki + "/ca.crt", cert.empty() ? "" : pki + "/" + cert + ".crt",
                 cert.empty() ? "" : pki + "/" + cert + ".key"};
   if (pki.find("/other") != std::string::npos) {
     // The client trusts the right CA but presents a certificate from another one.
     tls.ca_file = pki + "/../pki/ca.crt";
   }
   FEDSEG_ASSIGN_OR_RETURN(auto conn,
-                          TlsClientConnection::Connect("127.0.0.1", port, tls, Scaled(5000ms)));
-  FEDSEG_RETURN_IF_ERROR(conn->Send(static_cast<uint16_t>(MessageType::kHello),
-                                    Serialize(HelloMsg{claim, "test"}), Scaled(5000ms)));
+                          net::TlsClientConnection::Connect("127.0.0.1", port, tls, Scaled(5000ms)));
+  FEDSEG_RETURN_IF_ERROR(conn->Send(static_cast<uint16_t>(protocol::MessageType::kHello),
+                                    Serialize(protocol::HelloMsg{claim, "test"}), Scaled(5000ms)));
   return conn->Receive(Scaled(5000ms));
 }
 
@@ -649,37 +649,37 @@ TEST_F(FederationTest, RefusesBadCertificatesIdentitiesAndMessages) {
   // a region claiming another identity than its certificate's.
   auto unknown = HelloAs(port_, pki, "intruder", "intruder");
   ASSERT_TRUE(unknown.ok()) << unknown.status().ToString();
-  ErrorMsg err;
-  ASSERT_TRUE(ParseFrame(*unknown, MessageType::kError, &err).ok());
+  protocol::ErrorMsg err;
+  ASSERT_TRUE(protocol::ParseFrame(*unknown, protocol::MessageType::kError, &err).ok());
   EXPECT_NE(err.message.find("unknown region 'intruder'"), std::string::npos) << err.message;
   auto spoof = HelloAs(port_, pki, "r1", "r2");
   ASSERT_TRUE(spoof.ok()) << spoof.status().ToString();
-  ASSERT_TRUE(ParseFrame(*spoof, MessageType::kError, &err).ok());
+  ASSERT_TRUE(protocol::ParseFrame(*spoof, protocol::MessageType::kError, &err).ok());
   EXPECT_NE(err.message.find("claims identity 'r2'"), std::string::npos) << err.message;
 
   // Malformed and out-of-order messages close that connection only.
   {
-    TlsConfig tls{pki + "/ca.crt", pki + "/r1.crt", pki + "/r1.key"};
-    auto conn = TlsClientConnection::Connect("127.0.0.1", port_, tls, Scaled(5000ms));
+    net::TlsConfig tls{pki + "/ca.crt", pki + "/r1.crt", pki + "/r1.key"};
+    auto conn = net::TlsClientConnection::Connect("127.0.0.1", port_, tls, Scaled(5000ms));
     ASSERT_TRUE(conn.ok());
     ASSERT_TRUE(
-        (*conn)->Send(static_cast<uint16_t>(MessageType::kUpdate), "xx", Scaled(5000ms)).ok());
+        (*conn)->Send(static_cast<uint16_t>(protocol::MessageType::kUpdate), "xx", Scaled(5000ms)).ok());
     auto reply = (*conn)->Receive(Scaled(5000ms));
     ASSERT_TRUE(reply.ok());
-    ASSERT_TRUE(ParseFrame(*reply, MessageType::kError, &err).ok());
+    ASSERT_TRUE(protocol::ParseFrame(*reply, protocol::MessageType::kError, &err).ok());
     EXPECT_NE(err.message.find("expected Hello"), std::string::npos) << err.message;
   }
   {
-    TlsConfig tls{pki + "/ca.crt", pki + "/r2.crt", pki + "/r2.key"};
-    auto conn = TlsClientConnection::Connect("127.0.0.1", port_, tls, Scaled(5000ms));
+    net::TlsConfig tls{pki + "/ca.crt", pki + "/r2.crt", pki + "/r2.key"};
+    auto conn = net::TlsClientConnection::Connect("127.0.0.1", port_, tls, Scaled(5000ms));
     ASSERT_TRUE(conn.ok());
     ASSERT_TRUE(
         (*conn)
-            ->Send(static_cast<uint16_t>(MessageType::kHello), "\x01garbage", Scaled(5000ms))
+            ->Send(static_cast<uint16_t>(protocol::MessageType::kHello), "\x01garbage", Scaled(5000ms))
             .ok());
     auto reply = (*conn)->Receive(Scaled(5000ms));
     ASSERT_TRUE(reply.ok());
-    ASSERT_TRUE(ParseFrame(*reply, MessageType::kError, &err).ok());
+    ASSERT_TRUE(protocol::ParseFrame(*reply, protocol::MessageType::kError, &err).ok());
     EXPECT_NE(err.message.find("malformed"), std::string::npos) << err.message;
   }
   EXPECT_TRUE(coord->running());

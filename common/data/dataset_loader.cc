@@ -1,0 +1,464 @@
+#include "common/data/dataset_loader.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <optional>
+#include <random>
+#include <set>
+#include <unordered_map>
+
+namespace fedseg::data {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+std::string Quote(std::string_view v) { return QuoteForMessage(v); }
+
+std::string ListColumns(const std::vector<std::string>& header) {
+  constexpr size_t kMaxListed = 60;  // keep messages readable on very wide tables
+  std::string out;
+  for (size_t i = 0; i < header.size() && i < kMaxListed; ++i) {
+    if (i > 0) out += ", ";
+    out += header[i];
+  }
+  if (header.size() > kMaxListed) {
+    out += ", ... (" + std::to_string(header.size() - kMaxListed) + " more)";
+  }
+  return out;
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i];
+    char y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+// true/false/yes/no in any case. 0/1 deliberately stay numeric.
+bool ParseBool(std::string_view v, bool* out) {
+  if (EqualsIgnoreCase(v, "true") || EqualsIgnoreCase(v, "yes")) {
+    *out = true;
+    return true;
+  }
+  if (EqualsIgnoreCase(v, "false") || EqualsIgnoreCase(v, "no")) {
+    *out = false;
+    return true;
+  }
+  return false;
+}
+
+// A uniform integer in [0, n) from raw generator output by rejection, so the sequence does not
+// depend on the standard library's distribution implementation.
+uint64_t UniformBelow(std::mt19937_64& rng, uint64_t n) {
+  const uint64_t threshold = (0 - n) % n;  // 2^64 mod n: values below it would bias the result
+  for (;;) {
+    const uint64_t r = rng();
+    if (r >= threshold) return r % n;
+  }
+}
+
+// Resolves the caller's column names against the header once, so every list is checked the same
+// way and reports the same message.
+class ColumnIndex {
+ public:
+  explicit ColumnIndex(const CsvTable& table) : table_(table) {
+    for (size_t i = 0; i < table.header.size(); ++i) index_.emplace(table.header[i], i);
+  }
+
+  std::optional<size_t> Find(std::string_view name) const {
+    auto it = index_.find(std::string(name));
+    if (it == index_.end()) return std::nullopt;
+    return it->second;
+  }
+
+  // `given_as` says where the name came from: "label", "categorical", ...
+  Status Unknown(std::string_view given_as, std::string_view name) const {
+    return Status::NotFound(table_.source + ": unknown column " + Quote(name) + " (given as " +
+                            std::string(given_as) +
+                            "); columns are: " + ListColumns(table_.header));
+  }
+
+ private:
+  const CsvTable& table_;
+  std::unordered_map<std::string, size_t> index_;
+};
+
+struct Roles {
+  std::optional<size_t> label;
+  std::optional<size_t> id;
+  std::vector<std::optional<ColumnType>> forced;  // per table column
+  std::vector<bool> dropped;                      // per table column
+  std::vector<size_t> features;                   // table columns, in output order
+};
+
+Status ResolveRoles(const CsvTable& table, const LoadOptions& o, Roles* roles) {
+  const ColumnIndex columns(table);
+  const std::string& src = table.source;
+  const size_t width = table.header.size();
+
+  if (o.label.empty()) {
+    if (!o.label_optional) {
+      return Status::InvalidArgument(
+          src + ": no label column given; columns are: " + ListColumns(table.header));
+    }
+  } else {
+    roles->label = columns.Find(o.label);
+    if (!roles->label && !o.label_optional) return columns.Unknown("label", o.label);
+  }
+  if (!o.id_column.empty()) {
+    roles->id = columns.Find(o.id_column);
+    if (!roles->id) return columns.Unknown("id_column", o.id_column);
+    if (roles->label == roles->id) {
+      return Status::InvalidArgument(src + ": column " + Quote(o.id_column) +
+                                     " cannot be both the label and the id column");
+    }
+  }
+
+  // Every name in a feature list must exist and must not be the label or the id.
+  auto check = [&](std::string_view list, const std::string& name) -> Result<size_t> {
+    const std::optional<size_t> c = columns.Find(name);
+    if (!c) return columns.Unknown(list, name);
+    if (c == roles->label || c == roles->id) {
+      return Status::InvalidArgument(src + ": column " + Quote(name) + " is the " +
+                                     (c == roles->label ? "label" : "id") +
+                                     " column and cannot be listed in " + std::string(list));
+    }
+    return *c;
+  };
+
+  roles->forced.assign(width, std::nullopt);
+  roles->dropped.assign(width, false);
+  auto force = [&](std::string_view list, const std::string& name, ColumnType t) -> Status {
+    FEDSEG_ASSIGN_OR_RETURN(const size_t c, check(list, name));
+    std::optional<ColumnType>& slot = roles->forced[c];
+    if (slot && *slot != t) {
+      return Status::InvalidArgument(src + ": column " + Quote(name) + " is forced to be both " +
+                                     std::string(ColumnTypeName(*slot)) + " and " +
+                                     std::string(ColumnTypeName(t)));
+    }
+    slot = t;
+    return Status::OK();
+  };
+  for (const std::string& name : o.categorical) {
+    FEDSEG_RETURN_IF_ERROR(force("categorical", name, ColumnType::kCategorical));
+  }
+  for (const std::string& name : o.numeric) {
+    FEDSEG_RETURN_IF_ERROR(force("numeric", name, ColumnType::kNumeric));
+  }
+  for (const auto& [name, type] : o.types) {
+    FEDSEG_RETURN_IF_ERROR(force("types", name, type));
+  }
+  for (const std::string& name : o.drop) {
+    FEDSEG_ASSIGN_OR_RETURN(const size_t c, check("drop", name));
+    if (roles->forced[c]) {
+      return Status::InvalidArgument(src + ": column " + Quote(name) +
+                                     " is dropped but also given a type");
+    }
+    roles->dropped[c] = true;
+  }
+
+  roles->features.clear();
+  if (!o.feature_columns.empty()) {
+    std::vector<bool> listed(width, false);
+    std::string absent;
+    for (const std::string& name : o.feature_columns) {
+      const std::optional<size_t> c = columns.Find(name);
+      if (!c) {
+        absent += absent.empty() ? "" : ", ";
+        absent += Quote(name);
+        continue;
+      }
+      FEDSEG_RETURN_IF_ERROR(check("feature_columns", name).status());
+      if (listed[*c]) {
+        return Status::InvalidArgument(src + ": feature column " + Quote(name) +
+                                       " is listed twice");
+      }
+      if (roles->dropped[*c]) {
+        return Status::InvalidArgument(src + ": feature column " + Quote(name) +
+                                       " is also listed in drop");
+      }
+      listed[*c] = true;
+      roles->features.push_back(*c);
+    }
+    if (!absent.empty()) {
+      return Status::NotFound(
+          src + ": feature column(s) " + absent +
+          " required by the schema are not in the file; columns are: " + ListColumns(table.header));
+    }
+  } else {
+    for (size_t c = 0; c < width; ++c) {
+      if (c != roles->label && c != roles->id && !roles->dropped[c]) roles->features.push_back(c);
+    }
+  }
+  return Status::OK();
+}
+
+// Fills `col` from table column `c` over the kept rows. `forced` or else inference decides the
+// type; cells that contradict a forced type are reported at their file:line:column.
+Status LoadColumn(const CsvTable& table, size_t c, std::optional<ColumnType> forced,
+                  const std::vector<size_t>& kept, RawColumn* col) {
+  col->name = table.header[c];
+  const size_t n = kept.size();
+  std::optional<ColumnType> type = forced;
+  if (!type) {
+    // One pass decides the type and keeps the parsed numbers in case the column is numeric.
+    bool maybe_bool = true;
+    bool maybe_numeric = true;
+    uint64_t present = 0;
+    uint64_t missing = 0;
+    std::vector<double> parsed;
+    parsed.reserve(n);
+    for (size_t r : kept) {
+      const std::string_view v = TrimWhitespace(table.rows[r][c]);
+      if (IsMissingValue(v)) {
+        ++missing;
+        parsed.push_back(kNaN);
+        continue;
+      }
+      ++present;
+      bool b;
+      if (maybe_bool && !ParseBool(v, &b)) maybe_bool = false;
+      double x = 0;
+      if (maybe_numeric) {
+        if (ParseNumber(v, &x)) {
+          parsed.push_back(x);
+        } else {
+          maybe_numeric = false;
+        }
+      }
+      if (!maybe_bool && !maybe_numeric) break;
+    }
+    if (present == 0) {
+      return Status::InvalidArgument(table.source + ": column " + Quote(col->name) +
+                                     " has no values (all " + std::to_string(n) +
+                                     " are missing); drop it or give it a type");
+    }
+    if (maybe_bool) {
+      type = ColumnType::kBoolean;
+    } else if (maybe_numeric) {
+      col->type = ColumnType::kNumeric;
+      col->numeric = std::move(parsed);
+      col->missing = missing;
+      return Status::OK();
+    } else {
+      type = ColumnType::kCategorical;
+    }
+  }
+
+  col->type = *type;
+  col->missing = 0;
+  switch (*type) {
+    case ColumnType::kNumeric:
+      col->numeric.reserve(n);
+      for (size_t r : kept) {
+        const std::string_view v = TrimWhitespace(table.rows[r][c]);
+        double x = kNaN;
+        if (IsMissingValue(v)) {
+          ++col->missing;
+        } else if (!ParseNumber(v, &x)) {
+          return Status::InvalidArgument(table.Where(r, c) + ": column " + Quote(col->name) +
+                                         " is numeric but value " + Quote(v) + " is not a number");
+        }
+        col->numeric.push_back(x);
+      }
+      break;
+    case ColumnType::kBoolean:
+      col->numeric.reserve(n);
+      col->text.reserve(n);
+      for (size_t r : kept) {
+        const std::string_view v = TrimWhitespace(table.rows[r][c]);
+        bool b = false;
+        if (IsMissingValue(v)) {
+          ++col->missing;
+          col->numeric.push_back(kNaN);
+          col->text.emplace_back(kMissingCategory);
+        } else if (ParseBool(v, &b)) {
+          col->numeric.push_back(b ? 1.0 : 0.0);
+          col->text.emplace_back(b ? "true" : "false");
+        } else {
+          return Status::InvalidArgument(table.Where(r, c) + ": column " + Quote(col->name) +
+                                         " is boolean but value " + Quote(v) +
+                                         " is not true/false/yes/no");
+        }
+      }
+      break;
+    case ColumnType::kCategorical:
+      col->text.reserve(n);
+      for (size_t r : kept) {
+        const std::string_view v = TrimWhitespace(table.rows[r][c]);
+        if (IsMissingValue(v)) {
+          ++col->missing;
+          col->text.emplace_back(kMissingCategory);
+        } else {
+          col->text.emplace_back(v);
+        }
+      }
+      break;
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+std::string_view ColumnTypeName(ColumnType t) {
+  switch (t) {
+    case ColumnType::kNumeric:
+      return "numeric";
+    case ColumnType::kCategorical:
+      return "categorical";
+    case ColumnType::kBoolean:
+      return "boolean";
+  }
+  return "unknown";
+}
+
+Result<RawDataset> LoadDataset(const CsvTable& table, const LoadOptions& options) {
+  Roles roles;
+  FEDSEG_RETURN_IF_ERROR(ResolveRoles(table, options, &roles));
+  const std::string& src = table.source;
+  if (table.rows.empty()) return Status::InvalidArgument(src + ": no data rows after the header");
+
+  RawDataset d;
+  d.source = src;
+  if (roles.label) d.label_name = table.header[*roles.label];
+  if (roles.id) d.id_name = table.header[*roles.id];
+
+  std::vector<size_t> kept;
+  kept.reserve(table.rows.size());
+  for (size_t r = 0; r < table.rows.size(); ++r) {
+    // Segmenting (label optional) keeps every user, labelled or not.
+    if (roles.label && !options.label_optional && IsMissingValue(table.rows[r][*roles.label])) {
+      ++d.dropped_missing_label;
+    } else {
+      kept.push_back(r);
+    }
+  }
+  if (kept.empty()) {
+    return Status::InvalidArgument(src + ": all " + std::to_string(table.rows.size()) +
+                                   " rows have a missing value in label column " +
+                                   Quote(d.label_name));
+  }
+
+  if (roles.label) d.labels.reserve(kept.size());
+  d.ids.reserve(kept.size());
+  d.line_numbers.reserve(kept.size());
+  for (size_t r : kept) {
+    if (roles.label) d.labels.emplace_back(TrimWhitespace(table.rows[r][*roles.label]));
+    if (roles.id) {
+      d.ids.emplace_back(TrimWhitespace(table.rows[r][*roles.id]));
+    } else {
+      d.ids.push_back(std::to_string(r + 1));
+    }
+    d.line_numbers.push_back(r < table.line_numbers.size() ? table.line_numbers[r] : 0);
+  }
+
+  d.features.resize(roles.features.size());
+  for (size_t f = 0; f < roles.features.size(); ++f) {
+    const size_t c = roles.features[f];
+    FEDSEG_RETURN_IF_ERROR(LoadColumn(table, c, roles.forced[c], kept, &d.features[f]));
+  }
+  return d;
+}
+
+Result<RawDataset> LoadDatasetFile(const std::string& path, const LoadOptions& options) {
+  CsvOptions csv;
+  csv.delimiter = options.delimiter;
+  FEDSEG_ASSIGN_OR_RETURN(const CsvTable table, ReadCsvFile(path, csv));
+  return LoadDataset(table, options);
+}
+
+Result<std::vector<std::string>> DistinctLabels(const RawDataset& d) {
+  if (d.label_name.empty()) {
+    return Status::InvalidArgument(d.source + ": the dataset has no label column");
+  }
+  const std::set<std::string> distinct(d.labels.begin(), d.labels.end());
+  if (distinct.size() < 2) {
+    std::string what =
+        distinct.empty() ? "no values" : "only one class, " + Quote(*distinct.begin());
+    return Status::InvalidArgument(d.source + ": label column " + Quote(d.label_name) + " has " +
+                                   what + "; at least two classes are needed");
+  }
+  return std::vector<std::string>(distinct.begin(), distinct.end());
+}
+
+std::pair<std::vector<size_t>, std::vector<size_t>> StratifiedSplit(
+    const std::vector<std::string>& labels, double test_fraction, uint64_t seed) {
+  std::pair<std::vector<size_t>, std::vector<size_t>> out;
+  auto& [train, test] = out;
+  if (!(test_fraction > 0)) {  // also NaN
+    train.resize(labels.size());
+    for (size_t i = 0; i < labels.size(); ++i) train[i] = i;
+    return out;
+  }
+  // Classes in sorted order, so the generator's draws do not depend on row order.
+  std::map<std::string_view, std::vector<size_t>> classes;
+  for (size_t i = 0; i < labels.size(); ++i) classes[labels[i]].push_back(i);
+  std::mt19937_64 rng(seed);
+  for (auto& [label, rows] : classes) {
+    const size_t n = rows.size();
+    for (size_t i = n; i > 1; --i) std::swap(rows[i - 1], rows[UniformBelow(rng, i)]);
+    size_t n_test = n;
+    if (test_fraction < 1) {
+      n_test = static_cast<size_t>(std::llround(static_cast<double>(n) * test_fraction));
+      if (n >= 2) n_test = std::clamp<size_t>(n_test, 1, n - 1);
+      if (n == 1) n_test = 0;
+    }
+    test.insert(test.end(), rows.begin(), rows.begin() + static_cast<ptrdiff_t>(n_test));
+    train.insert(train.end(), rows.begin() + static_cast<ptrdiff_t>(n_test), rows.end());
+  }
+  std::sort(train.begin(), train.end());
+  std::sort(test.begin(), test.end());
+  return out;
+}
+
+RawDataset SelectRows(const RawDataset& d, const std::vector<size_t>& rows) {
+  const size_t n = d.num_rows();
+  for (size_t r : rows) {
+    if (r >= n) {
+      std::fprintf(stderr, "SelectRows: row %zu out of range (%zu rows in %s)\n", r, n,
+                   d.source.c_str());
+      std::abort();
+    }
+  }
+  RawDataset out;
+  out.source = d.source;
+  out.label_name = d.label_name;
+  out.id_name = d.id_name;
+  out.dropped_missing_label = d.dropped_missing_label;
+  auto pick = [&rows](const auto& from, auto* to) {
+    if (from.empty()) return;
+    to->reserve(rows.size());
+    for (size_t r : rows) to->push_back(from[r]);
+  };
+  pick(d.labels, &out.labels);
+  pick(d.ids, &out.ids);
+  pick(d.line_numbers, &out.line_numbers);
+  out.features.resize(d.features.size());
+  for (size_t f = 0; f < d.features.size(); ++f) {
+    const RawColumn& from = d.features[f];
+    RawColumn& to = out.features[f];
+    to.name = from.name;
+    to.type = from.type;
+    pick(from.numeric, &to.numeric);
+    pick(from.text, &to.text);
+    if (to.type == ColumnType::kCategorical) {
+      to.missing =
+          static_cast<uint64_t>(std::count(to.text.begin(), to.text.end(), kMissingCategory));
+    } else {
+      to.missing = static_cast<uint64_t>(std::count_if(to.numeric.begin(), to.numeric.end(),
+                                                       [](double x) { return std::isnan(x); }));
+    }
+  }
+  return out;
+}
+
+}  // namespace fedseg::data

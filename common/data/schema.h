@@ -1,0 +1,136 @@
+// Schema: how a region's raw user table becomes the model's input vector, fitted from mergeable
+// summaries.
+//
+// A DataSummary holds only counts, sums and sums of squares per numeric column, counts per category
+// and counts per label. Summaries of disjoint tables merge by addition, so the coordinator can build
+// one global Schema from every region's summary (federated preprocessing) exactly as if the tables
+// had been pooled, without seeing a row. The Schema fixes the feature order, the standardisation of
+// numeric columns (mean imputation of missing values), the one-hot vocabulary of categorical columns
+// (unseen categories encode as all zeros) and the class list. It is stored inside every model file,
+// so train, evaluate and segment apply the same transform.
+#ifndef FEDSEG_COMMON_DATA_SCHEMA_H_
+#define FEDSEG_COMMON_DATA_SCHEMA_H_
+
+#include <Eigen/Dense>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/data/dataset_loader.h"
+#include "common/base/serialization.h"
+#include "common/base/status.h"
+
+namespace fedseg::data {
+
+// Mergeable summary of one column.
+struct ColumnSummary {
+  std::string name;
+  ColumnType type = ColumnType::kNumeric;
+  uint64_t count = 0;    // non-missing values (numeric and boolean)
+  double sum = 0.0;      // numeric and boolean (true = 1)
+  double sum_sq = 0.0;   // numeric and boolean
+  uint64_t missing = 0;  // missing values
+  std::map<std::string, double> categories;  // categorical: count per category (double: may be noisy)
+
+  template <class Archive>
+  void serialize(Archive& ar) {
+    int t = static_cast<int>(type);
+    ar(name, t, count, sum, sum_sq, missing, categories);
+    type = static_cast<ColumnType>(t);
+  }
+};
+
+// Mergeable summary of a table: one ColumnSummary per feature column plus label counts.
+struct DataSummary {
+  std::vector<ColumnSummary> columns;
+  std::map<std::string, double> label_counts;
+  uint64_t rows = 0;
+
+  // Adds `other` (a disjoint table with the same columns and types) into this summary.
+  Status Merge(const DataSummary& other);
+  // Checks internal consistency of a summary received from a peer.
+  Status Validate() const;
+
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(columns, label_counts, rows);
+  }
+};
+
+// Summarises a loaded table (feature columns and labels).
+DataSummary Summarize(const RawDataset& data);
+
+// One feature column of the fitted schema.
+struct SchemaColumn {
+  std::string name;
+  ColumnType type = ColumnType::kNumeric;
+  double mean = 0.0;                    // numeric/boolean: training mean (imputes missing values)
+  double stddev = 1.0;                  // numeric/boolean: training standard deviation (1 if 0)
+  std::vector<std::string> vocabulary;  // categorical: one-hot categories, sorted
+  int offset = 0;                       // first index in the encoded vector
+  int width = 1;                        // encoded width (1, or vocabulary size)
+
+  template <class Archive>
+  void serialize(Archive& ar) {
+    int t = static_cast<int>(type);
+    ar(name, t, mean, stddev, vocabulary, offset, width);
+    type = static_cast<ColumnType>(t);
+  }
+};
+
+// Encoded data: features as a (input_dim x rows) column-major matrix (one column per row, so a
+// mini-batch is a block of columns) and class indices.
+struct EncodedData {
+  Eigen::MatrixXf x;
+  std::vector<int> y;  // class index per row; empty when the table has no label column
+  size_t rows() const { return static_cast<size_t>(x.cols()); }
+};
+
+struct SchemaOptions {
+  // A category enters the vocabulary only if its (possibly noisy) count reaches this threshold.
+  double min_category_count = 1.0;
+};
+
+class Schema {
+ public:
+  Schema() = default;
+
+  // Fits the schema from a (merged) summary. Fails if the label has fewer than two classes.
+  static Result<Schema> FromSummary(const DataSummary& summary, const std::string& label_name,
+                                    const SchemaOptions& options = {});
+
+  int input_dim() const { return input_dim_; }
+  const std::vector<SchemaColumn>& columns() const { return columns_; }
+  const std::vector<std::string>& class_names() const { return class_names_; }
+  const std::string& label_name() const { return label_name_; }
+  int num_classes() const { return static_cast<int>(class_names_.size()); }
+  // Index of a class name, or -1.
+  int ClassIndex(const std::string& name) const;
+  // Name of encoded feature j ("Month=Nov", "PageValues").
+  std::string FeatureName(int j) const;
+
+  // Options that make the CSV loader read a table the way this schema expects (same feature
+  // columns and types), for evaluate and segment.
+  LoadOptions MakeLoadOptions(bool label_optional) const;
+
+  // Encodes a loaded table. Labels not in the class list are an error naming the line.
+  Result<EncodedData> Encode(const RawDataset& data) const;
+
+  Status Validate() const;
+
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(label_name_, class_names_, columns_, input_dim_);
+  }
+
+ private:
+  std::string label_name_;
+  std::vector<std::string> class_names_;
+  std::vector<SchemaColumn> columns_;
+  int input_dim_ = 0;
+};
+
+}  // namespace fedseg::data
+
+#endif  // FEDSEG_COMMON_DATA_SCHEMA_H_

@@ -1,0 +1,44 @@
+// The model file (.fsm): everything needed to segment a user table with a trained model — the
+// preprocessing schema, the architecture, the flat weights, and training metadata.
+//
+// Layout: the checksummed container of common/base/container.h with magic "FSEGMODL" and format
+// version kModelFormatVersion, whose payload is a cereal portable-binary record of the schema, the
+// architecture, the weights and the metadata JSON (model_file.cc, ModelPayload).
+//
+// Loading checks, in order: the file is at least a header long, the magic, the version, that the
+// payload size equals the bytes actually present (truncation), the checksum (corruption), that the
+// payload parses with nothing left over, and that the parsed model is consistent (spec valid,
+// weights of the right count and finite, schema matching the spec). Each failure is a clear error.
+#ifndef FEDSEG_COMMON_ML_MODEL_FILE_H_
+#define FEDSEG_COMMON_ML_MODEL_FILE_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/ml/mlp.h"
+#include "common/data/schema.h"
+#include "common/base/status.h"
+
+namespace fedseg::ml {
+
+inline constexpr char kModelMagic[8] = {'F', 'S', 'E', 'G', 'M', 'O', 'D', 'L'};
+inline constexpr uint32_t kModelFormatVersion = 1;
+
+struct ModelFile {
+  data::Schema schema;
+  Mlp model;
+  std::string metadata_json = "{}";  // training metadata: mode, rows, epochs/rounds, config, time
+};
+
+// Encodes a model file to bytes (header + payload).
+std::string EncodeModelFile(const ModelFile& file);
+// Decodes and validates; `source` names the file in error messages.
+Result<ModelFile> DecodeModelFile(std::string_view bytes, std::string_view source);
+
+Status SaveModelFile(const std::string& path, const ModelFile& file);  // atomic
+Result<ModelFile> LoadModelFile(const std::string& path);
+
+}  // namespace fedseg::ml
+
+#endif  // FEDSEG_COMMON_ML_MODEL_FILE_H_

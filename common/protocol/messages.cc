@@ -1,0 +1,103 @@
+#include "common/protocol/messages.h"
+
+#include <cmath>
+
+namespace fedseg::protocol {
+
+std::string MessageTypeName(uint16_t type) {
+  switch (static_cast<MessageType>(type)) {
+    case MessageType::kHello: return "Hello";
+    case MessageType::kWelcome: return "Welcome";
+    case MessageType::kSummaryRequest: return "SummaryRequest";
+    case MessageType::kSummaryReply: return "SummaryReply";
+    case MessageType::kSetup: return "Setup";
+    case MessageType::kRoundStart: return "RoundStart";
+    case MessageType::kUpdate: return "Update";
+    case MessageType::kDecline: return "Decline";
+    case MessageType::kDone: return "Done";
+    case MessageType::kError: return "Error";
+  }
+  return "unknown(" + std::to_string(type) + ")";
+}
+
+Status TrainingPlan::Validate() const {
+  if (local_epochs < 1 || local_epochs > 1000) {
+    return Status::InvalidArgument("local_epochs must be in [1, 1000], got " +
+                                   std::to_string(local_epochs));
+  }
+  if (batch_size < 1 || batch_size > (1 << 16)) {
+    return Status::InvalidArgument("batch_size must be in [1, 65536], got " +
+                                   std::to_string(batch_size));
+  }
+  if (class_weight != "none" && class_weight != "balanced") {
+    return Status::InvalidArgument("class_weight must be 'none' or 'balanced'");
+  }
+  if (dp && (!(dp_clip_norm > 0) || !std::isfinite(dp_clip_norm))) {
+    return Status::InvalidArgument("dp clip norm must be finite and positive");
+  }
+  if (!(dp_noise_multiplier >= 0) || !std::isfinite(dp_noise_multiplier)) {
+    return Status::InvalidArgument("dp noise multiplier must be finite and >= 0");
+  }
+  return optimizer.Validate();
+}
+
+namespace {
+
+Status CheckFinite(const std::vector<float>& v, const char* what) {
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (!std::isfinite(v[i])) {
+      return Status::InvalidArgument(std::string(what) + " value " + std::to_string(i) +
+                                     " is not finite");
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status ValidateUpdate(const UpdateMsg& msg, uint32_t expected_round, size_t num_params,
+                      int num_classes, bool expect_delta) {
+  if (msg.round != expected_round) {
+    return Status::InvalidArgument("update is for round " + std::to_string(msg.round) +
+                                   ", the current round is " + std::to_string(expected_round));
+  }
+  if (expect_delta) {
+    if (msg.delta.size() != num_params) {
+      return Status::InvalidArgument("update has " + std::to_string(msg.delta.size()) +
+                                     " weights, the model has " + std::to_string(num_params));
+    }
+    if (msg.num_examples == 0) return Status::InvalidArgument("update is based on 0 examples");
+    if (msg.num_examples > (uint64_t{1} << 40)) {
+      return Status::InvalidArgument("update claims an implausible " +
+                                     std::to_string(msg.num_examples) + " examples");
+    }
+    FEDSEG_RETURN_IF_ERROR(CheckFinite(msg.delta, "update weight"));
+  } else if (!msg.delta.empty()) {
+    return Status::InvalidArgument("evaluation-only round got a weight update");
+  }
+  if (!std::isfinite(msg.train_loss)) return Status::InvalidArgument("train loss is not finite");
+  if (msg.evaluation.num_classes() != 0 || msg.evaluation.count() != 0) {
+    if (msg.evaluation.num_classes() != num_classes) {
+      return Status::InvalidArgument("evaluation has " +
+                                     std::to_string(msg.evaluation.num_classes()) +
+                                     " classes, the model has " + std::to_string(num_classes));
+    }
+    Status st = msg.evaluation.Validate();
+    if (!st.ok()) return st.WithContext("evaluation summary");
+  }
+  if (!std::isfinite(msg.epsilon_spent) || msg.epsilon_spent < 0) {
+    return Status::InvalidArgument("epsilon spent must be finite and >= 0");
+  }
+  return Status::OK();
+}
+
+Status ValidateWeights(const std::vector<float>& weights, const ml::ModelSpec& spec) {
+  if (static_cast<int64_t>(weights.size()) != spec.num_params()) {
+    return Status::InvalidArgument("received " + std::to_string(weights.size()) +
+                                   " weights, the " + spec.ToString() + " model has " +
+                                   std::to_string(spec.num_params()));
+  }
+  return CheckFinite(weights, "weight");
+}
+
+}  // namespace fedseg::protocol

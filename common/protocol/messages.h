@@ -1,0 +1,217 @@
+// The federation's messages: what a region and the coordinator say to each other inside frames
+// (common/net/frame.h), their cereal encodings, and the checks every received message passes before use.
+//
+// Conversation (docs/protocol.md has the full state machine):
+//
+//   region -> Hello{region}            coordinator checks the claimed region against the
+//                                      certificate's subject and the allowed list
+//   coord  -> Welcome{run, contract}   the data contract: label, column types, test split
+//   coord  -> SummaryRequest           (schema phase) region loads its table and replies with
+//   region -> SummaryReply{summary}    mergeable statistics of its training split
+//   coord  -> Setup{schema, model, plan}   the global schema, architecture and training plan
+//   coord  -> RoundStart{r, weights}   evaluate the global weights on the test split, train locally
+//   region -> Update{r, delta, eval} | Decline{r, reason}
+//   coord  -> Done{final weights}      the run is over
+//   either -> Error{message}           before closing on a protocol violation
+//
+// Every message is versioned by the frame header; payloads are parsed with bounded loaders
+// (common/base/serialization.h) and then validated (Validate*) against the receiver's state.
+#ifndef FEDSEG_COMMON_PROTOCOL_MESSAGES_H_
+#define FEDSEG_COMMON_PROTOCOL_MESSAGES_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/net/frame.h"
+#include "common/ml/metrics.h"
+#include "common/ml/mlp.h"
+#include "common/ml/optimizer.h"
+#include "common/data/schema.h"
+#include "common/base/serialization.h"
+#include "common/base/status.h"
+
+namespace fedseg::protocol {
+
+enum class MessageType : uint16_t {
+  kHello = 1,
+  kWelcome = 2,
+  kSummaryRequest = 3,
+  kSummaryReply = 4,
+  kSetup = 5,
+  kRoundStart = 6,
+  kUpdate = 7,
+  kDecline = 8,
+  kDone = 9,
+  kError = 10,
+};
+std::string MessageTypeName(uint16_t type);
+
+// What every region must do with its table so that all encode features identically.
+struct DataContract {
+  std::string label;
+  std::vector<std::string> categorical, numeric, drop;
+  double test_fraction = 0.2;  // used when a region has no separate test table
+  uint64_t split_seed = 42;
+  // Public clipping bounds {lo, hi} per numeric column, for private statistics.
+  std::map<std::string, std::vector<double>> bounds;
+
+  template <class A>
+  void serialize(A& ar) {
+    ar(label, categorical, numeric, drop, test_fraction, split_seed, bounds);
+  }
+};
+
+// How regions train in every round.
+struct TrainingPlan {
+  int local_epochs = 1;
+  int batch_size = 32;
+  ml::OptimizerConfig optimizer;
+  std::string class_weight = "none";
+  // Differential privacy (DP-SGD); enabled when noise or a target is set by the coordinator.
+  bool dp = false;
+  double dp_clip_norm = 1.0;
+  double dp_noise_multiplier = 0.0;  // 0 with dp: each region calibrates to its budget
+  int total_rounds = 0;              // for budget planning
+
+  Status Validate() const;
+
+  template <class A>
+  void serialize(A& ar) {
+    ar(local_epochs, batch_size, optimizer, class_weight, dp, dp_clip_norm, dp_noise_multiplier,
+       total_rounds);
+  }
+};
+
+struct HelloMsg {
+  std::string region;      // must equal the certificate's subject CN
+  std::string software;    // "fedseg 0.1.0"
+  template <class A>
+  void serialize(A& ar) {
+    ar(region, software);
+  }
+};
+
+struct WelcomeMsg {
+  std::string run_id;
+  DataContract contract;
+  uint32_t next_round = 1;
+  template <class A>
+  void serialize(A& ar) {
+    ar(run_id, contract, next_round);
+  }
+};
+
+struct SummaryRequestMsg {
+  // Gaussian noise on the released statistics (privacy issue); 0 = exact statistics.
+  double noise_multiplier = 0.0;
+  template <class A>
+  void serialize(A& ar) {
+    ar(noise_multiplier);
+  }
+};
+
+struct SummaryReplyMsg {
+  data::DataSummary summary;
+  uint64_t train_rows = 0;
+  uint64_t test_rows = 0;
+  template <class A>
+  void serialize(A& ar) {
+    ar(summary, train_rows, test_rows);
+  }
+};
+
+struct SetupMsg {
+  std::string run_id;
+  data::Schema schema;
+  ml::ModelSpec spec;
+  TrainingPlan plan;
+  template <class A>
+  void serialize(A& ar) {
+    ar(run_id, schema, spec, plan);
+  }
+};
+
+struct RoundStartMsg {
+  uint32_t round = 0;
+  bool train = true;            // false: evaluate only (the final evaluation)
+  uint64_t seed = 0;            // round seed; a region mixes in its name for local shuffling
+  std::vector<float> weights;   // the global model
+  template <class A>
+  void serialize(A& ar) {
+    ar(round, train, seed, weights);
+  }
+};
+
+struct UpdateMsg {
+  uint32_t round = 0;
+  uint64_t num_examples = 0;         // training rows behind the update (FedAvg weight)
+  std::vector<float> delta;          // local - global; empty when the round was evaluate-only
+  double train_loss = 0.0;           // mean local training loss
+  ml::ClassificationSummary evaluation;  // the received global model on the region's test split
+  double epsilon_spent = 0.0;        // region's total epsilon after this round (0 without DP)
+  double epsilon_budget = 0.0;
+  double epsilon_delta = 0.0;        // the delta of epsilon_spent
+  std::string ledger_head;           // hash of the region's last ledger entry (for audits)
+  template <class A>
+  void serialize(A& ar) {
+    ar(round, num_examples, delta, train_loss, evaluation, epsilon_spent, epsilon_budget,
+       epsilon_delta, ledger_head);
+  }
+};
+
+struct DeclineMsg {
+  uint32_t round = 0;
+  std::string reason;
+  double epsilon_spent = 0.0;
+  double epsilon_budget = 0.0;
+  std::string ledger_head;
+  template <class A>
+  void serialize(A& ar) {
+    ar(round, reason, epsilon_spent, epsilon_budget, ledger_head);
+  }
+};
+
+struct DoneMsg {
+  std::vector<float> weights;
+  std::string reason;
+  template <class A>
+  void serialize(A& ar) {
+    ar(weights, reason);
+  }
+};
+
+struct ErrorMsg {
+  std::string message;
+  template <class A>
+  void serialize(A& ar) {
+    ar(message);
+  }
+};
+
+// Encodes a message into a frame of its type.
+template <typename T>
+net::Frame MakeFrame(MessageType type, const T& msg) {
+  return net::Frame{static_cast<uint16_t>(type), Serialize(msg)};
+}
+
+// Parses a frame's payload into `out`, checking the frame carries `type`.
+template <typename T>
+Status ParseFrame(const net::Frame& frame, MessageType type, T* out) {
+  if (frame.type != static_cast<uint16_t>(type)) {
+    return Status::InvalidArgument("expected a " + MessageTypeName(static_cast<uint16_t>(type)) +
+                                   " message, got " + MessageTypeName(frame.type));
+  }
+  return Parse(frame.payload, out, MessageTypeName(frame.type) + " message");
+}
+
+// Checks an update against the round the coordinator is in and the model it sent.
+Status ValidateUpdate(const UpdateMsg& msg, uint32_t expected_round, size_t num_params,
+                      int num_classes, bool expect_delta);
+// Checks global weights received by a region.
+Status ValidateWeights(const std::vector<float>& weights, const ml::ModelSpec& spec);
+
+}  // namespace fedseg::protocol
+
+#endif  // FEDSEG_COMMON_PROTOCOL_MESSAGES_H_

@@ -1,0 +1,140 @@
+#include "common/ml/model_file.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "common/base/container.h"
+#include "common/base/serialization.h"
+
+namespace fedseg::ml {
+namespace {
+
+ModelFile MakeModel() {
+  data::RawDataset d;
+  d.source = "mem";
+  d.features = {data::RawColumn{"x", data::ColumnType::kNumeric, {1, 2, 3}, {}, 0},
+                data::RawColumn{"c", data::ColumnType::kCategorical, {}, {"a", "b", "a"}, 0}};
+  d.labels = {"no", "yes", "no"};
+  data::Schema schema = *data::Schema::FromSummary(data::Summarize(d), "y");
+  Mlp m = *Mlp::Create({schema.input_dim(), {4}, 2});
+  m.InitRandom(1);
+  return ModelFile{schema, m, R"({"mode":"local"})"};
+}
+
+TEST(ModelFileTest, RoundTrip) {
+  ModelFile f = MakeModel();
+  std::string bytes = EncodeModelFile(f);
+  ModelFile g = *DecodeModelFile(bytes, "m.fsm");
+  EXPECT_EQ(g.model.spec(), f.model.spec());
+  EXPECT_EQ(g.model.params(), f.model.params());
+  EXPECT_EQ(g.schema.class_names(), f.schema.class_names());
+  EXPECT_EQ(g.schema.columns()[1].vocabulary, f.schema.columns()[1].vocabulary);
+  EXPECT_EQ(g.metadata_json, f.metadata_json);
+}
+
+TEST(ModelFileTest, EveryTruncationFails) {
+  std::string bytes = EncodeModelFile(MakeModel());
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    auto r = DecodeModelFile(std::string_view(bytes).substr(0, n), "m.fsm");
+    ASSERT_FALSE(r.ok()) << "truncated to " << n;
+    EXPECT_TRUE(r.status().IsCorruption());
+    EXPECT_NE(r.status().message().find("m.fsm"), std::string::npos);
+  }
+  auto r = DecodeModelFile(std::string_view(bytes).substr(0, bytes.size() - 3), "m.fsm");
+  EXPECT_NE(r.status().message().find("truncated"), std::string::npos) << r.status().message();
+}
+
+TEST(ModelFileTest, EveryFlippedByteFails) {
+  std::string bytes = EncodeModelFile(MakeModel());
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    std::string bad = bytes;
+    bad[i] ^= 0x20;
+    auto r = DecodeModelFile(bad, "m.fsm");
+    EXPECT_FALSE(r.ok()) << "flipped byte " << i;
+  }
+}
+
+TEST(ModelFileTest, SpecificErrors) {
+  std::string bytes = EncodeModelFile(MakeModel());
+  std::string bad = bytes;
+  bad[0] = 'X';
+  EXPECT_NE(DecodeModelFile(bad, "m").status().message().find("bad magic"), std::string::npos);
+  bad = bytes;
+  bad[8] = 9;
+  EXPECT_NE(DecodeModelFile(bad, "m").status().message().find("version 9"), std::string::npos);
+  bad = bytes;
+  bad.back() ^= 1;
+  EXPECT_NE(DecodeModelFile(bad, "m").status().message().find("checksum"), std::string::npos);
+  EXPECT_NE(DecodeModelFile(bytes + "xx", "m").status().message().find("trailing"),
+            std::string::npos);
+}
+
+TEST(ModelFileTest, SaveAndLoadFile) {
+  std::string path = ::testing::TempDir() + "/model_file_test.fsm";
+  ModelFile f = MakeModel();
+  ASSERT_TRUE(SaveModelFile(path, f).ok());
+  auto g = LoadModelFile(path);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_EQ(g->model.params(), f.model.params());
+  EXPECT_TRUE(LoadModelFile(path + ".missing").status().IsNotFound());
+}
+
+// The payload layout of model_file.cc (schema, spec, weights, metadata), to forge files.
+struct ForgedPayload {
+  data::Schema schema;
+  ModelSpec spec;
+  std::vector<float> params;
+  std::string metadata_json;
+  template <class A>
+  void serialize(A& ar) {
+    ar(schema, spec, params, metadata_json);
+  }
+};
+
+// A valid architecture of ~67M parameters with no weights in the file: refused by comparing the
+// counts, before the 268 MB parameter vector is allocated.
+TEST(ModelFileTest, RefusesMissingWeightsBeforeAllocatingTheModel) {
+  ModelFile f = MakeModel();
+  ForgedPayload p{f.schema, {f.schema.input_dim(), {8192, 8192}, 2}, {}, "{}"};
+  ASSERT_TRUE(p.spec.Validate().ok());
+  std::string bytes = WrapContainer(std::string_view(kModelMagic, sizeof(kModelMagic)),
+                                    kModelFormatVersion, Serialize(p));
+  auto r = DecodeModelFile(bytes, "m.fsm");
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().IsCorruption());
+  EXPECT_NE(r.status().message().find("m.fsm: the file holds 0 weights, the "), std::string::npos)
+      << r.status().message();
+}
+
+struct Blob {
+  std::vector<float> v;
+  std::string s;
+  template <class A>
+  void serialize(A& ar) {
+    ar(v, s);
+  }
+};
+
+TEST(SerializationTest, HostileLengthPrefixIsRefusedBeforeAllocating) {
+  Blob b{{1, 2, 3}, "hi"};
+  std::string bytes = Serialize(b);
+  Blob out;
+  ASSERT_TRUE(Parse(bytes, &out, "blob").ok());
+  EXPECT_EQ(out.v, b.v);
+  // Byte 0 is cereal's endianness tag; bytes 1..8 the vector's length prefix.
+  std::string bad = bytes;
+  for (int i = 1; i <= 8; ++i) bad[i] = static_cast<char>(0xff);
+  Status st = Parse(bad, &out, "blob");
+  EXPECT_TRUE(st.IsCorruption());
+  EXPECT_NE(st.message().find("exceeds"), std::string::npos) << st.message();
+  bad = bytes;
+  bad[1] = 0x00;
+  bad[5] = 0x01;  // 2^32 floats
+  EXPECT_FALSE(Parse(bad, &out, "blob").ok());
+  EXPECT_FALSE(Parse(bytes.substr(0, bytes.size() - 1), &out, "blob").ok());
+  EXPECT_FALSE(Parse(bytes + "z", &out, "blob").ok());
+}
+
+}  // namespace
+}  // namespace fedseg::ml

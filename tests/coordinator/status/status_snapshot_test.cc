@@ -1,0 +1,120 @@
+// The status endpoint's renderings (without a network) and its config section.
+#include "coordinator/status/status_snapshot.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "coordinator/config.h"
+
+namespace fedseg::coordinator {
+namespace {
+
+StatusSnapshot Example() {
+  StatusSnapshot s;
+  s.run_id = "run-1";
+  s.phase = "round";
+  s.round = 3;
+  s.rounds_total = 10;
+  s.completed_rounds = 2;
+  s.min_regions = 2;
+  s.updates_received = 1;
+  s.round_seconds = {0.5, 3.0};
+  s.last_round_seconds = 3.0;
+  s.bytes_received = 12345;
+  s.last_metrics = {{"model_round", 2}, {"loss", 0.25}, {"roc_auc", nullptr}, {"accuracy", 0.9}};
+  RegionStatus a;
+  a.name = "eu-west";
+  a.connected = a.selected = a.replied = true;
+  a.epsilon_spent = 0.5;
+  a.epsilon_budget = 2;
+  RegionStatus b;
+  b.name = "odd\"name\\with\nnewline";
+  s.regions = {a, b};
+  s.refused = {{"unknown region", 2}};
+  return s;
+}
+
+TEST(StatusSnapshotTest, JsonHasTheRunState) {
+  const nlohmann::json j = StatusJson(Example());
+  EXPECT_EQ(j["phase"], "round");
+  EXPECT_EQ(j["round"], 3);
+  EXPECT_EQ(j["completed_rounds"], 2);
+  EXPECT_EQ(j["connected_regions"], nlohmann::json({"eu-west"}));
+  EXPECT_EQ(j["selected_regions"], nlohmann::json({"eu-west"}));
+  EXPECT_EQ(j["regions"]["eu-west"]["epsilon_spent"], 0.5);
+  EXPECT_EQ(j["regions"]["eu-west"]["epsilon_budget"], 2.0);
+  EXPECT_EQ(j["last_metrics"]["loss"], 0.25);
+  EXPECT_EQ(j["refused_connections"]["unknown region"], 2);
+}
+
+TEST(StatusSnapshotTest, PrometheusTextHasTypedFamiliesAndEscapedLabels) {
+  const std::string t = PrometheusText(Example(), {{"no client certificate", 4}});
+  EXPECT_NE(
+      t.find("# TYPE fedseg_rounds_completed_total counter\nfedseg_rounds_completed_total 2\n"),
+      std::string::npos)
+      << t;
+  EXPECT_NE(t.find("fedseg_phase{phase=\"round\"} 1\n"), std::string::npos);
+  EXPECT_NE(t.find("fedseg_phase{phase=\"joining\"} 0\n"), std::string::npos);
+  // Histogram: cumulative buckets, +Inf equals the count.
+  EXPECT_NE(t.find("fedseg_round_duration_seconds_bucket{le=\"0.5\"} 1\n"), std::string::npos);
+  EXPECT_NE(t.find("fedseg_round_duration_seconds_bucket{le=\"5\"} 2\n"), std::string::npos);
+  EXPECT_NE(t.find("fedseg_round_duration_seconds_bucket{le=\"+Inf\"} 2\n"), std::string::npos);
+  EXPECT_NE(t.find("fedseg_round_duration_seconds_sum 3.5\n"), std::string::npos);
+  EXPECT_NE(t.find("fedseg_bytes_received_total 12345\n"), std::string::npos);
+  EXPECT_NE(t.find("fedseg_region_epsilon{region=\"eu-west\"} 0.5\n"), std::string::npos);
+  EXPECT_NE(t.find("fedseg_region_epsilon{region=\"odd\\\"name\\\\with\\nnewline\"} 0\n"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("fedseg_model_loss 0.25\n"), std::string::npos);
+  EXPECT_EQ(t.find("fedseg_model_roc_auc"), std::string::npos);  // null: not exported
+  EXPECT_NE(t.find("fedseg_refused_connections_total{listener=\"federation\",reason=\"unknown "
+                   "region\"} 2\n"),
+            std::string::npos);
+  EXPECT_NE(t.find("fedseg_refused_connections_total{listener=\"status\",reason=\"no client "
+                   "certificate\"} 4\n"),
+            std::string::npos);
+  EXPECT_EQ(t.back(), '\n');
+}
+
+TEST(StatusSnapshotTest, EscapesLabelValues) {
+  EXPECT_EQ(EscapePrometheusLabel("a\\b\"c\nd"), "a\\\\b\\\"c\\nd");
+  EXPECT_EQ(EscapePrometheusLabel("plain"), "plain");
+}
+
+TEST(StatusConfigTest, OffByDefaultOnLocalhostAndValidated) {
+  nlohmann::json j = nlohmann::json::parse(
+      R"({"tls": {"ca": "a", "cert": "b", "key": "c"}, "regions": ["r"], "data": {"label": "y"},
+          "federation": {"min_regions": 1}})");
+  auto c = CoordinatorConfigFromJson(j, "c.json");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_FALSE(c->status.enabled);
+  EXPECT_EQ(c->status.listen, "127.0.0.1");
+  EXPECT_EQ(c->status.port, 9443);
+  EXPECT_TRUE(c->status.require_client_cert);
+
+  j["status"] = {{"enabled", true}, {"listen", "::1"}, {"port", 0}, {"require_client_cert", false}};
+  c = CoordinatorConfigFromJson(j, "c.json");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_TRUE(c->status.enabled);
+  EXPECT_EQ(c->status.listen, "::1");
+  EXPECT_FALSE(c->status.require_client_cert);
+
+  auto error = [&](const nlohmann::json& status) {
+    j["status"] = status;
+    auto r = CoordinatorConfigFromJson(j, "c.json");
+    return r.ok() ? std::string() : r.status().message();
+  };
+  EXPECT_NE(error({{"listen", "localhost"}}).find("c.json: status.listen must be an IP address"),
+            std::string::npos);
+  EXPECT_NE(error({{"port", 70000}}).find("status.port must be in [0, 65535]"), std::string::npos);
+  EXPECT_NE(error({{"enabled", true}, {"port", 7443}}).find("must differ from listen.port"),
+            std::string::npos);
+  EXPECT_NE(error({{"max_connections", 0}}).find("status.max_connections"), std::string::npos);
+  EXPECT_NE(error({{"enabeld", true}}).find("unknown field 'status.enabeld'"), std::string::npos);
+  EXPECT_NE(error({{"enabled", "yes"}}).find("'status.enabled' has the wrong type"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace fedseg::coordinator

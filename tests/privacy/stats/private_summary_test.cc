@@ -1,0 +1,88 @@
+#include "privacy/stats/private_summary.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+namespace fedseg::privacy {
+namespace {
+
+data::RawDataset Table(int n) {
+  data::RawDataset d;
+  d.source = "mem";
+  data::RawColumn amount{"amount", data::ColumnType::kNumeric, {}, {}, 0};
+  data::RawColumn city{"city", data::ColumnType::kCategorical, {}, {}, 0};
+  for (int i = 0; i < n; ++i) {
+    amount.numeric.push_back(i % 2 ? 5000.0 : 10.0);  // 5000 is clipped to the bound 100
+    city.text.push_back(i == 0 ? "Rare" : (i % 3 ? "Paris" : "Oslo"));
+    d.labels.push_back(i % 4 ? "no" : "yes");
+  }
+  d.features = {amount, city};
+  d.line_numbers.assign(n, 1);
+  return d;
+}
+
+TEST(PrivateSummaryTest, ZeroNoiseIsTheExactSummary) {
+  auto noise = MakeInsecureSeededNoiseForTesting(1);
+  data::RawDataset d = Table(10);
+  auto ps = PrivateSummarize(d, {}, *noise);
+  ASSERT_TRUE(ps.ok());
+  EXPECT_EQ(ps->mechanisms, 0);
+  EXPECT_EQ(ps->summary.columns[0].sum, data::Summarize(d).columns[0].sum);
+}
+
+TEST(PrivateSummaryTest, NeedsBoundsForNumericColumns) {
+  auto noise = MakeInsecureSeededNoiseForTesting(1);
+  StatsPrivacyConfig c;
+  c.noise_multiplier = 1.0;
+  Status st = PrivateSummarize(Table(10), c, *noise).status();
+  EXPECT_TRUE(st.IsInvalidArgument());
+  EXPECT_NE(st.message().find("'amount'"), std::string::npos) << st.message();
+}
+
+TEST(PrivateSummaryTest, ClipsNoisesCountsMechanismsAndThresholdsCategories) {
+  StatsPrivacyConfig c;
+  c.noise_multiplier = 0.5;
+  c.bounds["amount"] = {0.0, 100.0};
+  const int n = 3000;
+  data::RawDataset d = Table(n);
+  // Many independent releases: the noise on each statistic has the calibrated spread.
+  std::vector<double> sum_err, count_err;
+  int rare_released = 0;
+  const double exact_sum = 1500 * 10.0 + 1500 * 100.0;  // after clipping to [0, 100]
+  for (int t = 0; t < 400; ++t) {
+    auto noise = MakeInsecureSeededNoiseForTesting(100 + t);
+    auto ps = PrivateSummarize(d, c, *noise);
+    ASSERT_TRUE(ps.ok()) << ps.status().ToString();
+    // rows, labels, 3 for the numeric column, 1 for the categorical one.
+    EXPECT_EQ(ps->mechanisms, 6);
+    EXPECT_NEAR(ps->category_threshold, 1.0 + 0.5 * NormalUpperQuantile(1e-6), 1e-9);
+    sum_err.push_back(ps->summary.columns[0].sum - exact_sum);
+    count_err.push_back(static_cast<double>(ps->summary.columns[0].count) - n);
+    rare_released += ps->summary.columns[1].categories.count("Rare");
+    EXPECT_EQ(ps->summary.columns[1].categories.count("Paris"), 1u);
+  }
+  auto stddev = [](const std::vector<double>& v) {
+    double m = 0, s = 0;
+    for (double x : v) m += x;
+    m /= v.size();
+    for (double x : v) s += (x - m) * (x - m);
+    return std::sqrt(s / (v.size() - 1));
+  };
+  // Sensitivity of the sum is the bound 100: noise stddev 0.5 * 100 = 50.
+  EXPECT_NEAR(stddev(sum_err), 50.0, 6.0);
+  // Counts are rounded to integers after the noise (post-processing): N(0, 0.25) rounded has
+  // standard deviation ~0.56.
+  EXPECT_NEAR(stddev(count_err), 0.56, 0.12);
+  // A category held by one user passes the threshold with probability <= 1e-6.
+  EXPECT_EQ(rare_released, 0);
+}
+
+TEST(PrivateSummaryTest, NormalQuantile) {
+  EXPECT_NEAR(NormalUpperQuantile(0.5), 0.0, 1e-9);
+  EXPECT_NEAR(NormalUpperQuantile(0.025), 1.959963985, 1e-6);
+  EXPECT_NEAR(NormalUpperQuantile(1e-6), 4.753424309, 1e-6);
+}
+
+}  // namespace
+}  // namespace fedseg::privacy
