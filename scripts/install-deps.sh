@@ -6,6 +6,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake g++ pkg-config git ca-certificates
+  ccache                             # compiler cache: repeated and sanitizer builds (cache in ~/.cache)
   libboost-dev libboost-system-dev   # Boost.Asio (+ Beast, header-only)
   libssl-dev openssl                 # OpenSSL 3: TLS 1.3, SHA-256, signatures, CSPRNG
   libeigen3-dev                      # Eigen 3.4: dense linear algebra for the MLP
