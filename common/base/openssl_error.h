@@ -10,8 +10,8 @@ namespace fedseg {
 // "error:0A000086:SSL routines::" prefix when OpenSSL knows a reason; the full string otherwise.
 std::string OpenSslReason(unsigned long code);
 
-// The reason of the most recent error on this thread's OpenSSL error queue, and an empty queue
-// for the next call (a stale entry would otherwise be blamed on a later, unrelated failure).
+// The full error string ("error:0480006C:PEM routines::no start line") of the most recent error on
+// this thread's OpenSSL error queue, and an empty queue for the next call (a stale entry would otherwise be blamed on a later, unrelated failure).
 // "unknown OpenSSL error" when the queue is empty.
 std::string TakeOpenSslError();
 
