@@ -12,7 +12,7 @@
 #include "common/ml/model_file.h"
 #include "common/net/tls_client.h"
 #include "coordinator/checkpoint.h"
-#include "process.h"
+#include "federation_fixture.h"
 
 namespace fedseg {
 namespace {
@@ -26,138 +26,36 @@ using testing::WaitFor;
 using coordinator::LoadCheckpoint;
 namespace fs = std::filesystem;
 
-const std::string kBin = FEDSEG_BIN_DIR;
-const std::string kSrc = FEDSEG_SOURCE_DIR;
+using testing::kBin;
+using testing::RegionOptions;
 
-class FederationTest : public ::testing::Test {
+class FederationTest : public testing::FederationFixture {
  protected:
   static void SetUpTestSuite() {
-    dir_ =
-        new std::string(fs::temp_directory_path() / ("fedseg-fed-" + std::to_string(::getpid())));
-    fs::remove_all(*dir_);
-    fs::create_directories(*dir_);
-    const std::string d = *dir_;
-    ok_ = testing::Run("bash " + kSrc + "/scripts/gen-certs.sh --out " + d +
-                       "/pki r1 r2 r3 intruder --expired old >/dev/null") == 0 &&
-          testing::Run("bash " + kSrc + "/scripts/gen-certs.sh --out " + d +
-                       "/other r1 >/dev/null") == 0 &&
-          testing::Run("python3 " + kSrc + "/scripts/split_csv.py --data " + kSrc +
-                       "/data/online_shoppers_intention.csv --label Revenue --clients 3 --out " +
-                       d + "/data >/dev/null") == 0;
-  }
-  static void TearDownTestSuite() {
-    fs::remove_all(*dir_);
-    delete dir_;
-  }
-
-  void SetUp() override {
-    ASSERT_TRUE(ok_) << "test set-up (certificates, data split) failed";
-    run_ = *dir_ + "/" + ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    fs::create_directories(run_);
-    port_ = testing::FreePort();
-  }
-
-  // Region i (1-based) uses certificate r<i> and the i-th shard.
-  std::string ShardName(int i) const {
-    char b[16];
-    std::snprintf(b, sizeof b, "region-%02d", i);
-    return b;
+    SetUpSuite({"fedseg-fed-",
+                {{"pki", "r1 r2 r3 intruder --expired old"}, {"other", "r1"}},
+                {}});
   }
 
   std::string WriteCoordinatorConfig(int rounds, int min_regions, int local_epochs,
                                      const std::vector<std::string>& regions = {"r1", "r2", "r3"},
                                      double join_timeout = 30, bool dp = false) {
-    const std::string pki = *dir_ + "/pki";
-    nlohmann::json c = {
-        {"listen", {{"host", "127.0.0.1"}, {"port", port_}}},
-        {"tls",
-         {{"ca", pki + "/ca.crt"},
-          {"cert", pki + "/coordinator.crt"},
-          {"key", pki + "/coordinator.key"}}},
-        {"regions", regions},
-        {"run_dir", run_},
-        {"data",
-         {{"label", "Revenue"},
-          {"categorical",
-           {"Month", "VisitorType", "Weekend", "OperatingSystems", "Browser", "Region",
-            "TrafficType"}}}},
-        {"model", {{"hidden", {16}}, {"seed", 7}}},
-        {"training", {{"rounds", rounds}, {"local_epochs", local_epochs}, {"batch_size", 32}}},
-        {"federation",
-         {{"min_regions", min_regions},
-          {"round_deadline_s", ScaledSeconds(60)},
-          {"join_timeout_s", ScaledSeconds(join_timeout)},
-          {"hello_timeout_s", ScaledSeconds(5)}}},
-        {"privacy", {{"dp", dp}, {"clip_norm", 1.0}}},
-    };
-    const std::string path = run_ + "/coordinator.json";
-    std::ofstream(path) << c.dump(2);
-    return path;
-  }
-
-  std::string WriteRegionConfig(int i, double epsilon_budget = 0, bool seeded_noise = false) {
-    const std::string pki = *dir_ + "/pki";
-    const std::string name = "r" + std::to_string(i);
-    nlohmann::json c = {
-        {"region", name},
-        {"coordinator",
-         {{"host", "127.0.0.1"},
-          {"port", port_},
-          {"backoff_initial_ms", 100},
-          {"backoff_max_ms", 1000},
-          {"give_up_after_s", static_cast<int>(ScaledSeconds(60))}}},
-        {"tls",
-         {{"ca", pki + "/ca.crt"},
-          {"cert", pki + "/" + name + ".crt"},
-          {"key", pki + "/" + name + ".key"}}},
-        {"data",
-         {{"train", *dir_ + "/data/" + ShardName(i) + "/train.csv"},
-          {"test", *dir_ + "/data/" + ShardName(i) + "/test.csv"}}},
-        {"output", {{"model", run_ + "/" + name + ".fsm"}}},
-        {"threads", 1},
-    };
-    if (epsilon_budget > 0) {
-      c["privacy"] = {{"epsilon_budget", epsilon_budget},
-                      {"delta", 1e-5},
-                      {"ledger", run_ + "/" + name + ".ledger.jsonl"}};
-      if (seeded_noise) {
-        c["privacy"]["insecure_seeded_noise"] = true;
-        c["privacy"]["noise_seed"] = 1000 + i;
-      }
-    }
-    const std::string path = run_ + "/" + name + ".json";
-    std::ofstream(path) << c.dump(2);
-    return path;
-  }
-
-  std::unique_ptr<Process> StartCoordinator(const std::string& config, bool resume = false,
-                                            const std::vector<std::string>& env = {}) {
-    std::vector<std::string> argv = {kBin + "/fedseg-coordinator", "--config", config};
-    if (resume) argv.push_back("--resume");
-    return std::make_unique<Process>(argv, run_ + "/coordinator.out", env);
+    testing::CoordinatorOptions o;
+    o.rounds = rounds;
+    o.min_regions = min_regions;
+    o.local_epochs = local_epochs;
+    o.regions = regions;
+    o.join_timeout_s = join_timeout;
+    o.dp = dp;
+    return FederationFixture::WriteCoordinatorConfig(o);
   }
   std::unique_ptr<Process> StartRegion(int i, double epsilon_budget = 0, bool seeded_noise = false) {
-    return std::make_unique<Process>(
-        std::vector<std::string>{kBin + "/fedseg-client", "join", "--config",
-                                 WriteRegionConfig(i, epsilon_budget, seeded_noise)},
-        run_ + "/r" + std::to_string(i) + ".log");
+    RegionOptions o;
+    o.epsilon_budget = epsilon_budget;
+    o.seeded_noise = seeded_noise;
+    return FederationFixture::StartRegion(i, o);
   }
-  std::string CoordinatorLog() const { return ReadAll(run_ + "/coordinator.log"); }
-  nlohmann::json Report() const {
-    return nlohmann::json::parse(ReadAll(run_ + "/report.json"), nullptr, false);
-  }
-  bool LogHas(const std::string& text) const {
-    return CoordinatorLog().find(text) != std::string::npos;
-  }
-
-  static std::string* dir_;
-  static bool ok_;
-  std::string run_;
-  uint16_t port_ = 0;
 };
-
-std::string* FederationTest::dir_ = nullptr;
-bool FederationTest::ok_ = false;
 
 TEST_F(FederationTest, RoundsCompleteAndTheGlobalModelImproves) {
   auto coord = StartCoordinator(WriteCoordinatorConfig(/*rounds=*/4, /*min_regions=*/3, 1));
@@ -210,7 +108,7 @@ TEST_F(FederationTest, RoundsCompleteAndTheGlobalModelImproves) {
 
   const std::string seg = run_ + "/segments.csv";
   int seg_rc = testing::Run(kBin + "/fedseg-client segment --model " + run_ + "/final.fsm --data " +
-                            *dir_ + "/data/region-02/test.csv --out " + seg + " > /dev/null");
+                            Shard(2) + "/test.csv --out " + seg + " > /dev/null");
   EXPECT_EQ(seg_rc, 0);
   EXPECT_EQ(ReadAll(seg).rfind("row,segment,p_FALSE,p_TRUE\n", 0), 0u);
 }
@@ -287,7 +185,7 @@ TEST_F(FederationTest, CoordinatorKilledWithSigkillResumesAndFinishes) {
   ASSERT_TRUE(fs::exists(run_ + "/checkpoint.fsc"));
   // Regions keep trying to reconnect; a new coordinator continues from the checkpoint.
   for (auto& r : regions) EXPECT_TRUE(r->running());
-  auto resumed = StartCoordinator(config, /*resume=*/true);
+  auto resumed = StartCoordinator(config, {"--resume"});
   auto rc = resumed->Wait(180s);
   ASSERT_TRUE(rc.has_value()) << "resumed coordinator did not finish\n" << CoordinatorLog();
   EXPECT_EQ(*rc, 0) << CoordinatorLog();
@@ -317,8 +215,8 @@ TEST_F(FederationTest, KilledAtThreePointsAndResumedEndsBitIdenticalToAnUninterr
     const std::string config = WriteCoordinatorConfig(kRounds, /*min_regions=*/3, 1,
                                                       {"r1", "r2", "r3"}, 30, /*dp=*/true);
     std::vector<std::unique_ptr<Process>> regions;
-    auto coord = StartCoordinator(config, false, crash_env.empty() ? std::vector<std::string>{}
-                                                                   : crash_env[0]);
+    auto coord = StartCoordinator(
+        config, {}, crash_env.empty() ? std::vector<std::string>{} : crash_env[0]);
     for (int i = 1; i <= 3; ++i) regions.push_back(StartRegion(i, 8.0, /*seeded_noise=*/true));
     for (size_t k = 0; k <= crash_env.size(); ++k) {
       auto rc = coord->Wait(180s);
@@ -349,8 +247,9 @@ TEST_F(FederationTest, KilledAtThreePointsAndResumedEndsBitIdenticalToAnUninterr
         }
         EXPECT_EQ(partial, 1);
       }
-      coord = StartCoordinator(config, /*resume=*/true,
-                               k + 1 < crash_env.size() ? crash_env[k + 1] : std::vector<std::string>{});
+      coord = StartCoordinator(
+          config, {"--resume"},
+          k + 1 < crash_env.size() ? crash_env[k + 1] : std::vector<std::string>{});
     }
     for (auto& r : regions) EXPECT_EQ(r->Wait(30s).value_or(-1), 0);
   };
@@ -412,7 +311,7 @@ TEST_F(FederationTest, DpSgdRegionsSpendTheirBudgetAndLedgersVerify) {
     const std::string out = run_ + "/" + name + ".verify.json";
     const int vrc =
         testing::Run(kBin + "/fedseg-audit verify " + run_ + "/" + name + ".ledger.jsonl --cert " +
-                     *dir_ + "/pki/" + name + ".crt --expect-head " +
+                     Pki() + "/" + name + ".crt --expect-head " +
                      region["ledger_head"].get<std::string>() + " --json > " + out);
     EXPECT_EQ(WEXITSTATUS(vrc), 0) << ReadAll(out);
     nlohmann::json v = nlohmann::json::parse(ReadAll(out), nullptr, false);
@@ -420,6 +319,64 @@ TEST_F(FederationTest, DpSgdRegionsSpendTheirBudgetAndLedgersVerify) {
     EXPECT_EQ(v["ok"], true);
     EXPECT_EQ(v["entries"], 3);
     EXPECT_NEAR(v["epsilon"].get<double>(), region["epsilon_spent"].get<double>(), 1e-9);
+  }
+}
+
+// Determinism: two federations with the same configs end with bit-identical global weights and
+// schema, without DP and with DP-SGD on the test-only seeded noise. The final.fsm files are not
+// compared: each embeds its run's random id.
+TEST_F(FederationTest, TwoSeededFederationsEndWithBitIdenticalWeights) {
+  const std::string base = run_;
+  auto run_federation = [&](const std::string& name, bool dp) {
+    run_ = base + "/" + name;
+    fs::create_directories(run_);
+    port_ = testing::FreePort();
+    auto coord = StartCoordinator(WriteCoordinatorConfig(/*rounds=*/3, /*min_regions=*/3, 1,
+                                                         {"r1", "r2", "r3"}, 30, dp));
+    std::vector<std::unique_ptr<Process>> regions;
+    for (int i = 1; i <= 3; ++i) {
+      regions.push_back(dp ? StartRegion(i, /*epsilon_budget=*/8.0, /*seeded_noise=*/true)
+                           : StartRegion(i));
+    }
+    auto rc = coord->Wait(180s);
+    ASSERT_TRUE(rc.has_value()) << name << ": coordinator did not finish\n" << CoordinatorLog();
+    EXPECT_EQ(*rc, 0) << CoordinatorLog();
+    for (auto& r : regions) EXPECT_EQ(r->Wait(30s).value_or(-1), 0) << name;
+  };
+  for (const bool dp : {false, true}) {
+    const std::string mode = dp ? "dp" : "plain";
+    run_federation(mode + "-first", dp);
+    ASSERT_FALSE(HasFailure());
+    auto first = ml::LoadModelFile(run_ + "/final.fsm");
+    ASSERT_TRUE(first.ok()) << first.status().ToString();
+    const nlohmann::json first_report = Report();
+    run_federation(mode + "-second", dp);
+    ASSERT_FALSE(HasFailure());
+    auto second = ml::LoadModelFile(run_ + "/final.fsm");
+    ASSERT_TRUE(second.ok()) << second.status().ToString();
+    const nlohmann::json second_report = Report();
+
+    // Two runs, two run ids, one model.
+    EXPECT_NE(first_report["run_id"], second_report["run_id"]) << mode;
+    EXPECT_EQ(first->model.spec(), second->model.spec()) << mode;
+    EXPECT_EQ(Serialize(first->schema), Serialize(second->schema)) << mode;
+    const Eigen::VectorXf& a = first->model.params();
+    const Eigen::VectorXf& b = second->model.params();
+    ASSERT_EQ(a.size(), b.size()) << mode;
+    EXPECT_EQ(std::memcmp(a.data(), b.data(), sizeof(float) * static_cast<size_t>(a.size())), 0)
+        << mode << ": two seeded federations ended with different weights";
+    // The regions received those weights, and (with DP) spent the same budget.
+    auto r1 = ml::LoadModelFile(run_ + "/r1.fsm");
+    ASSERT_TRUE(r1.ok()) << r1.status().ToString();
+    EXPECT_EQ(r1->model.params(), b) << mode;
+    for (const char* region : {"r1", "r2", "r3"}) {
+      EXPECT_EQ(first_report["regions"][region]["epsilon_spent"],
+                second_report["regions"][region]["epsilon_spent"])
+          << mode << " " << region;
+    }
+    if (dp) {
+      EXPECT_GT(second_report["regions"]["r1"]["epsilon_spent"].get<double>(), 0);
+    }
   }
 }
 
@@ -575,7 +532,7 @@ TEST_F(FederationTest, HostileRegionIsRefusedAndTheFinalModelIsUnaffected) {
     regions.push_back(StartRegion(2));
     regions.push_back(StartRegion(3));
     ASSERT_TRUE(WaitFor([&] { return LogHas("coordinator listening"); }, 30s)) << CoordinatorLog();
-    ScriptedRegion r1(port_, *dir_ + "/pki", *dir_ + "/data/region-01/train.csv", hostile);
+    ScriptedRegion r1(port_, Pki(), Shard(1) + "/train.csv", hostile);
     Status st = r1.Run();
     EXPECT_TRUE(st.ok()) << name << ": " << st.ToString() << "\n" << CoordinatorLog();
     auto rc = coord->Wait(180s);
@@ -635,12 +592,12 @@ TEST_F(FederationTest, RefusesBadCertificatesIdentitiesAndMessages) {
   auto coord =
       StartCoordinator(WriteCoordinatorConfig(3, 2, 1, {"r1", "r2"}, /*join_timeout=*/300));
   ASSERT_TRUE(WaitFor([&] { return LogHas("coordinator listening"); }, 30s)) << CoordinatorLog();
-  const std::string pki = *dir_ + "/pki";
+  const std::string pki = Pki();
 
   // TLS-level refusals: no certificate, another CA, an expired certificate.
   auto none = HelloAs(port_, pki, "", "r1");
   EXPECT_FALSE(none.ok());
-  auto other = HelloAs(port_, *dir_ + "/other", "r1", "r1");
+  auto other = HelloAs(port_, Dir() + "/other", "r1", "r1");
   EXPECT_FALSE(other.ok());
   auto expired = HelloAs(port_, pki, "old", "old");
   EXPECT_FALSE(expired.ok());

@@ -15,7 +15,7 @@
 #include <set>
 #include <sstream>
 
-#include "process.h"
+#include "federation_fixture.h"
 
 namespace fedseg {
 namespace {
@@ -25,9 +25,6 @@ using testing::Process;
 using testing::ReadAll;
 using testing::WaitFor;
 namespace fs = std::filesystem;
-
-const std::string kBin = FEDSEG_BIN_DIR;
-const std::string kSrc = FEDSEG_SOURCE_DIR;
 
 // ---------------------------------------------------------------------------------------------
 // A strict reader of the Prometheus text format 0.0.4: every line is a HELP, a TYPE or a sample;
@@ -114,107 +111,38 @@ struct Reply {
   std::string headers, body, error;
 };
 
-class StatusTest : public ::testing::Test {
+class StatusTest : public testing::FederationFixture {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string(fs::temp_directory_path() /
-                           ("fedseg-status-" + std::to_string(::getpid())));
-    fs::remove_all(*dir_);
-    fs::create_directories(*dir_);
-    const std::string d = *dir_;
-    ok_ = testing::Run("command -v curl >/dev/null") == 0 &&
-          testing::Run("bash " + kSrc + "/scripts/gen-certs.sh --out " + d +
-                       "/pki r1 r2 r3 prometheus --expired old >/dev/null") == 0 &&
-          testing::Run("python3 " + kSrc + "/scripts/split_csv.py --data " + kSrc +
-                       "/data/online_shoppers_intention.csv --label Revenue --clients 3 --out " +
-                       d + "/data >/dev/null") == 0;
-  }
-  static void TearDownTestSuite() {
-    fs::remove_all(*dir_);
-    delete dir_;
+    SetUpSuite({"fedseg-status-", {{"pki", "r1 r2 r3 prometheus --expired old"}}, {"curl"}});
   }
 
   void SetUp() override {
-    ASSERT_TRUE(ok_) << "test set-up (curl, certificates, data split) failed";
-    run_ = *dir_ + "/" + ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    fs::create_directories(run_);
-    port_ = testing::FreePort();
+    FederationFixture::SetUp();
     do {
       status_port_ = testing::FreePort();
     } while (status_port_ == port_);
   }
 
-  std::string Pki() const { return *dir_ + "/pki"; }
-
+  // The status tests' coordinator: three regions, a quorum of three, unscaled timeouts.
   std::string WriteCoordinatorConfig(const nlohmann::json& status, int rounds = 3,
                                      int local_epochs = 1, bool dp = false) {
-    const std::string pki = Pki();
-    nlohmann::json c = {
-        {"listen", {{"host", "127.0.0.1"}, {"port", port_}}},
-        {"tls",
-         {{"ca", pki + "/ca.crt"},
-          {"cert", pki + "/coordinator.crt"},
-          {"key", pki + "/coordinator.key"}}},
-        {"regions", {"r1", "r2", "r3"}},
-        {"run_dir", run_},
-        {"data",
-         {{"label", "Revenue"},
-          {"categorical",
-           {"Month", "VisitorType", "Weekend", "OperatingSystems", "Browser", "Region",
-            "TrafficType"}}}},
-        {"model", {{"hidden", {16}}, {"seed", 7}}},
-        {"training", {{"rounds", rounds}, {"local_epochs", local_epochs}, {"batch_size", 32}}},
-        {"federation",
-         {{"min_regions", 3},
-          {"round_deadline_s", 60},
-          {"join_timeout_s", 300},
-          {"hello_timeout_s", 5}}},
-        {"privacy", {{"dp", dp}, {"clip_norm", 1.0}}},
-    };
-    if (!status.is_null()) c["status"] = status;
-    const std::string path = run_ + "/coordinator.json";
-    std::ofstream(path) << c.dump(2);
-    return path;
-  }
-
-  std::unique_ptr<Process> StartCoordinator(const std::string& config,
-                                            std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv = {kBin + "/fedseg-coordinator", "--config", config};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    return std::make_unique<Process>(argv, run_ + "/coordinator.out");
+    testing::CoordinatorOptions o;
+    o.rounds = rounds;
+    o.local_epochs = local_epochs;
+    o.join_timeout_s = 300;
+    o.scale_timeouts = false;
+    o.dp = dp;
+    o.status = status;
+    return FederationFixture::WriteCoordinatorConfig(o);
   }
 
   std::unique_ptr<Process> StartRegion(int i, double epsilon_budget) {
-    const std::string pki = Pki();
-    const std::string name = "r" + std::to_string(i);
-    char shard[16];
-    std::snprintf(shard, sizeof shard, "region-%02d", i);
-    nlohmann::json c = {
-        {"region", name},
-        {"coordinator",
-         {{"host", "127.0.0.1"},
-          {"port", port_},
-          {"backoff_initial_ms", 100},
-          {"backoff_max_ms", 1000},
-          {"give_up_after_s", 60}}},
-        {"tls",
-         {{"ca", pki + "/ca.crt"},
-          {"cert", pki + "/" + name + ".crt"},
-          {"key", pki + "/" + name + ".key"}}},
-        {"data",
-         {{"train", *dir_ + "/data/" + shard + "/train.csv"},
-          {"test", *dir_ + "/data/" + shard + "/test.csv"}}},
-        {"threads", 1},
-        {"privacy",
-         {{"epsilon_budget", epsilon_budget},
-          {"delta", 1e-5},
-          {"ledger", run_ + "/" + name + ".ledger.jsonl"}}},
-    };
-    const std::string path = run_ + "/" + name + ".json";
-    std::ofstream(path) << c.dump(2);
-    return std::make_unique<Process>(
-        std::vector<std::string>{kBin + "/fedseg-client", "join", "--config", path},
-        run_ + "/" + name + ".log");
+    testing::RegionOptions o;
+    o.epsilon_budget = epsilon_budget;
+    o.save_model = false;
+    o.scale_timeouts = false;
+    return FederationFixture::StartRegion(i, o);
   }
 
   // One HTTPS request with curl. `cert`: a name under pki/ whose certificate curl presents, or ""
@@ -272,19 +200,8 @@ class StatusTest : public ::testing::Test {
     return ParseExposition(r.body);
   }
 
-  std::string CoordinatorLog() const { return ReadAll(run_ + "/coordinator.log"); }
-  bool LogHas(const std::string& text) const {
-    return CoordinatorLog().find(text) != std::string::npos;
-  }
-
-  static std::string* dir_;
-  static bool ok_;
-  std::string run_;
-  uint16_t port_ = 0, status_port_ = 0;
+  uint16_t status_port_ = 0;
 };
-
-std::string* StatusTest::dir_ = nullptr;
-bool StatusTest::ok_ = false;
 
 std::string Join(const std::vector<std::string>& errors) {
   std::string out;

@@ -1,0 +1,199 @@
+// The shared set-up of the integration tests that run a whole federation (federation_test.cc,
+// status_test.cc): certificates from scripts/gen-certs.sh and the bundled online-shoppers table
+// split into three regions, made once per test suite; per test a run directory and a free port;
+// the coordinator's and the regions' JSON configs; starting the real executables
+// (process.h); reading the coordinator's log and report.
+#ifndef FEDSEG_TESTS_INTEGRATION_FEDERATION_FIXTURE_H_
+#define FEDSEG_TESTS_INTEGRATION_FEDERATION_FIXTURE_H_
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "process.h"
+
+namespace fedseg::testing {
+
+inline const std::string kBin = FEDSEG_BIN_DIR;
+inline const std::string kSrc = FEDSEG_SOURCE_DIR;
+
+// What the suite needs before its first test.
+struct SuiteSetup {
+  std::string dir_prefix;  // the suite's folder: <tmp>/<dir_prefix><pid>
+  // Certificate authorities to make: {sub-folder, gen-certs.sh arguments (names, --expired ...)}.
+  std::vector<std::pair<std::string, std::string>> pkis;
+  std::vector<std::string> commands;  // programs that must be on the PATH (curl)
+};
+
+// The coordinator's config. Timeouts are in seconds, multiplied by TimeScale() unless
+// scale_timeouts is false.
+struct CoordinatorOptions {
+  int rounds = 3;
+  int min_regions = 3;
+  int local_epochs = 1;
+  std::vector<std::string> regions = {"r1", "r2", "r3"};
+  double round_deadline_s = 60;
+  double join_timeout_s = 30;
+  double hello_timeout_s = 5;
+  bool scale_timeouts = true;
+  bool dp = false;
+  nlohmann::json status;  // the "status" section; null: none
+};
+
+// Region i's config: certificate r<i>, the i-th shard.
+struct RegionOptions {
+  double epsilon_budget = 0;  // > 0: DP-SGD with this budget, delta 1e-5 and a ledger
+  bool seeded_noise = false;  // the test-only seeded noise (noise_seed 1000 + i)
+  bool save_model = true;     // output.model = <run>/r<i>.fsm
+  bool scale_timeouts = true;
+};
+
+class FederationFixture : public ::testing::Test {
+ protected:
+  // Called by the suite's SetUpTestSuite.
+  static void SetUpSuite(const SuiteSetup& setup) {
+    dir_ = new std::string(std::filesystem::temp_directory_path() /
+                           (setup.dir_prefix + std::to_string(::getpid())));
+    std::filesystem::remove_all(*dir_);
+    std::filesystem::create_directories(*dir_);
+    ok_ = true;
+    for (const std::string& c : setup.commands) {
+      ok_ = ok_ && testing::Run("command -v " + c + " >/dev/null") == 0;
+    }
+    for (const auto& [folder, args] : setup.pkis) {
+      ok_ = ok_ && testing::Run("bash " + kSrc + "/scripts/gen-certs.sh --out " + *dir_ + "/" +
+                                folder + " " + args + " >/dev/null") == 0;
+    }
+    ok_ = ok_ && testing::Run("python3 " + kSrc + "/scripts/split_csv.py --data " + kSrc +
+                              "/data/online_shoppers_intention.csv --label Revenue --clients 3 " +
+                              "--out " + *dir_ + "/data >/dev/null") == 0;
+  }
+  static void TearDownTestSuite() {
+    std::filesystem::remove_all(*dir_);
+    delete dir_;
+    dir_ = nullptr;
+  }
+
+  void SetUp() override {
+    ASSERT_TRUE(ok_) << "test set-up (tools, certificates, data split) failed";
+    run_ = *dir_ + "/" + ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::filesystem::create_directories(run_);
+    port_ = FreePort();
+  }
+
+  static std::string Dir() { return *dir_; }
+  static std::string Pki() { return *dir_ + "/pki"; }
+  // The i-th shard's folder (1-based) with train.csv and test.csv.
+  static std::string Shard(int i) {
+    char b[16];
+    std::snprintf(b, sizeof b, "region-%02d", i);
+    return *dir_ + "/data/" + b;
+  }
+
+  std::string WriteCoordinatorConfig(const CoordinatorOptions& o) const {
+    const std::string pki = Pki();
+    auto t = [&](double s) { return o.scale_timeouts ? ScaledSeconds(s) : s; };
+    nlohmann::json c = {
+        {"listen", {{"host", "127.0.0.1"}, {"port", port_}}},
+        {"tls",
+         {{"ca", pki + "/ca.crt"},
+          {"cert", pki + "/coordinator.crt"},
+          {"key", pki + "/coordinator.key"}}},
+        {"regions", o.regions},
+        {"run_dir", run_},
+        {"data",
+         {{"label", "Revenue"},
+          {"categorical",
+           {"Month", "VisitorType", "Weekend", "OperatingSystems", "Browser", "Region",
+            "TrafficType"}}}},
+        {"model", {{"hidden", {16}}, {"seed", 7}}},
+        {"training",
+         {{"rounds", o.rounds}, {"local_epochs", o.local_epochs}, {"batch_size", 32}}},
+        {"federation",
+         {{"min_regions", o.min_regions},
+          {"round_deadline_s", t(o.round_deadline_s)},
+          {"join_timeout_s", t(o.join_timeout_s)},
+          {"hello_timeout_s", t(o.hello_timeout_s)}}},
+        {"privacy", {{"dp", o.dp}, {"clip_norm", 1.0}}},
+    };
+    if (!o.status.is_null()) c["status"] = o.status;
+    const std::string path = run_ + "/coordinator.json";
+    std::ofstream(path) << c.dump(2);
+    return path;
+  }
+
+  std::string WriteRegionConfig(int i, const RegionOptions& o = {}) const {
+    const std::string pki = Pki();
+    const std::string name = "r" + std::to_string(i);
+    nlohmann::json c = {
+        {"region", name},
+        {"coordinator",
+         {{"host", "127.0.0.1"},
+          {"port", port_},
+          {"backoff_initial_ms", 100},
+          {"backoff_max_ms", 1000},
+          {"give_up_after_s", o.scale_timeouts ? static_cast<int>(ScaledSeconds(60)) : 60}}},
+        {"tls",
+         {{"ca", pki + "/ca.crt"},
+          {"cert", pki + "/" + name + ".crt"},
+          {"key", pki + "/" + name + ".key"}}},
+        {"data", {{"train", Shard(i) + "/train.csv"}, {"test", Shard(i) + "/test.csv"}}},
+        {"threads", 1},
+    };
+    if (o.save_model) c["output"] = {{"model", run_ + "/" + name + ".fsm"}};
+    if (o.epsilon_budget > 0) {
+      c["privacy"] = {{"epsilon_budget", o.epsilon_budget},
+                      {"delta", 1e-5},
+                      {"ledger", run_ + "/" + name + ".ledger.jsonl"}};
+      if (o.seeded_noise) {
+        c["privacy"]["insecure_seeded_noise"] = true;
+        c["privacy"]["noise_seed"] = 1000 + i;
+      }
+    }
+    const std::string path = run_ + "/" + name + ".json";
+    std::ofstream(path) << c.dump(2);
+    return path;
+  }
+
+  // fedseg-coordinator --config `config` `args`...; its output goes to <run>/coordinator.out.
+  // `env`: extra "NAME=value" entries (failpoints).
+  std::unique_ptr<Process> StartCoordinator(const std::string& config,
+                                            const std::vector<std::string>& args = {},
+                                            const std::vector<std::string>& env = {}) const {
+    std::vector<std::string> argv = {kBin + "/fedseg-coordinator", "--config", config};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return std::make_unique<Process>(argv, run_ + "/coordinator.out", env);
+  }
+  // fedseg-client join as region i; its output goes to <run>/r<i>.log.
+  std::unique_ptr<Process> StartRegion(int i, const RegionOptions& o = {}) const {
+    return std::make_unique<Process>(
+        std::vector<std::string>{kBin + "/fedseg-client", "join", "--config",
+                                 WriteRegionConfig(i, o)},
+        run_ + "/r" + std::to_string(i) + ".log");
+  }
+
+  std::string CoordinatorLog() const { return ReadAll(run_ + "/coordinator.log"); }
+  bool LogHas(const std::string& text) const {
+    return CoordinatorLog().find(text) != std::string::npos;
+  }
+  nlohmann::json Report() const {
+    return nlohmann::json::parse(ReadAll(run_ + "/report.json"), nullptr, false);
+  }
+
+  inline static std::string* dir_ = nullptr;
+  inline static bool ok_ = false;
+  std::string run_;
+  uint16_t port_ = 0;
+};
+
+}  // namespace fedseg::testing
+
+#endif  // FEDSEG_TESTS_INTEGRATION_FEDERATION_FIXTURE_H_
