@@ -119,7 +119,6 @@ int main(int argc, char** argv) {
   cfg.run_dir = dir + "/run";
   cfg.data.label = "y";
   cfg.hidden = *h;
-  cfg.rounds = rounds;
   cfg.plan.total_rounds = rounds;
   cfg.min_regions = regions;
   auto coord = coordinator::Coordinator::Create(cfg, {});

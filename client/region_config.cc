@@ -29,57 +29,92 @@ Status RegionConfig::Validate() const {
   return Status::OK();
 }
 
+namespace {
+
+using Fields = std::vector<ConfigField<RegionConfig>>;
+
+Fields MakeFields() {
+  using C = RegionConfig;
+  return {
+      Field<C>("region", [](auto& c) -> auto& { return c.region; },
+               "this region's identity; must equal its certificate's subject CN",
+               "the certificate's CN"),
+      Field<C>("threads", [](auto& c) -> auto& { return c.threads; },
+               "OpenMP threads for local training (`0` = all cores)"),
+      Field<C>("coordinator.host", [](auto& c) -> auto& { return c.coordinator_host; },
+               "the coordinator's address (must match its certificate's SAN)"),
+      Field<C>("coordinator.port", [](auto& c) -> auto& { return c.coordinator_port; },
+               "its port"),
+      Field<C>("coordinator.connect_timeout_ms",
+               [](auto& c) -> auto& { return c.connect_timeout_ms; },
+               "TCP connect + TLS handshake deadline"),
+      Field<C>("coordinator.receive_timeout_s", [](auto& c) -> auto& { return c.receive_timeout_s; },
+               "longest silence tolerated from the coordinator"),
+      Field<C>("coordinator.backoff_initial_ms",
+               [](auto& c) -> auto& { return c.backoff_initial_ms; },
+               "first reconnect delay (exponential backoff, full jitter)"),
+      Field<C>("coordinator.backoff_max_ms", [](auto& c) -> auto& { return c.backoff_max_ms; },
+               "largest reconnect delay"),
+      Field<C>("coordinator.give_up_after_s", [](auto& c) -> auto& { return c.give_up_after_s; },
+               "stop reconnecting after this long without a connection"),
+      Field<C>("coordinator.dead_peer_timeout_s",
+               [](auto& c) -> auto& { return c.dead_peer_timeout_s; },
+               "drop the connection and reconnect when the coordinator has been unreachable this "
+               "long (TCP keepalive); `0` = off, else 2–86400"),
+      Field<C>("tls.ca", [](auto& c) -> auto& { return c.tls.ca_file; }, "the federation CA",
+               "required"),
+      Field<C>("tls.cert", [](auto& c) -> auto& { return c.tls.cert_file; },
+               "this region's certificate (clientAuth, CN = region)", "required"),
+      Field<C>("tls.key", [](auto& c) -> auto& { return c.tls.key_file; }, "its private key",
+               "required"),
+      Field<C>("data.train", [](auto& c) -> auto& { return c.train_data; },
+               "the region's private user table (CSV)", "required"),
+      Field<C>("data.test", [](auto& c) -> auto& { return c.test_data; },
+               "a separate held-out table; otherwise `data.test_fraction` of the rows, stratified",
+               "none"),
+      Field<C>("data.id_column", [](auto& c) -> auto& { return c.id_column; },
+               "direct identifier column: never a feature", "none"),
+      Field<C>("data.delimiter", [](auto& c) -> auto& { return c.delimiter; },
+               "`,` `;` `tab` or `|`", "auto"),
+      Field<C>("output.model", [](auto& c) -> auto& { return c.model_out; },
+               "where to save the final global model (a `.fsm` model file)", "none"),
+      Field<C>("privacy.epsilon_budget", [](auto& c) -> auto& { return c.epsilon_budget; },
+               "this region's ε budget (`0` = none)"),
+      Field<C>("privacy.delta", [](auto& c) -> auto& { return c.delta; },
+               "δ of the region's guarantee", "`1/(10 n)`"),
+      Field<C>("privacy.ledger", [](auto& c) -> auto& { return c.ledger; },
+               "the region's signed privacy ledger (JSON lines, see [ledger.md](ledger.md)); keep "
+               "it for the region's lifetime: it carries the spent budget across runs",
+               "`privacy-ledger-<region>.jsonl`"),
+      Field<C>("privacy.insecure_seeded_noise",
+               [](auto& c) -> auto& { return c.insecure_seeded_noise; },
+               "TEST ONLY: deterministic DP noise from `noise_seed`"),
+      Field<C>("privacy.noise_seed", [](auto& c) -> auto& { return c.noise_seed; },
+               "seed for the test-only switch"),
+  };
+}
+
+}  // namespace
+
+const std::vector<ConfigField<RegionConfig>>& RegionConfigFields() {
+  static const Fields* fields = new Fields(MakeFields());
+  return *fields;
+}
+
+nlohmann::json RegionConfig::ToJson() const { return WriteConfigFields(RegionConfigFields(), *this); }
+
+Result<RegionConfig> RegionConfigFromJson(const nlohmann::json& j, const std::string& source) {
+  if (!j.is_object()) return Status::InvalidArgument(source + ": the config must be a JSON object");
+  RegionConfig c;
+  FEDSEG_RETURN_IF_ERROR(ReadConfigFields(j, source, RegionConfigFields(), &c));
+  Status st = c.Validate();
+  if (!st.ok()) return st.WithContext(source);
+  return c;
+}
+
 Result<RegionConfig> LoadRegionConfig(const std::string& path, const nlohmann::json& overrides) {
   FEDSEG_ASSIGN_OR_RETURN(nlohmann::json j, LoadJsonConfig(path, overrides));
-  RegionConfig c;
-  JsonConfigReader r(j, "", path);
-  r.Get("region", &c.region);
-  r.Get("threads", &c.threads);
-  {
-    JsonConfigReader o = r.Sub("coordinator");
-    o.Get("host", &c.coordinator_host);
-    o.Get("port", &c.coordinator_port);
-    o.Get("connect_timeout_ms", &c.connect_timeout_ms);
-    o.Get("receive_timeout_s", &c.receive_timeout_s);
-    o.Get("backoff_initial_ms", &c.backoff_initial_ms);
-    o.Get("backoff_max_ms", &c.backoff_max_ms);
-    o.Get("give_up_after_s", &c.give_up_after_s);
-    o.Get("dead_peer_timeout_s", &c.dead_peer_timeout_s);
-    r.Merge(o.Finish());
-  }
-  {
-    JsonConfigReader o = r.Sub("tls");
-    o.Get("ca", &c.tls.ca_file);
-    o.Get("cert", &c.tls.cert_file);
-    o.Get("key", &c.tls.key_file);
-    r.Merge(o.Finish());
-  }
-  {
-    JsonConfigReader o = r.Sub("data");
-    o.Get("train", &c.train_data);
-    o.Get("test", &c.test_data);
-    o.Get("id_column", &c.id_column);
-    o.Get("delimiter", &c.delimiter);
-    r.Merge(o.Finish());
-  }
-  {
-    JsonConfigReader o = r.Sub("output");
-    o.Get("model", &c.model_out);
-    r.Merge(o.Finish());
-  }
-  {
-    JsonConfigReader o = r.Sub("privacy");
-    o.Get("epsilon_budget", &c.epsilon_budget);
-    o.Get("delta", &c.delta);
-    o.Get("ledger", &c.ledger);
-    o.Get("insecure_seeded_noise", &c.insecure_seeded_noise);
-    o.Get("noise_seed", &c.noise_seed);
-    r.Merge(o.Finish());
-  }
-  FEDSEG_RETURN_IF_ERROR(r.Finish());
-  Status st = c.Validate();
-  if (!st.ok()) return st.WithContext(path);
-  return c;
+  return RegionConfigFromJson(j, path);
 }
 
 }  // namespace fedseg::client

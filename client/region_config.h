@@ -1,12 +1,15 @@
 // A region node's configuration for `fedseg-client join`: a JSON file (docs/configuration.md),
-// validated once into a RegionConfig.
+// validated once into a RegionConfig. The fields are declared once, in RegionConfigFields(): the
+// reader, ToJson and the documentation test walk that table.
 #ifndef FEDSEG_CLIENT_REGION_CONFIG_H_
 #define FEDSEG_CLIENT_REGION_CONFIG_H_
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
+#include "common/base/json_config.h"
 #include "common/base/status.h"
 #include "common/net/tls.h"
 
@@ -39,9 +42,16 @@ struct RegionConfig {
   uint64_t noise_seed = 0;
 
   Status Validate() const;
+  nlohmann::json ToJson() const;
 };
 
+// Every field of the config file, in reading order (the rows of docs/configuration.md's region
+// table).
+const std::vector<ConfigField<RegionConfig>>& RegionConfigFields();
+
 Result<RegionConfig> LoadRegionConfig(const std::string& path, const nlohmann::json& overrides = {});
+// The same from parsed JSON; `source` names it in messages.
+Result<RegionConfig> RegionConfigFromJson(const nlohmann::json& j, const std::string& source);
 
 }  // namespace fedseg::client
 

@@ -33,12 +33,17 @@ Result<std::unique_ptr<RegionPrivacy>> RegionPrivacy::Create(const RegionConfig&
 
 Status RegionPrivacy::SetPlan(const protocol::TrainingPlan& plan) {
   if (have_plan_) return Status::OK();  // fixed once per run (a re-sent Setup changes nothing)
+  // The plan comes from the coordinator: its DP-SGD parameters are checked here, once.
+  Result<privacy::DpSgdParams> params =
+      privacy::DpSgdParams::Create(plan.dp_clip_norm, plan.dp_noise_multiplier);
+  if (!params.ok()) return params.status().WithContext("the training plan's DP-SGD parameters");
   plan_ = plan;
+  params_ = *params;
   q_ = std::min(1.0, static_cast<double>(plan.batch_size) / static_cast<double>(n_train_));
   // One local epoch = 1/q expected steps of Poisson-sampled batches.
   steps_per_round_ = std::max<int64_t>(1, static_cast<int64_t>(std::llround(plan.local_epochs / q_)));
-  if (plan.dp_noise_multiplier > 0) {
-    sigma_ = plan.dp_noise_multiplier;
+  if (params_->noise_multiplier() > 0) {
+    sigma_ = params_->noise_multiplier();
   } else if (budget_ <= 0) {
     return Status::InvalidArgument(
         "the federation trains with DP-SGD but this region has no privacy.epsilon_budget and the "
@@ -90,7 +95,7 @@ Result<double> RegionPrivacy::Calibrate(uint32_t round) {
   auto eps_for = [&](double sigma) -> Result<double> {
     r.params = {{"sampling_rate", q_},
                 {"noise_multiplier", sigma},
-                {"clip_norm", plan_.dp_clip_norm},
+                {"clip_norm", params_->clip_norm()},
                 {"steps", steps_per_round_ * rounds_left}};
     FEDSEG_ASSIGN_OR_RETURN(privacy::EpsilonResult e, ledger_->EpsilonIfAppended(r));
     return e.epsilon;
@@ -130,10 +135,15 @@ Result<RegionPrivacy::RoundPlan> RegionPrivacy::PlanRound(uint32_t round) {
     }
     sigma_ = *s;
   }
-  plan.dp.sampling_rate = q_;
-  plan.dp.noise_multiplier = sigma_;
-  plan.dp.clip_norm = plan_.dp_clip_norm;
-  plan.dp.steps = steps_per_round_;
+  // This round's parameters: the plan's clip norm with the fixed or calibrated sigma.
+  FEDSEG_ASSIGN_OR_RETURN(privacy::DpSgdParams created,
+                          privacy::DpSgdParams::Create(params_->clip_norm(), sigma_));
+  FEDSEG_ASSIGN_OR_RETURN(privacy::DpSgdParams round_params,
+                          created.WithSampling(q_, steps_per_round_));
+  plan.dp.sampling_rate = round_params.sampling_rate();
+  plan.dp.noise_multiplier = round_params.noise_multiplier();
+  plan.dp.clip_norm = round_params.clip_norm();
+  plan.dp.steps = round_params.steps();
   plan.dp.optimizer = plan_.optimizer;
   plan.dp.threads = threads_;
   plan.release.round = round;
@@ -142,7 +152,7 @@ Result<RegionPrivacy::RoundPlan> RegionPrivacy::PlanRound(uint32_t round) {
   plan.release.model_sha256 = std::string(64, '0');  // replaced by the real hash in Record()
   plan.release.params = {{"sampling_rate", q_},
                          {"noise_multiplier", sigma_},
-                         {"clip_norm", plan_.dp_clip_norm},
+                         {"clip_norm", params_->clip_norm()},
                          {"steps", steps_per_round_}};
   FEDSEG_ASSIGN_OR_RETURN(privacy::EpsilonResult after, ledger_->EpsilonIfAppended(plan.release));
   plan.epsilon_after = after.epsilon;

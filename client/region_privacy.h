@@ -10,6 +10,7 @@
 #define FEDSEG_CLIENT_REGION_PRIVACY_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "client/region_config.h"
@@ -26,7 +27,8 @@ class RegionPrivacy {
   // Opens the region's ledger and noise source. n_train: training rows (one row = one user).
   static Result<std::unique_ptr<RegionPrivacy>> Create(const RegionConfig& config, size_t n_train,
                                                        const std::string& run_id);
-  // Fixes the DP-SGD plan (at Setup); fails when DP is asked for without budget or noise.
+  // Fixes the DP-SGD plan (at Setup); fails when its clip norm or noise multiplier is invalid
+  // (privacy::DpSgdParams) or when DP is asked for without budget or noise.
   Status SetPlan(const protocol::TrainingPlan& plan);
 
   // Releases the data summary with Gaussian noise (sigma = noise_multiplier) and records it.
@@ -58,6 +60,7 @@ class RegionPrivacy {
   Result<double> Calibrate(uint32_t round);
 
   protocol::TrainingPlan plan_;
+  std::optional<privacy::DpSgdParams> params_;  // the plan's clip norm and sigma, checked
   size_t n_train_ = 0;
   bool have_plan_ = false;
   std::string run_id_;

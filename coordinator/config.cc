@@ -6,102 +6,167 @@
 
 #include "common/base/json_config.h"
 #include "common/net/tcp_keepalive.h"
+#include "privacy/dpsgd/dp_sgd_params.h"
 
 namespace fedseg::coordinator {
 using nlohmann::json;
 using Reader = JsonConfigReader;
 
+namespace {
+
+using Fields = std::vector<ConfigField<CoordinatorConfig>>;
+
+Fields MakeFields() {
+  using C = CoordinatorConfig;
+  // strategy.name is a StrategyKind, read and written through its name table.
+  ConfigField<C> strategy_name{
+      "strategy.name",
+      [](Reader& r, const char* key, C* c) {
+        std::string name(StrategyKindName(c->strategy.kind));
+        r.Get(key, &name);
+        Result<StrategyKind> kind = ParseStrategyKind(name);
+        if (kind.ok()) {
+          c->strategy.kind = *kind;
+        } else {
+          r.Merge(kind.status().WithContext("strategy").WithContext(r.source()));
+        }
+      },
+      [](const C& c) { return json(std::string(StrategyKindName(c.strategy.kind))); },
+      FormatConfigDefault(std::string(StrategyKindName(StrategyConfig{}.kind))),
+      "`fedavg`, `fedavgm` (server momentum) or `fedadam` (server Adam)"};
+  return {
+      Field<C>("listen.host", [](auto& c) -> auto& { return c.host; },
+               "address to listen on (`0.0.0.0` for every interface)"),
+      Field<C>("listen.port", [](auto& c) -> auto& { return c.port; },
+               "TCP port (`0` = any free port)"),
+      Field<C>("tls.ca", [](auto& c) -> auto& { return c.tls.ca_file; },
+               "PEM of the federation's private CA; regions must present a certificate it issued",
+               "required"),
+      Field<C>("tls.cert", [](auto& c) -> auto& { return c.tls.cert_file; },
+               "the coordinator's certificate (serverAuth, SAN = the names regions connect to)",
+               "required"),
+      Field<C>("tls.key", [](auto& c) -> auto& { return c.tls.key_file; },
+               "its private key (keep mode 0600)", "required"),
+      Field<C>("regions", [](auto& c) -> auto& { return c.regions; },
+               "allowed region identities: the subject CN of each region's certificate",
+               "required"),
+      Field<C>("run_dir", [](auto& c) -> auto& { return c.run_dir; },
+               "where `checkpoint.fsc`, `metrics.csv`, `report.json`, `report.html`, "
+               "`final.fsm`, `coordinator.log` go"),
+      Field<C>("data.label", [](auto& c) -> auto& { return c.data.label; },
+               "the label column every region must have", "required"),
+      Field<C>("data.categorical", [](auto& c) -> auto& { return c.data.categorical; },
+               "columns every region treats as categorical (one-hot)"),
+      Field<C>("data.numeric", [](auto& c) -> auto& { return c.data.numeric; },
+               "columns every region treats as numeric (standardised)"),
+      Field<C>("data.drop", [](auto& c) -> auto& { return c.data.drop; },
+               "columns every region ignores"),
+      Field<C>("data.test_fraction", [](auto& c) -> auto& { return c.data.test_fraction; },
+               "stratified held-out share, for regions without a separate test table"),
+      Field<C>("data.split_seed", [](auto& c) -> auto& { return c.data.split_seed; },
+               "seed of that split"),
+      Field<C>("data.min_category_count", [](auto& c) -> auto& { return c.min_category_count; },
+               "a category enters the global vocabulary only with at least this (noisy) count"),
+      Field<C>("data.bounds", [](auto& c) -> auto& { return c.data.bounds; },
+               "public clipping bounds `{\"column\": [lo, hi]}` of numeric columns, for the "
+               "private statistics"),
+      Field<C>("model.hidden", [](auto& c) -> auto& { return c.hidden; },
+               "hidden layer widths of the MLP"),
+      Field<C>("model.seed", [](auto& c) -> auto& { return c.seed; },
+               "initialisation, region sampling and local shuffling seeds derive from it"),
+      Field<C>("training.rounds", [](auto& c) -> auto& { return c.plan.total_rounds; },
+               "federated rounds"),
+      Field<C>("training.local_epochs", [](auto& c) -> auto& { return c.plan.local_epochs; },
+               "passes over its training rows a region makes per round"),
+      Field<C>("training.batch_size", [](auto& c) -> auto& { return c.plan.batch_size; },
+               "local mini-batch size"),
+      Field<C>("training.optimizer", [](auto& c) -> auto& { return c.plan.optimizer.name; },
+               "local optimizer: `adam` or `sgd` (fresh each round)"),
+      Field<C>("training.learning_rate",
+               [](auto& c) -> auto& { return c.plan.optimizer.learning_rate; },
+               "local learning rate"),
+      Field<C>("training.momentum", [](auto& c) -> auto& { return c.plan.optimizer.momentum; },
+               "SGD momentum"),
+      Field<C>("training.l2", [](auto& c) -> auto& { return c.plan.optimizer.weight_decay; },
+               "L2 weight decay"),
+      Field<C>("training.class_weight", [](auto& c) -> auto& { return c.plan.class_weight; },
+               "`none` or `balanced`"),
+      Field<C>("federation.fraction", [](auto& c) -> auto& { return c.fraction; },
+               "share of ready regions selected each round (at least `min_regions`)"),
+      Field<C>("federation.min_regions", [](auto& c) -> auto& { return c.min_regions; },
+               "quorum: a round needs this many updates; with fewer, the model is unchanged and "
+               "the round is retried when enough regions are ready"),
+      Field<C>("federation.round_deadline_s", [](auto& c) -> auto& { return c.round_deadline_s; },
+               "updates later than this are refused; the round completes with the quorum"),
+      Field<C>("federation.join_timeout_s", [](auto& c) -> auto& { return c.join_timeout_s; },
+               "how long to wait for every region before starting with a quorum"),
+      Field<C>("federation.summary_deadline_s",
+               [](auto& c) -> auto& { return c.summary_deadline_s; },
+               "how long to wait for every region's data summary before building the schema "
+               "with a quorum"),
+      Field<C>("federation.hello_timeout_s", [](auto& c) -> auto& { return c.hello_timeout_s; },
+               "a connection must identify itself within this"),
+      Field<C>("federation.dead_peer_timeout_s",
+               [](auto& c) -> auto& { return c.dead_peer_timeout_s; },
+               "a region unreachable this long (cut link, dead host) is dropped by TCP keepalive "
+               "and no longer selected; `0` = off, else 2–86400"),
+      Field<C>("federation.max_frame_bytes", [](auto& c) -> auto& { return c.max_frame_bytes; },
+               "frames announcing more are refused before anything is allocated"),
+      Field<C>("federation.max_connections", [](auto& c) -> auto& { return c.max_connections; },
+               "further connections are closed at once"),
+      strategy_name,
+      Field<C>("strategy.server_learning_rate",
+               [](auto& c) -> auto& { return c.strategy.server_learning_rate; },
+               "server step size (FedAdam: try `0.01`)"),
+      Field<C>("strategy.server_momentum",
+               [](auto& c) -> auto& { return c.strategy.server_momentum; },
+               "FedAvgM momentum"),
+      Field<C>("strategy.beta1", [](auto& c) -> auto& { return c.strategy.beta1; },
+               "FedAdam first-moment decay"),
+      Field<C>("strategy.beta2", [](auto& c) -> auto& { return c.strategy.beta2; },
+               "FedAdam second-moment decay"),
+      Field<C>("strategy.tau", [](auto& c) -> auto& { return c.strategy.tau; },
+               "FedAdam adaptivity (the epsilon of the server Adam step)"),
+      Field<C>("privacy.dp", [](auto& c) -> auto& { return c.plan.dp; },
+               "regions train with DP-SGD"),
+      Field<C>("privacy.clip_norm", [](auto& c) -> auto& { return c.plan.dp_clip_norm; },
+               "DP-SGD per-example clipping norm C"),
+      Field<C>("privacy.noise_multiplier",
+               [](auto& c) -> auto& { return c.plan.dp_noise_multiplier; },
+               "DP-SGD sigma; `0` with `dp`: each region calibrates sigma to its own budget"),
+      Field<C>("privacy.stats_noise_multiplier",
+               [](auto& c) -> auto& { return c.stats_noise_multiplier; },
+               "Gaussian noise on the released preprocessing statistics"),
+      Field<C>("status.enabled", [](auto& c) -> auto& { return c.status.enabled; },
+               "serve the read-only live status endpoint (`GET /status` JSON, `GET /metrics` "
+               "Prometheus text) over HTTPS; see "
+               "[operations.md](operations.md#live-status-and-prometheus)"),
+      Field<C>("status.listen", [](auto& c) -> auto& { return c.status.listen; },
+               "IP address it listens on (an IP literal, e.g. `::1`, `10.1.2.3`, `0.0.0.0`); "
+               "localhost only unless set"),
+      Field<C>("status.port", [](auto& c) -> auto& { return c.status.port; },
+               "its TCP port (`0` = any free port, logged); must differ from `listen.port`"),
+      Field<C>("status.require_client_cert",
+               [](auto& c) -> auto& { return c.status.require_client_cert; },
+               "mutual TLS as on the federation port: only clients with a certificate from "
+               "`tls.ca` can read. `false`: anyone who reaches the port can read (a certificate "
+               "that is presented must still verify)"),
+      Field<C>("status.max_connections", [](auto& c) -> auto& { return c.status.max_connections; },
+               "concurrent status connections (1 to 1024); more are closed at once and counted"),
+  };
+}
+
+}  // namespace
+
+const std::vector<ConfigField<CoordinatorConfig>>& CoordinatorConfigFields() {
+  static const Fields* fields = new Fields(MakeFields());
+  return *fields;
+}
+
 Result<CoordinatorConfig> CoordinatorConfigFromJson(const json& j, const std::string& source) {
   if (!j.is_object()) return Status::InvalidArgument(source + ": the config must be a JSON object");
   CoordinatorConfig c;
-  Reader r(j, "", source);
-  {
-    Reader l = r.Sub("listen");
-    l.Get("host", &c.host);
-    l.Get("port", &c.port);
-    r.Merge(l.Finish());
-  }
-  {
-    Reader t = r.Sub("tls");
-    t.Get("ca", &c.tls.ca_file);
-    t.Get("cert", &c.tls.cert_file);
-    t.Get("key", &c.tls.key_file);
-    r.Merge(t.Finish());
-  }
-  r.Get("regions", &c.regions);
-  r.Get("run_dir", &c.run_dir);
-  {
-    Reader d = r.Sub("data");
-    d.Get("label", &c.data.label);
-    d.Get("categorical", &c.data.categorical);
-    d.Get("numeric", &c.data.numeric);
-    d.Get("drop", &c.data.drop);
-    d.Get("test_fraction", &c.data.test_fraction);
-    d.Get("split_seed", &c.data.split_seed);
-    d.Get("min_category_count", &c.min_category_count);
-    d.Get("bounds", &c.data.bounds);
-    r.Merge(d.Finish());
-  }
-  {
-    Reader m = r.Sub("model");
-    m.Get("hidden", &c.hidden);
-    m.Get("seed", &c.seed);
-    r.Merge(m.Finish());
-  }
-  {
-    Reader t = r.Sub("training");
-    t.Get("rounds", &c.rounds);
-    t.Get("local_epochs", &c.plan.local_epochs);
-    t.Get("batch_size", &c.plan.batch_size);
-    t.Get("optimizer", &c.plan.optimizer.name);
-    t.Get("learning_rate", &c.plan.optimizer.learning_rate);
-    t.Get("momentum", &c.plan.optimizer.momentum);
-    t.Get("l2", &c.plan.optimizer.weight_decay);
-    t.Get("class_weight", &c.plan.class_weight);
-    r.Merge(t.Finish());
-  }
-  {
-    Reader f = r.Sub("federation");
-    f.Get("fraction", &c.fraction);
-    f.Get("min_regions", &c.min_regions);
-    f.Get("round_deadline_s", &c.round_deadline_s);
-    f.Get("join_timeout_s", &c.join_timeout_s);
-    f.Get("summary_deadline_s", &c.summary_deadline_s);
-    f.Get("hello_timeout_s", &c.hello_timeout_s);
-    f.Get("dead_peer_timeout_s", &c.dead_peer_timeout_s);
-    f.Get("max_frame_bytes", &c.max_frame_bytes);
-    f.Get("max_connections", &c.max_connections);
-    r.Merge(f.Finish());
-  }
-  {
-    Reader s = r.Sub("strategy");
-    s.Get("name", &c.strategy.name);
-    s.Get("server_learning_rate", &c.strategy.server_learning_rate);
-    s.Get("server_momentum", &c.strategy.server_momentum);
-    s.Get("beta1", &c.strategy.beta1);
-    s.Get("beta2", &c.strategy.beta2);
-    s.Get("tau", &c.strategy.tau);
-    r.Merge(s.Finish());
-  }
-  {
-    Reader p = r.Sub("privacy");
-    p.Get("dp", &c.plan.dp);
-    p.Get("clip_norm", &c.plan.dp_clip_norm);
-    p.Get("noise_multiplier", &c.plan.dp_noise_multiplier);
-    p.Get("stats_noise_multiplier", &c.stats_noise_multiplier);
-    r.Merge(p.Finish());
-  }
-  {
-    Reader s = r.Sub("status");
-    s.Get("enabled", &c.status.enabled);
-    s.Get("listen", &c.status.listen);
-    s.Get("port", &c.status.port);
-    s.Get("require_client_cert", &c.status.require_client_cert);
-    s.Get("max_connections", &c.status.max_connections);
-    r.Merge(s.Finish());
-  }
-  FEDSEG_RETURN_IF_ERROR(r.Finish());
-  c.plan.total_rounds = c.rounds;
+  FEDSEG_RETURN_IF_ERROR(ReadConfigFields(j, source, CoordinatorConfigFields(), &c));
   Status st = c.Validate();
   if (!st.ok()) return st.WithContext(source);
   return c;
@@ -118,9 +183,9 @@ Status CoordinatorConfig::Validate() const {
   if (!(data.test_fraction >= 0 && data.test_fraction < 1)) {
     return Status::InvalidArgument("data.test_fraction must be in [0, 1)");
   }
-  if (rounds < 1 || rounds > 100000) {
+  if (rounds() < 1 || rounds() > 100000) {
     return Status::InvalidArgument("training.rounds must be in [1, 100000], got " +
-                                   std::to_string(rounds));
+                                   std::to_string(rounds()));
   }
   if (!(fraction > 0 && fraction <= 1)) {
     return Status::InvalidArgument("federation.fraction must be in (0, 1]");
@@ -152,6 +217,12 @@ Status CoordinatorConfig::Validate() const {
   ml::ModelSpec probe{1, hidden, 2};
   FEDSEG_RETURN_IF_ERROR(probe.Validate().WithContext("model.hidden"));
   FEDSEG_RETURN_IF_ERROR(plan.Validate().WithContext("training"));
+  // The DP-SGD parameters are checked once, by privacy::DpSgdParams (the clip norm only matters,
+  // and is only checked, with dp on); regions check the plan they receive the same way.
+  FEDSEG_RETURN_IF_ERROR(
+      (plan.dp ? privacy::DpSgdParams::Create(plan.dp_clip_norm, plan.dp_noise_multiplier).status()
+               : privacy::DpSgdParams::CheckNoiseMultiplier(plan.dp_noise_multiplier))
+          .WithContext("privacy"));
   return strategy.Validate().WithContext("strategy");
 }
 
@@ -181,59 +252,7 @@ Status StatusConfig::Validate(uint16_t federation_port) const {
 }
 
 nlohmann::json CoordinatorConfig::ToJson() const {
-  return {
-      {"listen", {{"host", host}, {"port", port}}},
-      {"tls", {{"ca", tls.ca_file}, {"cert", tls.cert_file}, {"key", tls.key_file}}},
-      {"regions", regions},
-      {"run_dir", run_dir},
-      {"data",
-       {{"label", data.label},
-        {"categorical", data.categorical},
-        {"numeric", data.numeric},
-        {"drop", data.drop},
-        {"test_fraction", data.test_fraction},
-        {"split_seed", data.split_seed},
-        {"bounds", data.bounds},
-        {"min_category_count", min_category_count}}},
-      {"model", {{"hidden", hidden}, {"seed", seed}}},
-      {"training",
-       {{"rounds", rounds},
-        {"local_epochs", plan.local_epochs},
-        {"batch_size", plan.batch_size},
-        {"optimizer", plan.optimizer.name},
-        {"learning_rate", plan.optimizer.learning_rate},
-        {"momentum", plan.optimizer.momentum},
-        {"l2", plan.optimizer.weight_decay},
-        {"class_weight", plan.class_weight}}},
-      {"federation",
-       {{"fraction", fraction},
-        {"min_regions", min_regions},
-        {"round_deadline_s", round_deadline_s},
-        {"join_timeout_s", join_timeout_s},
-        {"summary_deadline_s", summary_deadline_s},
-        {"hello_timeout_s", hello_timeout_s},
-        {"dead_peer_timeout_s", dead_peer_timeout_s},
-        {"max_frame_bytes", max_frame_bytes},
-        {"max_connections", max_connections}}},
-      {"strategy",
-       {{"name", strategy.name},
-        {"server_learning_rate", strategy.server_learning_rate},
-        {"server_momentum", strategy.server_momentum},
-        {"beta1", strategy.beta1},
-        {"beta2", strategy.beta2},
-        {"tau", strategy.tau}}},
-      {"privacy",
-       {{"dp", plan.dp},
-        {"clip_norm", plan.dp_clip_norm},
-        {"noise_multiplier", plan.dp_noise_multiplier},
-        {"stats_noise_multiplier", stats_noise_multiplier}}},
-      {"status",
-       {{"enabled", status.enabled},
-        {"listen", status.listen},
-        {"port", status.port},
-        {"require_client_cert", status.require_client_cert},
-        {"max_connections", status.max_connections}}},
-  };
+  return WriteConfigFields(CoordinatorConfigFields(), *this);
 }
 
 Result<CoordinatorConfig> LoadCoordinatorConfig(const std::string& path,

@@ -1,5 +1,7 @@
 // The coordinator's configuration: a JSON file (every field documented with its default in
-// docs/configuration.md), validated once into a CoordinatorConfig that the components take.
+// docs/configuration.md), validated once into a CoordinatorConfig that the components take. The
+// fields are declared once, in CoordinatorConfigFields(): the reader, ToJson and the
+// documentation test walk that table.
 #ifndef FEDSEG_COORDINATOR_CONFIG_H_
 #define FEDSEG_COORDINATOR_CONFIG_H_
 
@@ -9,6 +11,7 @@
 #include <vector>
 
 #include "common/protocol/messages.h"
+#include "common/base/json_config.h"
 #include "common/base/status.h"
 #include "common/net/tls.h"
 #include "coordinator/strategy.h"
@@ -28,6 +31,13 @@ struct StatusConfig {
   Status Validate(uint16_t federation_port) const;
 };
 
+// A training plan whose total_rounds (training.rounds) defaults to 30.
+inline protocol::TrainingPlan DefaultTrainingPlan() {
+  protocol::TrainingPlan plan;
+  plan.total_rounds = 30;
+  return plan;
+}
+
 struct CoordinatorConfig {
   // Where the coordinator listens.
   std::string host = "127.0.0.1";
@@ -39,8 +49,9 @@ struct CoordinatorConfig {
   protocol::DataContract data;                 // label, column types, test split
   std::vector<int> hidden = {64, 32};
   uint64_t seed = 42;                // model initialisation, region sampling, local shuffling
-  protocol::TrainingPlan plan;                 // local epochs, batch size, optimizer, class weights, DP
-  int rounds = 30;
+  // Local epochs, batch size, optimizer, class weights, DP, and the number of rounds
+  // (plan.total_rounds, the one place it is stored).
+  protocol::TrainingPlan plan = DefaultTrainingPlan();
   double fraction = 1.0;             // share of ready regions selected per round
   int min_regions = 2;               // quorum: a round needs this many updates
   double round_deadline_s = 300;     // updates arriving later are refused
@@ -55,9 +66,15 @@ struct CoordinatorConfig {
   int max_connections = 4096;
   StatusConfig status;
 
+  int rounds() const { return plan.total_rounds; }
+
   Status Validate() const;
   nlohmann::json ToJson() const;
 };
+
+// Every field of the config file, in reading order: JSON path, member, documented default and
+// meaning (the rows of docs/configuration.md's coordinator table).
+const std::vector<ConfigField<CoordinatorConfig>>& CoordinatorConfigFields();
 
 // Parses and validates a config file; `overrides` (from the command line) are applied on top, as
 // JSON pointer -> value (e.g. "/rounds" -> 5).

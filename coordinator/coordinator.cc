@@ -77,7 +77,7 @@ StatusSnapshot Coordinator::Snapshot() const {
   s.run_id = run_id_;
   s.phase = std::string(kStatusPhases[static_cast<int>(phase_)]);
   s.round = round_;
-  s.rounds_total = config_.rounds;
+  s.rounds_total = config_.rounds();
   s.completed_rounds = completed_round_;
   s.min_regions = config_.min_regions;
   const bool in_round = phase_ == Phase::kRound || phase_ == Phase::kFinalEvaluation;
@@ -552,7 +552,7 @@ void Coordinator::Tick() {
         const double left = std::chrono::duration<double>(deadline_ - now).count();
         char line[160];
         std::snprintf(line, sizeof line, "round %u/%d: %zu/%zu updates received, %.0f s left before the deadline",
-                      round_, config_.rounds, replied_.size(), selected_.size(), std::max(0.0, left));
+                      round_, config_.rounds(), replied_.size(), selected_.size(), std::max(0.0, left));
         progress_.Update(line);
       }
       if (now > deadline_) {
@@ -648,7 +648,7 @@ void Coordinator::StartRound() {
   // One shared frame: 1,000 regions queue the same payload, not 1,000 copies of the weights.
   const auto frame = std::make_shared<const net::Frame>(protocol::MakeFrame(protocol::MessageType::kRoundStart, msg));
   for (const std::string& name : selected_) regions_[name].session->Send(frame);
-  log_->info("round {}/{} started with {} of {} ready regions", round_, config_.rounds,
+  log_->info("round {}/{} started with {} of {} ready regions", round_, config_.rounds(),
              selected_.size(), ReadyRegions().size());
 }
 
@@ -707,14 +707,14 @@ void Coordinator::FinishRound() {
     std::snprintf(line, sizeof line,
                   "round %u/%d: %zu/%zu updates, %.2f s, train loss %.4f | model@%u: loss %.4f "
                   "AUC %.4f F1 %.4f acc %.4f",
-                  round_, config_.rounds, updates_.size(), selected_.size(), secs, loss,
+                  round_, config_.rounds(), updates_.size(), selected_.size(), secs, loss,
                   round_ - 1, g["loss"].is_number() ? g["loss"].get<double>() : NAN,
                   g["roc_auc"].is_number() ? g["roc_auc"].get<double>() : NAN,
                   g["positive_f1"].is_number() ? g["positive_f1"].get<double>() : NAN,
                   g["accuracy"].is_number() ? g["accuracy"].get<double>() : NAN);
   } else {
     std::snprintf(line, sizeof line, "round %u/%d: %zu/%zu updates, %.2f s, train loss %.4f",
-                  round_, config_.rounds, updates_.size(), selected_.size(), secs, loss);
+                  round_, config_.rounds(), updates_.size(), selected_.size(), secs, loss);
   }
   log_->info("{}", line);
   LogPrivacy("after round " + std::to_string(round_));
@@ -728,7 +728,7 @@ void Coordinator::FinishRound() {
   Failpoint("coordinator/between-rounds");  // test-only crash point: after the checkpoint
   selected_.clear();
   ++round_;
-  if (round_ > static_cast<uint32_t>(config_.rounds)) {
+  if (round_ > static_cast<uint32_t>(config_.rounds())) {
     StartFinalEvaluation();
   } else if (static_cast<int>(ReadyRegions().size()) >= config_.min_regions) {
     StartRound();
@@ -767,8 +767,8 @@ void Coordinator::FinishFinalEvaluation() {
   (void)model.SetParams(global_);
   nlohmann::json meta = {{"mode", "federated"},
                          {"run_id", run_id_},
-                         {"rounds", config_.rounds},
-                         {"strategy", config_.strategy.name},
+                         {"rounds", config_.rounds()},
+                         {"strategy", std::string(StrategyKindName(config_.strategy.kind))},
                          {"regions", config_.regions}};
   ml::ModelFile file{schema_, model, meta.dump()};
   Status st = ml::SaveModelFile(config_.run_dir + "/final.fsm", file);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
+#include <string>
 
 namespace fedseg::coordinator {
 
@@ -29,10 +31,41 @@ void WeightedAverage(const std::vector<const float*>& inputs, const std::vector<
   }
 }
 
+namespace {
+
+struct StrategyKindEntry {
+  StrategyKind kind;
+  std::string_view name;
+};
+constexpr StrategyKindEntry kStrategyKinds[] = {
+    {StrategyKind::kFedAvg, "fedavg"},
+    {StrategyKind::kFedAvgM, "fedavgm"},
+    {StrategyKind::kFedAdam, "fedadam"},
+};
+
+}  // namespace
+
+std::string_view StrategyKindName(StrategyKind kind) {
+  for (const StrategyKindEntry& e : kStrategyKinds) {
+    if (e.kind == kind) return e.name;
+  }
+  return "unknown";
+}
+
+Result<StrategyKind> ParseStrategyKind(std::string_view name) {
+  std::string known;
+  for (size_t i = 0; i < std::size(kStrategyKinds); ++i) {
+    if (kStrategyKinds[i].name == name) return kStrategyKinds[i].kind;
+    known += i == 0 ? "" : i + 1 == std::size(kStrategyKinds) ? " or " : ", ";
+    known += "'" + std::string(kStrategyKinds[i].name) + "'";
+  }
+  return Status::InvalidArgument("strategy must be " + known + ", got '" + std::string(name) + "'");
+}
+
 Status StrategyConfig::Validate() const {
-  if (name != "fedavg" && name != "fedavgm" && name != "fedadam") {
-    return Status::InvalidArgument("strategy must be 'fedavg', 'fedavgm' or 'fedadam', got '" +
-                                   name + "'");
+  if (StrategyKindName(kind) == "unknown") {
+    return Status::InvalidArgument("strategy kind " + std::to_string(static_cast<int>(kind)) +
+                                   " is not one of 'fedavg', 'fedavgm', 'fedadam'");
   }
   if (!(server_learning_rate > 0) || !std::isfinite(server_learning_rate)) {
     return Status::InvalidArgument("server_learning_rate must be finite and positive");
@@ -74,7 +107,7 @@ namespace {
 
 class FedAvg final : public Strategy {
  public:
-  std::string name() const override { return "fedavg"; }
+  std::string name() const override { return std::string(StrategyKindName(StrategyKind::kFedAvg)); }
   Status Aggregate(const std::vector<ClientUpdate>& updates, Eigen::VectorXf* global) override {
     FEDSEG_ASSIGN_OR_RETURN(Eigen::VectorXf mean, MeanDelta(updates, global->size()));
     *global += mean;
@@ -89,7 +122,7 @@ class FedAvg final : public Strategy {
 class FedAvgM final : public Strategy {
  public:
   explicit FedAvgM(const StrategyConfig& c) : c_(c) {}
-  std::string name() const override { return "fedavgm"; }
+  std::string name() const override { return std::string(StrategyKindName(StrategyKind::kFedAvgM)); }
   Status Aggregate(const std::vector<ClientUpdate>& updates, Eigen::VectorXf* global) override {
     FEDSEG_ASSIGN_OR_RETURN(Eigen::VectorXf mean, MeanDelta(updates, global->size()));
     if (velocity_.size() != global->size()) velocity_.setZero(global->size());
@@ -114,7 +147,7 @@ class FedAvgM final : public Strategy {
 class FedAdam final : public Strategy {
  public:
   explicit FedAdam(const StrategyConfig& c) : c_(c) {}
-  std::string name() const override { return "fedadam"; }
+  std::string name() const override { return std::string(StrategyKindName(StrategyKind::kFedAdam)); }
   Status Aggregate(const std::vector<ClientUpdate>& updates, Eigen::VectorXf* global) override {
     FEDSEG_ASSIGN_OR_RETURN(Eigen::VectorXf mean, MeanDelta(updates, global->size()));
     if (m_.size() != global->size()) {
@@ -151,9 +184,12 @@ class FedAdam final : public Strategy {
 
 Result<std::unique_ptr<Strategy>> MakeStrategy(const StrategyConfig& config) {
   FEDSEG_RETURN_IF_ERROR(config.Validate());
-  if (config.name == "fedavgm") return std::unique_ptr<Strategy>(new FedAvgM(config));
-  if (config.name == "fedadam") return std::unique_ptr<Strategy>(new FedAdam(config));
-  return std::unique_ptr<Strategy>(new FedAvg());
+  switch (config.kind) {
+    case StrategyKind::kFedAvg: return std::unique_ptr<Strategy>(new FedAvg());
+    case StrategyKind::kFedAvgM: return std::unique_ptr<Strategy>(new FedAvgM(config));
+    case StrategyKind::kFedAdam: return std::unique_ptr<Strategy>(new FedAdam(config));
+  }
+  return Status::Internal("MakeStrategy: unhandled strategy kind");
 }
 
 }  // namespace fedseg::coordinator

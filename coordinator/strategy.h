@@ -30,8 +30,16 @@ struct ClientUpdate {
 void WeightedAverage(const std::vector<const float*>& inputs, const std::vector<double>& weights,
                      size_t n, float* out);
 
+// The aggregation algorithms; their config and report names come from one table in strategy.cc.
+enum class StrategyKind { kFedAvg, kFedAvgM, kFedAdam };
+
+// "fedavg", "fedavgm" or "fedadam".
+std::string_view StrategyKindName(StrategyKind kind);
+// The kind named `name`; an unknown name is an error listing the known ones.
+Result<StrategyKind> ParseStrategyKind(std::string_view name);
+
 struct StrategyConfig {
-  std::string name = "fedavg";  // "fedavg", "fedavgm" or "fedadam"
+  StrategyKind kind = StrategyKind::kFedAvg;
   double server_learning_rate = 1.0;  // fedavgm: 1.0; fedadam: typically 1e-2
   double server_momentum = 0.9;       // fedavgm
   double beta1 = 0.9, beta2 = 0.99;   // fedadam

@@ -1,5 +1,7 @@
 #include "common/base/json_config.h"
 
+#include <charconv>
+
 #include "common/base/file_util.h"
 
 namespace fedseg {
@@ -75,5 +77,36 @@ Status JsonConfigReader::Finish() {
 void JsonConfigReader::Merge(const Status& st) {
   if (status_.ok() && !st.ok()) status_ = st;
 }
+
+namespace {
+
+std::string FormatValue(const json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_number_float()) {
+    char buf[64];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v.get<double>());
+    return std::string(buf, r.ptr);
+  }
+  if (v.is_array()) {
+    std::string out = "[";
+    for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + FormatValue(v[i]);
+    return out + "]";
+  }
+  return v.dump();
+}
+
+}  // namespace
+
+std::string FormatConfigDefault(const json& value) { return "`" + FormatValue(value) + "`"; }
+
+namespace internal {
+
+std::pair<std::string, std::string> SplitFieldPath(const std::string& path) {
+  const size_t dot = path.find('.');
+  if (dot == std::string::npos) return {"", path};
+  return {path.substr(0, dot), path.substr(dot + 1)};
+}
+
+}  // namespace internal
 
 }  // namespace fedseg

@@ -32,12 +32,6 @@ Status TrainingPlan::Validate() const {
   if (class_weight != "none" && class_weight != "balanced") {
     return Status::InvalidArgument("class_weight must be 'none' or 'balanced'");
   }
-  if (dp && (!(dp_clip_norm > 0) || !std::isfinite(dp_clip_norm))) {
-    return Status::InvalidArgument("dp clip norm must be finite and positive");
-  }
-  if (!(dp_noise_multiplier >= 0) || !std::isfinite(dp_noise_multiplier)) {
-    return Status::InvalidArgument("dp noise multiplier must be finite and >= 0");
-  }
   return optimizer.Validate();
 }
 

@@ -13,9 +13,6 @@
 namespace fedseg::privacy {
 namespace {
 
-bool FiniteAtLeast(double v, double lo) { return std::isfinite(v) && v >= lo; }
-bool FinitePositive(double v) { return std::isfinite(v) && v > 0; }
-
 // Uniforms PoissonSample draws per FillUniform call; one call covers a typical step.
 constexpr size_t kUniformChunk = 256;
 
@@ -30,21 +27,8 @@ constexpr double kNoiseCostInExamples = 40.0;
 }  // namespace
 
 Status DpSgdConfig::Validate() const {
-  if (!(std::isfinite(sampling_rate) && sampling_rate > 0 && sampling_rate <= 1)) {
-    return Status::InvalidArgument("sampling_rate must be finite and in (0, 1], got " +
-                                   std::to_string(sampling_rate));
-  }
-  if (!FiniteAtLeast(noise_multiplier, 0)) {
-    return Status::InvalidArgument("noise_multiplier must be finite and >= 0, got " +
-                                   std::to_string(noise_multiplier));
-  }
-  if (!FinitePositive(clip_norm)) {
-    return Status::InvalidArgument("clip_norm must be finite and > 0, got " +
-                                   std::to_string(clip_norm));
-  }
-  if (steps < 0) {
-    return Status::InvalidArgument("steps must be >= 0, got " + std::to_string(steps));
-  }
+  FEDSEG_ASSIGN_OR_RETURN(DpSgdParams params, DpSgdParams::Create(clip_norm, noise_multiplier));
+  FEDSEG_RETURN_IF_ERROR(params.WithSampling(sampling_rate, steps).status());
   if (threads < 0) {
     return Status::InvalidArgument("threads must be >= 0, got " + std::to_string(threads));
   }
@@ -53,10 +37,7 @@ Status DpSgdConfig::Validate() const {
 
 Status PoissonSample(size_t n, double q, NoiseSource& noise, std::vector<size_t>* rows) {
   rows->clear();
-  if (!(std::isfinite(q) && q > 0 && q <= 1)) {
-    return Status::InvalidArgument("sampling rate must be finite and in (0, 1], got " +
-                                   std::to_string(q));
-  }
+  FEDSEG_RETURN_IF_ERROR(DpSgdParams::CheckSamplingRate(q));
   if (q == 1) {
     for (size_t i = 0; i < n; ++i) rows->push_back(i);
     return Status::OK();
@@ -104,15 +85,8 @@ Result<PrivateGradientComputer> PrivateGradientComputer::Create(double clip_norm
                                                                 double noise_multiplier,
                                                                 double expected_batch,
                                                                 int threads) {
-  if (!FinitePositive(clip_norm)) {
-    return Status::InvalidArgument("clip_norm must be finite and > 0, got " +
-                                   std::to_string(clip_norm));
-  }
-  if (!FiniteAtLeast(noise_multiplier, 0)) {
-    return Status::InvalidArgument("noise_multiplier must be finite and >= 0, got " +
-                                   std::to_string(noise_multiplier));
-  }
-  if (!FinitePositive(expected_batch)) {
+  FEDSEG_RETURN_IF_ERROR(DpSgdParams::Create(clip_norm, noise_multiplier).status());
+  if (!(std::isfinite(expected_batch) && expected_batch > 0)) {
     return Status::InvalidArgument("expected_batch must be finite and > 0, got " +
                                    std::to_string(expected_batch));
   }

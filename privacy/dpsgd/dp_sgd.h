@@ -32,6 +32,7 @@
 #include "common/ml/optimizer.h"
 #include "common/data/schema.h"
 #include "common/base/status.h"
+#include "privacy/dpsgd/dp_sgd_params.h"
 #include "privacy/noise/noise.h"
 
 namespace fedseg::privacy {
@@ -51,6 +52,8 @@ struct DpSgdConfig {
   // OpenMP threads for the per-step gradient; 0 = the OpenMP default.
   int threads = 0;
 
+  // Checks q, sigma, C and steps with DpSgdParams (privacy/dpsgd/dp_sgd_params.h), then threads
+  // and the optimizer.
   Status Validate() const;
 };
 

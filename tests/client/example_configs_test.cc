@@ -14,7 +14,8 @@ TEST(ExampleConfigsTest, CoordinatorExampleIsValid) {
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->regions.size(), 9u);
   EXPECT_EQ(c->data.label, "Revenue");
-  EXPECT_EQ(c->rounds, 30);
+  EXPECT_EQ(c->rounds(), 30);
+  EXPECT_EQ(c->plan.total_rounds, 30);  // the one place the rounds are stored
   EXPECT_EQ(c->hidden, (std::vector<int>{64, 32}));
   EXPECT_FALSE(c->status.enabled);
   EXPECT_EQ(c->status.listen, "127.0.0.1");

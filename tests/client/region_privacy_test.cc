@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "privacy/accounting/rdp_accountant.h"
@@ -111,6 +112,39 @@ TEST_F(RegionPrivacyTest, DpWithoutBudgetOrNoiseIsRefused) {
   Status st = (*p)->SetPlan(Plan(0, 5));
   EXPECT_TRUE(st.IsInvalidArgument());
   EXPECT_NE(st.message().find("epsilon_budget"), std::string::npos);
+}
+
+// A plan from the coordinator is checked with privacy::DpSgdParams when it arrives; an invalid one
+// fixes nothing, so a valid plan sent afterwards is still taken, and its clip norm is what every
+// round uses.
+TEST_F(RegionPrivacyTest, AnInvalidPlanIsRefusedWithTheDpSgdParamsMessage) {
+  ASSERT_TRUE(ok_);
+  auto p = RegionPrivacy::Create(Config("bad-plan.jsonl", 0.0), 1000, "run-4");
+  ASSERT_TRUE(p.ok());
+  protocol::TrainingPlan bad = Plan(1.0, 5);
+  bad.dp_clip_norm = -1;
+  Status st = (*p)->SetPlan(bad);
+  EXPECT_TRUE(st.IsInvalidArgument());
+  EXPECT_EQ(st.message(),
+            "the training plan's DP-SGD parameters: clip_norm must be finite and positive, got "
+            "-1.000000");
+  bad = Plan(std::nan(""), 5);
+  EXPECT_EQ((*p)->SetPlan(bad).message(),
+            "the training plan's DP-SGD parameters: noise_multiplier must be finite and >= 0, got "
+            "nan");
+  EXPECT_FALSE((*p)->PlanRound(1).ok());  // still no plan
+  protocol::TrainingPlan good = Plan(1.3, 5);
+  good.dp_clip_norm = 0.5;
+  ASSERT_TRUE((*p)->SetPlan(good).ok());
+  auto round = (*p)->PlanRound(1);
+  ASSERT_TRUE(round.ok()) << round.status().ToString();
+  EXPECT_FALSE(round->decline);
+  EXPECT_EQ(round->dp.clip_norm, 0.5);
+  EXPECT_EQ(round->dp.noise_multiplier, 1.3);
+  EXPECT_DOUBLE_EQ(round->dp.sampling_rate, 0.05);  // batch 50 of 1000 rows
+  EXPECT_EQ(round->dp.steps, 20);                   // one epoch = 1/q steps
+  EXPECT_EQ(round->release.params["clip_norm"], 0.5);
+  EXPECT_TRUE(round->dp.Validate().ok());
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <random>
+#include <utility>
 
 namespace fedseg::coordinator {
 namespace {
@@ -49,7 +50,7 @@ TEST(StrategyTest, FedAvgEqualsAveragingLocalModels) {
 
 TEST(StrategyTest, FedAvgMAccumulatesMomentum) {
   StrategyConfig c;
-  c.name = "fedavgm";
+  c.kind = StrategyKind::kFedAvgM;
   c.server_momentum = 0.5;
   auto s = *MakeStrategy(c);
   Eigen::VectorXf g = Eigen::VectorXf::Zero(1);
@@ -69,7 +70,7 @@ TEST(StrategyTest, FedAvgMAccumulatesMomentum) {
 
 TEST(StrategyTest, FedAdamFollowsReddiEtAl) {
   StrategyConfig c;
-  c.name = "fedadam";
+  c.kind = StrategyKind::kFedAdam;
   c.server_learning_rate = 0.1;
   c.beta1 = 0.9;
   c.beta2 = 0.99;
@@ -91,8 +92,34 @@ TEST(StrategyTest, RefusesBadInput) {
   EXPECT_NE(st.message().find("eu-west"), std::string::npos);
   EXPECT_FALSE(s->Aggregate({U("a", 0, {1.0f, 1.0f})}, &g).ok());
   StrategyConfig bad;
-  bad.name = "fedprox";
+  bad.kind = static_cast<StrategyKind>(7);
   EXPECT_FALSE(MakeStrategy(bad).ok());
+}
+
+// One name table serves the config reader, the report and MakeStrategy: every kind round-trips
+// through its name, and the strategy built for it reports that name.
+TEST(StrategyKindTest, NamesRoundTripAndUnknownNamesAreListed) {
+  const std::pair<StrategyKind, const char*> kinds[] = {{StrategyKind::kFedAvg, "fedavg"},
+                                                        {StrategyKind::kFedAvgM, "fedavgm"},
+                                                        {StrategyKind::kFedAdam, "fedadam"}};
+  for (const auto& [kind, name] : kinds) {
+    EXPECT_EQ(StrategyKindName(kind), name);
+    auto parsed = ParseStrategyKind(name);
+    ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+    EXPECT_EQ(*parsed, kind);
+    StrategyConfig c;
+    c.kind = kind;
+    auto s = MakeStrategy(c);
+    ASSERT_TRUE(s.ok());
+    EXPECT_EQ((*s)->name(), name);
+  }
+  auto bad = ParseStrategyKind("fedprox");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_TRUE(bad.status().IsInvalidArgument());
+  EXPECT_EQ(bad.status().message(),
+            "strategy must be 'fedavg', 'fedavgm' or 'fedadam', got 'fedprox'");
+  EXPECT_FALSE(ParseStrategyKind("FedAvg").ok());  // names are case-sensitive, as before
+  EXPECT_FALSE(ParseStrategyKind("").ok());
 }
 
 }  // namespace

@@ -1,0 +1,188 @@
+// Both configs declare each field once (coordinator/config.cc, client/region_config.cc); these
+// tests hold the reader, the writer and docs/configuration.md to those tables, so a field added
+// without its documentation row, or documented with another default, fails here.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "client/region_config.h"
+#include "common/base/json_config.h"
+#include "coordinator/config.h"
+
+namespace fedseg {
+namespace {
+
+using nlohmann::json;
+
+// The field rows ("| `...") of the docs/configuration.md section that starts with `heading`.
+std::vector<std::string> DocRows(const std::string& heading) {
+  std::ifstream in(FEDSEG_SOURCE_DIR "/docs/configuration.md");
+  std::vector<std::string> rows;
+  std::string line;
+  bool inside = false;
+  while (std::getline(in, line)) {
+    if (line.rfind("## ", 0) == 0) inside = line.rfind(heading, 0) == 0;
+    if (inside && line.rfind("| `", 0) == 0) rows.push_back(line);
+  }
+  return rows;
+}
+
+// Empty when `documented` lists exactly the declared rows in order; else what to change, and the
+// table to paste.
+std::string CompareRows(const std::vector<std::string>& declared,
+                        const std::vector<std::string>& documented) {
+  if (declared == documented) return "";
+  std::ostringstream out;
+  for (size_t i = 0; i < std::max(declared.size(), documented.size()); ++i) {
+    const std::string want = i < declared.size() ? declared[i] : "(none)";
+    const std::string have = i < documented.size() ? documented[i] : "(none)";
+    if (want != have) {
+      out << "first difference at row " << i + 1 << ":\n  declared:   " << want
+          << "\n  documented: " << have << "\n";
+      break;
+    }
+  }
+  out << "the declared table:\n";
+  for (const std::string& r : declared) out << r << "\n";
+  return out.str();
+}
+
+TEST(ConfigFieldsTest, DocsListExactlyTheCoordinatorFieldsWithTheirDefaults) {
+  const auto declared = ConfigFieldDocRows(coordinator::CoordinatorConfigFields());
+  const auto documented = DocRows("## Coordinator");
+  ASSERT_FALSE(documented.empty());
+  EXPECT_EQ(CompareRows(declared, documented), "");
+}
+
+TEST(ConfigFieldsTest, DocsListExactlyTheRegionFieldsWithTheirDefaults) {
+  const auto declared = ConfigFieldDocRows(client::RegionConfigFields());
+  const auto documented = DocRows("## Region");
+  ASSERT_FALSE(documented.empty());
+  EXPECT_EQ(CompareRows(declared, documented), "");
+}
+
+// The check itself: a field declared without a row (or with another default) is reported.
+TEST(ConfigFieldsTest, AnUndocumentedFieldIsReported) {
+  auto fields = coordinator::CoordinatorConfigFields();
+  fields.push_back(Field<coordinator::CoordinatorConfig>(
+      "federation.new_knob", [](auto& c) -> auto& { return c.max_connections; }, "a new knob"));
+  const std::string diff =
+      CompareRows(ConfigFieldDocRows(fields), DocRows("## Coordinator"));
+  EXPECT_NE(diff.find("declared:   | `federation.new_knob` | `4096` | a new knob |"),
+            std::string::npos)
+      << diff;
+  EXPECT_NE(diff.find("documented: (none)"), std::string::npos) << diff;
+
+  auto changed = client::RegionConfigFields();
+  changed[1] = Field<client::RegionConfig>("threads", [](auto& c) -> auto& { return c.threads; },
+                                           "OpenMP threads", "`8`");
+  EXPECT_NE(CompareRows(ConfigFieldDocRows(changed), DocRows("## Region")), "");
+}
+
+TEST(ConfigFieldsTest, DocumentedDefaultsComeFromTheDefaultConfig) {
+  const auto rows = ConfigFieldDocRows(coordinator::CoordinatorConfigFields());
+  auto row = [&](const std::string& path) {
+    for (const std::string& r : rows) {
+      if (r.rfind("| `" + path + "` |", 0) == 0) return r;
+    }
+    return std::string("(missing)");
+  };
+  EXPECT_EQ(row("training.rounds"), "| `training.rounds` | `30` | federated rounds |");
+  EXPECT_NE(row("model.hidden").find("| `[64, 32]` |"), std::string::npos);
+  EXPECT_NE(row("federation.max_frame_bytes").find("| `268435456` |"), std::string::npos);
+  EXPECT_NE(row("training.learning_rate").find("| `0.001` |"), std::string::npos);
+  EXPECT_NE(row("federation.fraction").find("| `1` |"), std::string::npos);
+  EXPECT_NE(row("strategy.name").find("| `fedavg` |"), std::string::npos);
+  EXPECT_NE(row("tls.ca").find("| required |"), std::string::npos);
+  EXPECT_NE(row("data.bounds").find("| `{}` |"), std::string::npos);
+  EXPECT_EQ(FormatConfigDefault(json(0.2)), "`0.2`");
+  EXPECT_EQ(FormatConfigDefault(json(false)), "`false`");
+  EXPECT_EQ(FormatConfigDefault(json::array()), "`[]`");
+}
+
+// ToJson writes every declared field, and reading it back gives the same config.
+TEST(ConfigFieldsTest, CoordinatorConfigRoundTripsThroughToJson) {
+  auto c = coordinator::LoadCoordinatorConfig(
+      FEDSEG_SOURCE_DIR "/examples/coordinator.json",
+      {{"/strategy/name", "fedadam"}, {"/training/rounds", 7}, {"/data/bounds", {{"x", {0, 1}}}}});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->strategy.kind, coordinator::StrategyKind::kFedAdam);
+  EXPECT_EQ(c->rounds(), 7);
+  const json j = c->ToJson();
+  EXPECT_EQ(j["strategy"]["name"], "fedadam");
+  EXPECT_EQ(j["training"]["rounds"], 7);
+  EXPECT_EQ(j["listen"]["port"], 7443);
+  EXPECT_EQ(j["data"]["bounds"]["x"], json::array({0.0, 1.0}));
+  size_t leaves = 0;
+  for (auto it = j.begin(); it != j.end(); ++it) leaves += it->is_object() ? it->size() : 1;
+  // data.bounds is one field holding an object.
+  EXPECT_EQ(leaves, coordinator::CoordinatorConfigFields().size() - 1 + j["data"]["bounds"].size());
+  auto back = coordinator::CoordinatorConfigFromJson(j, "round-trip");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->ToJson(), j);
+}
+
+TEST(ConfigFieldsTest, RegionConfigRoundTripsThroughToJson) {
+  auto c = client::LoadRegionConfig(FEDSEG_SOURCE_DIR "/examples/region.json",
+                                    {{"/privacy/noise_seed", 99}, {"/threads", 3}});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  const json j = c->ToJson();
+  EXPECT_EQ(j["privacy"]["noise_seed"], 99);
+  EXPECT_EQ(j["threads"], 3);
+  EXPECT_EQ(j["region"], "Region-1");
+  EXPECT_EQ(j["coordinator"]["port"], 7443);
+  size_t leaves = 0;
+  for (auto it = j.begin(); it != j.end(); ++it) leaves += it->is_object() ? it->size() : 1;
+  EXPECT_EQ(leaves, client::RegionConfigFields().size());
+  auto back = client::RegionConfigFromJson(j, "round-trip");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->ToJson(), j);
+  EXPECT_EQ(back->noise_seed, 99u);
+}
+
+TEST(ConfigFieldsTest, StrategyNameIsParsedOnceWithTheOldMessage) {
+  auto c = coordinator::LoadCoordinatorConfig(FEDSEG_SOURCE_DIR "/examples/coordinator.json",
+                                              {{"/strategy/name", "fedprox"}});
+  ASSERT_FALSE(c.ok());
+  EXPECT_TRUE(c.status().IsInvalidArgument());
+  EXPECT_EQ(c.status().message(),
+            FEDSEG_SOURCE_DIR "/examples/coordinator.json: strategy: strategy must be 'fedavg', "
+                              "'fedavgm' or 'fedadam', got 'fedprox'");
+  auto wrong_type = coordinator::LoadCoordinatorConfig(
+      FEDSEG_SOURCE_DIR "/examples/coordinator.json", {{"/strategy/name", 3}});
+  ASSERT_FALSE(wrong_type.ok());
+  EXPECT_NE(wrong_type.status().message().find("field 'strategy.name' has the wrong type"),
+            std::string::npos)
+      << wrong_type.status().message();
+}
+
+// The DP-SGD parameters of the coordinator's plan are checked by privacy::DpSgdParams, with its
+// messages; the clip norm only with dp on, as before.
+TEST(ConfigFieldsTest, DpSgdParametersAreCheckedOnceWithUniformMessages) {
+  const std::string example = FEDSEG_SOURCE_DIR "/examples/coordinator.json";
+  auto c = coordinator::LoadCoordinatorConfig(
+      example, {{"/privacy/dp", true}, {"/privacy/clip_norm", 0}});
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(),
+            example + ": privacy: clip_norm must be finite and positive, got 0.000000");
+  c = coordinator::LoadCoordinatorConfig(example,
+                                         {{"/privacy/dp", true}, {"/privacy/noise_multiplier", -1}});
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(),
+            example + ": privacy: noise_multiplier must be finite and >= 0, got -1.000000");
+  c = coordinator::LoadCoordinatorConfig(example, {{"/privacy/noise_multiplier", -1}});
+  EXPECT_FALSE(c.ok());
+  c = coordinator::LoadCoordinatorConfig(example, {{"/privacy/clip_norm", 0}});
+  EXPECT_TRUE(c.ok()) << c.status().ToString();  // unused without dp
+  c = coordinator::LoadCoordinatorConfig(
+      example, {{"/privacy/dp", true}, {"/privacy/noise_multiplier", 1.1}});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_TRUE(c->plan.dp);
+  EXPECT_EQ(c->plan.dp_noise_multiplier, 1.1);
+}
+
+}  // namespace
+}  // namespace fedseg
