@@ -7,7 +7,8 @@
 // (RDP) at a set of orders, composes heterogeneous releases by adding RDP, and converts the total
 // into an (epsilon, delta) guarantee. Results always err on the side of privacy: a reported
 // epsilon is never below the exact value, and a calibrated noise multiplier never falls short of
-// its target (calibration.h). The mathematics, numerics and accuracy are described in docs/accountant.md.
+// its target (calibration.h). The mathematics, numerics and accuracy are described in
+// docs/accountant.md.
 #ifndef FEDSEG_PRIVACY_ACCOUNTING_RDP_ACCOUNTANT_H_
 #define FEDSEG_PRIVACY_ACCOUNTING_RDP_ACCOUNTANT_H_
 

@@ -28,6 +28,27 @@ void PrintLines(std::ostream& out,
   for (const auto& [key, value] : lines) out << key << ": " << value << "\n";
 }
 
+// One line of a result: its JSON value (exact) and its text (rounded up where that is safer).
+struct ResultField {
+  const char* key;
+  nlohmann::json value;
+  std::string text;
+};
+ResultField RoundedUp(const char* key, double v) { return {key, v, FormatRoundedUp(v)}; }
+ResultField Exact(const char* key, double v) { return {key, v, FormatShortest(v)}; }
+ResultField Count(const char* key, int64_t n) { return {key, n, std::to_string(n)}; }
+
+// One JSON object (keys sorted), or one "key: text" line per field in the given order.
+void PrintResult(std::ostream& out, bool json, std::initializer_list<ResultField> fields) {
+  if (json) {
+    nlohmann::json result = nlohmann::json::object();
+    for (const ResultField& f : fields) result[f.key] = f.value;
+    out << result.dump() << "\n";
+  } else {
+    for (const ResultField& f : fields) out << f.key << ": " << f.text << "\n";
+  }
+}
+
 // printf into a string (the verify table's fixed-width columns).
 __attribute__((format(printf, 1, 2))) std::string Printf(const char* format, ...) {
   va_list args;
@@ -78,18 +99,19 @@ void PrintVerificationTable(std::ostream& out, const LedgerVerification& v) {
   for (const LedgerEntryReport& r : v.rows) {
     out << Printf("%5lld %6u %-16s %12s %12s %10lld %10s %14s %14s %s\n",
                   static_cast<long long>(r.seq), r.round, r.mechanism.c_str(),
-                  FormatShortest(r.sampling_rate).c_str(), FormatShortest(r.noise_multiplier).c_str(),
-                  static_cast<long long>(r.steps), FormatShortest(r.delta).c_str(),
-                  FormatRoundedUp(r.epsilon_recorded).c_str(),
+                  FormatShortest(r.sampling_rate).c_str(),
+                  FormatShortest(r.noise_multiplier).c_str(), static_cast<long long>(r.steps),
+                  FormatShortest(r.delta).c_str(), FormatRoundedUp(r.epsilon_recorded).c_str(),
                   FormatRoundedUp(r.epsilon_after).c_str(), r.ok ? "ok" : "FAIL");
   }
-  PrintLines(out, {{"entries", std::to_string(v.entries)},
-                   {"head_hash", v.head_hash.empty() ? "(unreadable)" : v.head_hash},
-                   {"epsilon", FormatRoundedUp(v.epsilon)},
-                   {"delta", FormatShortest(v.delta)},
-                   {"order", FormatShortest(v.order)},
-                   {"result", v.ok ? std::string("OK")
-                                   : std::to_string(v.problems.size()) + " problem(s), on stderr"}});
+  PrintLines(out,
+             {{"entries", std::to_string(v.entries)},
+              {"head_hash", v.head_hash.empty() ? "(unreadable)" : v.head_hash},
+              {"epsilon", FormatRoundedUp(v.epsilon)},
+              {"delta", FormatShortest(v.delta)},
+              {"order", FormatShortest(v.order)},
+              {"result", v.ok ? std::string("OK")
+                              : std::to_string(v.problems.size()) + " problem(s), on stderr"}});
 }
 
 }  // namespace
@@ -116,56 +138,35 @@ Result<int64_t> ParseSteps(const std::string& text) {
   return static_cast<int64_t>(value);
 }
 
-int RunEpsilon(const EpsilonCommand& c, std::ostream& out, std::ostream& err) {
+int RunEpsilon(const EpsilonCommand& command, std::ostream& out, std::ostream& err) {
+  const MechanismArgs& c = command.args;
   Result<int64_t> steps = ParseSteps(c.steps);
   if (!steps.ok()) return Fail(err, "epsilon", steps.status());
-  Result<EpsilonResult> r = ComputeEpsilon(c.sampling_rate, c.noise_multiplier, *steps, c.delta);
+  Result<EpsilonResult> r =
+      ComputeEpsilon(c.sampling_rate, command.noise_multiplier, *steps, c.delta);
   if (!r.ok()) return Fail(err, "epsilon", r.status());
-  if (c.json) {
-    nlohmann::json result = {{"epsilon", r->epsilon},
-                             {"order", r->order},
-                             {"noise_multiplier", c.noise_multiplier},
-                             {"sampling_rate", c.sampling_rate},
-                             {"steps", *steps},
-                             {"delta", c.delta}};
-    out << result.dump() << "\n";
-  } else {
-    PrintLines(out, {{"epsilon", FormatRoundedUp(r->epsilon)},
-                     {"order", FormatShortest(r->order)},
-                     {"sampling_rate", FormatShortest(c.sampling_rate)},
-                     {"noise_multiplier", FormatShortest(c.noise_multiplier)},
-                     {"steps", std::to_string(*steps)},
-                     {"delta", FormatShortest(c.delta)}});
-  }
+  PrintResult(
+      out, c.json,
+      {RoundedUp("epsilon", r->epsilon), Exact("order", r->order),
+       Exact("sampling_rate", c.sampling_rate), Exact("noise_multiplier", command.noise_multiplier),
+       Count("steps", *steps), Exact("delta", c.delta)});
   return 0;
 }
 
-int RunCalibrate(const CalibrateCommand& c, std::ostream& out, std::ostream& err) {
+int RunCalibrate(const CalibrateCommand& command, std::ostream& out, std::ostream& err) {
+  const MechanismArgs& c = command.args;
   Result<int64_t> steps = ParseSteps(c.steps);
   if (!steps.ok()) return Fail(err, "calibrate", steps.status());
   Result<double> sigma =
-      CalibrateNoiseMultiplier(c.target_epsilon, c.sampling_rate, *steps, c.delta);
+      CalibrateNoiseMultiplier(command.target_epsilon, c.sampling_rate, *steps, c.delta);
   if (!sigma.ok()) return Fail(err, "calibrate", sigma.status());
   Result<EpsilonResult> r = ComputeEpsilon(c.sampling_rate, *sigma, *steps, c.delta);
   if (!r.ok()) return Fail(err, "calibrate", r.status());
-  if (c.json) {
-    nlohmann::json result = {{"noise_multiplier", *sigma},
-                             {"epsilon", r->epsilon},
-                             {"order", r->order},
-                             {"target_epsilon", c.target_epsilon},
-                             {"sampling_rate", c.sampling_rate},
-                             {"steps", *steps},
-                             {"delta", c.delta}};
-    out << result.dump() << "\n";
-  } else {
-    PrintLines(out, {{"noise_multiplier", FormatRoundedUp(*sigma)},
-                     {"epsilon", FormatRoundedUp(r->epsilon)},
-                     {"order", FormatShortest(r->order)},
-                     {"target_epsilon", FormatShortest(c.target_epsilon)},
-                     {"sampling_rate", FormatShortest(c.sampling_rate)},
-                     {"steps", std::to_string(*steps)},
-                     {"delta", FormatShortest(c.delta)}});
-  }
+  PrintResult(
+      out, c.json,
+      {RoundedUp("noise_multiplier", *sigma), RoundedUp("epsilon", r->epsilon),
+       Exact("order", r->order), Exact("target_epsilon", command.target_epsilon),
+       Exact("sampling_rate", c.sampling_rate), Count("steps", *steps), Exact("delta", c.delta)});
   return 0;
 }
 

@@ -28,20 +28,22 @@ inline constexpr int kAuditExitError = 1;
 inline constexpr int kAuditExitLedgerProblem = 1;
 inline constexpr int kAuditExitVerifyUsage = 2;
 
-struct EpsilonCommand {
+// What both accounting commands take: the sampled Gaussian mechanism's schedule and the output.
+struct MechanismArgs {
   double sampling_rate = 0.0;
-  double noise_multiplier = 0.0;
   std::string steps;  // as typed: ParseSteps
   double delta = 0.0;
   bool json = false;
 };
 
+struct EpsilonCommand {
+  MechanismArgs args;
+  double noise_multiplier = 0.0;
+};
+
 struct CalibrateCommand {
+  MechanismArgs args;
   double target_epsilon = 0.0;
-  double sampling_rate = 0.0;
-  std::string steps;  // as typed: ParseSteps
-  double delta = 0.0;
-  bool json = false;
 };
 
 struct VerifyCommand {

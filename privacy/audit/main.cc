@@ -22,13 +22,13 @@ void RegisterEpsilon(CLI::App& app, int& exit_code) {
       "epsilon",
       "Epsilon spent by STEPS steps of the Poisson-subsampled Gaussian mechanism, and the RDP "
       "order that gives it");
-  cmd->add_option("--sampling-rate", c->sampling_rate, kSamplingRateHelp)->required();
+  cmd->add_option("--sampling-rate", c->args.sampling_rate, kSamplingRateHelp)->required();
   cmd->add_option("--noise-multiplier", c->noise_multiplier,
                   "Noise standard deviation divided by the L2 sensitivity")
       ->required();
-  cmd->add_option("--steps", c->steps, kStepsHelp)->required();
-  cmd->add_option("--delta", c->delta, "Target delta, in (0, 1)")->required();
-  cmd->add_flag("--json", c->json, "Print one JSON object instead of text");
+  cmd->add_option("--steps", c->args.steps, kStepsHelp)->required();
+  cmd->add_option("--delta", c->args.delta, "Target delta, in (0, 1)")->required();
+  cmd->add_flag("--json", c->args.json, "Print one JSON object instead of text");
   cmd->callback([c, &exit_code] { exit_code = privacy::RunEpsilon(*c, std::cout, std::cerr); });
 }
 
@@ -38,10 +38,10 @@ void RegisterCalibrate(CLI::App& app, int& exit_code) {
       "calibrate",
       "Smallest noise multiplier whose epsilon after STEPS steps is at most the target");
   cmd->add_option("--target-epsilon", c->target_epsilon, "Epsilon to meet, > 0")->required();
-  cmd->add_option("--sampling-rate", c->sampling_rate, kSamplingRateHelp)->required();
-  cmd->add_option("--steps", c->steps, kStepsHelp)->required();
-  cmd->add_option("--delta", c->delta, "Target delta, in (0, 1)")->required();
-  cmd->add_flag("--json", c->json, "Print one JSON object instead of text");
+  cmd->add_option("--sampling-rate", c->args.sampling_rate, kSamplingRateHelp)->required();
+  cmd->add_option("--steps", c->args.steps, kStepsHelp)->required();
+  cmd->add_option("--delta", c->args.delta, "Target delta, in (0, 1)")->required();
+  cmd->add_flag("--json", c->args.json, "Print one JSON object instead of text");
   cmd->callback([c, &exit_code] { exit_code = privacy::RunCalibrate(*c, std::cout, std::cerr); });
 }
 

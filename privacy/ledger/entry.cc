@@ -103,7 +103,8 @@ Result<LedgerMechanism> ParseLedgerMechanism(const std::string& name, const json
                                    FormatShortest(m.noise_multiplier));
   }
   if (!(m.clip_norm > 0.0)) {
-    return Status::InvalidArgument("params.clip_norm must be positive, got " + FormatShortest(m.clip_norm));
+    return Status::InvalidArgument("params.clip_norm must be positive, got " +
+                                   FormatShortest(m.clip_norm));
   }
   if (m.steps < 1) {
     return Status::InvalidArgument(std::string("params.") + (m.sampled ? "steps" : "count") +
@@ -159,7 +160,8 @@ Result<LedgerEntry> ParseLedgerEntry(const json& j) {
   FEDSEG_RETURN_IF_ERROR(CheckDelta(e.delta));
   FEDSEG_ASSIGN_OR_RETURN(e.epsilon_after, GetNumber(j, "epsilon_after", ""));
   if (e.epsilon_after < 0) {
-    return Status::InvalidArgument("epsilon_after must be >= 0, got " + FormatShortest(e.epsilon_after));
+    return Status::InvalidArgument("epsilon_after must be >= 0, got " +
+                                   FormatShortest(e.epsilon_after));
   }
   FEDSEG_ASSIGN_OR_RETURN(e.order, GetNumber(j, "order", ""));
   FEDSEG_ASSIGN_OR_RETURN(e.model_sha256, GetString(j, "model_sha256", ""));

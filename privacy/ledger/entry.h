@@ -18,7 +18,8 @@
 //                  and optionally sensitivity (string: what was bounded, and how)
 //   delta          number in (0, 1)
 //   epsilon_after  number, the region's ε over entries 1..seq composed with the RDP accountant
-//                  (privacy/accounting/rdp_accountant.h), at this entry's delta, as the writer computed it
+//                  (privacy/accounting/rdp_accountant.h), at this entry's delta, as the writer
+//                  computed it
 //   order          number, the RDP order that gave epsilon_after
 //   model_sha256   string, lowercase hex SHA-256 of what was released (the model weights, or the
 //                  statistics); required for "sampled_gaussian", may be "" for "gaussian"
@@ -74,8 +75,7 @@ struct LedgerMechanism {
 };
 
 // Validates `mechanism` and its `params` object (keys, types and ranges; see the format above).
-Result<LedgerMechanism> ParseLedgerMechanism(const std::string& name,
-                                             const nlohmann::json& params);
+Result<LedgerMechanism> ParseLedgerMechanism(const std::string& name, const nlohmann::json& params);
 
 // An entry's fields, read and checked for type and range (not for integrity: the chain, hash and
 // signature are the verifier's).

@@ -159,8 +159,8 @@ class ChainVerifier {
               "without the region's key");
     }
     if (e.region != signer_.region) {
-      Problem("region \"" + e.region + "\" is not " + signer_.region_from + " \"" +
-              signer_.region + "\"");
+      Problem("region \"" + e.region + "\" is not " + signer_.region_from + " \"" + signer_.region +
+              "\"");
     }
     if (line != j.dump()) {
       Problem(

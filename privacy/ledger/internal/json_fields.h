@@ -21,8 +21,7 @@ Result<double> GetNumber(const nlohmann::json& obj, const char* key, const std::
 // obj[key] as an integer; a JSON float with an integral value (1e3) is accepted.
 Result<int64_t> GetInteger(const nlohmann::json& obj, const char* key, const std::string& where);
 // obj[key] as a string.
-Result<std::string> GetString(const nlohmann::json& obj, const char* key,
-                              const std::string& where);
+Result<std::string> GetString(const nlohmann::json& obj, const char* key, const std::string& where);
 // Every `required` key is present and no key is outside required + optional.
 Status CheckKeys(const nlohmann::json& obj, const std::set<std::string>& required,
                  const std::set<std::string>& optional, const std::string& where);

@@ -38,14 +38,14 @@ TEST(AuditCommandsTest, ParseSteps) {
   for (const char* bad : {"", "0", "-5", "2.5", "1e19", "ten", "5 ", "nan", "inf"}) {
     Result<int64_t> r = ParseSteps(bad);
     ASSERT_FALSE(r.ok()) << bad;
-    EXPECT_EQ(r.status().message(), std::string("steps must be a positive integer, got '") + bad +
-                                        "'");
+    EXPECT_EQ(r.status().message(),
+              std::string("steps must be a positive integer, got '") + bad + "'");
   }
 }
 
 TEST(AuditCommandsTest, EpsilonText) {
   std::ostringstream out, err;
-  EpsilonCommand c{0.01, 1.1, "1e4", 1e-5, false};
+  EpsilonCommand c{{0.01, "1e4", 1e-5, false}, 1.1};
   ASSERT_EQ(RunEpsilon(c, out, err), 0) << err.str();
   const EpsilonResult want = *ComputeEpsilon(0.01, 1.1, 10000, 1e-5);
   EXPECT_EQ(out.str(), "epsilon: " + FormatRoundedUp(want.epsilon) +
@@ -56,7 +56,7 @@ TEST(AuditCommandsTest, EpsilonText) {
 
 TEST(AuditCommandsTest, CalibrateJsonKeepsEveryBit) {
   std::ostringstream out, err;
-  CalibrateCommand c{2.0, 0.01, "10000", 1e-5, true};
+  CalibrateCommand c{{0.01, "10000", 1e-5, true}, 2.0};
   ASSERT_EQ(RunCalibrate(c, out, err), 0) << err.str();
   const nlohmann::json j = nlohmann::json::parse(out.str());
   const double sigma = *CalibrateNoiseMultiplier(2.0, 0.01, 10000, 1e-5);
@@ -67,12 +67,12 @@ TEST(AuditCommandsTest, CalibrateJsonKeepsEveryBit) {
 
 TEST(AuditCommandsTest, ErrorsGoToErrWithExitStatus) {
   std::ostringstream out, err;
-  EXPECT_EQ(RunEpsilon({1.5, 1.0, "10", 1e-5, false}, out, err), kAuditExitError);
+  EXPECT_EQ(RunEpsilon({{1.5, "10", 1e-5, false}, 1.0}, out, err), kAuditExitError);
   EXPECT_EQ(out.str(), "");
   EXPECT_EQ(err.str(),
             "fedseg-audit epsilon: InvalidArgument: sampling_rate must be in (0, 1], got 1.5\n");
   err.str("");
-  EXPECT_EQ(RunCalibrate({2.0, 0.01, "0", 1e-5, false}, out, err), kAuditExitError);
+  EXPECT_EQ(RunCalibrate({{0.01, "0", 1e-5, false}, 2.0}, out, err), kAuditExitError);
   EXPECT_EQ(err.str(),
             "fedseg-audit calibrate: InvalidArgument: steps must be a positive integer, got '0'\n");
   err.str("");
@@ -87,13 +87,14 @@ TEST(AuditCommandsTest, ErrorsGoToErrWithExitStatus) {
 
 // A ledger of one release, signed with a fresh EC key, verified and then truncated.
 TEST(AuditCommandsTest, VerifyTableAndProblems) {
-  const fs::path dir = fs::path(::testing::TempDir()) /
-                       ("audit_commands_test_" + std::to_string(::getpid()));
+  const fs::path dir =
+      fs::path(::testing::TempDir()) / ("audit_commands_test_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const std::string key = (dir / "r.key").string(), cert = (dir / "r.crt").string();
   const std::string cmd =
       "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 "
-      "-subj /CN=region-a -keyout '" + key + "' -out '" + cert + "' >/dev/null 2>&1";
+      "-subj /CN=region-a -keyout '" +
+      key + "' -out '" + cert + "' >/dev/null 2>&1";
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   const std::string ledger = (dir / "ledger.jsonl").string();
   std::string head;
@@ -103,8 +104,8 @@ TEST(AuditCommandsTest, VerifyTableAndProblems) {
     LedgerRelease r;
     r.round = 1;
     r.mechanism = "sampled_gaussian";
-    r.params = {{"sampling_rate", 0.02}, {"noise_multiplier", 1.1}, {"clip_norm", 1.0},
-                {"steps", 50}};
+    r.params = {
+        {"sampling_rate", 0.02}, {"noise_multiplier", 1.1}, {"clip_norm", 1.0}, {"steps", 50}};
     r.delta = 1e-5;
     r.model_sha256 = std::string(64, 'a');
     ASSERT_TRUE((*w)->Append(r).ok());

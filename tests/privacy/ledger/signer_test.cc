@@ -26,7 +26,8 @@ class LedgerSignerTest : public ::testing::Test {
     fs::create_directories(dir_);
     ok_ = Make("ec", "-newkey ec -pkeyopt ec_paramgen_curve:P-256", "region-ec") &&
           Make("ec2", "-newkey ec -pkeyopt ec_paramgen_curve:P-256", "region-ec") &&
-          Make("rsa", "-newkey rsa:2048", "region-rsa") && Make("ed", "-newkey ed25519", "region-ed");
+          Make("rsa", "-newkey rsa:2048", "region-rsa") &&
+          Make("ed", "-newkey ed25519", "region-ed");
   }
   static void TearDownTestSuite() {
     std::error_code ec;
@@ -36,7 +37,8 @@ class LedgerSignerTest : public ::testing::Test {
 
   static bool Make(const std::string& name, const std::string& newkey, const std::string& cn) {
     const std::string cmd = "openssl req -x509 " + newkey + " -nodes -days 2 -subj /CN=" + cn +
-                            " -keyout '" + Key(name) + "' -out '" + Cert(name) + "' >/dev/null 2>&1";
+                            " -keyout '" + Key(name) + "' -out '" + Cert(name) +
+                            "' >/dev/null 2>&1";
     return std::system(cmd.c_str()) == 0;
   }
   static std::string Key(const std::string& name) { return (dir_ / (name + ".key")).string(); }
@@ -98,8 +100,8 @@ TEST_F(LedgerSignerTest, RefusesFilesOfTheWrongKind) {
   Result<PkeyPtr> key = LoadLedgerPrivateKey(Cert("ec"));
   ASSERT_FALSE(key.ok());
   EXPECT_TRUE(key.status().IsInvalidArgument());
-  EXPECT_EQ(key.status().message().rfind(Cert("ec") + " is not an unencrypted PEM private key (", 0),
-            0u)
+  EXPECT_EQ(
+      key.status().message().rfind(Cert("ec") + " is not an unencrypted PEM private key (", 0), 0u)
       << key.status().message();
   EXPECT_TRUE(LoadLedgerPrivateKey(Key("missing")).status().IsNotFound());
 
