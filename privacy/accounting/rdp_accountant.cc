@@ -3,11 +3,12 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
 #include <limits>
 #include <string>
 #include <utility>
+
+#include "privacy/accounting/number_format.h"
+#include "privacy/accounting/parameter_checks.h"
 
 namespace fedseg::privacy {
 namespace {
@@ -48,49 +49,10 @@ constexpr double kFunctionError = 32.0 * kUnit;
 constexpr double kRdpRelativeMargin = 1e-11;
 constexpr double kConversionRelativeMargin = 1e-12;
 
-// Shortest %g text that reads back as `v` ("1.5", "0.0001", "1e-05", "nan").
-std::string FormatDouble(double v) {
-  std::array<char, 32> buf;
-  for (int digits = 1; digits <= 17; ++digits) {
-    std::snprintf(buf.data(), buf.size(), "%.*g", digits, v);
-    if (!(std::strtod(buf.data(), nullptr) != v)) break;  // NaN compares unequal: stop at once
-  }
-  return buf.data();
-}
-
-Status CheckSamplingRate(double q) {
-  if (!(q > 0.0 && q <= 1.0)) {
-    return Status::InvalidArgument("sampling_rate must be in (0, 1], got " + FormatDouble(q));
-  }
-  return Status::OK();
-}
-
-Status CheckNoiseMultiplier(double sigma) {
-  if (!(std::isfinite(sigma) && sigma > 0.0)) {
-    return Status::InvalidArgument("noise_multiplier must be finite and positive, got " +
-                                   FormatDouble(sigma));
-  }
-  return Status::OK();
-}
-
 Status CheckOrder(double alpha) {
   if (!(alpha > 1.0 && alpha <= kMaxRdpOrder)) {
-    return Status::InvalidArgument("order must be in (1, " + FormatDouble(kMaxRdpOrder) +
-                                   "], got " + FormatDouble(alpha));
-  }
-  return Status::OK();
-}
-
-Status CheckSteps(int64_t steps) {
-  if (steps < 1) {
-    return Status::InvalidArgument("steps must be positive, got " + std::to_string(steps));
-  }
-  return Status::OK();
-}
-
-Status CheckDelta(double delta) {
-  if (!(delta > 0.0 && delta < 1.0)) {
-    return Status::InvalidArgument("delta must be in (0, 1), got " + FormatDouble(delta));
+    return Status::InvalidArgument("order must be in (1, " + FormatShortest(kMaxRdpOrder) +
+                                   "], got " + FormatShortest(alpha));
   }
   return Status::OK();
 }
@@ -501,8 +463,8 @@ Result<EpsilonResult> EpsilonFromRdp(const std::vector<double>& orders,
     const double alpha = orders[i];
     const double r = rdp[i];
     if (!(r >= 0.0)) {
-      return Status::InvalidArgument("rdp must be non-negative, got " + FormatDouble(r) +
-                                     " at order " + FormatDouble(alpha));
+      return Status::InvalidArgument("rdp must be non-negative, got " + FormatShortest(r) +
+                                     " at order " + FormatShortest(alpha));
     }
     if (std::isinf(r)) continue;
     // Balle et al. 2020, "Hypothesis testing interpretations and Renyi differential privacy",
@@ -567,52 +529,6 @@ Result<EpsilonResult> ComputeEpsilon(double q, double noise_multiplier, int64_t 
   RdpAccountant accountant;
   FEDSEG_RETURN_IF_ERROR(accountant.AddSampledGaussian(q, noise_multiplier, steps));
   return accountant.GetEpsilon(delta);
-}
-
-Result<double> CalibrateNoiseMultiplier(double target_epsilon, double q, int64_t steps,
-                                        double delta) {
-  if (!(std::isfinite(target_epsilon) && target_epsilon > 0.0)) {
-    return Status::InvalidArgument("target_epsilon must be finite and positive, got " +
-                                   FormatDouble(target_epsilon));
-  }
-  FEDSEG_RETURN_IF_ERROR(CheckSamplingRate(q));
-  FEDSEG_RETURN_IF_ERROR(CheckSteps(steps));
-  FEDSEG_RETURN_IF_ERROR(CheckDelta(delta));
-  auto epsilon_at = [&](double sigma) -> Result<double> {
-    FEDSEG_ASSIGN_OR_RETURN(EpsilonResult r, ComputeEpsilon(q, sigma, steps, delta));
-    return r.epsilon;
-  };
-  const std::string inputs = " (sampling_rate " + FormatDouble(q) + ", steps " +
-                             std::to_string(steps) + ", delta " + FormatDouble(delta) + ")";
-
-  double hi = kMaxCalibratedNoiseMultiplier;
-  FEDSEG_ASSIGN_OR_RETURN(double eps_hi, epsilon_at(hi));
-  if (eps_hi > target_epsilon) {
-    return Status::InvalidArgument("target_epsilon " + FormatDouble(target_epsilon) +
-                                   " is unreachable: even noise_multiplier " + FormatDouble(hi) +
-                                   " gives epsilon " + FormatDouble(eps_hi) + inputs);
-  }
-  double lo = kMinCalibratedNoiseMultiplier;
-  FEDSEG_ASSIGN_OR_RETURN(double eps_lo, epsilon_at(lo));
-  if (eps_lo <= target_epsilon) {
-    return Status::InvalidArgument("target_epsilon " + FormatDouble(target_epsilon) +
-                                   " is met even by noise_multiplier " + FormatDouble(lo) +
-                                   " (epsilon " + FormatDouble(eps_lo) +
-                                   "), the smallest one searched" + inputs);
-  }
-  // Invariant: epsilon(lo) > target >= epsilon(hi). Epsilon is non-increasing in the noise
-  // multiplier (more noise is post-processing), so bisect in log space.
-  while (hi - lo > kCalibrationRelativeTolerance * hi) {
-    const double mid = std::sqrt(lo * hi);
-    if (mid <= lo || mid >= hi) break;
-    FEDSEG_ASSIGN_OR_RETURN(double eps_mid, epsilon_at(mid));
-    if (eps_mid <= target_epsilon) {
-      hi = mid;
-    } else {
-      lo = mid;
-    }
-  }
-  return hi;
 }
 
 }  // namespace fedseg::privacy

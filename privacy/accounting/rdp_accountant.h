@@ -7,7 +7,8 @@
 // (RDP) at a set of orders, composes heterogeneous releases by adding RDP, and converts the total
 // into an (epsilon, delta) guarantee. Results always err on the side of privacy: a reported
 // epsilon is never below the exact value, and a calibrated noise multiplier never falls short of
-// its target. The mathematics, numerics and accuracy are described in docs/accountant.md.
+// its target (calibration.h). The mathematics, numerics and accuracy are described in
+// docs/accountant.md.
 #ifndef FEDSEG_PRIVACY_ACCOUNTING_RDP_ACCOUNTANT_H_
 #define FEDSEG_PRIVACY_ACCOUNTING_RDP_ACCOUNTANT_H_
 
@@ -20,13 +21,6 @@ namespace fedseg::privacy {
 
 // Orders accepted by the accountant lie in (1, kMaxRdpOrder]; the integer series costs O(order).
 inline constexpr double kMaxRdpOrder = 1e6;
-
-// CalibrateNoiseMultiplier searches noise multipliers in [kMinCalibratedNoiseMultiplier,
-// kMaxCalibratedNoiseMultiplier] and stops when the bracket is narrower than
-// kCalibrationRelativeTolerance times its upper end.
-inline constexpr double kMinCalibratedNoiseMultiplier = 1e-3;
-inline constexpr double kMaxCalibratedNoiseMultiplier = 1e4;
-inline constexpr double kCalibrationRelativeTolerance = 1e-7;
 
 // dp_accounting's DEFAULT_RDP_ORDERS: 1.1, 1.2, ..., 10.9 (built as 1 + x / 10, so the integers
 // 2..10 among them are exact), then 11, 12, ..., 63, then 128, 256, 512, 1024. 156 orders.
@@ -82,15 +76,10 @@ class RdpAccountant {
 Result<EpsilonResult> ComputeEpsilon(double q, double noise_multiplier, int64_t steps,
                                      double delta);
 
-// The smallest noise multiplier whose ComputeEpsilon(q, ., steps, delta) is <= target_epsilon,
-// found by bisection to within kCalibrationRelativeTolerance (relative), rounded up: the returned
-// value always meets the target, and every multiplier smaller by more than that fraction misses
-// it. Fails with InvalidArgument when even kMaxCalibratedNoiseMultiplier misses the target (the
-// conversion alone costs about log(1/delta) / 1023), or when kMinCalibratedNoiseMultiplier
-// already meets it (the smallest multiplier lies below the searched range).
-Result<double> CalibrateNoiseMultiplier(double target_epsilon, double q, int64_t steps,
-                                        double delta);
-
 }  // namespace fedseg::privacy
+
+// CalibrateNoiseMultiplier, the inverse of ComputeEpsilon, lives in its own file; included here so
+// callers of the accountant keep one include.
+#include "privacy/accounting/calibration.h"  // IWYU pragma: export
 
 #endif  // FEDSEG_PRIVACY_ACCOUNTING_RDP_ACCOUNTANT_H_

@@ -1,0 +1,36 @@
+// The verifier's core, shared by VerifyLedger (against a certificate) and LedgerWriter::Open
+// (against the writer's own key, before it extends a ledger): every check of verifier.h on a
+// ledger's text, returning the report and the accountant composed from the readable entries.
+#ifndef FEDSEG_PRIVACY_LEDGER_INTERNAL_VERIFY_TEXT_H_
+#define FEDSEG_PRIVACY_LEDGER_INTERNAL_VERIFY_TEXT_H_
+
+#include <openssl/types.h>
+
+#include <string>
+#include <string_view>
+
+#include "privacy/accounting/rdp_accountant.h"
+#include "privacy/ledger/verifier.h"
+
+namespace fedseg::privacy::internal {
+
+// Who signs the entries and what their `region` must be.
+struct SignerIdentity {
+  EVP_PKEY* key = nullptr;  // not owned
+  std::string region;       // expected `region` of every entry
+  std::string region_from;  // "the certificate's subject CN" / "the writer's region"
+  std::string key_from;     // "the public key of a.crt" / "the signing key a.key"
+};
+
+struct VerifiedLedger {
+  LedgerVerification report;
+  RdpAccountant accountant;  // every entry whose parameters could be read
+};
+
+// `options` must have been checked (expect_head lowercase hex, expect_entries >= 0).
+VerifiedLedger VerifyText(std::string_view text, const SignerIdentity& signer,
+                          const LedgerVerifyOptions& options);
+
+}  // namespace fedseg::privacy::internal
+
+#endif  // FEDSEG_PRIVACY_LEDGER_INTERNAL_VERIFY_TEXT_H_

@@ -1,0 +1,130 @@
+#include "privacy/ledger/signer.h"
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#include "common/base/base64.h"
+#include "common/base/file_util.h"
+#include "common/base/openssl_error.h"
+#include "common/net/x509_identity.h"
+
+namespace fedseg::privacy {
+
+void PkeyFree::operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
+
+namespace {
+
+struct X509Free {
+  void operator()(X509* p) const { X509_free(p); }
+};
+struct BioFree {
+  void operator()(BIO* p) const { BIO_free(p); }
+};
+struct MdCtxFree {
+  void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); }
+};
+
+// Never prompt on the terminal for a passphrase: an encrypted key simply fails to load.
+int NoPassword(char*, int, int, void*) { return 0; }
+
+// The padding rule of the format: ECDSA needs none; RSA keys sign with PSS, salt = digest length
+// (32 bytes), because PKCS#1 v1.5 has no security proof and PSS with a fixed salt length is what
+// `openssl dgst -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:digest` verifies.
+Status ConfigureSignature(EVP_PKEY* key, EVP_PKEY_CTX* pctx) {
+  const int id = EVP_PKEY_get_base_id(key);
+  if (id == EVP_PKEY_EC) return Status::OK();
+  if (id == EVP_PKEY_RSA || id == EVP_PKEY_RSA_PSS) {
+    if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) <= 0 ||
+        EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) <= 0) {
+      return Status::Internal("setting RSA-PSS parameters: " + TakeOpenSslError());
+    }
+    return Status::OK();
+  }
+  return Status::InvalidArgument(std::string("unsupported key type ") + OBJ_nid2sn(id) +
+                                 " (the ledger signs with EC or RSA keys)");
+}
+
+}  // namespace
+
+Result<PkeyPtr> LoadLedgerPrivateKey(const std::string& path) {
+  FEDSEG_ASSIGN_OR_RETURN(std::string pem, ReadFile(path, 1 << 20));
+  std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  if (!bio) return Status::Internal("BIO_new_mem_buf: " + TakeOpenSslError());
+  PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, NoPassword, nullptr));
+  if (!key) {
+    return Status::InvalidArgument(path + " is not an unencrypted PEM private key (" +
+                                   TakeOpenSslError() + ")");
+  }
+  return key;
+}
+
+Result<LedgerCertificate> ParseLedgerCertificate(std::string_view pem, const std::string& path) {
+  if (pem.size() > (1 << 20)) {
+    return Status::InvalidArgument(path + " is larger than 1 MiB: not a PEM certificate");
+  }
+  std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  if (!bio) return Status::Internal("BIO_new_mem_buf: " + TakeOpenSslError());
+  std::unique_ptr<X509, X509Free> cert(PEM_read_bio_X509(bio.get(), nullptr, NoPassword, nullptr));
+  if (!cert) {
+    return Status::InvalidArgument(path + " is not a PEM certificate (" + TakeOpenSslError() + ")");
+  }
+  LedgerCertificate out;
+  out.public_key.reset(X509_get_pubkey(cert.get()));
+  if (!out.public_key) {
+    return Status::InvalidArgument(path + ": unreadable public key (" + TakeOpenSslError() + ")");
+  }
+  FEDSEG_ASSIGN_OR_RETURN(out.common_name, net::CommonName(cert.get(), path));
+  return out;
+}
+
+Result<LedgerCertificate> LoadLedgerCertificate(const std::string& path) {
+  FEDSEG_ASSIGN_OR_RETURN(std::string pem, ReadFile(path, 1 << 20));
+  return ParseLedgerCertificate(pem, path);
+}
+
+Status CheckLedgerKeyType(EVP_PKEY* key, const std::string& path) {
+  const int id = EVP_PKEY_get_base_id(key);
+  if (id == EVP_PKEY_EC || id == EVP_PKEY_RSA || id == EVP_PKEY_RSA_PSS) return Status::OK();
+  return Status::InvalidArgument(path + ": unsupported key type " + OBJ_nid2sn(id) +
+                                 " (the ledger signs with EC or RSA keys)");
+}
+
+Result<std::string> SignLedgerHash(EVP_PKEY* key, const std::string& hash_hex) {
+  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  EVP_PKEY_CTX* pctx = nullptr;  // owned by ctx
+  if (!ctx || EVP_DigestSignInit(ctx.get(), &pctx, EVP_sha256(), nullptr, key) != 1) {
+    return Status::Internal("EVP_DigestSignInit: " + TakeOpenSslError());
+  }
+  FEDSEG_RETURN_IF_ERROR(ConfigureSignature(key, pctx));
+  const auto* msg = reinterpret_cast<const unsigned char*>(hash_hex.data());
+  size_t len = 0;
+  if (EVP_DigestSign(ctx.get(), nullptr, &len, msg, hash_hex.size()) != 1) {
+    return Status::Internal("EVP_DigestSign: " + TakeOpenSslError());
+  }
+  std::string sig(len, '\0');
+  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len, msg,
+                     hash_hex.size()) != 1) {
+    return Status::Internal("EVP_DigestSign: " + TakeOpenSslError());
+  }
+  sig.resize(len);
+  return Base64Encode(sig);
+}
+
+bool VerifyLedgerHashSignature(EVP_PKEY* key, const std::string& hash_hex,
+                               const std::string& signature) {
+  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  EVP_PKEY_CTX* pctx = nullptr;
+  bool ok =
+      ctx && EVP_DigestVerifyInit(ctx.get(), &pctx, EVP_sha256(), nullptr, key) == 1 &&
+      ConfigureSignature(key, pctx).ok() &&
+      EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
+                       signature.size(), reinterpret_cast<const unsigned char*>(hash_hex.data()),
+                       hash_hex.size()) == 1;
+  ERR_clear_error();  // a bad signature leaves reasons in the queue; the caller reports its own
+  return ok;
+}
+
+}  // namespace fedseg::privacy

@@ -1,0 +1,193 @@
+#include "privacy/ledger/writer.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <utility>
+
+#include "common/base/file_util.h"
+#include "common/base/sha256.h"
+#include "privacy/accounting/parameter_checks.h"
+#include "privacy/ledger/internal/verify_text.h"
+#include "privacy/ledger/signer.h"
+
+namespace fedseg::privacy {
+namespace {
+
+using json = nlohmann::json;
+
+// The entry's `time`: now, UTC, second resolution.
+std::string NowUtc() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace
+
+struct LedgerWriter::Key {
+  PkeyPtr pkey;
+};
+
+LedgerWriter::~LedgerWriter() = default;
+
+Result<std::unique_ptr<LedgerWriter>> LedgerWriter::Open(const std::string& path,
+                                                         const std::string& key_file,
+                                                         const std::string& region,
+                                                         const std::string& run_id) {
+  FEDSEG_RETURN_IF_ERROR(CheckLedgerName(region, "region"));
+  FEDSEG_RETURN_IF_ERROR(CheckLedgerName(run_id, "run_id"));
+  FEDSEG_ASSIGN_OR_RETURN(PkeyPtr key, LoadLedgerPrivateKey(key_file));
+  FEDSEG_RETURN_IF_ERROR(CheckLedgerKeyType(key.get(), key_file));
+
+  std::unique_ptr<LedgerWriter> w(new LedgerWriter());
+  w->path_ = path;
+  w->region_ = region;
+  w->run_id_ = run_id;
+  w->key_ = std::make_unique<Key>(Key{std::move(key)});
+
+  bool created = false;
+  FileLock::Options lock_options;
+  lock_options.create = true;
+  Result<FileLock> lock = FileLock::Acquire(path, lock_options, &created);
+  if (!lock.ok()) {
+    if (lock.status().IsFailedPrecondition()) {
+      // flock is per open file: a second LedgerWriter in the same process conflicts too, so a
+      // caller replacing its writer must destroy the old one before opening the new one.
+      return Status::FailedPrecondition(
+          "ledger " + path +
+          " is open in another writer (another process of this region, or a LedgerWriter of this "
+          "process not yet destroyed); two writers would fork its hash chain");
+    }
+    return Status::IOError("cannot open ledger: " + lock.status().message());
+  }
+  w->lock_ = std::move(lock).value();
+  if (created) {
+    // The new file's directory entry must survive a crash as surely as the lines written to it.
+    std::filesystem::path dir = std::filesystem::path(path).parent_path();
+    if (dir.empty()) dir = ".";
+    const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+      ::fsync(dfd);  // best effort: some file systems refuse fsync on directories
+      ::close(dfd);
+    }
+  }
+  FEDSEG_ASSIGN_OR_RETURN(std::string text, ReadFile(path, kMaxLedgerBytes));
+  const internal::SignerIdentity signer{w->key_->pkey.get(), region, "the writer's region",
+                                        "the signing key " + key_file};
+  internal::VerifiedLedger verified = internal::VerifyText(text, signer, {});
+  const LedgerVerification& v = verified.report;
+  if (!v.ok) {
+    std::string msg = "ledger " + path +
+                      " does not verify; refusing to extend it (run "
+                      "fedseg-audit verify for the full report): ";
+    for (size_t i = 0; i < v.problems.size() && i < 3; ++i) msg += (i ? "; " : "") + v.problems[i];
+    if (v.problems.size() > 3) msg += "; and " + std::to_string(v.problems.size() - 3) + " more";
+    return Status::Corruption(msg);
+  }
+  w->accountant_ = std::move(verified.accountant);
+  w->head_hash_ = v.head_hash;
+  w->entries_ = v.entries;
+  w->expected_size_ = text.size();
+  return w;
+}
+
+namespace {
+
+struct PreparedRelease {
+  LedgerMechanism mech;
+  RdpAccountant accountant;  // every entry plus this release
+  EpsilonResult epsilon;
+};
+
+Result<PreparedRelease> Prepare(const RdpAccountant& accountant, const LedgerRelease& release) {
+  PreparedRelease p{LedgerMechanism{}, accountant, EpsilonResult{0.0, 0.0}};
+  FEDSEG_ASSIGN_OR_RETURN(p.mech, ParseLedgerMechanism(release.mechanism, release.params));
+  FEDSEG_RETURN_IF_ERROR(CheckDelta(release.delta));
+  FEDSEG_RETURN_IF_ERROR(CheckLedgerModelHash(release.model_sha256, p.mech.sampled));
+  FEDSEG_RETURN_IF_ERROR(p.mech.AddTo(p.accountant));
+  FEDSEG_ASSIGN_OR_RETURN(p.epsilon, p.accountant.GetEpsilon(release.delta));
+  return p;
+}
+
+}  // namespace
+
+Result<nlohmann::json> LedgerWriter::Append(const LedgerRelease& release) {
+  if (failed_) {
+    return Status::FailedPrecondition("an earlier append to " + path_ +
+                                      " failed; reopen the ledger to verify it");
+  }
+  Result<PreparedRelease> prepared = Prepare(accountant_, release);
+  if (!prepared.ok()) return prepared.status().WithContext("ledger release");
+  PreparedRelease& p = *prepared;
+
+  // Someone else wrote to the file (an editor, a copy over it, a torn earlier write): whatever
+  // it is, the chain we hold in memory no longer describes the file.
+  struct stat st {};
+  if (::fstat(lock_.fd(), &st) != 0) {
+    return Status::IOError("stat " + path_ + ": " + std::strerror(errno));
+  }
+  if (static_cast<uint64_t>(st.st_size) != expected_size_) {
+    failed_ = true;
+    return Status::Corruption("ledger " + path_ + " changed on disk since it was opened (" +
+                              std::to_string(st.st_size) + " bytes, expected " +
+                              std::to_string(expected_size_) + "); not appending");
+  }
+
+  json entry = json::object();
+  entry["seq"] = entries_ + 1;
+  entry["time"] = NowUtc();
+  entry["region"] = region_;
+  entry["run_id"] = run_id_;
+  entry["round"] = release.round;
+  entry["mechanism"] = p.mech.name();
+  entry["params"] = p.mech.Params();
+  entry["delta"] = release.delta;
+  entry["epsilon_after"] = p.epsilon.epsilon;
+  entry["order"] = p.epsilon.order;
+  entry["model_sha256"] = release.model_sha256;
+  entry["prev_hash"] = head_hash_;
+  const std::string hash = Sha256Hex(entry.dump());
+  FEDSEG_ASSIGN_OR_RETURN(std::string signature, SignLedgerHash(key_->pkey.get(), hash));
+  entry["hash"] = hash;
+  entry["signature"] = signature;
+  const std::string line = entry.dump();
+  if (line.size() > kMaxLedgerLineBytes) {
+    return Status::InvalidArgument("ledger entry is " + std::to_string(line.size()) +
+                                   " bytes, over the " + std::to_string(kMaxLedgerLineBytes) +
+                                   "-byte line limit");
+  }
+  Status written = AppendLineDurable(path_, line);
+  if (!written.ok()) {
+    failed_ = true;  // part of the line may be on disk
+    return written;
+  }
+  accountant_ = std::move(p.accountant);
+  head_hash_ = hash;
+  ++entries_;
+  expected_size_ += line.size() + 1;
+  return entry;
+}
+
+Result<EpsilonResult> LedgerWriter::EpsilonIfAppended(const LedgerRelease& release) const {
+  FEDSEG_ASSIGN_OR_RETURN(PreparedRelease p, Prepare(accountant_, release));
+  return p.epsilon;
+}
+
+Result<EpsilonResult> LedgerWriter::CurrentEpsilon(double delta) const {
+  FEDSEG_RETURN_IF_ERROR(CheckDelta(delta));
+  // With nothing released the exact answer is 0; the RDP conversion of an empty accountant would
+  // report a small positive number (the conversion's own slack at the largest order).
+  if (entries_ == 0) return EpsilonResult{0.0, 0.0};
+  return accountant_.GetEpsilon(delta);
+}
+
+}  // namespace fedseg::privacy

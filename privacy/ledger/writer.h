@@ -1,0 +1,84 @@
+// The writer of a region's privacy ledger: validates each release, composes it with every
+// earlier entry (the RDP accountant), signs it with the region's key and appends it durably as
+// one line of the format in entry.h, holding an exclusive lock on the file while it lives.
+#ifndef FEDSEG_PRIVACY_LEDGER_WRITER_H_
+#define FEDSEG_PRIVACY_LEDGER_WRITER_H_
+
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "common/base/file_lock.h"
+#include "common/base/status.h"
+#include "privacy/accounting/rdp_accountant.h"
+#include "privacy/ledger/entry.h"
+
+namespace fedseg::privacy {
+
+// One release, as the caller describes it; the writer adds everything else.
+struct LedgerRelease {
+  uint32_t round = 0;        // 0 for the statistics release
+  std::string mechanism;     // "sampled_gaussian" or "gaussian"
+  nlohmann::json params;     // the mechanism's parameters (see entry.h)
+  double delta = 0.0;        // in (0, 1); ε is reported at this delta
+  std::string model_sha256;  // lowercase hex; may be empty for "gaussian"
+};
+
+// Appends releases to one region's ledger. Holds an exclusive flock(2) on the file while it lives,
+// so a second writer (another process of the same region, or a second LedgerWriter in the same
+// process: destroy the old one before opening a new one) fails to open instead of forking the
+// chain. Not thread-safe.
+class LedgerWriter {
+ public:
+  // Opens (creating if absent, mode 0600) the ledger at `path`, signing with the PEM private key
+  // (EC or RSA, unencrypted) at key_file. An existing ledger is verified first, exactly as
+  // VerifyLedger does but against key_file's public half and `region`: a broken ledger (any
+  // problem, including a last line cut short by a crash) is a Corruption error, never extended.
+  // region and run_id must be 1-256 printable ASCII characters.
+  static Result<std::unique_ptr<LedgerWriter>> Open(const std::string& path,
+                                                    const std::string& key_file,
+                                                    const std::string& region,
+                                                    const std::string& run_id);
+  ~LedgerWriter();
+  LedgerWriter(const LedgerWriter&) = delete;
+  LedgerWriter& operator=(const LedgerWriter&) = delete;
+
+  // Validates the release, composes it with every earlier entry, computes epsilon_after and order
+  // at release.delta, signs, and appends one line durably (write + fsync). Returns the entry as
+  // written. Append the release BEFORE the released data leaves the region: an entry may then
+  // describe a release that never happened (safe), never the reverse. Fails, without changing
+  // the writer's state, when the file changed since the last append (then it never appends again;
+  // reopen to re-verify).
+  Result<nlohmann::json> Append(const LedgerRelease& release);
+
+  // ε after every entry plus `release`, at release.delta, without writing: the budget check to
+  // make BEFORE training.
+  Result<EpsilonResult> EpsilonIfAppended(const LedgerRelease& release) const;
+  // ε over every entry so far at `delta`; {0, 0} while the ledger is empty (nothing released).
+  Result<EpsilonResult> CurrentEpsilon(double delta) const;
+
+  // The last entry's hash (kLedgerGenesisHash while empty): what the region reports to the
+  // coordinator so an audit can detect a truncated ledger.
+  std::string head_hash() const { return head_hash_; }
+  int64_t entries() const { return entries_; }
+
+ private:
+  struct Key;  // the signing key, OpenSSL-owned
+  LedgerWriter() = default;
+
+  std::string path_;
+  std::string region_;
+  std::string run_id_;
+  std::unique_ptr<Key> key_;
+  FileLock lock_;               // open on path_, holds the flock
+  uint64_t expected_size_ = 0;  // file size after our last append
+  bool failed_ = false;         // an append went wrong: never append again
+  RdpAccountant accountant_;    // every entry so far
+  std::string head_hash_ = kLedgerGenesisHash;
+  int64_t entries_ = 0;
+};
+
+}  // namespace fedseg::privacy
+
+#endif  // FEDSEG_PRIVACY_LEDGER_WRITER_H_

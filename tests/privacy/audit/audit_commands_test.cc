@@ -1,0 +1,140 @@
+// The fedseg-audit commands run in-process (fedseg_audit_test.cc runs the executable).
+#include "privacy/audit/audit_commands.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+#include "privacy/accounting/rdp_accountant.h"
+#include "privacy/ledger/ledger.h"
+
+namespace fedseg::privacy {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(AuditCommandsTest, FormatRoundedUpNeverShowsLess) {
+  EXPECT_EQ(FormatRoundedUp(1.0), "1");
+  EXPECT_EQ(FormatRoundedUp(1.2345670), "1.23457");
+  EXPECT_EQ(FormatRoundedUp(1.2345649), "1.23457");  // "%.6g" alone would print 1.23456
+  EXPECT_EQ(FormatRoundedUp(0.0001234561), "0.000123457");
+  EXPECT_EQ(FormatRoundedUp(9.9999991), "10");
+  EXPECT_EQ(FormatRoundedUp(2.5, 1), "3");
+  for (double v : {3.14159265358979, 1e-7 / 3, 123456.7891, 0.7}) {
+    EXPECT_GE(std::strtod(FormatRoundedUp(v).c_str(), nullptr), v) << v;
+  }
+}
+
+TEST(AuditCommandsTest, ParseSteps) {
+  EXPECT_EQ(*ParseSteps("1"), 1);
+  EXPECT_EQ(*ParseSteps("10000"), 10000);
+  EXPECT_EQ(*ParseSteps("1e6"), 1000000);
+  for (const char* bad : {"", "0", "-5", "2.5", "1e19", "ten", "5 ", "nan", "inf"}) {
+    Result<int64_t> r = ParseSteps(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.status().message(),
+              std::string("steps must be a positive integer, got '") + bad + "'");
+  }
+}
+
+TEST(AuditCommandsTest, EpsilonText) {
+  std::ostringstream out, err;
+  EpsilonCommand c{{0.01, "1e4", 1e-5, false}, 1.1};
+  ASSERT_EQ(RunEpsilon(c, out, err), 0) << err.str();
+  const EpsilonResult want = *ComputeEpsilon(0.01, 1.1, 10000, 1e-5);
+  EXPECT_EQ(out.str(), "epsilon: " + FormatRoundedUp(want.epsilon) +
+                           "\norder: 4.7\nsampling_rate: 0.01\nnoise_multiplier: 1.1\n"
+                           "steps: 10000\ndelta: 1e-05\n");
+  EXPECT_EQ(err.str(), "");
+}
+
+TEST(AuditCommandsTest, CalibrateJsonKeepsEveryBit) {
+  std::ostringstream out, err;
+  CalibrateCommand c{{0.01, "10000", 1e-5, true}, 2.0};
+  ASSERT_EQ(RunCalibrate(c, out, err), 0) << err.str();
+  const nlohmann::json j = nlohmann::json::parse(out.str());
+  const double sigma = *CalibrateNoiseMultiplier(2.0, 0.01, 10000, 1e-5);
+  EXPECT_EQ(j["noise_multiplier"].get<double>(), sigma);
+  EXPECT_EQ(j["epsilon"].get<double>(), ComputeEpsilon(0.01, sigma, 10000, 1e-5)->epsilon);
+  EXPECT_EQ(j["steps"].get<int64_t>(), 10000);
+}
+
+TEST(AuditCommandsTest, ErrorsGoToErrWithExitStatus) {
+  std::ostringstream out, err;
+  EXPECT_EQ(RunEpsilon({{1.5, "10", 1e-5, false}, 1.0}, out, err), kAuditExitError);
+  EXPECT_EQ(out.str(), "");
+  EXPECT_EQ(err.str(),
+            "fedseg-audit epsilon: InvalidArgument: sampling_rate must be in (0, 1], got 1.5\n");
+  err.str("");
+  EXPECT_EQ(RunCalibrate({{0.01, "0", 1e-5, false}, 2.0}, out, err), kAuditExitError);
+  EXPECT_EQ(err.str(),
+            "fedseg-audit calibrate: InvalidArgument: steps must be a positive integer, got '0'\n");
+  err.str("");
+  VerifyCommand v;
+  v.ledger = "/nonexistent/ledger.jsonl";
+  v.cert = "/nonexistent/region.crt";
+  EXPECT_EQ(RunVerify(v, out, err), kAuditExitVerifyUsage);
+  EXPECT_EQ(out.str(), "");
+  EXPECT_NE(err.str().find("fedseg-audit verify: "), std::string::npos) << err.str();
+  EXPECT_NE(err.str().find("/nonexistent/region.crt"), std::string::npos) << err.str();
+}
+
+// A ledger of one release, signed with a fresh EC key, verified and then truncated.
+TEST(AuditCommandsTest, VerifyTableAndProblems) {
+  const fs::path dir =
+      fs::path(::testing::TempDir()) / ("audit_commands_test_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string key = (dir / "r.key").string(), cert = (dir / "r.crt").string();
+  const std::string cmd =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 "
+      "-subj /CN=region-a -keyout '" +
+      key + "' -out '" + cert + "' >/dev/null 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  const std::string ledger = (dir / "ledger.jsonl").string();
+  std::string head;
+  {
+    auto w = LedgerWriter::Open(ledger, key, "region-a", "run-1");
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    LedgerRelease r;
+    r.round = 1;
+    r.mechanism = "sampled_gaussian";
+    r.params = {
+        {"sampling_rate", 0.02}, {"noise_multiplier", 1.1}, {"clip_norm", 1.0}, {"steps", 50}};
+    r.delta = 1e-5;
+    r.model_sha256 = std::string(64, 'a');
+    ASSERT_TRUE((*w)->Append(r).ok());
+    head = (*w)->head_hash();
+  }
+  VerifyCommand v;
+  v.ledger = ledger;
+  v.cert = cert;
+  v.expect_head = head;
+  std::ostringstream out, err;
+  ASSERT_EQ(RunVerify(v, out, err), 0) << err.str();
+  EXPECT_EQ(err.str(), "");
+  EXPECT_EQ(out.str().substr(0, 5), "  seq");
+  EXPECT_NE(out.str().find("    1      1 sampled_gaussian         0.02          1.1         50"),
+            std::string::npos)
+      << out.str();
+  EXPECT_NE(out.str().find("entries: 1\nhead_hash: " + head + "\n"), std::string::npos);
+  EXPECT_NE(out.str().find("result: OK\n"), std::string::npos) << out.str();
+
+  v.expect_entries = 2;
+  out.str("");
+  EXPECT_EQ(RunVerify(v, out, err), kAuditExitLedgerProblem);
+  EXPECT_NE(out.str().find("result: 1 problem(s), on stderr\n"), std::string::npos) << out.str();
+  EXPECT_EQ(err.str(),
+            "fedseg-audit verify: the ledger has 1 entries, but 2 were expected: entries were "
+            "removed from the end, or added\n");
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
+
+}  // namespace
+}  // namespace fedseg::privacy
