@@ -28,6 +28,9 @@ std::chrono::steady_clock::duration Seconds(double s) {
       std::chrono::duration<double>(s));
 }
 
+// A metric for a console line: printf shows "nan" for what report.json holds as null.
+double FiniteOrNaN(double v) { return std::isfinite(v) ? v : NAN; }
+
 std::string MakeRunId(uint64_t seed) {
   std::random_device rd;
   char buf[64];
@@ -68,23 +71,21 @@ Status Coordinator::Init() {
   const std::string ckpt_path = run_dir_->checkpoint_path();
   if (options_.resume && std::filesystem::exists(ckpt_path)) {
     FEDSEG_ASSIGN_OR_RETURN(Checkpoint ck, LoadCheckpoint(ckpt_path));
-    run_id_ = ck.run_id;
+    record_.run_id = ck.run_id;
     schema_ = ck.schema;
     spec_ = ck.spec;
     global_ = Eigen::Map<const Eigen::VectorXf>(ck.weights.data(),
                                                 static_cast<Eigen::Index>(ck.weights.size()));
     FEDSEG_RETURN_IF_ERROR(strategy_->LoadState(ck.strategy_state, ck.weights.size()));
-    history_ = nlohmann::json::parse(ck.history_json, nullptr, false);
-    if (!history_.is_array()) return Status::Corruption(ckpt_path + ": bad history");
-    nlohmann::json regions = nlohmann::json::parse(ck.regions_json, nullptr, false);
-    if (regions.is_object()) LoadRegionsJson(regions);
+    FEDSEG_RETURN_IF_ERROR(RestoreRecord(ck, ckpt_path));
     completed_round_ = ck.completed_round;
     round_ = completed_round_ + 1;
     have_schema_ = true;
-    log_->info("resuming run {} after round {} from {}", run_id_, completed_round_, ckpt_path);
+    log_->info("resuming run {} after round {} from {}", record_.run_id, completed_round_,
+               ckpt_path);
   } else {
     if (options_.resume) log_->warn("--resume: no checkpoint at {}; starting a new run", ckpt_path);
-    run_id_ = MakeRunId(config_.seed);
+    record_.run_id = MakeRunId(config_.seed);
     round_ = 1;
   }
 
@@ -140,7 +141,7 @@ int Coordinator::Run() {
 void Coordinator::SendSetup(RegionState& r) {
   // The Setup is the same for every region once the schema exists: encoded once, shared.
   if (!setup_frame_) {
-    protocol::SetupMsg m{run_id_, schema_, spec_, config_.plan};
+    protocol::SetupMsg m{record_.run_id, schema_, spec_, config_.plan};
     setup_frame_ = std::make_shared<const net::Frame>(protocol::MakeFrame(protocol::MessageType::kSetup, m));
   }
   r.session->Send(setup_frame_);
@@ -312,7 +313,7 @@ void Coordinator::FinishRound() {
   progress_.Done();
   const double secs = std::chrono::duration<double>(Clock::now() - round_started_).count();
   for (const std::string& name : selected_) {
-    if (!replied_.count(name)) ++registry_.Find(name)->rounds_missed;
+    if (!replied_.count(name)) ++registry_.Find(name)->result.rounds_missed;
   }
   lost_.clear();
   if (static_cast<int>(updates_.size()) < config_.min_regions) {
@@ -338,7 +339,7 @@ void Coordinator::FinishRound() {
   for (const ClientUpdate& u : updates_) {
     examples += u.num_examples;
     loss += static_cast<double>(u.num_examples) * train_losses_[u.region];
-    ++registry_.Find(u.region)->rounds_participated;
+    ++registry_.Find(u.region)->result.rounds_participated;
   }
   loss /= static_cast<double>(std::max<uint64_t>(examples, 1));
   RecordEvaluation(round_ - 1, evals_);
@@ -347,18 +348,16 @@ void Coordinator::FinishRound() {
   last_round_seconds_ = secs;
 
   // Console line: training of this round, evaluation of the model it started from.
-  const nlohmann::json& prev = history_[round_ - 1];
+  const RoundResult& prev = record_.Round(round_ - 1);
   char line[256];
-  if (prev.contains("global")) {
-    const auto& g = prev["global"];
+  if (prev.evaluation) {
+    const MetricsBrief& g = prev.evaluation->global;
     std::snprintf(line, sizeof line,
                   "round %u/%d: %zu/%zu updates, %.2f s, train loss %.4f | model@%u: loss %.4f "
                   "AUC %.4f F1 %.4f acc %.4f",
                   round_, config_.rounds, updates_.size(), selected_.size(), secs, loss,
-                  round_ - 1, g["loss"].is_number() ? g["loss"].get<double>() : NAN,
-                  g["roc_auc"].is_number() ? g["roc_auc"].get<double>() : NAN,
-                  g["positive_f1"].is_number() ? g["positive_f1"].get<double>() : NAN,
-                  g["accuracy"].is_number() ? g["accuracy"].get<double>() : NAN);
+                  round_ - 1, FiniteOrNaN(g.loss), FiniteOrNaN(g.roc_auc),
+                  FiniteOrNaN(g.positive_f1), FiniteOrNaN(g.accuracy));
   } else {
     std::snprintf(line, sizeof line, "round %u/%d: %zu/%zu updates, %.2f s, train loss %.4f",
                   round_, config_.rounds, updates_.size(), selected_.size(), secs, loss);
@@ -408,12 +407,12 @@ void Coordinator::StartFinalEvaluation() {
 }
 
 void Coordinator::FinishFinalEvaluation() {
-  final_evaluated_ = true;
+  record_.final_evaluated = true;
   RecordEvaluation(completed_round_, evals_);
   ml::Mlp model = *ml::Mlp::Create(spec_);
   (void)model.SetParams(global_);
   nlohmann::json meta = {{"mode", "federated"},
-                         {"run_id", run_id_},
+                         {"run_id", record_.run_id},
                          {"rounds", config_.rounds},
                          {"strategy", config_.strategy.name},
                          {"regions", config_.regions}};
@@ -428,9 +427,8 @@ void Coordinator::FinishFinalEvaluation() {
   for (auto& [name, r] : registry_.regions()) {
     if (r.connected) r.session->Send(done_frame);
   }
-  const nlohmann::json& last = history_[completed_round_];
-  if (last.contains("global")) {
-    const auto& g = last["global"];
+  if (const RoundResult& last = record_.Round(completed_round_); last.evaluation) {
+    const nlohmann::json g = last.evaluation->global.ToJson();
     log_->info("final model: {} | loss {} AUC {} F1 {} accuracy {} kappa {}",
                run_dir_->final_model_path(), g["loss"].dump(), g["roc_auc"].dump(),
                g["positive_f1"].dump(), g["accuracy"].dump(), g["kappa"].dump());
@@ -445,12 +443,12 @@ void Coordinator::Finish(int exit_code, const std::string& why) {
   phase_ = Phase::kDone;
   WriteReport();
   nlohmann::json summary = {{"status", exit_code == 0 ? why : "failed: " + why},
-                            {"run_id", run_id_},
+                            {"run_id", record_.run_id},
                             {"completed_round", completed_round_},
                             {"run_dir", config_.run_dir}};
-  if (history_.size() > completed_round_ && history_[completed_round_].contains("global") &&
+  if (completed_round_ < record_.rounds.size() && record_.rounds[completed_round_].evaluation &&
       exit_code == 0 && why == "completed") {
-    summary["final"] = history_[completed_round_]["global"];
+    summary["final"] = record_.rounds[completed_round_].evaluation->global.ToJson();
   }
   if (options_.json) std::cout << summary.dump(2) << std::endl;
   log_->info("coordinator finished: {}", why);

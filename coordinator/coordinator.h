@@ -28,6 +28,7 @@
 #include "common/net/tls_server.h"
 #include "coordinator/config.h"
 #include "coordinator/evaluation_tally.h"
+#include "coordinator/record/run_record.h"
 #include "coordinator/region_registry.h"
 #include "coordinator/run_directory.h"
 #include "coordinator/status/status_server.h"
@@ -35,6 +36,8 @@
 #include "coordinator/strategy.h"
 
 namespace fedseg::coordinator {
+
+struct Checkpoint;
 
 class Coordinator {
  public:
@@ -94,8 +97,11 @@ class Coordinator {
   void WriteReport();
   // One console line: every DP region's epsilon spent / budget, and declines.
   void LogPrivacy(const std::string& when);
-  nlohmann::json RegionsJson() const;
-  void LoadRegionsJson(const nlohmann::json& j);
+  // The record's fields that mirror live state (status, completed round, regions, model, ...),
+  // brought up to date before it is written.
+  void RefreshRecord();
+  // The history and per-region results of a checkpoint, refused by field if one is missing.
+  Status RestoreRecord(const Checkpoint& ck, const std::string& where);
 
   CoordinatorConfig config_;
   Options options_;
@@ -108,12 +114,14 @@ class Coordinator {
   boost::asio::signal_set signals_;
 
   Phase phase_ = Phase::kJoining;
-  std::string run_id_;
   const Clock::time_point started_ = Clock::now();
   const std::chrono::system_clock::time_point started_wall_ = std::chrono::system_clock::now();
   Clock::time_point phase_started_;
   Clock::time_point deadline_;
   int exit_code_ = 0;
+  // The run so far (run id, rounds, per-region results once refreshed): the source of
+  // report.json, report.html, metrics.csv, the checkpoint's history and the status snapshot.
+  RunRecord record_;
   // Regions, their connections and state. After io_: the sessions it holds must go first.
   RegionRegistry registry_;
 
@@ -139,9 +147,7 @@ class Coordinator {
   std::set<std::string> replied_;
   std::set<std::string> lost_;         // selected regions that disconnected before answering
   Clock::time_point round_started_;
-  nlohmann::json history_ = nlohmann::json::array();
   double last_round_seconds_ = 0;
-  bool final_evaluated_ = false;
   ProgressLine progress_;  // on a terminal: updates received and time left, redrawn each tick
   uint64_t bytes_received_ = 0;
 };

@@ -81,7 +81,7 @@ void Coordinator::OnHello(const std::shared_ptr<net::TlsSession>& s, const net::
   RegionState& r = *registry_.Find(name);
   log_->info("region {} joined from {} ({})", r.name, s->peer_label(), hello.software);
 
-  protocol::WelcomeMsg w{run_id_, config_.data, round_};
+  protocol::WelcomeMsg w{record_.run_id, config_.data, round_};
   s->Send(protocol::MakeFrame(protocol::MessageType::kWelcome, w));
   if (have_schema_) {
     SendSetup(r);
@@ -138,8 +138,8 @@ void Coordinator::OnSummaryReply(RegionState& r, const net::Frame& f) {
   summaries_[r.name] = std::move(msg.summary);
   summary_received_.insert(r.name);
   r.summary_done = true;
-  r.train_rows = msg.train_rows;
-  r.test_rows = msg.test_rows;
+  r.result.train_rows = msg.train_rows;
+  r.result.test_rows = msg.test_rows;
   log_->info("region {}: summary of {} training rows ({} test rows) received ({}/{})", r.name,
              msg.train_rows, msg.test_rows, summary_received_.size(), summary_asked_.size());
   if (summary_received_.size() == config_.regions.size()) BuildSchema();
@@ -170,11 +170,11 @@ void Coordinator::OnUpdate(RegionState& r, const net::Frame& f) {
     if (!st.ok()) log_->warn("region {}: evaluation not counted: {}", r.name, st.message());
   }
   if (msg.epsilon_budget > 0 || msg.epsilon_spent > 0) {
-    r.epsilon_spent = msg.epsilon_spent;
-    r.epsilon_budget = msg.epsilon_budget;
-    r.epsilon_delta = msg.epsilon_delta;
-    r.ledger_head = msg.ledger_head;
-    if (train) r.epsilon_by_round[std::to_string(round_)] = msg.epsilon_spent;
+    r.result.epsilon_spent = msg.epsilon_spent;
+    r.result.epsilon_budget = msg.epsilon_budget;
+    r.result.epsilon_delta = msg.epsilon_delta;
+    r.result.ledger_head = msg.ledger_head;
+    if (train) r.result.epsilon_by_round[round_] = msg.epsilon_spent;
   }
   if (train) {
     train_losses_[r.name] = msg.train_loss;
@@ -200,12 +200,12 @@ void Coordinator::OnDecline(RegionState& r, const net::Frame& f) {
     return;
   }
   replied_.insert(r.name);
-  r.declined_rounds.push_back(round_);
-  r.last_decline_reason = msg.reason;
-  r.retired = true;
-  r.epsilon_spent = msg.epsilon_spent;
-  r.epsilon_budget = msg.epsilon_budget;
-  if (!msg.ledger_head.empty()) r.ledger_head = msg.ledger_head;
+  r.result.declined_rounds.push_back(round_);
+  r.result.decline_reason = msg.reason;
+  r.result.retired = true;
+  r.result.epsilon_spent = msg.epsilon_spent;
+  r.result.epsilon_budget = msg.epsilon_budget;
+  if (!msg.ledger_head.empty()) r.result.ledger_head = msg.ledger_head;
   log_->warn("region {} declined round {}: {}", r.name, round_, msg.reason);
   MaybeCompleteRound();
 }

@@ -121,7 +121,7 @@ std::vector<std::string> RegionRegistry::ReadyRegions() const {
 
 int RegionRegistry::ActiveCount() const {
   int n = 0;
-  for (const auto& [name, r] : regions_) n += !r.retired;
+  for (const auto& [name, r] : regions_) n += !r.result.retired;
   return n;
 }
 

@@ -13,13 +13,13 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "common/net/tls_server.h"
+#include "coordinator/record/run_record.h"
 
 namespace fedseg::coordinator {
 
@@ -31,17 +31,11 @@ struct RegionState {
   std::shared_ptr<net::TlsSession> session;
   uint64_t session_id = 0;  // id of that session (valid while connected)
   bool connected = false;
-  bool set_up = false;   // has received the current Setup
-  bool retired = false;  // declined for good (privacy budget exhausted)
-  bool summary_done = false;
-  uint64_t train_rows = 0, test_rows = 0;
-  int rounds_participated = 0;
-  int rounds_missed = 0;
-  std::vector<uint32_t> declined_rounds;
-  std::string last_decline_reason;
-  double epsilon_spent = 0.0, epsilon_budget = 0.0, epsilon_delta = 0.0;
-  std::string ledger_head;  // last ledger hash the region reported
-  nlohmann::json epsilon_by_round = nlohmann::json::object();
+  bool set_up = false;        // has received the current Setup
+  bool summary_done = false;  // sent its data summary in the schema phase
+  // What the run records of the region (participation, declines, privacy figures); `connected`
+  // there is filled when the record is written. Restored from the checkpoint on --resume.
+  RegionResult result;
 };
 
 // Why a connection is turned away: `kind` is the bounded key of the refusal counters (it becomes
@@ -104,7 +98,9 @@ class RegionRegistry {
 
   // --- Readiness, quorum, selection.
   // Connected, set up and not retired.
-  static bool IsReady(const RegionState& r) { return r.connected && r.set_up && !r.retired; }
+  static bool IsReady(const RegionState& r) {
+    return r.connected && r.set_up && !r.result.retired;
+  }
   // The ready regions, by name.
   std::vector<std::string> ReadyRegions() const;
   int min_regions() const { return min_regions_; }

@@ -101,7 +101,7 @@ TEST(RegionRegistryTest, ReadinessNeedsConnectionSetupAndBudget) {
   EXPECT_TRUE(reg.ReadyRegions().empty());  // not set up yet
   MakeReady(reg, {"us-east", "us-west"});
   reg.Find("eu-west")->set_up = true;
-  reg.Find("us-west")->retired = true;
+  reg.Find("us-west")->result.retired = true;
   EXPECT_EQ(reg.ReadyRegions(), (std::vector<std::string>{"eu-west", "us-east"}));
 }
 
@@ -116,9 +116,9 @@ TEST(RegionRegistryTest, QuorumCountsReadyRegions) {
   EXPECT_FALSE(reg.HasQuorum());
   // Retired regions never count again; ActiveCount tells when the quorum is out of reach.
   EXPECT_EQ(reg.ActiveCount(), 5);
-  reg.Find("eu-north")->retired = true;
-  reg.Find("eu-south")->retired = true;
-  reg.Find("us-west")->retired = true;
+  reg.Find("eu-north")->result.retired = true;
+  reg.Find("eu-south")->result.retired = true;
+  reg.Find("us-west")->result.retired = true;
   EXPECT_EQ(reg.ActiveCount(), 2);
 }
 
