@@ -133,14 +133,9 @@ void Coordinator::RefreshRecord() {
 }
 
 Status Coordinator::RestoreRecord(const Checkpoint& ck, const std::string& where) {
-  // The checkpoint keeps the history and the regions as report.json's "rounds" and "regions"
-  // (JSON text), as it always has: checkpoints of older runs load unchanged.
-  const nlohmann::json rounds = nlohmann::json::parse(ck.history_json, nullptr, false);
-  if (rounds.is_discarded()) return Status::Corruption(where + ": bad history (not JSON)");
-  FEDSEG_ASSIGN_OR_RETURN(record_.rounds, RunRecord::RoundsFromJson(rounds, where));
-  const nlohmann::json regions = nlohmann::json::parse(ck.regions_json, nullptr, false);
-  if (regions.is_discarded()) return Status::Corruption(where + ": bad regions (not JSON)");
-  FEDSEG_ASSIGN_OR_RETURN(auto results, RunRecord::RegionsFromJson(regions, where));
+  FEDSEG_ASSIGN_OR_RETURN(CheckpointRecord restored, RestoreRunRecord(ck, where));
+  record_.rounds = std::move(restored.rounds);
+  std::map<std::string, RegionResult>& results = restored.regions;
   // Regions of the checkpoint that the config no longer lists are dropped, as before.
   for (auto& [name, r] : registry_.regions()) {
     auto it = results.find(name);
@@ -160,8 +155,7 @@ Status Coordinator::WriteCheckpoint() {
   c.spec = spec_;
   c.weights.assign(global_.data(), global_.data() + global_.size());
   c.strategy_state = strategy_->SaveState();
-  c.history_json = record_.RoundsToJson().dump();
-  c.regions_json = record_.RegionsToJson().dump();
+  StoreRunRecord(record_, &c);
   return SaveCheckpoint(run_dir_->checkpoint_path(), c);
 }
 
