@@ -4,18 +4,18 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
 #include <string>
+
+#include "common/base/file_util.h"
 
 namespace fedseg::coordinator {
 namespace {
 
+// A report.json of a real run (the report page's fixtures); discarded if it cannot be read.
 nlohmann::json LoadReport(const std::string& name) {
-  std::ifstream f(std::string(FEDSEG_SOURCE_DIR) + "/tests/coordinator/report/testdata/" + name);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return nlohmann::json::parse(ss.str(), nullptr, false);
+  auto text = ReadFile(std::string(FEDSEG_SOURCE_DIR) + "/tests/coordinator/report/testdata/" + name);
+  if (!text.ok()) return nlohmann::json(nlohmann::json::value_t::discarded);
+  return nlohmann::json::parse(*text, nullptr, false);
 }
 
 // A checkpoint as the coordinator wrote it before the run record existed: its history and regions
