@@ -8,6 +8,13 @@
 // Everything runs on one Asio thread: network callbacks and a 100 ms tick that drives deadlines,
 // so no state needs locking. Every received message is parsed with bounded loaders and validated
 // against the current phase, round and model before use; a violation closes that connection only.
+//
+// The class is the round state machine (phases, ticks, deadlines, messages); it leans on a
+// RegionRegistry (admission, allow-list, per-region state, selection, quorum), a RunDirectory
+// (lock, log, output paths) and a RunRecord (the typed history every output is written from).
+// Its definitions are split by job: coordinator.cc (lifecycle and phases),
+// coordinator_messages.cc (what regions send), coordinator_outputs.cc (record, checkpoint,
+// report, metrics.csv, status snapshot).
 #ifndef FEDSEG_COORDINATOR_COORDINATOR_H_
 #define FEDSEG_COORDINATOR_COORDINATOR_H_
 
@@ -22,10 +29,10 @@
 #include <string>
 #include <vector>
 
-#include "common/protocol/messages.h"
-#include "common/ml/metrics.h"
 #include "common/base/progress.h"
+#include "common/ml/metrics.h"
 #include "common/net/tls_server.h"
+#include "common/protocol/messages.h"
 #include "coordinator/config.h"
 #include "coordinator/evaluation_tally.h"
 #include "coordinator/record/run_record.h"
