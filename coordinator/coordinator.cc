@@ -407,7 +407,7 @@ void Coordinator::StartFinalEvaluation() {
 }
 
 void Coordinator::FinishFinalEvaluation() {
-  record_.final_evaluated = true;
+  final_evaluated_ = true;
   RecordEvaluation(completed_round_, evals_);
   ml::Mlp model = *ml::Mlp::Create(spec_);
   (void)model.SetParams(global_);

@@ -129,6 +129,7 @@ class Coordinator {
   // The run so far (run id, rounds, per-region results once refreshed): the source of
   // report.json, report.html, metrics.csv, the checkpoint's history and the status snapshot.
   RunRecord record_;
+  bool final_evaluated_ = false;  // record_.final_round then mirrors rounds[completed_round_]
   // Regions, their connections and state. After io_: the sessions it holds must go first.
   RegionRegistry registry_;
 

@@ -129,6 +129,9 @@ void Coordinator::RefreshRecord() {
   if (have_schema_) {
     record_.model = ModelFacts{spec_.ToString(), spec_.num_params(), schema_.class_names()};
   }
+  if (final_evaluated_ && completed_round_ < record_.rounds.size()) {
+    record_.final_round = record_.rounds[completed_round_];
+  }
   if (server_) record_.refused_connections = server_->refused_counts();
 }
 

@@ -187,6 +187,10 @@ Json RegionResult::ToJson() const {
           {"connected", connected}};
 }
 
+Json ModelFacts::ToJson() const {
+  return {{"architecture", architecture}, {"parameters", parameters}, {"classes", classes}};
+}
+
 RoundResult& RunRecord::Round(uint32_t r) {
   while (rounds.size() <= r) {
     rounds.emplace_back();
@@ -195,9 +199,7 @@ RoundResult& RunRecord::Round(uint32_t r) {
   return rounds[r];
 }
 
-const RoundResult* RunRecord::Final() const {
-  return final_evaluated && completed_round < rounds.size() ? &rounds[completed_round] : nullptr;
-}
+const RoundResult* RunRecord::Final() const { return final_round ? &*final_round : nullptr; }
 
 Json RunRecord::RoundsToJson() const {
   Json out = Json::array();
@@ -220,9 +222,7 @@ Json RunRecord::ToJson() const {
                  {"regions", RegionsToJson()},
                  {"bytes_received", bytes_received}};
   if (model) {
-    report["model"] = {{"architecture", model->architecture},
-                       {"parameters", model->parameters},
-                       {"classes", model->classes}};
+    report["model"] = model->ToJson();
   }
   if (const RoundResult* f = Final()) report["final"] = f->ToJson();
   if (refused_connections) report["refused_connections"] = *refused_connections;
@@ -260,14 +260,8 @@ Result<RunRecord> RunRecord::FromJson(const Json& j, const std::string& where) {
     rec.model = std::move(facts);
   }
   if (root.Has("final")) {
-    // "final" repeats rounds[completed_round]; the record keeps it once.
     FEDSEG_ASSIGN_OR_RETURN(JsonReader f, root.Object("final"));
-    FEDSEG_ASSIGN_OR_RETURN(RoundResult final_round, ReadRound(f));
-    if (rec.completed_round >= rec.rounds.size() ||
-        final_round.ToJson() != rec.rounds[rec.completed_round].ToJson()) {
-      return root.Error("final", "differs from rounds[" + std::to_string(rec.completed_round) + "]");
-    }
-    rec.final_evaluated = true;
+    FEDSEG_ASSIGN_OR_RETURN(rec.final_round, ReadRound(f));
   }
   if (root.Has("refused_connections")) {
     FEDSEG_ASSIGN_OR_RETURN(JsonReader refused, root.Object("refused_connections"));

@@ -8,7 +8,8 @@
 //   rounds: [ RoundResult ... ]   (rounds[i].round == i; round 0 is the initial model),
 //   regions: { name: RegionResult },
 //   model: { architecture, parameters, classes }          (once the schema is agreed),
-//   final: a copy of rounds[completed_round]             (once the final model is evaluated),
+//   final: the final model's round, written by the coordinator as a copy of
+//          rounds[completed_round] (once the final model is evaluated),
 //   refused_connections: { reason: count }               (while the listener exists).
 // A RoundResult is {round} plus, once the model of that round has been evaluated,
 //   global (MetricsBrief), regions {name: MetricsBrief}, evaluated_by, and for the final model
@@ -107,6 +108,8 @@ struct ModelFacts {
   std::string architecture;  // ml::ModelSpec::ToString(), "75-64-32-2"
   int64_t parameters = 0;
   std::vector<std::string> classes;
+
+  nlohmann::json ToJson() const;
   bool operator==(const ModelFacts&) const = default;
 };
 
@@ -119,12 +122,14 @@ struct RunRecord {
   std::map<std::string, RegionResult> regions;
   uint64_t bytes_received = 0;
   std::optional<ModelFacts> model;
-  bool final_evaluated = false;  // report.json then has "final" = rounds[completed_round]
+  // The evaluated final model: the coordinator sets it to rounds[completed_round] once the final
+  // evaluation is recorded (report.json's "final").
+  std::optional<RoundResult> final_round;
   std::optional<std::map<std::string, uint64_t>> refused_connections;
 
   // rounds[r], appending empty rounds up to it (as the coordinator's history grows).
   RoundResult& Round(uint32_t r);
-  // rounds[completed_round] when the final model was evaluated, else null.
+  // The final round when the final model was evaluated, else null.
   const RoundResult* Final() const;
 
   // report.json (layout above).

@@ -10,11 +10,12 @@ namespace fedseg::coordinator {
 
 using Json = nlohmann::json;
 
-std::string RenderReportHtml(const nlohmann::json& report) {
+std::string RenderReportHtml(const RunRecord& record) {
   try {
-    return internal::Page(report).Render();
+    return internal::Page(record).Render();
   } catch (const std::exception& e) {
-    // Not expected (every access is guarded); a page that says so beats a crash of the run.
+    // Not expected (the record is typed; its JSON parts are read guarded); a page that says so
+    // beats a crash of the run.
     return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
            "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'\">"
            "<title>fedseg run report</title></head><body data-plots-expected=\"0\">"
@@ -23,7 +24,12 @@ std::string RenderReportHtml(const nlohmann::json& report) {
   }
 }
 
-std::string RenderReportHtml(const RunRecord& record) { return RenderReportHtml(record.ToJson()); }
+std::string RenderReportHtml(const nlohmann::json& report) {
+  Result<RunRecord> record = RunRecord::FromJson(report, "report.json");
+  if (record.ok()) return RenderReportHtml(*record);
+  // A document that is not a run record still gets a whole page, which says why.
+  return internal::Page(RunRecord(), record.status().message()).Render();
+}
 
 Status WriteReportHtml(const std::string& html_path, const RunRecord& record) {
   return WriteFileAtomic(html_path, RenderReportHtml(record));

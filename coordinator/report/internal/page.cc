@@ -13,33 +13,33 @@
 
 namespace fedseg::coordinator::internal {
 
-Page::Page(const Json& report) {
-  root_ = report.is_object() ? &report : nullptr;
-  config_ = FindObject(root_, "config");
-  final_ = FindObject(root_, "final");
-  final_report_ = FindObject(final_, "report");
-  if (const Json* rounds = Find(root_, "rounds"); rounds != nullptr && rounds->is_array()) {
-    for (size_t i = 0; i < rounds->size(); ++i) {
-      const Json& r = (*rounds)[i];
-      if (!r.is_object()) continue;
-      const double n = Num(&r, "round");
-      rounds_.emplace_back(std::isfinite(n) ? n : static_cast<double>(i), &r);
-    }
+Page::Page(const RunRecord& record, const std::string& unreadable) : record_(record) {
+  if (!unreadable.empty()) missing_.push_back(unreadable);
+  config_ = record.config.is_object() && !record.config.empty() ? &record.config : nullptr;
+  final_ = record.Final();
+  if (final_ != nullptr && final_->evaluation && final_->evaluation->report &&
+      final_->evaluation->report->is_object()) {
+    final_report_ = &*final_->evaluation->report;
   }
-  regions_ = FindObject(root_, "regions");
   CollectRegionNames();
   // Regions training with DP-SGD keep their training loss local (a statistic of raw rows no
   // accountant covers) and send 0, so the coordinator's mean training loss is meaningless then.
   if (const Json* dp = Find(Find(config_, "privacy"), "dp"); dp != nullptr && dp->is_boolean()) {
     dp_run_ = dp->get<bool>();
   }
-  for (const std::string& name : region_names_) {
-    const double budget = Num(Find(regions_, name), "epsilon_budget");
-    if (std::isfinite(budget) && budget > 0) dp_run_ = true;
+  for (const auto& [name, r] : record.regions) {
+    if (std::isfinite(r.epsilon_budget) && r.epsilon_budget > 0) dp_run_ = true;
   }
 }
 
-double Page::TrainLoss(const Json* round) const { return dp_run_ ? kNaN : Num(round, "train_loss"); }
+double Page::TrainLoss(const RoundResult& round) const {
+  return dp_run_ || !round.training ? kNaN : round.training->train_loss;
+}
+
+const RegionResult* Page::FindRegion(const std::string& name) const {
+  const auto it = record_.regions.find(name);
+  return it == record_.regions.end() ? nullptr : &it->second;
+}
 
 std::string Page::Render() {
   const std::string header = Header();
@@ -111,30 +111,28 @@ std::string Page::Figure(const LineChart& chart, const std::string& caption, con
 
 void Page::CollectRegionNames() {
   std::set<std::string> names;
-  if (regions_ != nullptr && regions_->is_object()) {
-    for (auto it = regions_->begin(); it != regions_->end(); ++it) names.insert(it.key());
-  }
+  for (const auto& [name, r] : record_.regions) names.insert(name);
   if (const Json* list = Find(config_, "regions"); list != nullptr && list->is_array()) {
     for (const Json& n : *list) {
       if (n.is_string()) names.insert(n.get<std::string>());
     }
   }
-  for (const auto& [x, r] : rounds_) {
-    if (const Json* per = Find(r, "regions"); per != nullptr && per->is_object()) {
-      for (auto it = per->begin(); it != per->end(); ++it) names.insert(it.key());
+  for (const RoundResult& r : record_.rounds) {
+    if (r.evaluation) {
+      for (const auto& [name, m] : r.evaluation->regions) names.insert(name);
     }
   }
   region_names_.assign(names.begin(), names.end());
 }
 
 // Per-region metrics of the final model, or else of the latest round that has them.
-std::pair<const Json*, std::string> Page::LatestRegionMetrics() const {
-  if (const Json* per = Find(final_, "regions"); IsNonEmptyObject(per)) {
+std::pair<const Page::RegionMetrics*, std::string> Page::LatestRegionMetrics() const {
+  if (const RegionMetrics* per = RegionsOf(final_); per != nullptr && !per->empty()) {
     return {per, "final model"};
   }
-  for (auto it = rounds_.rbegin(); it != rounds_.rend(); ++it) {
-    if (const Json* per = Find(it->second, "regions"); IsNonEmptyObject(per)) {
-      return {per, "model after round " + FormatCount(it->first)};
+  for (auto it = record_.rounds.rbegin(); it != record_.rounds.rend(); ++it) {
+    if (const RegionMetrics* per = RegionsOf(&*it); per != nullptr && !per->empty()) {
+      return {per, "model after round " + FormatCount(it->round)};
     }
   }
   return {nullptr, ""};
@@ -146,15 +144,12 @@ bool Page::HasPoint(const ChartSeries& s) {
 }
 
 std::string Page::Header() {
-  if (root_ == nullptr) {
-    missing_.push_back("the document is not a JSON object (is this a report.json?)");
-  }
-  run_id_ = Str(root_, "run_id");
+  run_id_ = record_.run_id;
   if (run_id_.empty()) missing_.push_back("run_id");
 
   // Status: the coordinator writes running / finished / failed; a finished run without a final
   // evaluation was stopped (by a signal) before its last round.
-  const std::string raw = Str(root_, "status");
+  const std::string& raw = record_.status;
   std::string status = raw, cls = "stopped";
   if (raw == "finished" && final_ != nullptr) {
     status = "complete", cls = "complete";
@@ -169,30 +164,28 @@ std::string Page::Header() {
     missing_.push_back("status");
   }
 
-  const double completed = Num(root_, "completed_round");
+  const double completed = record_.completed_round;
   const double planned = Num(Find(config_, "training"), "rounds");
   std::string rounds = std::isfinite(completed) ? FormatCount(completed) : "\u2013";
   if (std::isfinite(planned)) rounds += " of " + FormatCount(planned);
 
   std::string regions = FormatCount(static_cast<double>(region_names_.size()));
-  if (const Json* per = Find(final_, "regions"); per != nullptr && per->is_object()) {
+  if (const RegionMetrics* per = RegionsOf(final_); per != nullptr) {
     regions +=
         " (" + FormatCount(static_cast<double>(per->size())) + " evaluated the final model)";
   }
 
   double seconds = 0;
   bool any_seconds = false;
-  for (const auto& [x, r] : rounds_) {
-    const double s = Num(r, "seconds");
+  for (const RoundResult& r : record_.rounds) {
+    const double s = r.training ? r.training->seconds : kNaN;
     if (std::isfinite(s)) seconds += s, any_seconds = true;
   }
 
-  const Json* model = FindObject(root_, "model");
   std::string model_text = "\u2013";
-  if (model != nullptr) {
-    model_text = "MLP " + HtmlEscape(Str(model, "architecture"));
-    const double params = Num(model, "parameters");
-    if (std::isfinite(params)) model_text += " (" + FormatCount(params) + " parameters)";
+  if (record_.model) {
+    model_text = "MLP " + HtmlEscape(record_.model->architecture) + " (" +
+                 FormatCount(static_cast<double>(record_.model->parameters)) + " parameters)";
   }
 
   std::string dp = "off";
@@ -201,11 +194,8 @@ std::string Page::Header() {
     dp = on->get<bool>() ? "DP-SGD" : "off";
   }
   double max_budget = 0;
-  if (regions_ != nullptr && regions_->is_object()) {
-    for (const auto& [name, r] : regions_->items()) {
-      const double b = Num(&r, "epsilon_budget");
-      if (std::isfinite(b)) max_budget = std::max(max_budget, b);
-    }
+  for (const auto& [name, r] : record_.regions) {
+    if (std::isfinite(r.epsilon_budget)) max_budget = std::max(max_budget, r.epsilon_budget);
   }
   if (max_budget > 0) {
     dp = "DP-SGD, \u03b5 budget up to " + FormatNumber(max_budget, 2) + " per region";
@@ -222,13 +212,12 @@ std::string Page::Header() {
   item("Model", model_text);
   item("Strategy", HtmlEscape(Str(Find(config_, "strategy"), "name")));
   item("Differential privacy", HtmlEscape(dp));
-  item("Update bytes received", FormatBytes(Num(root_, "bytes_received")));
-  const Json* g = Find(final_, "global");
-  if (g != nullptr) {
-    item("Final ROC AUC", FormatMetric(Num(g, "roc_auc")));
-    item("Final F1 (positive class)", FormatMetric(Num(g, "positive_f1")));
-    item("Final accuracy", FormatMetric(Num(g, "accuracy")));
-    item("Final log loss", FormatMetric(Num(g, "loss")));
+  item("Update bytes received", FormatBytes(static_cast<double>(record_.bytes_received)));
+  if (const MetricsBrief* g = GlobalOf(final_); g != nullptr) {
+    item("Final ROC AUC", FormatMetric(g->roc_auc));
+    item("Final F1 (positive class)", FormatMetric(g->positive_f1));
+    item("Final accuracy", FormatMetric(g->accuracy));
+    item("Final log loss", FormatMetric(g->loss));
   }
   h += "</dl>\n";
   if (raw == "running") {

@@ -8,7 +8,7 @@
 namespace fedseg::coordinator::internal {
 
 std::string Page::GlobalQuality() {
-  if (rounds_.empty()) return Missing("No per-round metrics (\"rounds\")");
+  if (record_.rounds.empty()) return Missing("No per-round metrics (\"rounds\")");
   LineChart loss;
   loss.title = "Global loss per round";
   loss.x_label = "round";
@@ -22,13 +22,14 @@ std::string Page::GlobalQuality() {
   ChartSeries auc{"ROC AUC", {}, PaletteColor(0)};
   ChartSeries f1{"F1 (positive class)", {}, PaletteColor(1)};
   ChartSeries macro{"macro F1", {}, PaletteColor(2)};
-  for (const auto& [x, r] : rounds_) {
-    const Json* g = Find(r, "global");
-    test.points.push_back({x, Num(g, "loss")});
+  for (const RoundResult& r : record_.rounds) {
+    const double x = r.round;
+    const MetricsBrief* g = GlobalOf(&r);
+    test.points.push_back({x, Metric(g, &MetricsBrief::loss)});
     if (x > 0) train.points.push_back({x, TrainLoss(r)});
-    auc.points.push_back({x, Num(g, "roc_auc")});
-    f1.points.push_back({x, Num(g, "positive_f1")});
-    macro.points.push_back({x, Num(g, "macro_f1")});
+    auc.points.push_back({x, Metric(g, &MetricsBrief::roc_auc)});
+    f1.points.push_back({x, Metric(g, &MetricsBrief::positive_f1)});
+    macro.points.push_back({x, Metric(g, &MetricsBrief::macro_f1)});
   }
   for (ChartSeries* s : {&test, &train}) {
     if (HasPoint(*s)) loss.series.push_back(std::move(*s));
@@ -61,24 +62,29 @@ std::string Page::Regions() {
          "<th>ROC AUC</th><th>F1</th><th>macro F1</th><th>log loss</th><th>rounds taken part</th>"
          "<th>rounds missed</th></tr>\n";
   for (const std::string& name : region_names_) {
-    const Json* m = Find(metrics, name);
-    const Json* info = Find(regions_, name);
+    const MetricsBrief* m = RegionOf(metrics, name);
+    const RegionResult* info = FindRegion(name);
+    const double rows = m != nullptr ? static_cast<double>(m->rows) : kNaN;
     out += "<tr data-region=\"" + HtmlEscape(name) + "\"><td class=\"text\">" + HtmlEscape(name) +
-           "</td><td>" + FormatCount(Num(m, "rows")) + "</td><td>" +
-           FormatCount(Num(info, "train_rows")) + "</td><td>" + FormatMetric(Num(m, "accuracy")) +
-           "</td><td>" + FormatMetric(Num(m, "roc_auc")) + "</td><td>" +
-           FormatMetric(Num(m, "positive_f1")) + "</td><td>" + FormatMetric(Num(m, "macro_f1")) +
-           "</td><td>" + FormatMetric(Num(m, "loss")) + "</td><td>" +
-           FormatCount(Num(info, "rounds_participated")) + "</td><td>" +
-           FormatCount(Num(info, "rounds_missed")) + "</td></tr>\n";
+           "</td><td>" + FormatCount(rows) + "</td><td>" +
+           FormatCount(info != nullptr ? static_cast<double>(info->train_rows) : kNaN) +
+           "</td><td>" + FormatMetric(Metric(m, &MetricsBrief::accuracy)) + "</td><td>" +
+           FormatMetric(Metric(m, &MetricsBrief::roc_auc)) + "</td><td>" +
+           FormatMetric(Metric(m, &MetricsBrief::positive_f1)) + "</td><td>" +
+           FormatMetric(Metric(m, &MetricsBrief::macro_f1)) + "</td><td>" +
+           FormatMetric(Metric(m, &MetricsBrief::loss)) + "</td><td>" +
+           FormatCount(info != nullptr ? info->rounds_participated : kNaN) + "</td><td>" +
+           FormatCount(info != nullptr ? info->rounds_missed : kNaN) + "</td></tr>\n";
   }
-  const Json* g = metrics == Find(final_, "regions") ? Find(final_, "global") : nullptr;
+  // The total row only when the table shows the final model.
+  const MetricsBrief* g = metrics != nullptr && metrics == RegionsOf(final_) ? GlobalOf(final_)
+                                                                            : nullptr;
   if (g != nullptr) {
     out += "<tr class=\"total\"><td class=\"text\">all regions</td><td>" +
-           FormatCount(Num(g, "rows")) + "</td><td></td><td>" + FormatMetric(Num(g, "accuracy")) +
-           "</td><td>" + FormatMetric(Num(g, "roc_auc")) + "</td><td>" +
-           FormatMetric(Num(g, "positive_f1")) + "</td><td>" + FormatMetric(Num(g, "macro_f1")) +
-           "</td><td>" + FormatMetric(Num(g, "loss")) + "</td><td></td><td></td></tr>\n";
+           FormatCount(static_cast<double>(g->rows)) + "</td><td></td><td>" +
+           FormatMetric(g->accuracy) + "</td><td>" + FormatMetric(g->roc_auc) + "</td><td>" +
+           FormatMetric(g->positive_f1) + "</td><td>" + FormatMetric(g->macro_f1) + "</td><td>" +
+           FormatMetric(g->loss) + "</td><td></td><td></td></tr>\n";
   }
   out += "</table>\n";
 
@@ -95,8 +101,9 @@ std::string Page::Regions() {
   for (size_t i = 0; i < region_names_.size(); ++i) {
     ChartSeries s{region_names_[i], {}, PaletteColor(i)};
     s.dashed = i >= 10;  // past the palette's 10 colours, tell repeated ones apart
-    for (const auto& [x, r] : rounds_) {
-      s.points.push_back({x, Num(Find(Find(r, "regions"), region_names_[i]), "roc_auc")});
+    for (const RoundResult& r : record_.rounds) {
+      const MetricsBrief* m = RegionOf(RegionsOf(&r), region_names_[i]);
+      s.points.push_back({static_cast<double>(r.round), Metric(m, &MetricsBrief::roc_auc)});
     }
     if (HasPoint(s)) auc.series.push_back(std::move(s));
   }
@@ -108,14 +115,13 @@ std::string Page::Regions() {
 std::string Page::Privacy() {
   std::vector<std::string> dp_regions;
   for (const std::string& name : region_names_) {
-    const Json* r = Find(regions_, name);
-    const double budget = Num(r, "epsilon_budget"), spent = Num(r, "epsilon_spent");
-    if ((std::isfinite(budget) && budget > 0) || (std::isfinite(spent) && spent > 0) ||
-        IsNonEmptyObject(Find(r, "epsilon_by_round"))) {
+    const RegionResult* r = FindRegion(name);
+    if (r == nullptr) continue;
+    if ((std::isfinite(r->epsilon_budget) && r->epsilon_budget > 0) ||
+        (std::isfinite(r->epsilon_spent) && r->epsilon_spent > 0) || !r->epsilon_by_round.empty()) {
       dp_regions.push_back(name);
     }
   }
-  if (regions_ == nullptr) return Missing("No per-region privacy figures (\"regions\")");
   if (dp_regions.empty()) {
     return "<p>No region trained with differential privacy in this run (no region reported an "
            "\u03b5 budget).</p>\n";
@@ -131,27 +137,22 @@ std::string Page::Privacy() {
   std::string charts;
   for (size_t i = 0; i < dp_regions.size(); ++i) {
     const std::string& name = dp_regions[i];
-    const Json* r = Find(regions_, name);
-    const double budget = Num(r, "epsilon_budget");
-    std::vector<double> declined;
-    if (const Json* d = Find(r, "declined_rounds"); d != nullptr && d->is_array()) {
-      for (const Json& v : *d) {
-        if (v.is_number()) declined.push_back(v.get<double>());
-      }
-    }
+    const RegionResult& r = *FindRegion(name);
+    const double budget = r.epsilon_budget;
+    const std::vector<double> declined(r.declined_rounds.begin(), r.declined_rounds.end());
     std::string declined_text;
     for (double d : declined)
       declined_text += (declined_text.empty() ? "" : ", ") + FormatCount(d);
-    std::string head = Str(r, "ledger_head");
+    const std::string& head = r.ledger_head;
     const std::string head_short = head.size() > 16 ? head.substr(0, 16) + "\u2026" : head;
-    const double delta = Num(r, "epsilon_delta");
+    const double delta = r.epsilon_delta;
     out += "<tr data-region=\"" + HtmlEscape(name) + "\"><td class=\"text\">" + HtmlEscape(name) +
-           "</td><td>" + FormatNumber(Num(r, "epsilon_spent"), 3) + "</td><td>" +
+           "</td><td>" + FormatNumber(r.epsilon_spent, 3) + "</td><td>" +
            FormatNumber(budget, 3) + "</td><td>" +
-           (std::isfinite(delta) && delta > 0 ? HtmlEscape(Str(Find(r, "epsilon_delta")))
+           (std::isfinite(delta) && delta > 0 ? HtmlEscape(Json(delta).dump())
                                               : std::string("\u2013")) +
            "</td><td>" + (declined_text.empty() ? "none" : declined_text) +
-           "</td><td class=\"text\">" + HtmlEscape(Str(r, "decline_reason")) +
+           "</td><td class=\"text\">" + HtmlEscape(r.decline_reason) +
            "</td><td class=\"text\"><code title=\"" + HtmlEscape(head) + "\">" +
            HtmlEscape(head_short) + "</code></td></tr>\n";
 
@@ -164,17 +165,8 @@ std::string Page::Privacy() {
     c.width = 420;
     c.height = 250;
     ChartSeries spent{"\u03b5 spent", {}, PaletteColor(0)};
-    if (const Json* by = Find(r, "epsilon_by_round"); by != nullptr && by->is_object()) {
-      std::vector<ChartPoint> pts;
-      for (auto it = by->begin(); it != by->end(); ++it) {
-        double x = 0;
-        if (ParseRound(it.key(), &x) && it.value().is_number()) {
-          pts.push_back({x, it.value().get<double>()});
-        }
-      }
-      std::sort(pts.begin(), pts.end(),
-                [](const ChartPoint& a, const ChartPoint& b) { return a.x < b.x; });
-      spent.points = std::move(pts);
+    for (const auto& [round, eps] : r.epsilon_by_round) {  // in round order
+      if (std::isfinite(eps)) spent.points.push_back({static_cast<double>(round), eps});
     }
     if (!HasPoint(spent)) {
       charts += "<p class=\"missing\">" + HtmlEscape(name) +

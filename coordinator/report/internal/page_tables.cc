@@ -19,10 +19,7 @@ std::string Page::FinalModel() {
   if (per_class != nullptr && per_class->is_array()) {
     for (const Json& c : *per_class) classes.push_back(Str(&c, "name"));
   }
-  if (const Json* mc = Find(Find(root_, "model"), "classes");
-      classes.empty() && mc != nullptr && mc->is_array()) {
-    for (const Json& c : *mc) classes.push_back(Str(&c));
-  }
+  if (classes.empty() && record_.model) classes = record_.model->classes;
   std::string out;
   const Json* cm = Find(final_report_, "confusion");
   std::vector<std::vector<double>> matrix;
@@ -116,44 +113,48 @@ std::string Page::FinalModel() {
 }
 
 std::string Page::RoundsTable() {
-  if (rounds_.empty()) return Missing("No rounds");
+  if (record_.rounds.empty()) return Missing("No rounds");
   std::string out =
       "<table class=\"rounds\">\n<tr><th>round</th><th>updates / selected</th>"
       "<th>examples</th><th>training loss</th><th>seconds</th><th>test loss</th>"
       "<th>ROC AUC</th><th>F1</th><th>accuracy</th><th>evaluated by</th></tr>\n";
-  for (const auto& [x, r] : rounds_) {
-    const Json* g = Find(r, "global");
-    const double updates = Num(r, "updates"), selected = Num(r, "selected");
-    out += "<tr><td>" + FormatCount(x) + "</td><td>" +
-           (std::isfinite(updates) ? FormatCount(updates) + " / " + FormatCount(selected)
-                                   : std::string("\u2013")) +
-           "</td><td>" + FormatCount(Num(r, "examples")) + "</td><td>" +
-           FormatMetric(TrainLoss(r)) + "</td><td>" + FormatNumber(Num(r, "seconds"), 2) +
-           "</td><td>" + FormatMetric(Num(g, "loss")) + "</td><td>" +
-           FormatMetric(Num(g, "roc_auc")) + "</td><td>" + FormatMetric(Num(g, "positive_f1")) +
-           "</td><td>" + FormatMetric(Num(g, "accuracy")) + "</td><td>" +
-           FormatCount(Num(r, "evaluated_by")) + "</td></tr>\n";
+  for (const RoundResult& r : record_.rounds) {
+    const MetricsBrief* g = GlobalOf(&r);
+    const RoundTraining* t = r.training ? &*r.training : nullptr;
+    const double evaluated_by =
+        r.evaluation ? static_cast<double>(r.evaluation->evaluated_by) : kNaN;
+    out += "<tr><td>" + FormatCount(r.round) + "</td><td>" +
+           (t != nullptr ? FormatCount(static_cast<double>(t->updates)) + " / " +
+                               FormatCount(static_cast<double>(t->selected))
+                         : std::string("\u2013")) +
+           "</td><td>" + FormatCount(t != nullptr ? static_cast<double>(t->examples) : kNaN) +
+           "</td><td>" + FormatMetric(TrainLoss(r)) + "</td><td>" +
+           FormatNumber(t != nullptr ? t->seconds : kNaN, 2) + "</td><td>" +
+           FormatMetric(Metric(g, &MetricsBrief::loss)) + "</td><td>" +
+           FormatMetric(Metric(g, &MetricsBrief::roc_auc)) + "</td><td>" +
+           FormatMetric(Metric(g, &MetricsBrief::positive_f1)) + "</td><td>" +
+           FormatMetric(Metric(g, &MetricsBrief::accuracy)) + "</td><td>" +
+           FormatCount(evaluated_by) + "</td></tr>\n";
   }
   out += "</table>\n";
   return out;
 }
 
 std::string Page::Refused() {
-  const Json* refused = Find(root_, "refused_connections");
-  if (!IsNonEmptyObject(refused)) return "";
+  if (!record_.refused_connections || record_.refused_connections->empty()) return "";
   std::string out = "<table class=\"refused\">\n<tr><th>reason</th><th>connections</th></tr>\n";
-  for (auto it = refused->begin(); it != refused->end(); ++it) {
-    out += "<tr><td class=\"text\">" + HtmlEscape(it.key()) + "</td><td>" +
-           FormatCount(NumberOrNaN(&it.value())) + "</td></tr>\n";
+  for (const auto& [reason, count] : *record_.refused_connections) {
+    out += "<tr><td class=\"text\">" + HtmlEscape(reason) + "</td><td>" +
+           FormatCount(static_cast<double>(count)) + "</td></tr>\n";
   }
   return out + "</table>\n";
 }
 
 std::string Page::Configuration() {
   std::string out;
-  if (const Json* model = FindObject(root_, "model"); model != nullptr) {
-    out +=
-        "<h3>Model</h3>\n<pre class=\"config model\">" + HtmlEscape(Dump(*model, 2)) + "</pre>\n";
+  if (record_.model) {
+    out += "<h3>Model</h3>\n<pre class=\"config model\">" +
+           HtmlEscape(Dump(record_.model->ToJson(), 2)) + "</pre>\n";
   }
   if (config_ == nullptr) return out + Missing("No configuration (\"config\")");
   return out + "<h3>Coordinator configuration</h3>\n<pre class=\"config\">" +

@@ -1,6 +1,5 @@
 #include "coordinator/report/internal/report_json.h"
 
-#include <charconv>
 #include <cmath>
 #include <cstdio>
 
@@ -24,14 +23,6 @@ std::string Str(const Json* j) {
   return "";
 }
 std::string Str(const Json* j, const std::string& key) { return Str(Find(j, key)); }
-
-// The member `key` when it is a JSON object, else null.
-const Json* FindObject(const Json* j, const std::string& key) {
-  const Json* v = Find(j, key);
-  return v != nullptr && v->is_object() ? v : nullptr;
-}
-
-bool IsNonEmptyObject(const Json* j) { return j != nullptr && j->is_object() && !j->empty(); }
 
 std::string Dump(const Json& j, int indent) {
   return j.dump(indent, ' ', false, Json::error_handler_t::replace);
@@ -60,15 +51,6 @@ std::string FormatBytes(double b) {
   if (b < 1024.0 * 1024) return FormatNumber(b / 1024, 1) + " KiB";
   if (b < 1024.0 * 1024 * 1024) return FormatNumber(b / 1024 / 1024, 1) + " MiB";
   return FormatNumber(b / 1024 / 1024 / 1024, 2) + " GiB";
-}
-
-// Parses a round number used as a JSON object key ("3").
-bool ParseRound(const std::string& key, double* out) {
-  long v = 0;
-  auto [ptr, ec] = std::from_chars(key.data(), key.data() + key.size(), v);
-  if (ec != std::errc() || ptr != key.data() + key.size() || v < 0) return false;
-  *out = static_cast<double>(v);
-  return true;
 }
 
 }  // namespace fedseg::coordinator::internal

@@ -1,6 +1,7 @@
-// Guarded reading of a report.json document for the page, and the page's number formats.
+// Guarded reading of the JSON parts a run record keeps as written (the configuration echo and
+// the final model's full report), and the page's number formats.
 // nlohmann::json's operator[] on a missing key of a const object is undefined and get<T>() throws
-// on a type mismatch, so every read of the page goes through these.
+// on a type mismatch, so every read of those parts goes through these.
 #ifndef FEDSEG_COORDINATOR_REPORT_INTERNAL_REPORT_JSON_H_
 #define FEDSEG_COORDINATOR_REPORT_INTERNAL_REPORT_JSON_H_
 
@@ -20,17 +21,12 @@ double Num(const Json* j, const std::string& key);
 // A string, or a number or boolean as written; "" otherwise.
 std::string Str(const Json* j);
 std::string Str(const Json* j, const std::string& key);
-// The member `key` when it is a JSON object, else null.
-const Json* FindObject(const Json* j, const std::string& key);
-bool IsNonEmptyObject(const Json* j);
 // `j` as indented text, invalid UTF-8 replaced.
 std::string Dump(const Json& j, int indent);
 
 std::string FormatMetric(double v);
 std::string FormatSeconds(double s);
 std::string FormatBytes(double b);
-// Parses a round number used as a JSON object key ("3").
-bool ParseRound(const std::string& key, double* out);
 
 }  // namespace fedseg::coordinator::internal
 

@@ -106,7 +106,7 @@ TEST(RunRecordTest, RoundGrowsTheHistory) {
   EXPECT_EQ(rec.rounds[1].round, 1u);
   EXPECT_EQ(rec.rounds[0].ToJson(), nlohmann::json({{"round", 0}}));
   EXPECT_EQ(rec.Final(), nullptr);
-  rec.final_evaluated = true;
+  rec.final_round = rec.rounds[1];
   ASSERT_NE(rec.Final(), nullptr);
   EXPECT_EQ(rec.ToJson()["final"], rec.ToJson()["rounds"][1]);
 }
@@ -183,8 +183,9 @@ TEST(RunRecordTest, RefusesMistypedFields) {
             "report.json: config: expected an object, found array");
   EXPECT_EQ(Refusal([](auto& j) { j["rounds"][4]["round"] = 3; }),
             "report.json: rounds[4].round: is 3, expected 4");
-  EXPECT_EQ(Refusal([](auto& j) { j["final"]["round"] = 4; }),
-            "report.json: final: differs from rounds[5]");
+  EXPECT_EQ(Refusal([](auto& j) { j["final"]["global"]["rows"] = 2.5; }),
+            "report.json: final.global.rows: expected a non-negative integer, found a fractional "
+            "number");
   EXPECT_EQ(RunRecord::FromJson(nlohmann::json::array(), "report.json").status().message(),
             "report.json: expected an object, found array");
 }

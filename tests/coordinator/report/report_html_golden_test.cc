@@ -39,6 +39,31 @@ TEST_P(ReportHtmlGoldenTest, RecordRendersTheSamePage) {
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, ReportHtmlGoldenTest, ::testing::Values("dp", "plain"));
 
+// A record as the coordinator holds it after its first round, built in code.
+TEST(ReportHtmlRecordTest, RendersARunningRecordBuiltInCode) {
+  RunRecord rec;
+  rec.run_id = "run-1234";
+  rec.status = "running";
+  rec.completed_round = 1;
+  rec.config = {{"training", {{"rounds", 4}}}, {"privacy", {{"dp", false}}}};
+  RoundEvaluation e;
+  e.global = {100, 0.6, 0.7, 0.65, 0.5, 0.75, 0.3};
+  e.regions["north"] = e.global;
+  e.evaluated_by = 1;
+  rec.Round(0).evaluation = e;
+  rec.Round(1).training = RoundTraining{1, 1, 400, 0.55, 2.5, {"north"}};
+  rec.regions["north"].train_rows = 400;
+  rec.regions["north"].rounds_participated = 1;
+  const std::string html = RenderReportHtml(rec);
+  EXPECT_NE(html.find("status-running\">running<"), std::string::npos);
+  EXPECT_NE(html.find("<dd>1 of 4</dd>"), std::string::npos);
+  EXPECT_NE(html.find("No final evaluation"), std::string::npos);
+  EXPECT_NE(html.find("Metrics of the model after round 0"), std::string::npos);
+  EXPECT_NE(html.find("<tr data-region=\"north\">"), std::string::npos);
+  // The same page as from its report.json.
+  EXPECT_EQ(html, RenderReportHtml(nlohmann::json::parse(rec.ToJson().dump())));
+}
+
 TEST(RenderRunDirectoryRecordTest, RefusesAReportJsonWithAMistypedField) {
   const std::string dir = (std::filesystem::temp_directory_path() /
                            ("fedseg-report-record-" + std::to_string(::getpid())))
