@@ -29,6 +29,22 @@ Result<Checkpoint> DecodeCheckpoint(std::string_view bytes, const std::string& p
   return c;
 }
 
+void StoreRunRecord(const RunRecord& record, Checkpoint* c) {
+  c->history_json = record.RoundsToJson().dump();
+  c->regions_json = record.RegionsToJson().dump();
+}
+
+Result<CheckpointRecord> RestoreRunRecord(const Checkpoint& c, const std::string& source) {
+  const nlohmann::json rounds = nlohmann::json::parse(c.history_json, nullptr, false);
+  if (rounds.is_discarded()) return Status::Corruption(source + ": bad history (not JSON)");
+  const nlohmann::json regions = nlohmann::json::parse(c.regions_json, nullptr, false);
+  if (regions.is_discarded()) return Status::Corruption(source + ": bad regions (not JSON)");
+  CheckpointRecord out;
+  FEDSEG_ASSIGN_OR_RETURN(out.rounds, RunRecord::RoundsFromJson(rounds, source));
+  FEDSEG_ASSIGN_OR_RETURN(out.regions, RunRecord::RegionsFromJson(regions, source));
+  return out;
+}
+
 Result<Checkpoint> LoadCheckpoint(const std::string& path) {
   FEDSEG_ASSIGN_OR_RETURN(std::string bytes, ReadFile(path, uint64_t{4} << 30));
   return DecodeCheckpoint(bytes, path);

@@ -5,6 +5,7 @@
 #define FEDSEG_COORDINATOR_CHECKPOINT_H_
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "common/data/schema.h"
 #include "common/base/serialization.h"
 #include "common/base/status.h"
+#include "coordinator/record/run_record.h"
 
 namespace fedseg::coordinator {
 
@@ -26,8 +28,10 @@ struct Checkpoint {
   ml::ModelSpec spec;
   std::vector<float> weights;         // global model after completed_round
   std::vector<float> strategy_state;  // server optimizer moments
-  std::string history_json = "[]";    // per-round metrics so far (report.json's "rounds")
-  std::string regions_json = "{}";    // per-region accounting so far
+  // The run record so far, as JSON text in report.json's layout (run_record.h): its "rounds"
+  // and its "regions". Text, not a cereal record, since version 1: see StoreRunRecord.
+  std::string history_json = "[]";
+  std::string regions_json = "{}";
 
   template <class A>
   void serialize(A& ar) {
@@ -41,6 +45,20 @@ std::string EncodeCheckpoint(const Checkpoint& c);
 // Opens the container, parses the record and checks it is consistent (spec and schema valid,
 // weights matching the architecture); every failure is a Corruption naming `source`.
 Result<Checkpoint> DecodeCheckpoint(std::string_view bytes, const std::string& source);
+
+// The parts of the run record a checkpoint carries.
+struct CheckpointRecord {
+  std::vector<RoundResult> rounds;
+  std::map<std::string, RegionResult> regions;
+};
+
+// Stores `record`'s rounds and regions in `c` (history_json, regions_json). The encoding is the
+// one every version-1 checkpoint has used, so checkpoints written by earlier builds still load.
+void StoreRunRecord(const RunRecord& record, Checkpoint* c);
+// Reads them back; a text that is not JSON, or a missing or mistyped field, is a Corruption
+// naming `source` and the field ("<source>: rounds[2].global.loss: ..."), never a silent default.
+// Fields that older runs lack (run_record.h lists them) take their documented defaults.
+Result<CheckpointRecord> RestoreRunRecord(const Checkpoint& c, const std::string& source);
 
 Status SaveCheckpoint(const std::string& path, const Checkpoint& c);
 Result<Checkpoint> LoadCheckpoint(const std::string& path);

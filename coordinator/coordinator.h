@@ -8,6 +8,13 @@
 // Everything runs on one Asio thread: network callbacks and a 100 ms tick that drives deadlines,
 // so no state needs locking. Every received message is parsed with bounded loaders and validated
 // against the current phase, round and model before use; a violation closes that connection only.
+//
+// The class is the round state machine (phases, ticks, deadlines, messages); it leans on a
+// RegionRegistry (admission, allow-list, per-region state, selection, quorum), a RunDirectory
+// (lock, log, output paths) and a RunRecord (the typed history every output is written from).
+// Its definitions are split by job: coordinator.cc (lifecycle and phases),
+// coordinator_messages.cc (what regions send), coordinator_outputs.cc (record, checkpoint,
+// report, metrics.csv, status snapshot).
 #ifndef FEDSEG_COORDINATOR_COORDINATOR_H_
 #define FEDSEG_COORDINATOR_COORDINATOR_H_
 
@@ -22,18 +29,22 @@
 #include <string>
 #include <vector>
 
-#include "common/protocol/messages.h"
-#include "common/ml/metrics.h"
 #include "common/base/progress.h"
+#include "common/ml/metrics.h"
 #include "common/net/tls_server.h"
+#include "common/protocol/messages.h"
 #include "coordinator/config.h"
 #include "coordinator/evaluation_tally.h"
+#include "coordinator/record/run_record.h"
+#include "coordinator/region_registry.h"
+#include "coordinator/run_directory.h"
 #include "coordinator/status/status_server.h"
 #include "coordinator/status/status_snapshot.h"
 #include "coordinator/strategy.h"
-#include "common/base/file_lock.h"
 
 namespace fedseg::coordinator {
+
+struct Checkpoint;
 
 class Coordinator {
  public:
@@ -54,29 +65,12 @@ class Coordinator {
 
  private:
   using Clock = std::chrono::steady_clock;
-  static constexpr size_t kMaxSilentConnectionsPerIdentity = 4;
   enum class Phase { kJoining, kSummaries, kRound, kWaitingForQuorum, kFinalEvaluation, kDone };
-
-  struct RegionState {
-    std::string name;
-    std::shared_ptr<net::TlsSession> session;  // null while disconnected
-    bool set_up = false;                  // has received the current Setup
-    bool retired = false;                 // declined for good (privacy budget exhausted)
-    bool summary_done = false;
-    uint64_t train_rows = 0, test_rows = 0;
-    int rounds_participated = 0;
-    int rounds_missed = 0;
-    std::vector<uint32_t> declined_rounds;
-    std::string last_decline_reason;
-    double epsilon_spent = 0.0, epsilon_budget = 0.0, epsilon_delta = 0.0;
-    std::string ledger_head;  // last ledger hash the region reported
-    nlohmann::json epsilon_by_round = nlohmann::json::object();
-  };
 
   explicit Coordinator(CoordinatorConfig config, Options options);
   Status Init();
 
-  // Network events.
+  // Network events (coordinator_messages.cc).
   void OnSession(std::shared_ptr<net::TlsSession> s);
   void OnFrame(const std::shared_ptr<net::TlsSession>& s, net::Frame f);
   void OnClose(const std::shared_ptr<net::TlsSession>& s, const Status& st);
@@ -100,22 +94,26 @@ class Coordinator {
   void FinishFinalEvaluation();
   void Finish(int exit_code, const std::string& why);
   void SendSetup(RegionState& r);
-  bool IsReady(const RegionState& r) const;
-  std::vector<std::string> ReadyRegions() const;
+  void SendSummaryRequest(RegionState& r);
 
-  // Outputs.
+  // Outputs (coordinator_outputs.cc).
   void RecordEvaluation(uint32_t model_round, const EvaluationTally& evals);
+  // The training figures of round_, just aggregated from updates_ of selected_.
+  void RecordRound(uint64_t examples, double loss, double secs);
   Status WriteCheckpoint();
-  void RemoveStaleTemporaries();
   void WriteReport();
   // One console line: every DP region's epsilon spent / budget, and declines.
   void LogPrivacy(const std::string& when);
-  nlohmann::json RegionsJson() const;
-  void LoadRegionsJson(const nlohmann::json& j);
+  // The record's fields that mirror live state (status, completed round, regions, model, ...),
+  // brought up to date before it is written.
+  void RefreshRecord();
+  // The history and per-region results of a checkpoint, refused by field if one is missing.
+  Status RestoreRecord(const Checkpoint& ck, const std::string& where);
 
   CoordinatorConfig config_;
   Options options_;
-  std::shared_ptr<spdlog::logger> log_;
+  std::unique_ptr<RunDirectory> run_dir_;  // locked for the coordinator's lifetime
+  std::shared_ptr<spdlog::logger> log_;    // run_dir_->log()
   boost::asio::io_context io_;
   std::unique_ptr<net::TlsServer> server_;
   std::unique_ptr<StatusServer> status_server_;  // null unless status.enabled
@@ -123,18 +121,17 @@ class Coordinator {
   boost::asio::signal_set signals_;
 
   Phase phase_ = Phase::kJoining;
-  std::string run_id_;
   const Clock::time_point started_ = Clock::now();
   const std::chrono::system_clock::time_point started_wall_ = std::chrono::system_clock::now();
-  // Connections refused after the handshake, per kind (TLS-level refusals are in server_).
-  std::map<std::string, uint64_t> refused_;
   Clock::time_point phase_started_;
   Clock::time_point deadline_;
   int exit_code_ = 0;
-
-  std::map<uint64_t, std::pair<std::shared_ptr<net::TlsSession>, Clock::time_point>> pending_;
-  std::map<uint64_t, std::string> session_region_;
-  std::map<std::string, RegionState> regions_;
+  // The run so far (run id, rounds, per-region results once refreshed): the source of
+  // report.json, report.html, metrics.csv, the checkpoint's history and the status snapshot.
+  RunRecord record_;
+  bool final_evaluated_ = false;  // record_.final_round then mirrors rounds[completed_round_]
+  // Regions, their connections and state. After io_: the sessions it holds must go first.
+  RegionRegistry registry_;
 
   // Schema phase.
   std::set<std::string> summary_asked_;
@@ -158,12 +155,9 @@ class Coordinator {
   std::set<std::string> replied_;
   std::set<std::string> lost_;         // selected regions that disconnected before answering
   Clock::time_point round_started_;
-  nlohmann::json history_ = nlohmann::json::array();
   double last_round_seconds_ = 0;
-  bool final_evaluated_ = false;
   ProgressLine progress_;  // on a terminal: updates received and time left, redrawn each tick
   uint64_t bytes_received_ = 0;
-  FileLock run_dir_lock_;  // run_dir/coordinator.lock, held for the coordinator's lifetime
 };
 
 }  // namespace fedseg::coordinator

@@ -4,16 +4,14 @@
 #include <charconv>
 #include <cmath>
 
+#include "coordinator/record/json_number.h"
+
 namespace fedseg::coordinator {
 namespace {
 
 // Upper bounds of the round-duration histogram, in seconds. Rounds last from under a second (small
 // models on one machine) to the round deadline (minutes); +Inf is implied.
 constexpr double kRoundBuckets[] = {0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600};
-
-nlohmann::json Num(double v) {
-  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
-}
 
 // A sample value: Go's ParseFloat syntax, which Prometheus uses (NaN, +Inf, -Inf).
 std::string Value(double v) {
@@ -120,9 +118,9 @@ nlohmann::json StatusJson(const StatusSnapshot& s) {
                        {"retired", r.retired},
                        {"rounds_participated", r.rounds_participated},
                        {"rounds_missed", r.rounds_missed},
-                       {"epsilon_spent", Num(r.epsilon_spent)},
-                       {"epsilon_budget", Num(r.epsilon_budget)},
-                       {"epsilon_delta", Num(r.epsilon_delta)}};
+                       {"epsilon_spent", NumberOrNull(r.epsilon_spent)},
+                       {"epsilon_budget", NumberOrNull(r.epsilon_budget)},
+                       {"epsilon_delta", NumberOrNull(r.epsilon_delta)}};
   }
   return {{"run_id", s.run_id},
           {"phase", s.phase},
@@ -133,13 +131,26 @@ nlohmann::json StatusJson(const StatusSnapshot& s) {
           {"connected_regions", connected},
           {"selected_regions", selected},
           {"updates_received", s.updates_received},
-          {"round_elapsed_s", Num(s.round_elapsed_s)},
-          {"last_round_seconds", Num(s.last_round_seconds)},
-          {"last_metrics", s.last_metrics},
+          {"round_elapsed_s", NumberOrNull(s.round_elapsed_s)},
+          {"last_round_seconds", NumberOrNull(s.last_round_seconds)},
+          {"last_metrics", LastMetricsJson(s)},
           {"regions", regions},
           {"bytes_received", s.bytes_received},
           {"refused_connections", s.refused},
-          {"uptime_s", Num(s.uptime_s)}};
+          {"uptime_s", NumberOrNull(s.uptime_s)}};
+}
+
+nlohmann::json LastMetricsJson(const StatusSnapshot& s) {
+  nlohmann::json m;
+  if (s.evaluated_round) {
+    m = s.last_evaluation.ToJson();
+    m["model_round"] = *s.evaluated_round;
+  }
+  if (s.train_loss) {
+    if (!m.is_object()) m = nlohmann::json::object();
+    m["train_loss"] = NumberOrNull(*s.train_loss);
+  }
+  return m;
 }
 
 std::string PrometheusText(const StatusSnapshot& s,
@@ -225,8 +236,7 @@ std::string PrometheusText(const StatusSnapshot& s,
     e.Sample("fedseg_region_delta", {{"region", r.name}}, Value(r.epsilon_delta));
   }
 
-  if (s.last_metrics.is_object()) {
-    const nlohmann::json& m = s.last_metrics;
+  if (const nlohmann::json m = LastMetricsJson(s); m.is_object()) {
     auto metric = [&](const char* name, const char* key, const char* help) {
       const auto it = m.find(key);
       if (it == m.end() || it->is_null()) return;  // not computed (e.g. AUC of one class)

@@ -13,9 +13,12 @@
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "coordinator/record/run_record.h"
 
 namespace fedseg::coordinator {
 
@@ -47,11 +50,14 @@ struct StatusSnapshot {
   uint64_t bytes_received = 0;        // frames received by this process
   double uptime_s = 0;
   double start_time_unix_s = 0;
-  // The federated evaluation of the newest evaluated global model: {"model_round": n, "rows",
-  // "loss", "accuracy", "macro_f1", "positive_f1", "roc_auc", "kappa"} plus "train_loss" of the
-  // last completed round (absent under DP-SGD, where regions keep it); null before the first
-  // evaluation.
-  nlohmann::json last_metrics;
+  // The round of the newest global model with a federated evaluation (0 = the initial model),
+  // and that evaluation; absent before the first.
+  std::optional<uint32_t> evaluated_round;
+  MetricsBrief last_evaluation;  // meaningful when evaluated_round is set
+  // Example-weighted training loss of the last completed round (NaN when not finite); absent
+  // before the first round and under DP-SGD, where regions keep it (the accountant does not
+  // cover it).
+  std::optional<double> train_loss;
   std::vector<RegionStatus> regions;  // every configured region, sorted by name
   // Refused connections on the federation port, per reason: TLS-level (TlsServer::refused_counts)
   // and coordinator-level ("unknown region", "identity mismatch", ...).
@@ -64,6 +70,11 @@ inline constexpr std::string_view kStatusPhases[] = {
 
 // The /status document.
 nlohmann::json StatusJson(const StatusSnapshot& s);
+
+// Its "last_metrics": {"model_round", "rows", "loss", "accuracy", "macro_f1", "positive_f1",
+// "roc_auc", "kappa"} of the newest evaluation, plus "train_loss"; null when there is neither.
+// Metrics that are not finite are null.
+nlohmann::json LastMetricsJson(const StatusSnapshot& s);
 
 // The /metrics body. `status_refused` are the status listener's own refusals per reason.
 std::string PrometheusText(const StatusSnapshot& s,

@@ -262,11 +262,23 @@ TEST_F(ReportHtmlTest, MissingAndMistypedFieldsRenderAPage) {
   bad["final"]["report"]["confusion"] = Json::array({Json::array({1, 2}), Json::array({3})});
   bad["final"]["report"]["per_class"] = Json::object();
   bad["completed_round"] = "five";
+  // Not a run record: the page names the first field refused, and shows nothing of the rest.
   const std::string html = RenderReportHtml(bad);
+  EXPECT_NE(html.find("report.json: completed_round: expected a non-negative integer, found "
+                      "string"),
+            std::string::npos);
   EXPECT_NE(html.find("No per-round metrics"), std::string::npos);
-  EXPECT_NE(html.find("No confusion matrix"), std::string::npos);
   EXPECT_NE(html.find("No configuration"), std::string::npos);
   EXPECT_EQ(CountOccurrences(html, "<svg class=\"plot\""), 0u);
+
+  // The final model's full report is kept as written: a ragged matrix or a per_class object is
+  // said on the page.
+  Json ragged = dp_;
+  ragged["final"]["report"]["confusion"] = Json::array({Json::array({1, 2}), Json::array({3})});
+  ragged["final"]["report"]["per_class"] = Json::object();
+  const std::string ragged_html = RenderReportHtml(ragged);
+  EXPECT_NE(ragged_html.find("No confusion matrix"), std::string::npos);
+  EXPECT_EQ(CountOccurrences(ragged_html, "<svg class=\"plot\""), 3u + kRegions);
 
   Json nulls = dp_;
   for (Json& r : nulls["rounds"]) {

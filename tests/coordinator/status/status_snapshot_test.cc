@@ -22,7 +22,11 @@ StatusSnapshot Example() {
   s.round_seconds = {0.5, 3.0};
   s.last_round_seconds = 3.0;
   s.bytes_received = 12345;
-  s.last_metrics = {{"model_round", 2}, {"loss", 0.25}, {"roc_auc", nullptr}, {"accuracy", 0.9}};
+  s.evaluated_round = 2;
+  s.last_evaluation.rows = 100;
+  s.last_evaluation.loss = 0.25;
+  s.last_evaluation.roc_auc = NAN;  // one class only: not computable
+  s.last_evaluation.accuracy = 0.9;
   RegionStatus a;
   a.name = "eu-west";
   a.connected = a.selected = a.replied = true;
@@ -45,6 +49,10 @@ TEST(StatusSnapshotTest, JsonHasTheRunState) {
   EXPECT_EQ(j["regions"]["eu-west"]["epsilon_spent"], 0.5);
   EXPECT_EQ(j["regions"]["eu-west"]["epsilon_budget"], 2.0);
   EXPECT_EQ(j["last_metrics"]["loss"], 0.25);
+  EXPECT_EQ(j["last_metrics"]["model_round"], 2);
+  EXPECT_EQ(j["last_metrics"]["rows"], 100);
+  EXPECT_TRUE(j["last_metrics"]["roc_auc"].is_null());
+  EXPECT_FALSE(j["last_metrics"].contains("train_loss"));
   EXPECT_EQ(j["refused_connections"]["unknown region"], 2);
 }
 
@@ -114,6 +122,31 @@ TEST(StatusConfigTest, OffByDefaultOnLocalhostAndValidated) {
   EXPECT_NE(error({{"enabeld", true}}).find("unknown field 'status.enabeld'"), std::string::npos);
   EXPECT_NE(error({{"enabled", "yes"}}).find("'status.enabled' has the wrong type"),
             std::string::npos);
+}
+
+TEST(StatusSnapshotTest, LastMetricsIsNullBeforeAnyEvaluationOrTraining) {
+  StatusSnapshot s;
+  EXPECT_TRUE(LastMetricsJson(s).is_null());
+  EXPECT_TRUE(StatusJson(s)["last_metrics"].is_null());
+  EXPECT_EQ(PrometheusText(s, {}).find("fedseg_model_"), std::string::npos);
+}
+
+TEST(StatusSnapshotTest, TrainLossWithoutAnEvaluationIsTheOnlyMetric) {
+  StatusSnapshot s;
+  s.train_loss = 0.5;
+  EXPECT_EQ(LastMetricsJson(s), nlohmann::json({{"train_loss", 0.5}}));
+  s.train_loss = NAN;
+  EXPECT_EQ(LastMetricsJson(s), nlohmann::json({{"train_loss", nullptr}}));
+  EXPECT_EQ(PrometheusText(s, {}).find("fedseg_train_loss"), std::string::npos);
+}
+
+TEST(StatusSnapshotTest, TrainLossJoinsTheEvaluation) {
+  StatusSnapshot s = Example();
+  s.train_loss = 0.125;
+  const nlohmann::json m = LastMetricsJson(s);
+  EXPECT_EQ(m["train_loss"], 0.125);
+  EXPECT_EQ(m["model_round"], 2);
+  EXPECT_NE(PrometheusText(s, {}).find("fedseg_train_loss 0.125\n"), std::string::npos);
 }
 
 }  // namespace

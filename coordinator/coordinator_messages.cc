@@ -1,0 +1,213 @@
+// The coordinator's handling of what regions send: new connections and their Hello (admission
+// through the RegionRegistry), data summaries, updates and declines, each validated against the
+// current phase and round; a violation closes that region's connection only.
+#include <string>
+
+#include "common/base/failpoint.h"
+#include "coordinator/coordinator.h"
+
+namespace fedseg::coordinator {
+
+void Coordinator::OnSession(std::shared_ptr<net::TlsSession> s) {
+  if (phase_ == Phase::kDone) {
+    registry_.CountRefusal("run is over");
+    s->Close("run is over");
+    return;
+  }
+  const uint64_t id = s->id();
+  const std::string cn = s->peer_common_name();
+  if (auto refusal = registry_.AddPending(id, cn, s, Clock::now())) {
+    registry_.CountRefusal(refusal->kind);
+    log_->warn("refused {}: {}", s->peer_label(), refusal->reason);
+    s->Close(refusal->kind);
+  }
+}
+
+void Coordinator::OnFrame(const std::shared_ptr<net::TlsSession>& s, net::Frame f) {
+  bytes_received_ += f.payload.size() + net::kFrameHeaderSize;
+  if (registry_.IsPending(s->id())) {
+    if (f.type != static_cast<uint16_t>(protocol::MessageType::kHello)) {
+      Refuse(s, "message before Hello", "expected Hello, got " + protocol::MessageTypeName(f.type));
+      return;
+    }
+    OnHello(s, f);
+    return;
+  }
+  RegionState* region = registry_.BySession(s->id());
+  if (region == nullptr) return;  // session being replaced or closed
+  RegionState& r = *region;
+  switch (static_cast<protocol::MessageType>(f.type)) {
+    case protocol::MessageType::kSummaryReply: OnSummaryReply(r, f); break;
+    case protocol::MessageType::kUpdate: OnUpdate(r, f); break;
+    case protocol::MessageType::kDecline: OnDecline(r, f); break;
+    default: ProtocolViolation(r, "unexpected " + protocol::MessageTypeName(f.type) + " message");
+  }
+}
+
+void Coordinator::Refuse(const std::shared_ptr<net::TlsSession>& s, const std::string& kind,
+                         const std::string& reason) {
+  log_->warn("refused {}: {}", s->peer_label(), reason);
+  registry_.CountRefusal(kind);
+  registry_.RemovePending(s->id());
+  s->Send(protocol::MakeFrame(protocol::MessageType::kError, protocol::ErrorMsg{"refused: " + reason}));
+  s->Close(reason);
+}
+
+void Coordinator::ProtocolViolation(RegionState& r, const std::string& what) {
+  log_->warn("region {}: protocol violation in round {}: {}; closing its connection", r.name,
+             round_, what);
+  if (r.connected) {
+    r.session->Send(protocol::MakeFrame(protocol::MessageType::kError, protocol::ErrorMsg{"protocol violation: " + what}));
+    r.session->Close(what);
+  }
+}
+
+void Coordinator::OnHello(const std::shared_ptr<net::TlsSession>& s, const net::Frame& f) {
+  registry_.RemovePending(s->id());
+  protocol::HelloMsg hello;
+  Status st = protocol::ParseFrame(f, protocol::MessageType::kHello, &hello);
+  if (!st.ok()) return Refuse(s, "malformed Hello", st.message());
+  if (auto refusal = registry_.CheckHello(hello.region, s->peer_common_name())) {
+    return Refuse(s, refusal->kind, refusal->reason);
+  }
+  const std::string& name = s->peer_common_name();
+  if (const RegionState* old = registry_.Find(name); old->connected) {
+    log_->warn("region {} reconnected from {}; closing its previous connection", name,
+               s->peer_label());
+  }
+  if (auto previous = registry_.Attach(name, s->id(), s)) {
+    previous->Close("replaced by a new connection");
+  }
+  RegionState& r = *registry_.Find(name);
+  log_->info("region {} joined from {} ({})", r.name, s->peer_label(), hello.software);
+
+  protocol::WelcomeMsg w{record_.run_id, config_.data, round_};
+  s->Send(protocol::MakeFrame(protocol::MessageType::kWelcome, w));
+  if (have_schema_) {
+    SendSetup(r);
+  } else if (phase_ == Phase::kSummaries && !summary_received_.count(r.name)) {
+    SendSummaryRequest(r);
+  }
+}
+
+void Coordinator::OnClose(const std::shared_ptr<net::TlsSession>& s, const Status& st) {
+  if (RegionState* region = registry_.Detach(s->id())) {
+    RegionState& r = *region;
+    const bool in_round = phase_ == Phase::kRound || phase_ == Phase::kFinalEvaluation;
+    const bool owed = in_round && selected_.count(r.name) && !replied_.count(r.name);
+    if (phase_ != Phase::kDone) {
+      log_->warn("region {} disconnected{}: {}", r.name,
+                 owed ? " during round " + std::to_string(round_) : "",
+                 st.ok() ? "closed" : st.message());
+    }
+    if (owed) {
+      // Its update will not come: the round completes as soon as every other region has answered
+      // (a late reconnect cannot answer this round: it was not sent the round again).
+      lost_.insert(r.name);
+      MaybeCompleteRound();
+    }
+  }
+}
+
+void Coordinator::MaybeCompleteRound() {
+  if (replied_.size() + lost_.size() < selected_.size()) return;
+  if (phase_ == Phase::kRound) {
+    FinishRound();
+  } else if (phase_ == Phase::kFinalEvaluation) {
+    FinishFinalEvaluation();
+  }
+}
+
+void Coordinator::OnSummaryReply(RegionState& r, const net::Frame& f) {
+  if (phase_ != Phase::kSummaries || !summary_asked_.count(r.name) ||
+      summary_received_.count(r.name)) {
+    return ProtocolViolation(r, "SummaryReply outside the schema phase");
+  }
+  protocol::SummaryReplyMsg msg;
+  Status st = protocol::ParseFrame(f, protocol::MessageType::kSummaryReply, &msg);
+  if (st.ok()) st = msg.summary.Validate();
+  if (!st.ok()) return ProtocolViolation(r, st.message());
+  data::DataSummary merged = merged_summary_;
+  st = merged.Merge(msg.summary);
+  if (!st.ok()) {
+    // A region whose table does not fit the contract cannot take part; tell it why.
+    log_->error("region {}: its data summary does not match the others: {}", r.name, st.message());
+    return ProtocolViolation(r, "data summary does not match the federation's: " + st.message());
+  }
+  merged_summary_ = std::move(merged);
+  summaries_[r.name] = std::move(msg.summary);
+  summary_received_.insert(r.name);
+  r.summary_done = true;
+  r.result.train_rows = msg.train_rows;
+  r.result.test_rows = msg.test_rows;
+  log_->info("region {}: summary of {} training rows ({} test rows) received ({}/{})", r.name,
+             msg.train_rows, msg.test_rows, summary_received_.size(), summary_asked_.size());
+  if (summary_received_.size() == config_.regions.size()) BuildSchema();
+}
+
+void Coordinator::OnUpdate(RegionState& r, const net::Frame& f) {
+  const bool in_round = phase_ == Phase::kRound || phase_ == Phase::kFinalEvaluation;
+  protocol::UpdateMsg msg;
+  Status st = protocol::ParseFrame(f, protocol::MessageType::kUpdate, &msg);
+  if (!st.ok()) return ProtocolViolation(r, st.message());
+  if (!in_round || msg.round != round_ || !selected_.count(r.name) || lost_.count(r.name)) {
+    // A late or unsolicited update is refused but is no reason to drop the region.
+    log_->warn("region {}: refused update for round {} (current round {}{})", r.name, msg.round,
+               round_, in_round && msg.round == round_ ? ", region not selected" : "");
+    return;
+  }
+  if (replied_.count(r.name)) {
+    return ProtocolViolation(r, "second update for round " + std::to_string(round_));
+  }
+  const bool train = phase_ == Phase::kRound;
+  st = protocol::ValidateUpdate(msg, round_, static_cast<size_t>(spec_.num_params()), spec_.num_classes,
+                      train);
+  if (!st.ok()) return ProtocolViolation(r, st.message());
+  replied_.insert(r.name);
+  if (msg.evaluation.count() > 0) {
+    // Merged now: only the running total and the region's report are kept (evaluation_tally.h).
+    st = evals_.Add(r.name, msg.evaluation);
+    if (!st.ok()) log_->warn("region {}: evaluation not counted: {}", r.name, st.message());
+  }
+  if (msg.epsilon_budget > 0 || msg.epsilon_spent > 0) {
+    r.result.epsilon_spent = msg.epsilon_spent;
+    r.result.epsilon_budget = msg.epsilon_budget;
+    r.result.epsilon_delta = msg.epsilon_delta;
+    r.result.ledger_head = msg.ledger_head;
+    if (train) r.result.epsilon_by_round[round_] = msg.epsilon_spent;
+  }
+  if (train) {
+    train_losses_[r.name] = msg.train_loss;
+    ClientUpdate u;
+    u.region = r.name;
+    u.num_examples = msg.num_examples;
+    u.delta = Eigen::Map<const Eigen::VectorXf>(msg.delta.data(),
+                                                static_cast<Eigen::Index>(msg.delta.size()));
+    updates_.push_back(std::move(u));
+  }
+  Failpoint("coordinator/update-accepted");  // test-only crash point: mid-round
+  MaybeCompleteRound();
+}
+
+void Coordinator::OnDecline(RegionState& r, const net::Frame& f) {
+  protocol::DeclineMsg msg;
+  Status st = protocol::ParseFrame(f, protocol::MessageType::kDecline, &msg);
+  if (!st.ok()) return ProtocolViolation(r, st.message());
+  const bool in_round = phase_ == Phase::kRound || phase_ == Phase::kFinalEvaluation;
+  if (!in_round || msg.round != round_ || !selected_.count(r.name) || replied_.count(r.name)) {
+    log_->warn("region {}: ignored decline for round {} (current round {})", r.name, msg.round,
+               round_);
+    return;
+  }
+  replied_.insert(r.name);
+  r.result.declined_rounds.push_back(round_);
+  r.result.decline_reason = msg.reason;
+  r.result.retired = true;
+  r.result.epsilon_spent = msg.epsilon_spent;
+  r.result.epsilon_budget = msg.epsilon_budget;
+  if (!msg.ledger_head.empty()) r.result.ledger_head = msg.ledger_head;
+  log_->warn("region {} declined round {}: {}", r.name, round_, msg.reason);
+  MaybeCompleteRound();
+}
+
+}  // namespace fedseg::coordinator
