@@ -49,7 +49,8 @@ class ListenerCore : public std::enable_shared_from_this<ListenerCore> {
         log_(options_.logger ? options_.logger : spdlog::default_logger()),
         acceptor_(strand_),
         accept_retry_(strand_),
-        retry_delay_(options_.accept_retry_initial) {}
+        retry_delay_(options_.accept_retry_initial),
+        refused_(options_.refusals ? options_.refusals : std::make_shared<RefusalCounter>()) {}
 
   Status Listen(const tcp::endpoint& endpoint) {
     const std::string where = options_.log_prefix + "listen on " + EndpointString(endpoint);
@@ -88,8 +89,8 @@ class ListenerCore : public std::enable_shared_from_this<ListenerCore> {
   void LogRefusal(const tcp::endpoint& remote, const Refusal& refusal, const std::string& detail) {
     log_->warn("{}{}: {}{}", options_.refusal_log, EndpointString(remote), refusal.Label(), detail);
   }
-  void CountRefusal(const Refusal& refusal) { refused_.Count(refusal); }
-  std::map<std::string, uint64_t> refused_counts() const { return refused_.Snapshot(); }
+  void CountRefusal(const Refusal& refusal) { refused_->Count(refusal); }
+  std::map<std::string, uint64_t> refused_counts() const { return refused_->Snapshot(); }
   size_t connection_count() const {
     std::lock_guard<std::mutex> lock(mu_);
     return connections_.size();
@@ -127,7 +128,7 @@ class ListenerCore : public std::enable_shared_from_this<ListenerCore> {
   std::chrono::milliseconds retry_delay_;  // on the strand
   uint16_t port_ = 0;
   std::string bound_;
-  RefusalCounter refused_;
+  const std::shared_ptr<RefusalCounter> refused_;
 
   mutable std::mutex mu_;  // guards the members below; read from the owner's threads
   // Weak: handshakes and sessions keep themselves alive through their pending handlers; this map
@@ -264,7 +265,7 @@ void ListenerCore::Admit(tcp::socket socket) {
     log_->warn("{}{}: connection limit ({}) reached", options_.refusal_log, EndpointString(remote),
                options_.max_connections);
     socket.close(ec);
-    refused_.Count({RefusalReason::kConnectionLimit, ""});
+    refused_->Count({RefusalReason::kConnectionLimit, ""});
     return;
   }
   ConnectionSlot slot(shared_from_this(), id);

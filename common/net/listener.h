@@ -109,6 +109,9 @@ struct ListenerOptions {
   std::string refusal_log = "refused TLS connection from ";
   // Null means spdlog's default logger.
   std::shared_ptr<spdlog::logger> logger;
+  // Where refusals are counted; null means a counter of the listener's own. An owner whose
+  // sessions report the counts (the status server's /metrics) passes one they can share.
+  std::shared_ptr<RefusalCounter> refusals;
 };
 
 class Listener {

@@ -25,6 +25,7 @@
 #include <string>
 
 #include "common/base/status.h"
+#include "common/net/listener.h"
 #include "common/net/tls.h"
 #include "coordinator/status/status_snapshot.h"
 
@@ -85,9 +86,11 @@ class StatusServer {
   size_t connection_count() const;
 
  private:
-  StatusServer(std::shared_ptr<internal::StatusServerCore> core, uint16_t port);
+  StatusServer(std::shared_ptr<internal::StatusServerCore> core,
+               std::unique_ptr<net::Listener> listener);
 
   std::shared_ptr<internal::StatusServerCore> core_;
+  std::unique_ptr<net::Listener> listener_;
   uint16_t port_;
 };
 
