@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/net/deadline.h"
 #include "common/net/x509_identity.h"
 
 namespace fedseg::net {
@@ -148,14 +149,15 @@ class Handshake : public ListenedConnection, public std::enable_shared_from_this
         remote_(std::move(remote)),
         stream_(std::make_unique<TlsStream>(std::move(socket), tls)),
         verify_failure_(std::make_shared<PeerVerifyFailure>()),
-        timer_(stream_->get_executor()) {}
+        executor_(stream_->get_executor()),
+        deadline_(executor_) {}
 
   void Start() {
     asio::post(stream_->get_executor(), [self = shared_from_this()] { self->do_handshake(); });
   }
 
   void Close(std::string /*reason*/) override {
-    asio::post(timer_.get_executor(), [self = shared_from_this()] { self->Finish(); });
+    asio::post(executor_, [self = shared_from_this()] { self->Finish(); });
   }
 
  private:
@@ -165,9 +167,8 @@ class Handshake : public ListenedConnection, public std::enable_shared_from_this
     stream_->set_verify_callback(RecordingVerifyCallback(verify_failure_), ec);
     if (ec) return Refuse({RefusalReason::kTlsError, DescribeTlsError(ec)}, "");
     const auto timeout = core_->options().handshake_timeout;
-    timer_.expires_after(timeout);
-    timer_.async_wait([self = shared_from_this(), timeout](error_code wait_ec) {
-      if (wait_ec || self->done_) return;
+    deadline_.Arm(timeout, [self = shared_from_this(), timeout] {
+      if (self->done_) return;
       self->Refuse({RefusalReason::kHandshakeTimeout, ""},
                    " (no verified handshake within " + Ms(timeout) + ")");
     });
@@ -177,7 +178,7 @@ class Handshake : public ListenedConnection, public std::enable_shared_from_this
 
   void on_handshake(error_code ec) {
     if (done_) return;  // refused on timeout, or stopped meanwhile
-    timer_.cancel();
+    deadline_.Disarm();
     if (ec) {
       std::string detail;
       if (verify_failure_->failed()) {
@@ -206,7 +207,7 @@ class Handshake : public ListenedConnection, public std::enable_shared_from_this
   void Finish() {
     if (done_) return;
     done_ = true;
-    timer_.cancel();
+    deadline_.Disarm();
     error_code ignored;
     stream_->lowest_layer().close(ignored);
     slot_.Release();
@@ -217,7 +218,8 @@ class Handshake : public ListenedConnection, public std::enable_shared_from_this
   const tcp::endpoint remote_;
   std::unique_ptr<TlsStream> stream_;
   std::shared_ptr<PeerVerifyFailure> verify_failure_;
-  asio::steady_timer timer_;
+  const TlsStream::executor_type executor_;  // the connection's strand, kept after the hand-over
+  Deadline deadline_;
   bool done_ = false;  // on the connection's strand
 };
 

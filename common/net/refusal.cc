@@ -4,7 +4,6 @@
 #include <openssl/ssl.h>
 
 #include <boost/asio/error.hpp>
-#include <boost/asio/ssl/error.hpp>
 
 namespace fedseg::net {
 
@@ -49,8 +48,7 @@ Refusal ClassifyHandshakeError(const boost::system::error_code& ec,
     return {RefusalReason::kNoClientCertificate, ""};
   }
   if (IsPeerTlsAlert(ec)) return {RefusalReason::kClientRefusedServer, DescribeTlsError(ec)};
-  if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ||
-      ec == asio::error::connection_reset || ec == asio::error::broken_pipe) {
+  if (IsCleanClose(ec) || ec == asio::error::connection_reset || ec == asio::error::broken_pipe) {
     return {RefusalReason::kClosedDuringHandshake, ""};
   }
   return {RefusalReason::kTlsError, DescribeTlsError(ec)};

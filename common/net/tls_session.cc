@@ -8,6 +8,7 @@
 #include <boost/asio/write.hpp>
 #include <utility>
 
+#include "common/net/internal/frame_reading.h"
 #include "common/net/internal/tls_server_core.h"
 
 namespace fedseg::net {
@@ -17,19 +18,6 @@ namespace ssl = boost::asio::ssl;
 using tcp = boost::asio::ip::tcp;
 using boost::system::error_code;
 
-namespace {
-
-// Payloads are read in pieces of at most this size and the buffer grows only as bytes arrive, so a
-// peer announcing a large (but allowed) frame and then stalling holds at most one piece of memory
-// beyond what it actually sent.
-constexpr size_t kPayloadChunkBytes = size_t{1} << 20;
-
-bool IsCleanClose(const error_code& ec) {
-  return ec == asio::error::eof || ec == ssl::error::stream_truncated;
-}
-
-}  // namespace
-
 TlsSession::TlsSession(AcceptedConnection accepted,
                        std::shared_ptr<internal::TlsServerCore> server)
     : id_(accepted.slot.id()),
@@ -38,8 +26,8 @@ TlsSession::TlsSession(AcceptedConnection accepted,
       stream_(std::move(accepted.stream)),
       peer_common_name_(std::move(accepted.peer_common_name)),
       slot_(std::move(accepted.slot)),
-      read_timer_(stream_->get_executor()),
-      write_timer_(stream_->get_executor()) {}
+      read_deadline_(stream_->get_executor()),
+      write_deadline_(stream_->get_executor()) {}
 
 TlsSession::~TlsSession() = default;
 
@@ -114,7 +102,7 @@ void TlsSession::do_read_payload() {
   const size_t length = header_.payload_length;
   if (payload_have_ == length) return on_read_payload(error_code(), 0);  // empty payload
   if (payload_have_ == payload_.size()) {
-    payload_.resize(std::min(length, payload_have_ + kPayloadChunkBytes));
+    payload_.resize(std::min(length, payload_have_ + internal::kPayloadChunkBytes));
   }
   read_in_flight_ = true;
   stream_->async_read_some(
@@ -264,11 +252,7 @@ void TlsSession::fail(error_code ec, const char* what) {
     return Finish(Status::OK());
   }
   if (IsCleanClose(ec)) {
-    const std::string where = header_have_ < kFrameHeaderSize
-                                  ? std::to_string(header_have_) + " of " +
-                                        std::to_string(kFrameHeaderSize) + " header bytes"
-                                  : std::to_string(payload_have_) + " of " +
-                                        std::to_string(header_.payload_length) + " payload bytes";
+    const std::string where = FrameProgress();
     server_->log().warn("{} closed the connection in the middle of a frame ({})", peer_label(),
                         where);
     return Finish(Status::Unavailable(peer_label() + " closed the connection in the middle of a " +
@@ -282,10 +266,8 @@ void TlsSession::fail(error_code ec, const char* what) {
 void TlsSession::Finish(Status status) {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
-  ++read_deadline_gen_;
-  ++write_deadline_gen_;
-  read_timer_.cancel();
-  write_timer_.cancel();
+  read_deadline_.Disarm();
+  write_deadline_.Disarm();
   // Closing the socket completes any pending operation with an error; those handlers see kClosed.
   error_code ignored;
   stream_->lowest_layer().close(ignored);
@@ -303,6 +285,15 @@ void TlsSession::Finish(Status status) {
   }
 }
 
+std::string TlsSession::FrameProgress() const {
+  if (header_have_ < kFrameHeaderSize) {
+    return std::to_string(header_have_) + " of " + std::to_string(kFrameHeaderSize) +
+           " header bytes";
+  }
+  return std::to_string(payload_have_) + " of " + std::to_string(header_.payload_length) +
+         " payload bytes";
+}
+
 void TlsSession::CancelSocket() {
   error_code ignored;
   stream_->lowest_layer().cancel(ignored);
@@ -313,12 +304,7 @@ void TlsSession::CancelSocket() {
 void TlsSession::ArmReadDeadline(ReadPhase phase, std::chrono::milliseconds timeout) {
   read_phase_ = phase;
   read_deadline_timeout_ = timeout;
-  const uint64_t gen = ++read_deadline_gen_;
-  read_timer_.expires_after(timeout);
-  read_timer_.async_wait([self = shared_from_this(), gen](error_code ec) {
-    if (ec || gen != self->read_deadline_gen_) return;
-    self->OnReadDeadline();
-  });
+  read_deadline_.Arm(timeout, [self = shared_from_this()] { self->OnReadDeadline(); });
 }
 
 void TlsSession::ArmIdleDeadline() {
@@ -329,10 +315,7 @@ void TlsSession::ArmIdleDeadline() {
   }
 }
 
-void TlsSession::DisarmReadDeadline() {
-  ++read_deadline_gen_;
-  read_timer_.cancel();
-}
+void TlsSession::DisarmReadDeadline() { read_deadline_.Disarm(); }
 
 void TlsSession::OnReadDeadline() {
   switch (read_phase_) {
@@ -340,11 +323,7 @@ void TlsSession::OnReadDeadline() {
       return do_close(Status::DeadlineExceeded("no frame from " + peer_label() + " for " +
                                                Ms(read_deadline_timeout_) + " (idle timeout)"));
     case ReadPhase::kFrame: {
-      const std::string got = header_have_ < kFrameHeaderSize
-                                  ? std::to_string(header_have_) + " of " +
-                                        std::to_string(kFrameHeaderSize) + " header bytes"
-                                  : std::to_string(payload_have_) + " of " +
-                                        std::to_string(header_.payload_length) + " payload bytes";
+      const std::string got = FrameProgress();
       server_->log().warn("closing {}: frame not completed within {} (got {})", peer_label(),
                           Ms(read_deadline_timeout_), got);
       // Mid-frame there is nothing to say to the peer; close at once.
@@ -356,18 +335,10 @@ void TlsSession::OnReadDeadline() {
 }
 
 void TlsSession::ArmWriteDeadline(std::chrono::milliseconds timeout) {
-  const uint64_t gen = ++write_deadline_gen_;
-  write_timer_.expires_after(timeout);
-  write_timer_.async_wait([self = shared_from_this(), gen](error_code ec) {
-    if (ec || gen != self->write_deadline_gen_) return;
-    self->OnWriteDeadline();
-  });
+  write_deadline_.Arm(timeout, [self = shared_from_this()] { self->OnWriteDeadline(); });
 }
 
-void TlsSession::DisarmWriteDeadline() {
-  ++write_deadline_gen_;
-  write_timer_.cancel();
-}
+void TlsSession::DisarmWriteDeadline() { write_deadline_.Disarm(); }
 
 void TlsSession::OnWriteDeadline() {
   if (shutdown_started_) {

@@ -7,7 +7,6 @@
 
 #include <array>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -15,6 +14,7 @@
 #include <string>
 
 #include "common/base/status.h"
+#include "common/net/deadline.h"
 #include "common/net/frame.h"
 #include "common/net/listener.h"
 
@@ -96,6 +96,8 @@ class TlsSession : public ListenedConnection, public std::enable_shared_from_thi
   void DisarmWriteDeadline();
   void OnWriteDeadline();
   void CancelSocket();
+  // "3 of 8 header bytes" or "1024 of 4096 payload bytes": how far the current frame has come.
+  std::string FrameProgress() const;
 
   const uint64_t id_;
   const std::shared_ptr<internal::TlsServerCore> server_;
@@ -112,12 +114,8 @@ class TlsSession : public ListenedConnection, public std::enable_shared_from_thi
   bool shutdown_started_ = false;
   Status close_status_;
 
-  boost::asio::steady_timer read_timer_;
-  boost::asio::steady_timer write_timer_;
-  // Bumped whenever a deadline is armed or disarmed, so a timer callback that was already queued
-  // when its deadline was replaced recognises itself as stale.
-  uint64_t read_deadline_gen_ = 0;
-  uint64_t write_deadline_gen_ = 0;
+  Deadline read_deadline_;
+  Deadline write_deadline_;
   ReadPhase read_phase_ = ReadPhase::kIdle;
   std::chrono::milliseconds read_deadline_timeout_{0};
 

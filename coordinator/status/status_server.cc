@@ -5,12 +5,12 @@
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <optional>
 #include <utility>
 
+#include "common/net/deadline.h"
 #include "common/net/listener.h"
 
 namespace fedseg::coordinator {
@@ -102,10 +102,8 @@ class StatusSession : public net::ListenedConnection,
   // Every wait has a deadline: when it passes, the socket is closed, which completes the pending
   // operation with an error, and timed_out_ tells the handler why.
   void ArmDeadline(std::chrono::milliseconds timeout) {
-    const uint64_t gen = ++deadline_gen_;
-    deadline_.expires_after(timeout);
-    deadline_.async_wait([self = shared_from_this(), gen](error_code ec) {
-      if (ec || gen != self->deadline_gen_ || self->closed_) return;
+    deadline_.Arm(timeout, [self = shared_from_this()] {
+      if (self->closed_) return;
       self->timed_out_ = true;
       error_code ignored;
       self->stream_->lowest_layer().close(ignored);
@@ -255,9 +253,8 @@ class StatusSession : public net::ListenedConnection,
 
   void Drop() noexcept {
     closed_ = true;
-    ++deadline_gen_;
+    deadline_.Disarm();
     error_code ignored;
-    deadline_.cancel(ignored);
     stream_->lowest_layer().close(ignored);
   }
 
@@ -266,8 +263,7 @@ class StatusSession : public net::ListenedConnection,
   const std::unique_ptr<net::TlsStream> stream_;
   net::ConnectionSlot slot_;  // our place under max_connections, given back on destruction
   const std::string cn_;      // "" when no client certificate was required and none came
-  asio::steady_timer deadline_;
-  uint64_t deadline_gen_ = 0;
+  net::Deadline deadline_;
   bool timed_out_ = false;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::empty_body>> parser_;
