@@ -4,8 +4,9 @@
 // Everything runs on the caller's boost::asio::io_context (the coordinator runs it on one thread);
 // every callback is invoked from that io_context, never concurrently for the same session. A
 // connection only becomes a session after a TLS 1.3 handshake in which the client presented a
-// certificate from the federation CA; refused handshakes are logged with the reason and the peer
-// address and counted per reason, and never reach the owner. Each session then reads frames one
+// certificate from the federation CA (accepting, the connection cap and the handshake are the
+// shared Listener's); refused handshakes are logged with the reason and the peer address and
+// counted per RefusalReason, and never reach the owner. Each session then reads frames one
 // after another (header, validation, payload) and sends queued frames one at a time. Every wait
 // has a deadline (handshake, idle, rest of a started frame, each write, TLS shutdown), inbound
 // frames are capped in size and the send queue is bounded, so a slow, stalled or hostile peer costs

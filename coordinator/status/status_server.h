@@ -9,8 +9,9 @@
 // read it. It is built to never affect the federation: every handshake, request read, write and
 // shutdown has a deadline, request headers are capped and requests carry no body, concurrent
 // connections are capped (one more is closed at once and counted), no exception leaves a handler,
-// and a failing status connection only ever closes itself. Refusals are logged with the peer and
-// the reason, and counted per reason for /metrics.
+// and a failing status connection only ever closes itself. Connections are accepted, capped and
+// handshaken by net::Listener, as on the federation port: refusals are logged with the peer and the
+// reason, and counted per net::RefusalReason for /metrics.
 #ifndef FEDSEG_COORDINATOR_STATUS_STATUS_SERVER_H_
 #define FEDSEG_COORDINATOR_STATUS_STATUS_SERVER_H_
 
