@@ -140,6 +140,10 @@ bool RecordingVerifyCallback::operator()(bool preverified,
   return false;
 }
 
+bool IsCleanClose(const boost::system::error_code& ec) {
+  return ec == boost::asio::error::eof || ec == boost::asio::ssl::error::stream_truncated;
+}
+
 std::string DescribeTlsError(const boost::system::error_code& ec) {
   if (ec == boost::asio::ssl::error::stream_truncated) {
     return "connection closed without TLS close_notify";

@@ -73,6 +73,9 @@ class RecordingVerifyCallback {
 // truncated stream, the system message otherwise ("Connection refused").
 std::string DescribeTlsError(const boost::system::error_code& ec);
 
+// True when the peer closed the connection: EOF, or a TLS stream cut without close_notify.
+bool IsCleanClose(const boost::system::error_code& ec);
+
 // True when `ec` reports a TLS alert received from the peer, i.e. the peer refused us (our
 // certificate, our CA, our protocol version) rather than the network failing.
 bool IsPeerTlsAlert(const boost::system::error_code& ec);

@@ -10,6 +10,8 @@
 #include <functional>
 #include <vector>
 
+#include "common/net/internal/frame_reading.h"
+#include "common/net/listener.h"
 #include "common/net/x509_identity.h"
 
 namespace fedseg::net {
@@ -21,11 +23,7 @@ using boost::system::error_code;
 
 namespace {
 
-// See kPayloadChunkBytes in tls_server.cc: memory grows only as payload bytes arrive.
-constexpr size_t kPayloadChunkBytes = size_t{1} << 20;
 constexpr std::chrono::milliseconds kCloseTimeout{1000};
-
-std::string Ms(std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; }
 
 bool IsIpLiteral(const std::string& host) {
   error_code ec;
@@ -280,9 +278,9 @@ Status TlsClientConnection::ReadError(const error_code& ec, bool timed_out,
   if (timed_out) return Status::DeadlineExceeded(where + ": timed out after " + Ms(timeout));
   Status status;
   const bool between_frames = rx_header_have_ == 0;
-  if ((ec == asio::error::eof || ec == ssl::error::stream_truncated) && between_frames) {
+  if (IsCleanClose(ec) && between_frames) {
     status = Status::Unavailable(where + ": connection closed by the server");
-  } else if (ec == asio::error::eof || ec == ssl::error::stream_truncated) {
+  } else if (IsCleanClose(ec)) {
     status = Status::Unavailable(where + ": connection closed in the middle of a frame");
   } else if (IsPeerTlsAlert(ec)) {
     status = Status::PermissionDenied(where + ": refused by the server: " + DescribeTlsError(ec));
@@ -329,7 +327,7 @@ Result<Frame> TlsClientConnection::Receive(std::chrono::milliseconds timeout,
   const size_t length = rx_header_->payload_length;
   while (rx_payload_have_ < length) {
     if (rx_payload_.size() == rx_payload_have_) {
-      rx_payload_.resize(std::min(length, rx_payload_have_ + kPayloadChunkBytes));
+      rx_payload_.resize(std::min(length, rx_payload_have_ + internal::kPayloadChunkBytes));
     }
     const error_code ec =
         ReadSome(reinterpret_cast<uint8_t*>(rx_payload_.data()) + rx_payload_have_,

@@ -4,8 +4,9 @@
 // Everything runs on the caller's boost::asio::io_context (the coordinator runs it on one thread);
 // every callback is invoked from that io_context, never concurrently for the same session. A
 // connection only becomes a session after a TLS 1.3 handshake in which the client presented a
-// certificate from the federation CA; refused handshakes are logged with the reason and the peer
-// address and counted per reason, and never reach the owner. Each session then reads frames one
+// certificate from the federation CA (accepting, the connection cap and the handshake are the
+// shared Listener's); refused handshakes are logged with the reason and the peer address and
+// counted per RefusalReason, and never reach the owner. Each session then reads frames one
 // after another (header, validation, payload) and sends queued frames one at a time. Every wait
 // has a deadline (handshake, idle, rest of a started frame, each write, TLS shutdown), inbound
 // frames are capped in size and the send queue is bounded, so a slow, stalled or hostile peer costs
@@ -16,16 +17,11 @@
 
 #include <spdlog/logger.h>
 
-#include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
-#include <boost/asio/ssl/stream.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -33,12 +29,13 @@
 
 #include "common/net/frame.h"
 #include "common/base/status.h"
+#include "common/net/listener.h"
 #include "common/net/tcp_keepalive.h"
 #include "common/net/tls.h"
+#include "common/net/tls_session.h"
 
 namespace fedseg::net {
 
-class TlsSession;
 namespace internal {
 class TlsServerCore;
 }
@@ -129,123 +126,11 @@ class TlsServer {
   size_t connection_count() const;
 
  private:
-  TlsServer(std::shared_ptr<internal::TlsServerCore> core, uint16_t port);
+  TlsServer(std::shared_ptr<internal::TlsServerCore> core, std::unique_ptr<Listener> listener);
 
   std::shared_ptr<internal::TlsServerCore> core_;
+  std::unique_ptr<Listener> listener_;
   uint16_t port_;
-};
-
-// One authenticated connection. Created by TlsServer and handed to the owner through on_session;
-// keeps itself alive while it has I/O in flight, so the owner may hold or drop its shared_ptr.
-class TlsSession : public std::enable_shared_from_this<TlsSession> {
- public:
-  ~TlsSession();
-  TlsSession(const TlsSession&) = delete;
-  TlsSession& operator=(const TlsSession&) = delete;
-
-  // Unique per server, for maps and logs.
-  uint64_t id() const { return id_; }
-  // Subject CN of the verified client certificate: the region's name. Fixed once on_session runs.
-  const std::string& peer_common_name() const { return peer_common_name_; }
-  const boost::asio::ip::tcp::endpoint& remote_endpoint() const { return remote_; }
-  // "eu-west@127.0.0.1:53422" (or just the address before the handshake), for log lines.
-  std::string peer_label() const;
-
-  // Queues a frame; frames go out one at a time in call order. Safe from any thread. Failures are
-  // not returned but end the session, reported through on_close: a full queue (ResourceExhausted),
-  // a payload above options.max_frame_bytes (InvalidArgument), a write error or timeout. Frames
-  // sent after the session began closing are dropped.
-  void Send(Frame frame);
-  // The same for a frame shared by several sessions: a broadcast (the global weights to every
-  // region of a round) keeps one payload in memory however many sessions queue it, instead of one
-  // copy per session. The frame must not be modified afterwards. Each session still counts the
-  // payload's size against its own max_queued_bytes.
-  void Send(std::shared_ptr<const Frame> frame);
-
-  // Ends the session: frames already queued are still written, then the TLS close_notify is
-  // exchanged (bounded by shutdown_timeout) and the socket closed; on_close then receives
-  // Aborted(reason). No on_frame after this call takes effect. Safe from any thread, idempotent.
-  void Close(std::string reason);
-
- private:
-  friend class internal::TlsServerCore;
-  using Stream = boost::asio::ssl::stream<boost::asio::ip::tcp::socket>;
-  enum class State { kHandshaking, kOpen, kClosing, kClosed };
-  // What the read deadline currently guards; decides the message when it fires.
-  enum class ReadPhase { kHandshake, kIdle, kFrame };
-
-  TlsSession(uint64_t id, boost::asio::ip::tcp::socket socket, boost::asio::ssl::context& tls,
-             std::shared_ptr<internal::TlsServerCore> server,
-             boost::asio::ip::tcp::endpoint remote);
-
-  void Start();
-
-  void do_handshake();
-  void on_handshake(boost::system::error_code ec);
-  void do_read_header();
-  void on_read_header(boost::system::error_code ec, std::size_t bytes);
-  void do_read_payload();
-  void on_read_payload(boost::system::error_code ec, std::size_t bytes);
-  void do_send(std::shared_ptr<const Frame> frame);
-  void do_write();
-  void on_write(boost::system::error_code ec, std::size_t bytes);
-  void do_close(Status status);
-  void do_shutdown();
-  void on_shutdown(boost::system::error_code ec);
-
-  // Routes an I/O error: ignored once closed, resumes a graceful close that cancelled the read,
-  // closes cleanly on EOF between frames, and ends the session with Unavailable otherwise.
-  void fail(boost::system::error_code ec, const char* what);
-  // Continues a graceful close once no read or write is in flight.
-  void MaybeShutdown();
-  // Closes the socket now and reports `status` through on_close (once, if announced).
-  void Finish(Status status);
-  // Refuses the connection during the handshake: counted and logged by the server.
-  void Refuse(const std::string& reason, const std::string& detail);
-
-  void ArmReadDeadline(ReadPhase phase, std::chrono::milliseconds timeout);
-  void ArmIdleDeadline();  // or none when options.idle_timeout is 0
-  void DisarmReadDeadline();
-  void OnReadDeadline();
-  void ArmWriteDeadline(std::chrono::milliseconds timeout);
-  void DisarmWriteDeadline();
-  void OnWriteDeadline();
-  void CancelSocket();
-
-  const uint64_t id_;
-  const std::shared_ptr<internal::TlsServerCore> server_;
-  const boost::asio::ip::tcp::endpoint remote_;
-  Stream stream_;
-  std::shared_ptr<PeerVerifyFailure> verify_failure_;
-  std::string peer_common_name_;
-
-  // All state below is touched only on the session's strand (the stream's executor).
-  State state_ = State::kHandshaking;
-  bool announced_ = false;  // on_session ran, so on_close is owed
-  bool read_in_flight_ = false;
-  bool write_in_flight_ = false;
-  bool shutdown_started_ = false;
-  Status close_status_;
-
-  boost::asio::steady_timer read_timer_;
-  boost::asio::steady_timer write_timer_;
-  // Bumped whenever a deadline is armed or disarmed, so a timer callback that was already queued
-  // when its deadline was replaced recognises itself as stale.
-  uint64_t read_deadline_gen_ = 0;
-  uint64_t write_deadline_gen_ = 0;
-  ReadPhase read_phase_ = ReadPhase::kHandshake;
-  std::chrono::milliseconds read_deadline_timeout_{0};
-
-  std::array<uint8_t, kFrameHeaderSize> header_bytes_{};
-  size_t header_have_ = 0;
-  FrameHeader header_;
-  std::string payload_;      // grows 1 MiB at a time, as bytes arrive
-  size_t payload_have_ = 0;  // bytes of payload_ actually received
-
-  // front() is being written while write_in_flight_; shared with other sessions for a broadcast.
-  std::deque<std::shared_ptr<const Frame>> send_queue_;
-  size_t queued_bytes_ = 0;
-  std::array<uint8_t, kFrameHeaderSize> write_header_{};
 };
 
 }  // namespace fedseg::net

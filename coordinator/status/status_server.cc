@@ -1,22 +1,17 @@
 #include "coordinator/status/status_server.h"
 
-#include <openssl/err.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/ssl/error.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
-#include <mutex>
 #include <optional>
 #include <utility>
-#include <vector>
 
-#include "common/net/x509_identity.h"
+#include "common/net/deadline.h"
+#include "common/net/listener.h"
 
 namespace fedseg::coordinator {
 
@@ -29,33 +24,6 @@ using boost::system::error_code;
 
 namespace {
 
-std::string EndpointString(const tcp::endpoint& ep) {
-  error_code ec;
-  const std::string addr = ep.address().to_string(ec);
-  if (ec) return "?";
-  if (ep.address().is_v6()) return "[" + addr + "]:" + std::to_string(ep.port());
-  return addr + ":" + std::to_string(ep.port());
-}
-
-bool IsCleanClose(const error_code& ec) {
-  return ec == asio::error::eof || ec == ssl::error::stream_truncated ||
-         ec == asio::error::connection_reset || ec == asio::error::broken_pipe;
-}
-
-// The counter key for a failed handshake: a bounded set (fixed phrases and OpenSSL's reasons).
-std::string RefusalReason(const error_code& ec, const net::PeerVerifyFailure& verify) {
-  if (verify.failed()) return verify.reason();
-  if (ec == beast::error::timeout) return "handshake timed out";
-  if (ec.category() == asio::error::get_ssl_category() &&
-      ERR_GET_REASON(static_cast<unsigned long>(ec.value())) ==
-          SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE) {
-    return "no client certificate";
-  }
-  if (net::IsPeerTlsAlert(ec)) return "client refused the server: " + net::DescribeTlsError(ec);
-  if (IsCleanClose(ec)) return "connection closed during handshake";
-  return "TLS error: " + net::DescribeTlsError(ec);
-}
-
 constexpr const char* kJsonType = "application/json";
 constexpr const char* kPrometheusType = "text/plain; version=0.0.4; charset=utf-8";
 constexpr const char* kTextType = "text/plain; charset=utf-8";
@@ -64,73 +32,22 @@ constexpr const char* kTextType = "text/plain; charset=utf-8";
 
 namespace internal {
 
-class StatusSession;
-
-// State shared by the StatusServer handle, its accept loop and its sessions (which hold it by
-// shared_ptr, so a handler never outlives what it points to).
-class StatusServerCore : public std::enable_shared_from_this<StatusServerCore> {
+// State shared by the StatusServer handle and its sessions (which hold it by shared_ptr, so a
+// handler never outlives what it points to). Accepting, the connection cap, the handshake and the
+// refusal counters are the net::Listener's.
+class StatusServerCore {
  public:
-  StatusServerCore(asio::io_context& io, std::shared_ptr<ssl::context> tls,
-                   StatusServerOptions options, StatusServer::SnapshotFn snapshot)
-      : io_(io),
-        strand_(asio::make_strand(io)),
-        tls_(std::move(tls)),
-        options_(std::move(options)),
-        snapshot_(std::move(snapshot)),
-        log_(options_.logger ? options_.logger : spdlog::default_logger()),
-        acceptor_(strand_),
-        accept_retry_(strand_) {}
+  StatusServerCore(StatusServerOptions options, StatusServer::SnapshotFn snapshot,
+                   std::shared_ptr<spdlog::logger> log)
+      : options_(std::move(options)), snapshot_(std::move(snapshot)), log_(std::move(log)) {}
 
-  Status Listen(const tcp::endpoint& endpoint) {
-    const std::string where = "status server: listen on " + EndpointString(endpoint);
-    error_code ec;
-    acceptor_.open(endpoint.protocol(), ec);
-    if (ec) return Status::Unavailable(where + ": open: " + ec.message());
-    acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
-    if (ec) return Status::Unavailable(where + ": set SO_REUSEADDR: " + ec.message());
-    acceptor_.bind(endpoint, ec);
-    if (ec) return Status::Unavailable(where + ": bind: " + ec.message());
-    acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) return Status::Unavailable(where + ": listen: " + ec.message());
-    const tcp::endpoint bound = acceptor_.local_endpoint(ec);
-    if (ec) return Status::Unavailable(where + ": local endpoint: " + ec.message());
-    port_ = bound.port();
-    bound_ = EndpointString(bound);
-    return Status::OK();
-  }
-
-  uint16_t port() const { return port_; }
-  const std::string& bound() const { return bound_; }
   const StatusServerOptions& options() const { return options_; }
   spdlog::logger& log() { return *log_; }
 
-  void StartAccept() {
-    asio::post(strand_, [self = shared_from_this()] { self->do_accept(); });
-  }
-  void Stop() {
-    asio::dispatch(strand_, [self = shared_from_this()] { self->do_stop(); });
-  }
-  bool stopped() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return stopped_;
-  }
-
-  void CountRefusal(const std::string& reason) {
-    std::lock_guard<std::mutex> lock(mu_);
-    ++refused_[reason];
-  }
-  std::map<std::string, uint64_t> refused_counts() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return refused_;
-  }
-  size_t connection_count() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return sessions_.size();
-  }
-  void Unregister(uint64_t id) {
-    std::lock_guard<std::mutex> lock(mu_);
-    sessions_.erase(id);
-  }
+  const std::shared_ptr<net::RefusalCounter>& refusals() const { return refusals_; }
+  std::map<std::string, uint64_t> refused_counts() const { return refusals_->Snapshot(); }
+  void MarkStopped() { stopped_ = true; }
+  bool stopped() const { return stopped_; }
 
   // The coordinator's state, or nullopt if the snapshot function failed (logged).
   std::optional<StatusSnapshot> Snapshot() {
@@ -144,85 +61,37 @@ class StatusServerCore : public std::enable_shared_from_this<StatusServerCore> {
     return std::nullopt;
   }
 
-  ssl::context& tls() { return *tls_; }
-
  private:
-  void do_accept() {
-    acceptor_.async_accept(asio::make_strand(io_),
-                           [self = shared_from_this()](error_code ec, tcp::socket socket) {
-                             self->on_accept(ec, std::move(socket));
-                           });
-  }
-
-  void on_accept(error_code ec, tcp::socket socket) {
-    if (stopped()) return;
-    if (ec) {
-      // Typically EMFILE: keep what we have, try again shortly, never spin or give up.
-      log_->warn("status server: accept on {}: {}; retrying in 100 ms", bound_, ec.message());
-      accept_retry_.expires_after(std::chrono::milliseconds(100));
-      accept_retry_.async_wait([self = shared_from_this()](error_code wait_ec) {
-        if (!wait_ec) self->do_accept();
-      });
-      return;
-    }
-    Admit(std::move(socket));
-    do_accept();
-  }
-
-  void Admit(tcp::socket socket);
-
-  void do_stop();
-
-  asio::io_context& io_;
-  asio::strand<asio::io_context::executor_type> strand_;
-  const std::shared_ptr<ssl::context> tls_;
   const StatusServerOptions options_;
   const StatusServer::SnapshotFn snapshot_;
   const std::shared_ptr<spdlog::logger> log_;
-  tcp::acceptor acceptor_;
-  asio::steady_timer accept_retry_;
-  uint16_t port_ = 0;
-  std::string bound_;
-
-  mutable std::mutex mu_;  // guards the members below
-  std::map<uint64_t, std::weak_ptr<StatusSession>> sessions_;
-  std::map<std::string, uint64_t> refused_;
-  uint64_t next_id_ = 1;
-  bool stopped_ = false;
+  // The listener's refusals, shared so that a session can report them after Stop().
+  const std::shared_ptr<net::RefusalCounter> refusals_ = std::make_shared<net::RefusalCounter>();
+  std::atomic<bool> stopped_{false};
 };
 
-// One HTTPS connection: handshake, then request / response until the client closes, asks to
-// close, reaches max_requests_per_connection, or a deadline passes.
-class StatusSession : public std::enable_shared_from_this<StatusSession> {
+// One HTTPS connection, verified by the net::Listener: request / response until the client
+// closes, asks to close, reaches max_requests_per_connection, or a deadline passes.
+class StatusSession : public net::ListenedConnection,
+                      public std::enable_shared_from_this<StatusSession> {
  public:
-  StatusSession(uint64_t id, tcp::socket socket, std::shared_ptr<StatusServerCore> server,
-                tcp::endpoint remote)
-      : id_(id),
-        server_(std::move(server)),
-        peer_(EndpointString(remote)),
-        stream_(std::move(socket), server_->tls()),
-        verify_failure_(std::make_shared<net::PeerVerifyFailure>()),
+  StatusSession(net::AcceptedConnection accepted, std::shared_ptr<StatusServerCore> server)
+      : server_(std::move(server)),
+        peer_(net::EndpointString(accepted.remote)),
+        stream_(std::move(accepted.stream)),
+        slot_(std::move(accepted.slot)),
+        cn_(std::move(accepted.peer_common_name)),
+        deadline_(stream_->get_executor()),
         buffer_(server_->options().max_header_bytes + 1024) {}
 
-  ~StatusSession() { server_->Unregister(id_); }
-
   void Start() {
-    error_code ec;
-    stream_.set_verify_callback(net::RecordingVerifyCallback(verify_failure_), ec);
-    if (ec) {
-      Refuse("TLS error: " + net::DescribeTlsError(ec));
-      return;
-    }
-    asio::dispatch(stream_.get_executor(),
-                   beast::bind_front_handler(&StatusSession::do_handshake, shared_from_this()));
+    asio::dispatch(stream_->get_executor(),
+                   beast::bind_front_handler(&StatusSession::do_first_read, shared_from_this()));
   }
 
   // Ends the connection now (server stopping): pending operations complete with an error.
-  void Close() {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
-      self->closed_ = true;
-      beast::get_lowest_layer(self->stream_).close();
-    });
+  void Close(std::string /*reason*/) override {
+    asio::dispatch(stream_->get_executor(), [self = shared_from_this()] { self->Drop(); });
   }
 
  private:
@@ -230,11 +99,15 @@ class StatusSession : public std::enable_shared_from_this<StatusSession> {
   spdlog::logger& log() { return server_->log(); }
   std::string who() const { return cn_.empty() ? peer_ : cn_ + "@" + peer_; }
 
-  void do_handshake() {
-    beast::get_lowest_layer(stream_).expires_after(options().handshake_timeout);
-    stream_.async_handshake(
-        ssl::stream_base::server,
-        beast::bind_front_handler(&StatusSession::on_handshake, shared_from_this()));
+  // Every wait has a deadline: when it passes, the socket is closed, which completes the pending
+  // operation with an error, and timed_out_ tells the handler why.
+  void ArmDeadline(std::chrono::milliseconds timeout) {
+    deadline_.Arm(timeout, [self = shared_from_this()] {
+      if (self->closed_) return;
+      self->timed_out_ = true;
+      error_code ignored;
+      self->stream_->lowest_layer().close(ignored);
+    });
   }
 
   // Runs a handler's body; an exception (allocation failure, a bug) costs this connection only and
@@ -252,12 +125,9 @@ class StatusSession : public std::enable_shared_from_this<StatusSession> {
     }
   }
 
-  void on_handshake(error_code ec) {
-    Guard("handshake", [&] {
-      if (closed_) return;
-      if (ec) return Refuse(RefusalReason(ec, *verify_failure_));
-      cn_ = net::PeerCommonName(stream_.native_handle());
-      do_read();
+  void do_first_read() {
+    Guard("request", [&] {
+      if (!closed_) do_read();
     });
   }
 
@@ -265,8 +135,8 @@ class StatusSession : public std::enable_shared_from_this<StatusSession> {
     parser_.emplace();
     parser_->header_limit(options().max_header_bytes);
     parser_->body_limit(0);
-    beast::get_lowest_layer(stream_).expires_after(options().request_timeout);
-    http::async_read(stream_, buffer_, *parser_,
+    ArmDeadline(options().request_timeout);
+    http::async_read(*stream_, buffer_, *parser_,
                      beast::bind_front_handler(&StatusSession::on_read, shared_from_this()));
   }
 
@@ -278,7 +148,7 @@ class StatusSession : public std::enable_shared_from_this<StatusSession> {
     if (closed_) return;
     if (ec == http::error::end_of_stream) return do_shutdown();
     if (ec) {
-      if (ec == beast::error::timeout) {
+      if (timed_out_) {
         log().debug("status server: {}: no complete request within {} ms; closing", who(),
                     options().request_timeout.count());
         return Drop();
@@ -354,9 +224,9 @@ class StatusSession : public std::enable_shared_from_this<StatusSession> {
     res->content_length(body.size());
     if (!head) res->body() = std::move(body);
     response_ = res;
-    beast::get_lowest_layer(stream_).expires_after(options().write_timeout);
+    ArmDeadline(options().write_timeout);
     http::async_write(
-        stream_, *res,
+        *stream_, *res,
         beast::bind_front_handler(&StatusSession::on_write, shared_from_this(), keep_alive));
   }
 
@@ -374,8 +244,8 @@ class StatusSession : public std::enable_shared_from_this<StatusSession> {
   }
 
   void do_shutdown() {
-    beast::get_lowest_layer(stream_).expires_after(options().shutdown_timeout);
-    stream_.async_shutdown(
+    ArmDeadline(options().shutdown_timeout);
+    stream_->async_shutdown(
         beast::bind_front_handler(&StatusSession::on_shutdown, shared_from_this()));
   }
 
@@ -383,84 +253,24 @@ class StatusSession : public std::enable_shared_from_this<StatusSession> {
 
   void Drop() noexcept {
     closed_ = true;
-    beast::get_lowest_layer(stream_).close();  // tcp_stream::close() does not throw
+    deadline_.Disarm();
+    error_code ignored;
+    stream_->lowest_layer().close(ignored);
   }
 
-  void Refuse(const std::string& reason) {
-    server_->CountRefusal(reason);
-    if (verify_failure_->failed() && !verify_failure_->subject.empty()) {
-      log().warn("status server: refused {}: {} (certificate {})", peer_, reason,
-                 verify_failure_->subject);
-    } else {
-      log().warn("status server: refused {}: {}", peer_, reason);
-    }
-    Drop();
-  }
-
-  const uint64_t id_;
   const std::shared_ptr<StatusServerCore> server_;
   const std::string peer_;
-  beast::ssl_stream<beast::tcp_stream> stream_;
-  std::shared_ptr<net::PeerVerifyFailure> verify_failure_;
-  std::string cn_;
+  const std::unique_ptr<net::TlsStream> stream_;
+  net::ConnectionSlot slot_;  // our place under max_connections, given back on destruction
+  const std::string cn_;      // "" when no client certificate was required and none came
+  net::Deadline deadline_;
+  bool timed_out_ = false;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::empty_body>> parser_;
   std::shared_ptr<void> response_;  // kept alive while it is written
   int requests_ = 0;
   bool closed_ = false;
 };
-
-void StatusServerCore::Admit(tcp::socket socket) {
-  error_code ec;
-  const tcp::endpoint remote = socket.remote_endpoint(ec);
-  if (ec) return;  // already gone
-  uint64_t id = 0;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (sessions_.size() >= options_.max_connections) {
-      ++refused_["connection limit reached"];
-    } else {
-      id = next_id_++;
-      sessions_[id];  // reserved until the session exists
-    }
-  }
-  if (id == 0) {
-    log_->warn("status server: refused {}: connection limit ({}) reached", EndpointString(remote),
-               options_.max_connections);
-    socket.close(ec);
-    return;
-  }
-  std::shared_ptr<StatusSession> session;
-  try {
-    session = std::make_shared<StatusSession>(id, std::move(socket), shared_from_this(), remote);
-  } catch (const std::exception& e) {
-    Unregister(id);
-    log_->error("status server: refused {}: cannot set up TLS: {}", EndpointString(remote),
-                e.what());
-    return;
-  }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    sessions_[id] = session;
-  }
-  session->Start();
-}
-
-void StatusServerCore::do_stop() {
-  std::vector<std::shared_ptr<StatusSession>> sessions;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (stopped_) return;
-    stopped_ = true;
-    for (auto& [id, weak] : sessions_) {
-      if (auto s = weak.lock()) sessions.push_back(std::move(s));
-    }
-  }
-  error_code ec;
-  acceptor_.close(ec);
-  accept_retry_.cancel();
-  for (auto& s : sessions) s->Close();
-}
 
 }  // namespace internal
 
@@ -488,7 +298,7 @@ Result<std::unique_ptr<StatusServer>> StatusServer::Create(asio::io_context& io,
     }
   }
   error_code ec;
-  const asio::ip::address address = asio::ip::make_address(options.host, ec);
+  asio::ip::make_address(options.host, ec);
   if (ec) {
     return Status::InvalidArgument("status server: listen address '" + options.host +
                                    "' is not an IP address");
@@ -502,29 +312,57 @@ Result<std::unique_ptr<StatusServer>> StatusServer::Create(asio::io_context& io,
     if (ec) return Status::Internal("status server: set verify mode: " + net::DescribeTlsError(ec));
   }
 
-  auto core = std::make_shared<internal::StatusServerCore>(io, std::move(ctx).value(),
-                                                           std::move(options), std::move(snapshot));
-  FEDSEG_RETURN_IF_ERROR(core->Listen(tcp::endpoint(address, core->options().port)));
-  core->StartAccept();
-  core->log().info(
+  net::ListenerOptions listen;
+  listen.host = options.host;
+  listen.port = options.port;
+  listen.max_connections = options.max_connections;
+  listen.handshake_timeout = options.handshake_timeout;
+  listen.require_common_name = false;  // a certificate may be optional (require_client_cert)
+  listen.name = "status server";
+  listen.log_prefix = "status server: ";
+  listen.refusal_log = "status server: refused ";
+  listen.logger = options.logger ? options.logger : spdlog::default_logger();
+  auto log = listen.logger;
+  const bool require_client_cert = options.require_client_cert;
+
+  auto core =
+      std::make_shared<internal::StatusServerCore>(std::move(options), std::move(snapshot), log);
+  listen.refusals = core->refusals();
+  std::weak_ptr<internal::StatusServerCore> weak_core = core;
+  FEDSEG_ASSIGN_OR_RETURN(
+      std::unique_ptr<net::Listener> listener,
+      net::Listener::Create(io, std::move(ctx).value(), std::move(listen),
+                            [weak_core](net::AcceptedConnection accepted)
+                                -> std::shared_ptr<net::ListenedConnection> {
+                              auto server = weak_core.lock();
+                              if (!server) return nullptr;
+                              auto session = std::make_shared<internal::StatusSession>(
+                                  std::move(accepted), std::move(server));
+                              session->Start();
+                              return session;
+                            }));
+  log->info(
       "status server listening on https://{} (/status, /metrics; client "
       "certificate {})",
-      core->bound(), core->options().require_client_cert ? "required" : "not required");
-  const uint16_t port = core->port();
-  return std::unique_ptr<StatusServer>(new StatusServer(std::move(core), port));
+      listener->bound(), require_client_cert ? "required" : "not required");
+  return std::unique_ptr<StatusServer>(new StatusServer(std::move(core), std::move(listener)));
 }
 
-StatusServer::StatusServer(std::shared_ptr<internal::StatusServerCore> core, uint16_t port)
-    : core_(std::move(core)), port_(port) {}
+StatusServer::StatusServer(std::shared_ptr<internal::StatusServerCore> core,
+                           std::unique_ptr<net::Listener> listener)
+    : core_(std::move(core)), listener_(std::move(listener)), port_(listener_->port()) {}
 
 StatusServer::~StatusServer() { Stop(); }
 
-void StatusServer::Stop() { core_->Stop(); }
-
-std::map<std::string, uint64_t> StatusServer::refused_counts() const {
-  return core_->refused_counts();
+void StatusServer::Stop() {
+  core_->MarkStopped();
+  listener_->Stop();
 }
 
-size_t StatusServer::connection_count() const { return core_->connection_count(); }
+std::map<std::string, uint64_t> StatusServer::refused_counts() const {
+  return listener_->refused_counts();
+}
+
+size_t StatusServer::connection_count() const { return listener_->connection_count(); }
 
 }  // namespace fedseg::coordinator

@@ -9,8 +9,9 @@
 // read it. It is built to never affect the federation: every handshake, request read, write and
 // shutdown has a deadline, request headers are capped and requests carry no body, concurrent
 // connections are capped (one more is closed at once and counted), no exception leaves a handler,
-// and a failing status connection only ever closes itself. Refusals are logged with the peer and
-// the reason, and counted per reason for /metrics.
+// and a failing status connection only ever closes itself. Connections are accepted, capped and
+// handshaken by net::Listener, as on the federation port: refusals are logged with the peer and the
+// reason, and counted per net::RefusalReason for /metrics.
 #ifndef FEDSEG_COORDINATOR_STATUS_STATUS_SERVER_H_
 #define FEDSEG_COORDINATOR_STATUS_STATUS_SERVER_H_
 
@@ -25,6 +26,7 @@
 #include <string>
 
 #include "common/base/status.h"
+#include "common/net/listener.h"
 #include "common/net/tls.h"
 #include "coordinator/status/status_snapshot.h"
 
@@ -85,9 +87,11 @@ class StatusServer {
   size_t connection_count() const;
 
  private:
-  StatusServer(std::shared_ptr<internal::StatusServerCore> core, uint16_t port);
+  StatusServer(std::shared_ptr<internal::StatusServerCore> core,
+               std::unique_ptr<net::Listener> listener);
 
   std::shared_ptr<internal::StatusServerCore> core_;
+  std::unique_ptr<net::Listener> listener_;
   uint16_t port_;
 };
 
