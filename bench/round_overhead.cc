@@ -14,9 +14,9 @@
 #include <thread>
 
 #include "common/base/file_util.h"
-#include "common/protocol/messages.h"
 #include "common/ml/runtime.h"
 #include "common/net/tls_client.h"
+#include "common/protocol/messages.h"
 #include "coordinator/coordinator.h"
 
 namespace fedseg {

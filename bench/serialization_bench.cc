@@ -5,8 +5,8 @@
 
 #include <random>
 
-#include "common/protocol/messages.h"
 #include "common/ml/model_file.h"
+#include "common/protocol/messages.h"
 
 namespace fedseg {
 namespace {

@@ -9,11 +9,11 @@
 #include <thread>
 
 #include "client/local_commands.h"
+#include "common/base/progress.h"
+#include "common/base/sha256.h"
 #include "common/ml/evaluation.h"
 #include "common/ml/model_file.h"
-#include "common/base/progress.h"
 #include "common/ml/runtime.h"
-#include "common/base/sha256.h"
 #include "common/ml/trainer.h"
 #include "common/net/x509_identity.h"
 

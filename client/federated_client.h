@@ -16,8 +16,8 @@
 #include "client/region_config.h"
 #include "client/region_privacy.h"
 #include "common/data/dataset_loader.h"
-#include "common/protocol/messages.h"
 #include "common/net/tls_client.h"
+#include "common/protocol/messages.h"
 
 namespace fedseg::client {
 

@@ -10,14 +10,14 @@
 #include <nlohmann/json.hpp>
 
 #include "client/segment_profile.h"
-#include "common/data/csv.h"
-#include "common/ml/evaluation.h"
 #include "common/base/file_util.h"
+#include "common/base/progress.h"
+#include "common/data/csv.h"
+#include "common/data/schema.h"
+#include "common/ml/evaluation.h"
 #include "common/ml/metrics.h"
 #include "common/ml/model_file.h"
-#include "common/base/progress.h"
 #include "common/ml/runtime.h"
-#include "common/data/schema.h"
 
 namespace fedseg::client {
 namespace {

@@ -10,10 +10,10 @@
 #include <string_view>
 #include <vector>
 
-#include "common/ml/mlp.h"
-#include "common/data/schema.h"
 #include "common/base/serialization.h"
 #include "common/base/status.h"
+#include "common/data/schema.h"
+#include "common/ml/mlp.h"
 #include "coordinator/record/run_record.h"
 
 namespace fedseg::coordinator {

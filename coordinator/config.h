@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "common/protocol/messages.h"
 #include "common/base/json_config.h"
 #include "common/base/status.h"
 #include "common/net/tls.h"
+#include "common/protocol/messages.h"
 #include "coordinator/strategy.h"
 
 namespace fedseg::coordinator {

@@ -11,8 +11,8 @@
 #include <map>
 #include <string>
 
-#include "common/ml/metrics.h"
 #include "common/base/status.h"
+#include "common/ml/metrics.h"
 
 namespace fedseg::coordinator {
 

@@ -17,8 +17,8 @@
 #include <utility>
 #include <vector>
 
-#include "common/data/csv.h"
 #include "common/base/status.h"
+#include "common/data/csv.h"
 
 namespace fedseg::data {
 

@@ -17,9 +17,9 @@
 #include <string>
 #include <vector>
 
-#include "common/data/dataset_loader.h"
 #include "common/base/serialization.h"
 #include "common/base/status.h"
+#include "common/data/dataset_loader.h"
 
 namespace fedseg::data {
 

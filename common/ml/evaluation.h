@@ -2,9 +2,9 @@
 #ifndef FEDSEG_COMMON_ML_EVALUATION_H_
 #define FEDSEG_COMMON_ML_EVALUATION_H_
 
+#include "common/data/schema.h"
 #include "common/ml/metrics.h"
 #include "common/ml/mlp.h"
-#include "common/data/schema.h"
 
 namespace fedseg::ml {
 

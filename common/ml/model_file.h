@@ -16,9 +16,9 @@
 #include <string>
 #include <string_view>
 
-#include "common/ml/mlp.h"
-#include "common/data/schema.h"
 #include "common/base/status.h"
+#include "common/data/schema.h"
+#include "common/ml/mlp.h"
 
 namespace fedseg::ml {
 

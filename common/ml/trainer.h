@@ -12,10 +12,10 @@
 #include <string>
 #include <vector>
 
+#include "common/base/status.h"
+#include "common/data/schema.h"
 #include "common/ml/mlp.h"
 #include "common/ml/optimizer.h"
-#include "common/data/schema.h"
-#include "common/base/status.h"
 
 namespace fedseg::ml {
 

@@ -27,8 +27,8 @@
 #include <string>
 #include <string_view>
 
-#include "common/net/frame.h"
 #include "common/base/status.h"
+#include "common/net/frame.h"
 #include "common/net/tcp_keepalive.h"
 #include "common/net/tls.h"
 

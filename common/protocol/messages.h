@@ -24,13 +24,13 @@
 #include <string>
 #include <vector>
 
-#include "common/net/frame.h"
+#include "common/base/serialization.h"
+#include "common/base/status.h"
+#include "common/data/schema.h"
 #include "common/ml/metrics.h"
 #include "common/ml/mlp.h"
 #include "common/ml/optimizer.h"
-#include "common/data/schema.h"
-#include "common/base/serialization.h"
-#include "common/base/status.h"
+#include "common/net/frame.h"
 
 namespace fedseg::protocol {
 

@@ -28,10 +28,10 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/base/status.h"
+#include "common/data/schema.h"
 #include "common/ml/mlp.h"
 #include "common/ml/optimizer.h"
-#include "common/data/schema.h"
-#include "common/base/status.h"
 #include "privacy/dpsgd/dp_sgd_params.h"
 #include "privacy/noise/noise.h"
 

@@ -14,12 +14,12 @@
 #include <vector>
 
 #include "common/base/container.h"
+#include "common/base/sha256.h"
 #include "common/data/csv.h"
 #include "common/data/dataset_loader.h"
+#include "common/ml/model_file.h"
 #include "common/net/frame.h"
 #include "common/protocol/messages.h"
-#include "common/ml/model_file.h"
-#include "common/base/sha256.h"
 #include "coordinator/checkpoint.h"
 #include "privacy/ledger/ledger.h"
 

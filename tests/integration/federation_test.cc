@@ -8,9 +8,9 @@
 #include <nlohmann/json.hpp>
 
 #include "common/data/dataset_loader.h"
-#include "common/protocol/messages.h"
 #include "common/ml/model_file.h"
 #include "common/net/tls_client.h"
+#include "common/protocol/messages.h"
 #include "coordinator/checkpoint.h"
 #include "federation_fixture.h"
 
