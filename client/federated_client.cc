@@ -10,6 +10,7 @@
 
 #include "client/local_commands.h"
 #include "common/base/progress.h"
+#include "common/base/seed.h"
 #include "common/base/sha256.h"
 #include "common/ml/evaluation.h"
 #include "common/ml/model_file.h"
@@ -333,8 +334,10 @@ Result<net::Frame> FederatedClient::ComputeRoundAnswer(const protocol::RoundStar
     tc.batch_size = s.plan.batch_size;
     tc.optimizer = s.plan.optimizer;
     tc.class_weight = s.plan.class_weight;
-    // The round's seed mixed with this region's name: regions shuffle differently, reproducibly.
-    tc.seed = msg.seed ^ (std::hash<std::string>{}(config_.region) * 0x9E3779B97F4A7C15ULL);
+    // The round's seed mixed with this region's name: regions shuffle differently, reproducibly,
+    // and the same on every platform (DeriveSeed is the coordinator's derivation; std::hash is
+    // implementation-defined).
+    tc.seed = DeriveSeed(msg.seed, config_.region);
     tc.threads = config_.threads;
     ProgressLine bar;  // a terminal gets a bar per local epoch; logs get the summary line below
     FEDSEG_ASSIGN_OR_RETURN(ml::TrainReport rep, ml::Train(model, train_, nullptr, tc, [&](const ml::EpochReport& e) {
