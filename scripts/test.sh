@@ -31,8 +31,9 @@ if [ "$SANITIZE" -eq 0 ]; then
   exit 0
 fi
 
-# -O1 keeps the instrumented tests fast enough while stack traces stay exact; asserts stay on.
-SAN_CMAKE=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g"
+# -O1 keeps the instrumented tests fast enough; -g1 (line tables only) keeps stack traces exact to
+# the line while compiling and linking much less debug information; asserts stay on.
+SAN_CMAKE=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1"
            -DFEDSEG_BUILD_BENCH=OFF)
 # The integration tests multiply their deadlines by this (tests/integration/process.h).
 export FEDSEG_TEST_TIME_SCALE=${FEDSEG_TEST_TIME_SCALE:-4}
