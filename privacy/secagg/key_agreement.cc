@@ -1,0 +1,96 @@
+#include "privacy/secagg/key_agreement.h"
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+
+#include <memory>
+#include <string>
+
+#include "common/base/openssl_error.h"
+
+namespace fedseg::privacy::secagg {
+namespace {
+
+struct PkeyFree {
+  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
+};
+struct PkeyCtxFree {
+  void operator()(EVP_PKEY_CTX* p) const { EVP_PKEY_CTX_free(p); }
+};
+struct KdfFree {
+  void operator()(EVP_KDF* p) const { EVP_KDF_free(p); }
+};
+struct KdfCtxFree {
+  void operator()(EVP_KDF_CTX* p) const { EVP_KDF_CTX_free(p); }
+};
+using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
+
+Status Fail(std::string what) {
+  return Status::Internal("secure aggregation: " + what + ": " + TakeOpenSslError());
+}
+
+Result<Pkey> PrivateKey(const X25519Key& key) {
+  Pkey pkey(EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nullptr, key.data(), key.size()));
+  if (!pkey) return Fail("cannot load an X25519 private key");
+  return pkey;
+}
+
+}  // namespace
+
+Result<X25519KeyPair> GenerateX25519KeyPair(const RandomBytes& random) {
+  X25519KeyPair pair;
+  FEDSEG_RETURN_IF_ERROR(random(pair.private_key));
+  FEDSEG_ASSIGN_OR_RETURN(pair.public_key, X25519PublicKey(pair.private_key));
+  return pair;
+}
+
+Result<X25519Key> X25519PublicKey(const X25519Key& private_key) {
+  FEDSEG_ASSIGN_OR_RETURN(Pkey pkey, PrivateKey(private_key));
+  X25519Key public_key{};
+  size_t length = public_key.size();
+  if (EVP_PKEY_get_raw_public_key(pkey.get(), public_key.data(), &length) != 1 ||
+      length != public_key.size()) {
+    return Fail("cannot compute an X25519 public key");
+  }
+  return public_key;
+}
+
+Result<SymmetricKey> DeriveSharedKey(const X25519Key& private_key, const X25519Key& peer_public_key,
+                                     std::string_view label) {
+  FEDSEG_ASSIGN_OR_RETURN(Pkey mine, PrivateKey(private_key));
+  Pkey peer(EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nullptr, peer_public_key.data(),
+                                        peer_public_key.size()));
+  if (!peer) return Fail("cannot load a peer's X25519 public key");
+  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(EVP_PKEY_CTX_new(mine.get(), nullptr));
+  X25519Key shared{};
+  size_t length = shared.size();
+  if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1 ||
+      EVP_PKEY_derive_set_peer(ctx.get(), peer.get()) != 1 ||
+      EVP_PKEY_derive(ctx.get(), shared.data(), &length) != 1 || length != shared.size()) {
+    // OpenSSL refuses an all-zero result (a small-order peer key) here.
+    return Status::InvalidArgument(
+        "secure aggregation: X25519 with the peer's public key failed "
+        "(a small-order or malformed key?): " +
+        TakeOpenSslError());
+  }
+
+  std::unique_ptr<EVP_KDF, KdfFree> kdf(EVP_KDF_fetch(nullptr, "HKDF", nullptr));
+  std::unique_ptr<EVP_KDF_CTX, KdfCtxFree> kctx(kdf ? EVP_KDF_CTX_new(kdf.get()) : nullptr);
+  if (!kctx) return Fail("HKDF is not available");
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, shared.data(), shared.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, const_cast<char*>(label.data()),
+                                        label.size()),
+      OSSL_PARAM_construct_end()};
+  SymmetricKey key{};
+  const int rc = EVP_KDF_derive(kctx.get(), key.data(), key.size(), params);
+  OPENSSL_cleanse(shared.data(), shared.size());
+  if (rc != 1) return Fail("HKDF-SHA-256 failed");
+  return key;
+}
+
+}  // namespace fedseg::privacy::secagg

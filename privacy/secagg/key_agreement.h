@@ -1,0 +1,41 @@
+// X25519 key pairs and the keys two parties derive from them: X25519 (RFC 7748) followed by
+// HKDF-SHA-256 (RFC 5869) with a context label, so one Diffie-Hellman secret never keys two
+// purposes (the pairwise mask seed and the share envelope use different labels, and the labels
+// carry the round and the two parties' names).
+#ifndef FEDSEG_PRIVACY_SECAGG_KEY_AGREEMENT_H_
+#define FEDSEG_PRIVACY_SECAGG_KEY_AGREEMENT_H_
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "common/base/status.h"
+#include "privacy/secagg/random_bytes.h"
+
+namespace fedseg::privacy::secagg {
+
+inline constexpr size_t kX25519KeySize = 32;
+using X25519Key = std::array<uint8_t, kX25519KeySize>;
+// A 256-bit symmetric key (AES-256, a mask seed).
+using SymmetricKey = std::array<uint8_t, 32>;
+
+struct X25519KeyPair {
+  X25519Key private_key{};  // kept by its owner; Shamir-shared for the mask key pair
+  X25519Key public_key{};
+};
+
+// A fresh key pair: 32 bytes from `random` as the private scalar (clamped by X25519 itself).
+Result<X25519KeyPair> GenerateX25519KeyPair(const RandomBytes& random);
+
+// The public key of `private_key` (to check a reconstructed private key against the one announced).
+Result<X25519Key> X25519PublicKey(const X25519Key& private_key);
+
+// HKDF-SHA-256(IKM = X25519(private_key, peer_public_key), salt = none, info = `label`). Fails on a
+// peer key of small order (an all-zero shared secret, RFC 7748 section 6.1).
+Result<SymmetricKey> DeriveSharedKey(const X25519Key& private_key, const X25519Key& peer_public_key,
+                                     std::string_view label);
+
+}  // namespace fedseg::privacy::secagg
+
+#endif  // FEDSEG_PRIVACY_SECAGG_KEY_AGREEMENT_H_
