@@ -207,15 +207,15 @@ void MlpWorkspace::LayerGradient(const ModelSpec& spec, int l, const Eigen::Matr
   gb = d.rowwise().sum();
 }
 
-void MlpWorkspace::PerExampleSquaredNorms(const Mlp& model, Eigen::VectorXf* out) const {
+void MlpWorkspace::PerExampleSquaredNorms(const Mlp& model, Eigen::VectorXd* out) const {
   const ModelSpec& spec = model.spec();
   const Eigen::Index b = probs_.cols();
   out->setZero(b);
   for (int l = 0; l < spec.num_layers(); ++l) {
     const Eigen::MatrixXf& a = (l == 0) ? *input_ : act_[l - 1];
-    Eigen::VectorXf d2 = delta_[l].colwise().squaredNorm().transpose();
-    Eigen::VectorXf a2 = a.colwise().squaredNorm().transpose();
-    out->array() += d2.array() * (a2.array() + 1.0f);
+    const Eigen::VectorXd d2 = delta_[l].cast<double>().colwise().squaredNorm().transpose();
+    const Eigen::VectorXd a2 = a.cast<double>().colwise().squaredNorm().transpose();
+    out->array() += d2.array() * (a2.array() + 1.0);
   }
 }
 

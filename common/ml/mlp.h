@@ -100,8 +100,10 @@ class MlpWorkspace {
 
   // Squared L2 norm of each example's own gradient, without materialising per-example gradients:
   // for a dense layer the example's weight gradient is the outer product d_i a_i^T, whose squared
-  // Frobenius norm is |d_i|^2 |a_i|^2 (plus |d_i|^2 for the bias). Used for DP-SGD clipping.
-  void PerExampleSquaredNorms(const Mlp& model, Eigen::VectorXf* out) const;
+  // Frobenius norm is |d_i|^2 |a_i|^2 (plus |d_i|^2 for the bias). Used for DP-SGD clipping, so
+  // accumulated in double: a float sum of thousands of squares can come out below the true norm
+  // by ~1e-4 relative, enough for a clipped contribution to exceed the clip norm.
+  void PerExampleSquaredNorms(const Mlp& model, Eigen::VectorXd* out) const;
 
   // Gradient of sum_i scale_i * coef_i * CE_i: each example's gradient scaled before summing (the
   // clipped sum of DP-SGD), in one pass.

@@ -23,6 +23,8 @@ constexpr int64_t kFiniteCheckEvery = 64;
 // parameter (measured with bench/dp_bench.cc: ~4 ns per Gaussian vs ~0.1 ns per example and
 // parameter). Only used to balance threads.
 constexpr double kNoiseCostInExamples = 40.0;
+// Examples are clipped to C * (1 - kClipMargin) (see ClippedSum).
+constexpr double kClipMargin = 1e-6;
 
 }  // namespace
 
@@ -100,21 +102,25 @@ double PrivateGradientComputer::ClippedSum(int slot, const ml::Mlp& model,
                                            const Eigen::Ref<const Eigen::MatrixXf>& x, const int* y,
                                            Eigen::VectorXf* out, int64_t* clipped) {
   ml::MlpWorkspace& ws = workspaces_[slot];
-  Eigen::VectorXf& norms = norms_[slot];
+  Eigen::VectorXd& norms = norms_[slot];
   Eigen::VectorXf& scale = scale_[slot];
   const double loss = ws.Forward(model, x, y, nullptr);
   ws.Backward(model);
   ws.PerExampleSquaredNorms(model, &norms);
   const Eigen::Index b = x.cols();
   scale.resize(b);
-  const double c2 = clip_norm_ * clip_norm_;
+  // Norms and factors in double, and a bound a hair below C: the factor's rounding to float
+  // (relative 6e-8) and the float products that apply it can then never lift a clipped
+  // contribution above C, so the sensitivity the accountant assumes holds on the machine.
+  const double bound = clip_norm_ * (1.0 - kClipMargin);
+  const double bound2 = bound * bound;
   int64_t count = 0;
   for (Eigen::Index i = 0; i < b; ++i) {
     const double n2 = norms[i];
-    if (n2 <= c2) {
+    if (n2 <= bound2) {
       scale[i] = 1.0f;
     } else {  // also NaN: the NaN propagates, and DpSgdTrain reports divergence
-      scale[i] = static_cast<float>(clip_norm_ / std::sqrt(n2));
+      scale[i] = static_cast<float>(bound / std::sqrt(n2));
       ++count;
     }
   }
@@ -182,12 +188,13 @@ Result<PrivateGradientStats> PrivateGradientComputer::Compute(
     stats.loss_sum = loss;
     stats.clipped = clipped;
   }
-  const float scale = static_cast<float>(1.0 / expected_batch_);
   if (noisy) {
     FEDSEG_RETURN_IF_ERROR(noise.status().WithContext("DP-SGD noise"));
-    *grad = (*grad + noise_) * scale;
+    // Noise drawn and added in double, then one rounding to float: the float sum's low-order bits
+    // do not survive next to noise of full double precision.
+    *grad = ((grad->cast<double>() + noise_) * (1.0 / expected_batch_)).cast<float>();
   } else {
-    *grad *= scale;
+    *grad *= static_cast<float>(1.0 / expected_batch_);
   }
   return stats;
 }

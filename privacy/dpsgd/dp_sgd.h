@@ -125,9 +125,9 @@ class PrivateGradientComputer {
   int threads_;
   std::vector<ml::MlpWorkspace> workspaces_;  // one per thread
   std::vector<Eigen::VectorXf> partial_;  // per-thread clipped sums
-  std::vector<Eigen::VectorXf> norms_;    // per-thread squared norms
+  std::vector<Eigen::VectorXd> norms_;    // per-thread squared norms (double: see ClippedSum)
   std::vector<Eigen::VectorXf> scale_;    // per-thread clipping factors
-  Eigen::VectorXf noise_;
+  Eigen::VectorXd noise_;  // drawn and added in double
 };
 
 }  // namespace fedseg::privacy

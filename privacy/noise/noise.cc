@@ -118,13 +118,17 @@ class WordNoiseSource : public NoiseSource {
   // R cos(theta) and R sin(theta), R = sqrt(-2 ln U), are independent N(0, 1). No rejection and
   // no data-dependent branch: every pair costs the same time whatever its value. The passes over a
   // chunk are separate so each vectorises (std::sqrt's errno path would block it in the first).
-  void FillGaussian(float* out, size_t n, double stddev) final {
+  void FillGaussian(float* out, size_t n, double stddev) final { Gaussians(out, n, stddev); }
+  void FillGaussian(double* out, size_t n, double stddev) final { Gaussians(out, n, stddev); }
+
+  template <typename T>
+  void Gaussians(T* out, size_t n, double stddev) {
     size_t k = 0;
     while (k < n) {
       const size_t pairs = std::min(kChunkPairs, (n - k + 1) / 2);
       const uint64_t* w = Words(2 * pairs);
       if (w == nullptr) {
-        std::fill(out + k, out + n, static_cast<float>(kNaN));
+        std::fill(out + k, out + n, static_cast<T>(kNaN));
         return;
       }
       double* radius = radius_.data();
@@ -137,13 +141,13 @@ class WordNoiseSource : public NoiseSource {
       const Eigen::Index p = static_cast<Eigen::Index>(pairs);
       radius_.head(p) = radius_.head(p).sqrt() * stddev;
       const size_t full = std::min(pairs, (n - k) / 2);
-      float* o = out + k;
+      T* o = out + k;
       for (size_t i = 0; i < full; ++i) {
-        o[2 * i] = static_cast<float>(radius[i] * cosine[i]);
-        o[2 * i + 1] = static_cast<float>(radius[i] * sine[i]);
+        o[2 * i] = static_cast<T>(radius[i] * cosine[i]);
+        o[2 * i + 1] = static_cast<T>(radius[i] * sine[i]);
       }
       k += 2 * full;
-      if (full < pairs) out[k++] = static_cast<float>(radius[full] * cosine[full]);  // odd n
+      if (full < pairs) out[k++] = static_cast<T>(radius[full] * cosine[full]);  // odd n
     }
   }
 

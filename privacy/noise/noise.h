@@ -19,8 +19,9 @@
 //  * uniforms carry 53 or 64 random bits (never a 24-bit float uniform, whose coarse grid gives the
 //    noise a sparse, truncated support: no draw beyond 5.8 sigma at all);
 //  * the transform runs in double, so its rounding artifacts sit ~29 bits below float precision,
-//    and FillGaussian rounds each draw to float; DP-SGD then adds it to a float sum, divides and
-//    runs the optimizer, and only the model after many steps ever leaves the process;
+//    and FillGaussian either rounds each draw to float or keeps it in double; DP-SGD draws in
+//    double, adds the noise to its clipped sum in double and rounds once to float, and only the
+//    model after many steps ever leaves the process;
 //  * Box-Muller has no rejection loop and our kernels no branches, so timing reveals nothing about
 //    the values (and no step of the sampler depends on the private data at all).
 // This narrows the attack surface but is not a proof: the released float values still come from a
@@ -60,6 +61,8 @@ class NoiseSource {
 
   // out[0..n) = independent N(0, stddev^2) draws, computed in double and rounded to float.
   virtual void FillGaussian(float* out, size_t n, double stddev) = 0;
+  // The same draws kept in double precision (DP-SGD adds its noise in double).
+  virtual void FillGaussian(double* out, size_t n, double stddev) = 0;
 
   // out[0..n) = independent uniforms in [0, 1) (multiples of 2^-53), for sampling decisions.
   virtual void FillUniform(double* out, size_t n) = 0;

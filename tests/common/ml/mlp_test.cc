@@ -92,7 +92,7 @@ TEST(MlpTest, PerExampleNormsMatchExplicitPerExampleGradients) {
   MlpWorkspace ws;
   ws.Forward(f.model, f.x, f.y.data(), nullptr);
   ws.Backward(f.model);
-  Eigen::VectorXf norms;
+  Eigen::VectorXd norms;
   ws.PerExampleSquaredNorms(f.model, &norms);
   for (int i = 0; i < 7; ++i) {
     MlpWorkspace one;
@@ -101,7 +101,8 @@ TEST(MlpTest, PerExampleNormsMatchExplicitPerExampleGradients) {
     one.Backward(f.model);
     Eigen::VectorXf g;
     one.Gradient(f.model, &g);
-    EXPECT_NEAR(norms[i], g.squaredNorm(), 1e-4f * (1 + g.squaredNorm())) << "example " << i;
+    const double exact = g.cast<double>().squaredNorm();
+    EXPECT_NEAR(norms[i], exact, 1e-5 * (1 + exact)) << "example " << i;
   }
 }
 

@@ -121,6 +121,28 @@ TEST(DpSgdTest, HugeGradientContributesExactlyClipNorm) {
   EXPECT_LT((grad.cast<double>() - small_raw).cwiseAbs().maxCoeff(), 1e-6);
 }
 
+TEST(DpSgdTest, ClippedContributionNeverExceedsTheClipNorm) {
+  // Wide layers (thousands of squares in each norm) and inputs of every scale: the contribution
+  // computed on the machine, measured in double, is never above C.
+  const ml::ModelSpec spec{64, {128, 64}, 4};
+  const double c = 1.0;
+  auto computer = PrivateGradientComputer::Create(c, 0.0, 1.0, 1);
+  ASSERT_TRUE(computer.ok());
+  auto noise = MakeInsecureSeededNoiseForTesting(2);
+  double largest = 0;
+  for (int trial = 0; trial < 200; ++trial) {
+    Batch f = MakeBatch(spec, 1, 1000 + trial);
+    f.x *= std::pow(10.0f, static_cast<float>(trial % 7 - 1));
+    Eigen::VectorXf grad;
+    auto stats = computer->Compute(f.model, f.x, f.y.data(), *noise, &grad);
+    ASSERT_TRUE(stats.ok());
+    if (stats->clipped == 0) continue;
+    largest = std::max(largest, grad.cast<double>().norm());
+  }
+  EXPECT_GT(largest, c * (1 - 1e-5));  // clipping happened, to (just below) C
+  EXPECT_LE(largest, c);
+}
+
 TEST(DpSgdTest, NoiseStddevIsSigmaCOverExpectedBatch) {
   const ml::ModelSpec spec{6, {10}, 3};
   Batch f = MakeBatch(spec, 12, 5);
@@ -370,6 +392,10 @@ class RecordingNoise : public NoiseSource {
   void FillGaussian(float* out, size_t n, double stddev) override {
     gaussian_calls.push_back({n, stddev});
     std::fill(out, out + n, 0.0f);
+  }
+  void FillGaussian(double* out, size_t n, double stddev) override {
+    gaussian_calls.push_back({n, stddev});
+    std::fill(out, out + n, 0.0);
   }
   void FillUniform(double* out, size_t n) override {
     uniforms += n;

@@ -276,6 +276,21 @@ TEST(NoiseTest, BoxMullerMatchesLibmIncludingExtremes) {
   EXPECT_EQ(out[3], 0.0f);
 }
 
+TEST(NoiseTest, DoubleDrawsAreTheFloatDrawsBeforeRounding) {
+  auto as_float = MakeInsecureSeededNoiseForTesting(21);
+  auto as_double = MakeInsecureSeededNoiseForTesting(21);
+  std::vector<float> f(1001);
+  std::vector<double> d(1001);
+  as_float->FillGaussian(f.data(), f.size(), 2.5);
+  as_double->FillGaussian(d.data(), d.size(), 2.5);
+  int not_representable = 0;
+  for (size_t i = 0; i < f.size(); ++i) {
+    ASSERT_EQ(f[i], static_cast<float>(d[i])) << i;
+    not_representable += static_cast<double>(f[i]) != d[i];
+  }
+  EXPECT_GT(not_representable, 990);  // the double draws carry bits a float cannot hold
+}
+
 TEST(NoiseTest, OddCountsAndSmallCalls) {
   auto a = MakeInsecureSeededNoiseForTesting(3);
   std::vector<float> v(2049, std::nanf(""));
@@ -284,7 +299,7 @@ TEST(NoiseTest, OddCountsAndSmallCalls) {
   float one = std::nanf("");
   a->FillGaussian(&one, 1, 1.0);
   EXPECT_TRUE(std::isfinite(one));
-  a->FillGaussian(nullptr, 0, 1.0);  // nothing to do
+  a->FillGaussian(static_cast<float*>(nullptr), 0, 1.0);  // nothing to do
   EXPECT_TRUE(a->status().ok());
 }
 
