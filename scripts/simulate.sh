@@ -288,9 +288,11 @@ PY
   epochs=$((rounds * local_epochs))
   "$bin/fedseg-client" train --data "$run_dir/data/pooled_train.csv" --test-data "$run_dir/data/pooled_test.csv" \
     --epochs "$epochs" --out "$run_dir/pooled.fsm" "${common[@]}" > "$run_dir/baseline_pooled.json"
-  # The scope column is as wide as the longest region name (Region-1 or a long --split-by value).
-  scope_w=5
-  for r in "${regions[@]}"; do (( ${#r} > scope_w )) && scope_w=${#r}; done
+  # The scope column: 12 characters, or as wide as the longest region name (a long --split-by value).
+  scope_w=12
+  for r in "${regions[@]}"; do
+    if (( ${#r} > scope_w )); then scope_w=${#r}; fi
+  done
   {
     printf '%-*s %10s %10s %10s %10s %10s %10s\n' "$scope_w" scope fed_AUC fed_F1 pooled_AUC pooled_F1 local_AUC local_F1
     for r in all "${regions[@]}"; do

@@ -57,6 +57,23 @@ elif [[ ! -f "$dir/final.fsm" ]]; then
   fail "--hidden none: no final model"
 fi
 
+# --baselines with region names longer than the table's 12-character scope column: the column
+# widens, so every line of baselines.txt has the same length.
+awk -F, 'BEGIN { OFS = "," } { sub(/\r$/, "") } NR == 1 { print $0, "Zone"; next }
+         { print $0, (NR % 2 ? "north-western-territories" : "south-eastern-territories") }' \
+  "$work/small.csv" > "$work/zones.csv"
+dir="$work/baselines"
+if ! "$sim" --data "$work/zones.csv" --label Revenue --categorical Month,VisitorType --drop Zone \
+     --split-by Zone --rounds 1 --baselines --build-dir "$build" --quiet --run-dir "$dir" \
+     > "$work/out" 2> "$work/err"; then
+  fail "--baselines: simulate.sh failed: $(tail -n 5 "$work/err")"
+elif [[ $(awk '{ print length($0) }' "$dir/baselines.txt" | sort -u | wc -l) -ne 1 ]]; then
+  fail "--baselines: the table's lines differ in length:
+$(cat "$dir/baselines.txt")"
+elif ! grep -q '^Zone-north-western-territories ' "$dir/baselines.txt"; then
+  fail "--baselines: no row for the long region name: $(cat "$dir/baselines.txt")"
+fi
+
 # expect_coordinator_error "<coordinator message substring>" ARGS...: exit 1 within seconds, the
 # coordinator's message on stderr, and no region process left behind.
 expect_coordinator_error() {
