@@ -372,6 +372,7 @@ TEST_F(StatusTest, ReportsARunAsItProgresses) {
   // A round in progress: all three selected, a round number, the connected regions.
   ASSERT_TRUE(in_round.is_object()) << "never saw phase 'round'";
   EXPECT_EQ(in_round["selected_regions"], nlohmann::json({"r1", "r2", "r3"}));
+  EXPECT_EQ(in_round["status"], "running") << "the run-status word of report.json and --json";
   EXPECT_GE(in_round["round"].get<int>(), 1);
   EXPECT_LE(in_round["updates_received"].get<int>(), 3);
   EXPECT_EQ(in_round["connected_regions"].size(), 3u);
