@@ -85,17 +85,24 @@ TEST(AuditCommandsTest, ErrorsGoToErrWithExitStatus) {
   EXPECT_NE(err.str().find("/nonexistent/region.crt"), std::string::npos) << err.str();
 }
 
-// A ledger of one release, signed with a fresh EC key, verified and then truncated.
-TEST(AuditCommandsTest, VerifyTableAndProblems) {
-  const fs::path dir =
-      fs::path(::testing::TempDir()) / ("audit_commands_test_" + std::to_string(::getpid()));
+// A folder under the test's temporary directory with a fresh EC key and self-signed certificate
+// for region-a (r.key, r.crt), made with the openssl command line.
+fs::path RegionKeyFolder(const std::string& name) {
+  const fs::path dir = fs::path(::testing::TempDir()) / (name + "_" + std::to_string(::getpid()));
   fs::create_directories(dir);
-  const std::string key = (dir / "r.key").string(), cert = (dir / "r.crt").string();
   const std::string cmd =
       "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 "
       "-subj /CN=region-a -keyout '" +
-      key + "' -out '" + cert + "' >/dev/null 2>&1";
-  ASSERT_EQ(std::system(cmd.c_str()), 0);
+      (dir / "r.key").string() + "' -out '" + (dir / "r.crt").string() + "' >/dev/null 2>&1";
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  return dir;
+}
+
+// A ledger of one release, signed with a fresh EC key, verified and then truncated.
+TEST(AuditCommandsTest, VerifyTableAndProblems) {
+  const fs::path dir = RegionKeyFolder("audit_commands_test");
+  const std::string key = (dir / "r.key").string(), cert = (dir / "r.crt").string();
+  ASSERT_TRUE(fs::exists(cert));
   const std::string ledger = (dir / "ledger.jsonl").string();
   std::string head;
   {
@@ -140,15 +147,9 @@ TEST(AuditCommandsTest, VerifyTableAndProblems) {
 // Computed parameters (q = 64/4321, a calibrated sigma) have 17 significant digits: the table
 // shows 6 and stays aligned whatever the widths; --json keeps every bit.
 TEST(AuditCommandsTest, VerifyTableShowsComputedParametersShortAndAligned) {
-  const fs::path dir =
-      fs::path(::testing::TempDir()) / ("audit_table_test_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
+  const fs::path dir = RegionKeyFolder("audit_table_test");
   const std::string key = (dir / "r.key").string(), cert = (dir / "r.crt").string();
-  const std::string cmd =
-      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 "
-      "-subj /CN=region-a -keyout '" +
-      key + "' -out '" + cert + "' >/dev/null 2>&1";
-  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  ASSERT_TRUE(fs::exists(cert));
   const std::string ledger = (dir / "ledger.jsonl").string();
   const double q = 64.0 / 4321.0, sigma = 147.73492837465123;
   {
