@@ -41,7 +41,12 @@ int main(int argc, char** argv) {
   report->add_option("--run-dir", report_dir, "Run directory holding report.json")->required();
   report->add_option("--out", report_out, "Write the page here instead of <run-dir>/report.html");
   report->add_flag("--json", report_json, "Print {\"report_html\": PATH} on stdout");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version exit 0; every usage error exits 2, as a bad config does.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
 
   if (*report) {
     auto written = fedseg::coordinator::RenderRunDirectory(report_dir, report_out);
