@@ -47,26 +47,22 @@ expect_usage_error "--rounds must be a whole number >= 0 (got '-2')" "${base[@]}
 expect_usage_error "--rounds needs a value" "${base[@]}" --clients 3 --rounds
 expect_usage_error "unknown option --bogus" "${base[@]}" --clients 3 --bogus 1
 
-# --hidden none is a linear model, as in `fedseg-client train --hidden none`: the run completes.
-dir="$work/linear"
-if ! "$sim" "${base[@]}" --clients 2 --rounds 1 --hidden none --run-dir "$dir" > "$work/out" 2> "$work/err"; then
-  fail "--hidden none: simulate.sh failed: $(tail -n 5 "$work/err")"
-elif ! grep -q '"hidden": \[\]' "$dir/configs/coordinator.json"; then
-  fail "--hidden none: the coordinator config does not have an empty hidden list"
-elif [[ ! -f "$dir/final.fsm" ]]; then
-  fail "--hidden none: no final model"
-fi
-
 # --baselines with region names longer than the table's 12-character scope column: the column
-# widens, so every line of baselines.txt has the same length.
+# widens, so every line of baselines.txt has the same length. With --hidden none, a linear model
+# as in `fedseg-client train --hidden none`, for the federation and the baselines.
 awk -F, 'BEGIN { OFS = "," } { sub(/\r$/, "") } NR == 1 { print $0, "Zone"; next }
          { print $0, (NR % 2 ? "north-western-territories" : "south-eastern-territories") }' \
   "$work/small.csv" > "$work/zones.csv"
 dir="$work/baselines"
 if ! "$sim" --data "$work/zones.csv" --label Revenue --categorical Month,VisitorType --drop Zone \
-     --split-by Zone --rounds 1 --baselines --build-dir "$build" --quiet --run-dir "$dir" \
+     --split-by Zone --rounds 1 --hidden none --baselines --build-dir "$build" --quiet \
+     --run-dir "$dir" \
      > "$work/out" 2> "$work/err"; then
   fail "--baselines: simulate.sh failed: $(tail -n 5 "$work/err")"
+elif ! grep -q '"hidden": \[\]' "$dir/configs/coordinator.json"; then
+  fail "--hidden none: the coordinator config does not have an empty hidden list"
+elif [[ ! -f "$dir/final.fsm" ]]; then
+  fail "--hidden none: no final model"
 elif [[ $(awk '{ print length($0) }' "$dir/baselines.txt" | sort -u | wc -l) -ne 1 ]]; then
   fail "--baselines: the table's lines differ in length:
 $(cat "$dir/baselines.txt")"
