@@ -226,8 +226,10 @@ void Coordinator::Tick() {
       if (progress_.active()) {
         const double left = std::chrono::duration<double>(deadline_ - now).count();
         char line[160];
-        std::snprintf(line, sizeof line, "round %u/%d: %zu/%zu updates received, %.0f s left before the deadline",
-                      round_, config_.rounds(), SelectedReplied(), selected_.size(), std::max(0.0, left));
+        std::snprintf(line, sizeof line,
+                      "round %u/%d: %zu/%zu updates received, %.0f s left before the deadline",
+                      round_, config_.rounds(), SelectedReplied(), selected_.size(),
+                      std::max(0.0, left));
         progress_.Update(line);
       }
       if (now > deadline_) {

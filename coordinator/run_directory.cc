@@ -74,7 +74,9 @@ Status RunDirectory::HandleEarlierRun(EarlierRun earlier) {
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &utc);
   std::string to = dir_ + "/previous/" + stamp;
-  for (int n = 2; fs::exists(to, ec); ++n) to = dir_ + "/previous/" + stamp + "-" + std::to_string(n);
+  for (int n = 2; fs::exists(to, ec); ++n) {
+    to = dir_ + "/previous/" + stamp + "-" + std::to_string(n);
+  }
   FEDSEG_RETURN_IF_ERROR(MakeDirs(to));
   found.push_back("coordinator.log");
   for (const std::string& f : found) {
