@@ -298,7 +298,8 @@ Result<net::Frame> FederatedClient::ComputeRoundAnswer(const protocol::RoundStar
     up.ledger_head = privacy_->ledger_head();
   }
   if (!msg.train) {
-    log_->info("round {}: evaluated the final model on {} test rows", msg.round, test_.rows());
+    log_->info("round {}: evaluated the model on {} test rows (no training)", msg.round,
+               test_.rows());
     return protocol::MakeFrame(protocol::MessageType::kUpdate, up);
   }
   const auto t0 = std::chrono::steady_clock::now();

@@ -63,9 +63,18 @@ Coordinator::~Coordinator() {
 uint16_t Coordinator::port() const { return server_ ? server_->port() : 0; }
 
 Status Coordinator::Init() {
-  FEDSEG_ASSIGN_OR_RETURN(run_dir_, RunDirectory::Open(config_.run_dir));
-  log_ = run_dir_->log();
+  // Checked before the run directory is touched: a bad strategy leaves no trace there.
   FEDSEG_ASSIGN_OR_RETURN(strategy_, MakeStrategy(config_.strategy));
+  const EarlierRun earlier = options_.resume  ? EarlierRun::kResume
+                             : options_.fresh ? EarlierRun::kFresh
+                                              : EarlierRun::kRefuse;
+  FEDSEG_ASSIGN_OR_RETURN(run_dir_, RunDirectory::Open(config_.run_dir, earlier));
+  log_ = run_dir_->log();
+  if (!run_dir_->moved_earlier_run_to().empty()) {
+    log_->warn("{}: moved the earlier run's files to {}",
+               options_.resume ? "--resume found no checkpoint to continue" : "--fresh",
+               run_dir_->moved_earlier_run_to());
+  }
 
   run_dir_->RemoveStaleTemporaries();
   const std::string ckpt_path = run_dir_->checkpoint_path();
@@ -128,11 +137,11 @@ int Coordinator::Run() {
     if (ec) return;
     log_->warn("signal {} received: shutting down after round {}{}", sig, completed_round_,
                completed_round_ ? "; continue with --resume" : "");
-    Finish(0, "interrupted by signal " + std::to_string(sig));
+    Finish(RunStatus::kStopped, "signal " + std::to_string(sig));
   });
   Tick();
   io_.run();
-  return exit_code_;
+  return RunStatusExitCode(status_);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -217,13 +226,21 @@ void Coordinator::Tick() {
       if (progress_.active()) {
         const double left = std::chrono::duration<double>(deadline_ - now).count();
         char line[160];
-        std::snprintf(line, sizeof line, "round %u/%d: %zu/%zu updates received, %.0f s left before the deadline",
-                      round_, config_.rounds(), replied_.size(), selected_.size(), std::max(0.0, left));
+        std::snprintf(line, sizeof line,
+                      "round %u/%d: %zu/%zu updates received, %.0f s left before the deadline",
+                      round_, config_.rounds(), SelectedReplied(), selected_.size(),
+                      std::max(0.0, left));
         progress_.Update(line);
       }
       if (now > deadline_) {
-        log_->warn("round {} deadline passed: {}/{} regions replied", round_, replied_.size(),
-                   selected_.size());
+        log_->warn("round {} deadline passed: {}/{} regions replied", round_,
+                   SelectedReplied(), selected_.size());
+        if (replied_.size() - SelectedReplied() < evaluators_.size()) {
+          log_->warn("round {}: {} of {} evaluation-only regions answered; the round's metrics "
+                     "cover the {} regions that did",
+                     round_, replied_.size() - SelectedReplied(), evaluators_.size(),
+                     replied_.size());
+        }
         FinishRound();
       }
       break;
@@ -254,7 +271,8 @@ void Coordinator::BuildSchema() {
   data::DataSummary ordered;
   for (const auto& [name, summary] : summaries_) {
     Status merged = ordered.Merge(summary);
-    if (!merged.ok()) return Finish(1, "schema: " + merged.message());  // checked on arrival
+    // Checked on arrival already.
+    if (!merged.ok()) return Finish(RunStatus::kFailed, "schema: " + merged.message());
   }
   merged_summary_ = std::move(ordered);
   data::SchemaOptions so;
@@ -262,12 +280,12 @@ void Coordinator::BuildSchema() {
   auto schema = data::Schema::FromSummary(merged_summary_, config_.data.label, so);
   if (!schema.ok()) {
     log_->error("cannot build the global schema: {}", schema.status().message());
-    return Finish(1, "schema: " + schema.status().message());
+    return Finish(RunStatus::kFailed, "schema: " + schema.status().message());
   }
   schema_ = std::move(*schema);
   spec_ = ml::ModelSpec{schema_.input_dim(), config_.hidden, schema_.num_classes()};
   auto model = ml::Mlp::Create(spec_);
-  if (!model.ok()) return Finish(1, model.status().message());
+  if (!model.ok()) return Finish(RunStatus::kFailed, "model: " + model.status().message());
   model->InitRandom(config_.seed);
   global_ = model->params();
   have_schema_ = true;
@@ -287,6 +305,10 @@ void Coordinator::BuildSchema() {
 
 void Coordinator::StartRound() {
   selected_ = registry_.SelectForRound(round_);
+  evaluators_.clear();
+  for (const auto& [name, r] : registry_.regions()) {
+    if (r.connected && r.set_up && !selected_.count(name)) evaluators_.insert(name);
+  }
   replied_.clear();
   lost_.clear();
   updates_.clear();
@@ -305,8 +327,19 @@ void Coordinator::StartRound() {
   // One shared frame: 1,000 regions queue the same payload, not 1,000 copies of the weights.
   const auto frame = std::make_shared<const net::Frame>(protocol::MakeFrame(protocol::MessageType::kRoundStart, msg));
   for (const std::string& name : selected_) registry_.Find(name)->session->Send(frame);
-  log_->info("round {}/{} started with {} of {} ready regions", round_, config_.rounds(),
-             selected_.size(), registry_.ReadyRegions().size());
+  if (!evaluators_.empty()) {
+    // The others evaluate the same model without training (no privacy spend: evaluation-only
+    // rounds never touch the training rows), as in the final evaluation.
+    msg.train = false;
+    const auto eval_frame = std::make_shared<const net::Frame>(
+        protocol::MakeFrame(protocol::MessageType::kRoundStart, msg));
+    for (const std::string& name : evaluators_) registry_.Find(name)->session->Send(eval_frame);
+  }
+  log_->info("round {}/{} started with {} of {} ready regions{}", round_, config_.rounds(),
+             selected_.size(), registry_.ReadyRegions().size(),
+             evaluators_.empty() ? ""
+                                 : "; " + std::to_string(evaluators_.size()) +
+                                       " more evaluate the model without training");
 }
 
 void Coordinator::FinishRound() {
@@ -321,6 +354,7 @@ void Coordinator::FinishRound() {
                "be retried when enough regions are ready",
                round_, updates_.size(), config_.min_regions);
     selected_.clear();
+    evaluators_.clear();
     phase_ = Phase::kWaitingForQuorum;
     phase_started_ = Clock::now();
     return;
@@ -331,8 +365,10 @@ void Coordinator::FinishRound() {
             [](const ClientUpdate& a, const ClientUpdate& b) { return a.region < b.region; });
   Status st = strategy_->Aggregate(updates_, &global_);
   if (!st.ok() || !ml::AllFinite(global_)) {
-    log_->error("round {}: aggregation failed: {}", round_, st.ok() ? "non-finite model" : st.message());
-    return Finish(1, "aggregation failed");
+    const std::string why = st.ok() ? "non-finite model" : st.message();
+    log_->error("round {}: aggregation failed: {}", round_, why);
+    return Finish(RunStatus::kFailed,
+                  "round " + std::to_string(round_) + ": aggregation failed: " + why);
   }
   uint64_t examples = 0;
   double loss = 0;
@@ -368,11 +404,12 @@ void Coordinator::FinishRound() {
   st = WriteCheckpoint();
   if (!st.ok()) {
     log_->error("checkpoint failed: {}", st.message());
-    return Finish(1, "checkpoint failed: " + st.message());
+    return Finish(RunStatus::kFailed, "checkpoint failed: " + st.message());
   }
   WriteReport();
   Failpoint("coordinator/between-rounds");  // test-only crash point: after the checkpoint
   selected_.clear();
+  evaluators_.clear();
   ++round_;
   if (round_ > static_cast<uint32_t>(config_.rounds())) {
     StartFinalEvaluation();
@@ -390,6 +427,7 @@ void Coordinator::StartFinalEvaluation() {
     if (r.connected && r.set_up) ready.push_back(name);  // retired regions may still evaluate
   }
   selected_ = std::set<std::string>(ready.begin(), ready.end());
+  evaluators_.clear();
   replied_.clear();
   lost_.clear();
   evals_.Reset(spec_.num_classes);
@@ -420,38 +458,66 @@ void Coordinator::FinishFinalEvaluation() {
   Status st = ml::SaveModelFile(run_dir_->final_model_path(), file);
   if (!st.ok()) {
     log_->error("cannot write the final model: {}", st.message());
-    return Finish(1, st.message());
+    return Finish(RunStatus::kFailed, "final model: " + st.message());
   }
-  protocol::DoneMsg done{std::vector<float>(global_.data(), global_.data() + global_.size()), "completed"};
+  // A final model worse than the initial one is published (regions and final.fsm) but flagged,
+  // never silently: the status says "degraded" and the detail gives both models' figures.
+  RunStatus verdict = RunStatus::kCompleted;
+  std::string detail;
+  const RoundResult& last = record_.Round(completed_round_);  // exists: evaluated above
+  const RoundResult& initial = record_.Round(0);
+  if (completed_round_ > 0 && initial.evaluation && last.evaluation &&
+      last.evaluation->global.rows > 0) {
+    if (auto worse = WorseThanInitial(initial.evaluation->global, last.evaluation->global)) {
+      verdict = RunStatus::kDegraded;
+      detail = *worse;
+      log_->warn("{}; do not deploy {} (exit code {})", detail, run_dir_->final_model_path(),
+                 RunStatusExitCode(verdict));
+    }
+  }
+  protocol::DoneMsg done{std::vector<float>(global_.data(), global_.data() + global_.size()),
+                         verdict == RunStatus::kCompleted ? "completed" : "degraded: " + detail};
   const auto done_frame = std::make_shared<const net::Frame>(protocol::MakeFrame(protocol::MessageType::kDone, done));
   for (auto& [name, r] : registry_.regions()) {
     if (r.connected) r.session->Send(done_frame);
   }
-  if (const RoundResult& last = record_.Round(completed_round_); last.evaluation) {
+  if (last.evaluation) {
     const nlohmann::json g = last.evaluation->global.ToJson();
     log_->info("final model: {} | loss {} AUC {} F1 {} accuracy {} kappa {}",
                run_dir_->final_model_path(), g["loss"].dump(), g["roc_auc"].dump(),
                g["positive_f1"].dump(), g["accuracy"].dump(), g["kappa"].dump());
   }
   LogPrivacy("final");
-  Finish(0, "completed");
+  Finish(verdict, detail);
 }
 
-void Coordinator::Finish(int exit_code, const std::string& why) {
+void Coordinator::Finish(RunStatus status, const std::string& detail) {
   if (phase_ == Phase::kDone) return;
-  exit_code_ = exit_code;
+  status_ = status;
+  status_detail_ = detail;
   phase_ = Phase::kDone;
   WriteReport();
-  nlohmann::json summary = {{"status", exit_code == 0 ? why : "failed: " + why},
+  const std::string word(RunStatusName(status));
+  nlohmann::json summary = {{"status", word},
                             {"run_id", record_.run_id},
                             {"completed_round", completed_round_},
-                            {"run_dir", config_.run_dir}};
-  if (completed_round_ < record_.rounds.size() && record_.rounds[completed_round_].evaluation &&
-      exit_code == 0 && why == "completed") {
+                            {"run_dir", config_.run_dir},
+                            {"exit_code", RunStatusExitCode(status)}};
+  if (!detail.empty()) summary["status_detail"] = detail;
+  const bool ended = status == RunStatus::kCompleted || status == RunStatus::kDegraded;
+  if (ended && completed_round_ < record_.rounds.size() &&
+      record_.rounds[completed_round_].evaluation) {
     summary["final"] = record_.rounds[completed_round_].evaluation->global.ToJson();
+    if (record_.rounds[0].evaluation) {
+      summary["initial"] = record_.rounds[0].evaluation->global.ToJson();
+    }
   }
   if (options_.json) std::cout << summary.dump(2) << std::endl;
-  log_->info("coordinator finished: {}", why);
+  if (status == RunStatus::kFailed) {
+    log_->error("coordinator finished: {}: {}", word, detail);
+  } else {
+    log_->info("coordinator finished: {}{}{}", word, detail.empty() ? "" : ": ", detail);
+  }
   tick_.cancel();
   signals_.cancel();
   // Let queued frames (Done, Error) flush, then stop.

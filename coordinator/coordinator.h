@@ -36,6 +36,7 @@
 #include "coordinator/config.h"
 #include "coordinator/evaluation_tally.h"
 #include "coordinator/record/run_record.h"
+#include "coordinator/record/run_status.h"
 #include "coordinator/region_registry.h"
 #include "coordinator/run_directory.h"
 #include "coordinator/status/status_server.h"
@@ -50,13 +51,16 @@ class Coordinator {
  public:
   struct Options {
     bool resume = false;   // continue from run_dir/checkpoint.fsc if present
+    bool fresh = false;    // move an earlier run's files aside and start a new run
     bool json = false;     // print the final summary as JSON on stdout
   };
 
   static Result<std::unique_ptr<Coordinator>> Create(CoordinatorConfig config, Options options);
   ~Coordinator();
 
-  // Runs until the run completes (0), fails (1), or a signal stops it (0 after a clean shutdown).
+  // Runs until the run ends; returns RunStatusExitCode of its status (run_status.h): completed 0,
+  // stopped by a signal 0 (after a clean shutdown), failed 1, degraded (the final model is worse
+  // than the initial one) 3.
   int Run();
   uint16_t port() const;
   // A copy of the state the live status endpoint shows (round, phase, regions, metrics, epsilon).
@@ -83,6 +87,8 @@ class Coordinator {
               const std::string& reason);
   void ProtocolViolation(RegionState& r, const std::string& what);
   void MaybeCompleteRound();
+  // How many selected regions answered the current round (updates and declines).
+  size_t SelectedReplied() const;
 
   // Phases.
   void Tick();
@@ -92,7 +98,8 @@ class Coordinator {
   void FinishRound();
   void StartFinalEvaluation();
   void FinishFinalEvaluation();
-  void Finish(int exit_code, const std::string& why);
+  // Ends the run with `status` (never kRunning); `detail` says why (report.json's status_detail).
+  void Finish(RunStatus status, const std::string& detail);
   void SendSetup(RegionState& r);
   void SendSummaryRequest(RegionState& r);
 
@@ -125,7 +132,8 @@ class Coordinator {
   const std::chrono::system_clock::time_point started_wall_ = std::chrono::system_clock::now();
   Clock::time_point phase_started_;
   Clock::time_point deadline_;
-  int exit_code_ = 0;
+  RunStatus status_ = RunStatus::kRunning;
+  std::string status_detail_;
   // The run so far (run id, rounds, per-region results once refreshed): the source of
   // report.json, report.html, metrics.csv, the checkpoint's history and the status snapshot.
   RunRecord record_;
@@ -148,7 +156,10 @@ class Coordinator {
   // Rounds.
   uint32_t round_ = 0;                 // current (or next) round number
   uint32_t completed_round_ = 0;
-  std::set<std::string> selected_;
+  std::set<std::string> selected_;    // regions asked to train this round
+  // Connected regions not selected: asked only to evaluate the round's starting model, so that
+  // every round's global metrics cover every connected region, not the selected sample only.
+  std::set<std::string> evaluators_;
   std::vector<ClientUpdate> updates_;
   EvaluationTally evals_;  // of the model after round_-1
   std::map<std::string, double> train_losses_;

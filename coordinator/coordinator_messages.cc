@@ -1,6 +1,8 @@
 // The coordinator's handling of what regions send: new connections and their Hello (admission
 // through the RegionRegistry), data summaries, updates and declines, each validated against the
 // current phase and round; a violation closes that region's connection only.
+#include <algorithm>
+#include <chrono>
 #include <string>
 
 #include "common/base/failpoint.h"
@@ -94,7 +96,8 @@ void Coordinator::OnClose(const std::shared_ptr<net::TlsSession>& s, const Statu
   if (RegionState* region = registry_.Detach(s->id())) {
     RegionState& r = *region;
     const bool in_round = phase_ == Phase::kRound || phase_ == Phase::kFinalEvaluation;
-    const bool owed = in_round && selected_.count(r.name) && !replied_.count(r.name);
+    const bool owed = in_round && (selected_.count(r.name) || evaluators_.count(r.name)) &&
+                      !replied_.count(r.name);
     if (phase_ != Phase::kDone) {
       log_->warn("region {} disconnected{}: {}", r.name,
                  owed ? " during round " + std::to_string(round_) : "",
@@ -109,8 +112,26 @@ void Coordinator::OnClose(const std::shared_ptr<net::TlsSession>& s, const Statu
   }
 }
 
+size_t Coordinator::SelectedReplied() const {
+  size_t n = 0;
+  for (const std::string& name : replied_) n += selected_.count(name);
+  return n;
+}
+
 void Coordinator::MaybeCompleteRound() {
-  if (replied_.size() + lost_.size() < selected_.size()) return;
+  if (replied_.size() + lost_.size() < selected_.size() + evaluators_.size()) {
+    // Every selected region has answered: evaluation-only regions, which answer in a moment
+    // unless busy, get a short grace instead of the rest of the deadline.
+    size_t selected_lost = 0;
+    for (const std::string& name : lost_) selected_lost += selected_.count(name);
+    if (phase_ == Phase::kRound && SelectedReplied() + selected_lost >= selected_.size()) {
+      const auto grace = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                            std::chrono::duration<double>(std::max(
+                                                2.0, 0.25 * config_.round_deadline_s)));
+      deadline_ = std::min(deadline_, grace);
+    }
+    return;
+  }
   if (phase_ == Phase::kRound) {
     FinishRound();
   } else if (phase_ == Phase::kFinalEvaluation) {
@@ -150,7 +171,8 @@ void Coordinator::OnUpdate(RegionState& r, const net::Frame& f) {
   protocol::UpdateMsg msg;
   Status st = protocol::ParseFrame(f, protocol::MessageType::kUpdate, &msg);
   if (!st.ok()) return ProtocolViolation(r, st.message());
-  if (!in_round || msg.round != round_ || !selected_.count(r.name) || lost_.count(r.name)) {
+  const bool asked = selected_.count(r.name) || evaluators_.count(r.name);
+  if (!in_round || msg.round != round_ || !asked || lost_.count(r.name)) {
     // A late or unsolicited update is refused but is no reason to drop the region.
     log_->warn("region {}: refused update for round {} (current round {}{})", r.name, msg.round,
                round_, in_round && msg.round == round_ ? ", region not selected" : "");
@@ -159,7 +181,7 @@ void Coordinator::OnUpdate(RegionState& r, const net::Frame& f) {
   if (replied_.count(r.name)) {
     return ProtocolViolation(r, "second update for round " + std::to_string(round_));
   }
-  const bool train = phase_ == Phase::kRound;
+  const bool train = phase_ == Phase::kRound && selected_.count(r.name) > 0;
   st = protocol::ValidateUpdate(msg, round_, static_cast<size_t>(spec_.num_params()), spec_.num_classes,
                       train);
   if (!st.ok()) return ProtocolViolation(r, st.message());

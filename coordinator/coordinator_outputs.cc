@@ -17,13 +17,14 @@ StatusSnapshot Coordinator::Snapshot() const {
   const auto now = Clock::now();
   StatusSnapshot s;
   s.run_id = record_.run_id;
+  s.status = std::string(RunStatusName(status_));
   s.phase = std::string(kStatusPhases[static_cast<int>(phase_)]);
   s.round = round_;
   s.rounds_total = config_.rounds();
   s.completed_rounds = completed_round_;
   s.min_regions = config_.min_regions;
   const bool in_round = phase_ == Phase::kRound || phase_ == Phase::kFinalEvaluation;
-  s.updates_received = in_round ? replied_.size() : 0;
+  s.updates_received = in_round ? SelectedReplied() : 0;
   if (phase_ == Phase::kRound) {
     s.round_elapsed_s = std::chrono::duration<double>(now - round_started_).count();
   }
@@ -116,7 +117,8 @@ void Coordinator::RecordRound(uint64_t examples, double loss, double secs) {
 }
 
 void Coordinator::RefreshRecord() {
-  record_.status = phase_ == Phase::kDone ? (exit_code_ == 0 ? "finished" : "failed") : "running";
+  record_.status = std::string(RunStatusName(status_));
+  record_.status_detail = status_detail_;
   record_.completed_round = completed_round_;
   record_.config = config_.ToJson();
   record_.bytes_received = bytes_received_;

@@ -17,8 +17,13 @@ int main(int argc, char** argv) {
   std::string run_dir;
   app.add_option("--config", config_path,
                  "Coordinator config (JSON); required to run a federation");
-  app.add_flag("--resume", options.resume,
-               "Continue from <run_dir>/checkpoint.fsc (after a crash or a stop)");
+  auto* resume = app.add_flag("--resume", options.resume,
+                              "Continue from <run_dir>/checkpoint.fsc (after a crash or a stop)");
+  app.add_flag("--fresh", options.fresh,
+               "Start a new run in a used run_dir: move the earlier run's files (checkpoint, "
+               "report, metrics, final model, log) to <run_dir>/previous/<time>/ first. Without "
+               "--resume or --fresh a used run_dir is refused")
+      ->excludes(resume);
   app.add_option("--rounds", rounds, "Override training.rounds");
   app.add_option("--port", port, "Override listen.port (0 = any free port)");
   app.add_option("--run-dir", run_dir, "Override run_dir");
@@ -36,7 +41,12 @@ int main(int argc, char** argv) {
   report->add_option("--run-dir", report_dir, "Run directory holding report.json")->required();
   report->add_option("--out", report_out, "Write the page here instead of <run-dir>/report.html");
   report->add_flag("--json", report_json, "Print {\"report_html\": PATH} on stdout");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version exit 0; every usage error exits 2, as a bad config does.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
 
   if (*report) {
     auto written = fedseg::coordinator::RenderRunDirectory(report_dir, report_out);

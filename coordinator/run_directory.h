@@ -16,13 +16,27 @@
 
 namespace fedseg::coordinator {
 
+// What to do with an earlier run's outputs found in the directory (checkpoint.fsc, final.fsm,
+// report.json, report.html, metrics.csv): a directory never holds two runs' files.
+enum class EarlierRun {
+  kRefuse,  // refuse to start, naming --resume and --fresh (the default)
+  kResume,  // keep them to continue the run (--resume); without a checkpoint there is nothing
+            // to continue, and they are moved aside as for kFresh
+  kFresh,   // move them, with coordinator.log, to <dir>/previous/<UTC time>/ (--fresh)
+};
+
 class RunDirectory {
  public:
-  // Creates `dir` (and parents), takes its lock and opens its log. FailedPrecondition ("another
-  // coordinator is running in <dir> (<dir>/coordinator.lock is locked)") if another process holds
-  // the lock; IOError naming the path for any other failure. The kernel drops the lock when its
-  // holder dies, even by SIGKILL, so a --resume never waits.
-  static Result<std::unique_ptr<RunDirectory>> Open(const std::string& dir);
+  // Creates `dir` (and parents), takes its lock, deals with an earlier run's files as `earlier`
+  // says, and opens its log. FailedPrecondition ("another coordinator is running in <dir>
+  // (<dir>/coordinator.lock is locked)") if another process holds the lock, or naming the
+  // earlier run's files under kRefuse; IOError naming the path for any other failure. The kernel
+  // drops the lock when its holder dies, even by SIGKILL, so a --resume never waits.
+  static Result<std::unique_ptr<RunDirectory>> Open(const std::string& dir,
+                                                    EarlierRun earlier = EarlierRun::kRefuse);
+
+  // The folder an earlier run's files were moved to by Open, "" if none were.
+  const std::string& moved_earlier_run_to() const { return moved_to_; }
 
   RunDirectory(const RunDirectory&) = delete;
   RunDirectory& operator=(const RunDirectory&) = delete;
@@ -47,7 +61,12 @@ class RunDirectory {
  private:
   RunDirectory(std::string dir, FileLock lock) : dir_(std::move(dir)), lock_(std::move(lock)) {}
 
+  // Applies `earlier` to the outputs of an earlier run (before the log is opened, so that
+  // coordinator.log moves with them).
+  Status HandleEarlierRun(EarlierRun earlier);
+
   std::string dir_;
+  std::string moved_to_;
   FileLock lock_;  // held for the object's lifetime
   std::shared_ptr<spdlog::logger> log_;
 };

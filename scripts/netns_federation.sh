@@ -351,7 +351,7 @@ lost = len(re.findall(r"connection lost|could not send", rlog))
 checks = [
     (f"coordinator exit code {coord_rc}", coord_rc == "0"),
     (f"rounds completed {rep.get('completed_round')}/{rounds} (status {rep.get('status')})",
-     rep.get("completed_round") == rounds and rep.get("status") == "finished"),
+     rep.get("completed_round") == rounds and rep.get("status") == "completed"),
     ("region exit codes " + ", ".join(f"{r}={c}" for r, c in zip(regions, rcs)), all(c == "0" for c in rcs)),
     (f"{cut} missed rounds while cut: {missed or 'none'}", len(missed) >= 1),
     (f"coordinator dropped {cut} while cut: {drops} time(s)", drops >= 1),

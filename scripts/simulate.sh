@@ -7,7 +7,7 @@
 #                       [--l2 L2] [--hidden 64,32] [--strategy fedavg|fedavgm|fedadam]
 #                       [--fraction F] [--min-regions K] [--round-deadline S] [--seed S]
 #                       [--dp-epsilon E [--dp-delta D] [--dp-clip C]] [--baselines]
-#                       [--build-dir DIR] [--quiet]
+#                       [--build-dir DIR] [--quiet] [--fresh]
 #
 # Splits the table into regions (each keeps its own stratified 20% test split), makes a private CA
 # and one certificate per region, writes the coordinator's and every region's JSON config, starts
@@ -18,7 +18,13 @@
 # budget of E per region (delta 1e-5 unless --dp-delta), each region keeping a signed privacy
 # ledger in DIR/data/<region>/ledger.jsonl (check it with `fedseg-audit verify`). --baselines also trains the same MLP on
 # the pooled training rows and on each region alone, and compares them with the federated model.
-# Exit code: 0 when the federation completed and every region finished cleanly.
+# A --run-dir that holds an earlier run's outputs is refused unless --fresh, which moves them to
+# DIR/previous/<time>/ (fedseg-coordinator --fresh) and starts a new run there.
+# --hidden none trains a linear model (no hidden layer), as `fedseg-client train --hidden none`.
+# Exit code: 0 when the federation completed and every region finished cleanly; 2 for a bad
+# argument (one line on stderr saying which); 1 when the coordinator or a region failed. When the
+# coordinator exits with an error the script stops at once: it kills the regions and prints the
+# coordinator's message from DIR/logs/coordinator.err.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -26,10 +32,24 @@ root=$(cd "$here/.." && pwd)
 data="" label="" categorical="" numeric="" drop="" id_column="" split_by="" clients="" dirichlet=""
 rounds=30 run_dir="" local_epochs=1 batch_size=32 lr=0.001 l2=0.001 hidden="64,32"
 strategy=fedavg fraction=1.0 min_regions="" round_deadline=120 seed=42 baselines=0
-build_dir="$root/build" quiet=0 dp_epsilon=0 dp_delta=1e-5 dp_clip=1.0
-usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2; exit 2; }
+build_dir="$root/build" quiet=0 fresh=0 dp_epsilon=0 dp_delta=1e-5 dp_clip=1.0
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0; }
 die() { echo "simulate.sh: $*" >&2; exit 2; }
+# Checks of option values, so a bad one gets one clear line here rather than a Python traceback
+# later: whole numbers, numbers (decimal or exponent form), and numbers above zero.
+is_int() { [[ $1 =~ ^[0-9]+$ ]]; }
+is_num() { [[ $1 =~ ^[0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?$ || $1 =~ ^[0-9]+\.([eE][-+]?[0-9]+)?$ ]]; }
+is_positive() { is_num "$1" && awk -v x="$1" 'BEGIN { exit !(x + 0 > 0) }'; }
+need_int() { is_int "$2" || die "$1 must be a whole number >= 0 (got '$2')"; }
+need_count() { is_int "$2" && (( 10#$2 >= 1 )) || die "$1 must be a whole number >= 1 (got '$2')"; }
+need_num() { is_num "$2" || die "$1 must be a number >= 0 (got '$2')"; }
+need_positive() { is_positive "$2" || die "$1 must be a number > 0 (got '$2')"; }
 while [[ $# -gt 0 ]]; do
+  # Every option but the flags takes a value.
+  case "$1" in
+    --baselines|--quiet|--fresh|-h|--help) ;;
+    --*) if [[ $# -lt 2 ]]; then die "$1 needs a value (see --help)"; fi ;;
+  esac
   case "$1" in
     --data) data=$2; shift 2 ;;
     --label) label=$2; shift 2 ;;
@@ -58,14 +78,46 @@ while [[ $# -gt 0 ]]; do
     --dp-clip) dp_clip=$2; shift 2 ;;
     --build-dir) build_dir=$2; shift 2 ;;
     --quiet) quiet=1; shift ;;
+    --fresh) fresh=1; shift ;;
     -h|--help) usage ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
 [[ -n "$data" && -n "$label" ]] || die "--data and --label are required (see --help)"
 [[ -f "$data" ]] || die "no such file: $data"
+[[ -n "$split_by" && -n "$clients" ]] && die "give either --split-by COL or --clients N, not both"
 [[ -n "$split_by" || -n "$clients" ]] || die "give --split-by COL or --clients N"
+[[ -z "$clients" ]] || need_count --clients "$clients"
+if [[ -n "$dirichlet" ]]; then
+  [[ -n "$clients" ]] || die "--dirichlet applies to --clients N only (--split-by keeps the table's own regions)"
+  need_positive --dirichlet "$dirichlet"
+fi
+# Sizes and numbers the coordinator checks again (it names the config field): here they only
+# need to be numbers, so that writing the configs cannot fail.
+need_int --rounds "$rounds"
+need_count --local-epochs "$local_epochs"
+need_count --batch-size "$batch_size"
+need_positive --lr "$lr"
+need_num --l2 "$l2"
+need_positive --fraction "$fraction"
+[[ -z "$min_regions" ]] || need_int --min-regions "$min_regions"
+need_positive --round-deadline "$round_deadline"
+need_int --seed "$seed"
+need_num --dp-epsilon "$dp_epsilon"
+need_positive --dp-delta "$dp_delta"
+need_positive --dp-clip "$dp_clip"
+# --hidden: comma-separated widths (64,32), or "none" (or empty) for no hidden layer.
+if [[ $hidden == none ]]; then
+  hidden=""
+elif [[ -n $hidden && ! $hidden =~ ^[0-9]+(,[0-9]+)*$ ]]; then
+  die "--hidden: '$hidden' is not a list of layer widths (expected e.g. 64,32, or none)"
+fi
 [[ -n "$run_dir" ]] || run_dir="$root/runs/sim-$(date +%Y%m%d-%H%M%S)"
+if [[ $fresh -eq 0 ]]; then
+  for f in checkpoint.fsc final.fsm report.json report.html metrics.csv; do
+    [[ ! -e "$run_dir/$f" ]] || die "$run_dir holds an earlier run ($f): give a new --run-dir, or --fresh to move its files to $run_dir/previous/"
+  done
+fi
 bin="$build_dir/bin"
 if [[ ! -x "$bin/fedseg-coordinator" || ! -x "$bin/fedseg-client" ]]; then
   echo "simulate.sh: building fedseg in $build_dir" >&2
@@ -141,7 +193,9 @@ PY
 
 # 4. Processes. Passive OpenMP waiting: many region processes share the cores here.
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
-"$bin/fedseg-coordinator" --config "$run_dir/configs/coordinator.json" \
+coord_args=(--config "$run_dir/configs/coordinator.json")
+[[ $fresh -eq 0 ]] || coord_args+=(--fresh)
+"$bin/fedseg-coordinator" "${coord_args[@]}" \
   > "$run_dir/logs/coordinator.out" 2> "$run_dir/logs/coordinator.err" &
 coord_pid=$!
 pids+=("$coord_pid")
@@ -176,6 +230,19 @@ wait "$coord_pid"
 coord_rc=$?
 set -e
 [[ $quiet -eq 1 ]] || print_rounds
+if [[ $coord_rc -ne 0 && $coord_rc -ne 3 ]]; then
+  # The run is over: the regions would only retry until give_up_after_s. Stop them now and show
+  # why the coordinator stopped (its "error:" lines and error-level log lines).
+  cleanup
+  pids=()
+  echo "simulate.sh: the coordinator exited with code $coord_rc:" >&2
+  reason=$(grep -E '^error: | (error|critical) ' "$run_dir/logs/coordinator.err" | tail -n 5 || true)
+  [[ -n "$reason" ]] || reason=$(tail -n 5 "$run_dir/logs/coordinator.err")
+  printf '%s\n' "$reason" | sed 's/^/  /' >&2
+  echo "simulate.sh: regions stopped; logs in $run_dir/logs" >&2
+  [[ -f "$run_dir/report.html" ]] && echo "report:      $run_dir/report.html" >&2
+  exit 1
+fi
 client_rc=0
 for i in "${!regions[@]}"; do
   p=${pids[$((i + 1))]}
@@ -189,10 +256,11 @@ for i in "${!regions[@]}"; do
   fi
 done
 pids=()
-if [[ $coord_rc -ne 0 ]]; then
-  echo "simulate.sh: coordinator failed with exit code $coord_rc (see $run_dir/logs/coordinator.err)" >&2
-  [[ -f "$run_dir/report.html" ]] && echo "report:      $run_dir/report.html" >&2
-  exit 1
+if [[ $coord_rc -eq 3 ]]; then
+  # Completed, but the final model is worse than the initial one (docs/operations.md, "Run status").
+  echo "simulate.sh: the final model is worse than the initial model; do not deploy it:" >&2
+  grep -E ' (warning|error) .*worse than' "$run_dir/logs/coordinator.err" | tail -n 1 | sed 's/^/  /' >&2 || true
+  client_rc=1
 fi
 echo "final model: $run_dir/final.fsm"
 echo "report:      $run_dir/report.html (open in a browser; data: report.json, metrics.csv)"
@@ -213,15 +281,20 @@ for part in ("train", "test"):
                     w = csv.writer(out, lineterminator="\n"); w.writerow(header)
                 w.writerows(rd)
 PY
-  common=(--label "$label" --hidden "$hidden" --batch-size "$batch_size" --lr "$lr" --l2 "$l2" --seed "$seed" --quiet --json)
+  common=(--label "$label" --hidden "${hidden:-none}" --batch-size "$batch_size" --lr "$lr" --l2 "$l2" --seed "$seed" --quiet --json)
   [[ -n "$categorical" ]] && common+=(--categorical "$categorical")
   [[ -n "$numeric" ]] && common+=(--numeric "$numeric")
   [[ -n "$drop" ]] && common+=(--drop "$drop")
   epochs=$((rounds * local_epochs))
   "$bin/fedseg-client" train --data "$run_dir/data/pooled_train.csv" --test-data "$run_dir/data/pooled_test.csv" \
     --epochs "$epochs" --out "$run_dir/pooled.fsm" "${common[@]}" > "$run_dir/baseline_pooled.json"
+  # The scope column: 12 characters, or as wide as the longest region name (a long --split-by value).
+  scope_w=12
+  for r in "${regions[@]}"; do
+    if (( ${#r} > scope_w )); then scope_w=${#r}; fi
+  done
   {
-    printf '%-12s %10s %10s %10s %10s %10s %10s\n' scope fed_AUC fed_F1 pooled_AUC pooled_F1 local_AUC local_F1
+    printf '%-*s %10s %10s %10s %10s %10s %10s\n' "$scope_w" scope fed_AUC fed_F1 pooled_AUC pooled_F1 local_AUC local_F1
     for r in all "${regions[@]}"; do
       if [[ $r == all ]]; then test="$run_dir/data/pooled_test.csv"; else test="$run_dir/data/$r/test.csv"; fi
       fed=$("$bin/fedseg-client" evaluate --model "$run_dir/final.fsm" --data "$test" --json)
@@ -233,13 +306,13 @@ PY
           local_json=$(python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["test"]))' "$run_dir/data/$r/local.json")
         fi
       fi
-      python3 - "$r" "$fed" "$pooled" "$local_json" <<'PY'
+      python3 - "$scope_w" "$r" "$fed" "$pooled" "$local_json" <<'PY'
 import json, sys
-name, fed, pooled, local = sys.argv[1], *(json.loads(x) for x in sys.argv[2:])
+width, name, fed, pooled, local = int(sys.argv[1]), sys.argv[2], *(json.loads(x) for x in sys.argv[3:])
 def g(d, k):
     v = d.get(k)
     return f"{v:10.4f}" if isinstance(v, (int, float)) else f"{'-':>10}"
-print(f"{name:<12} {g(fed,'roc_auc')} {g(fed,'positive_f1')} {g(pooled,'roc_auc')} {g(pooled,'positive_f1')} {g(local,'roc_auc')} {g(local,'positive_f1')}")
+print(f"{name:<{width}} {g(fed,'roc_auc')} {g(fed,'positive_f1')} {g(pooled,'roc_auc')} {g(pooled,'positive_f1')} {g(local,'roc_auc')} {g(local,'positive_f1')}")
 PY
     done
   } | tee "$run_dir/baselines.txt"

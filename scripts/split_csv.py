@@ -12,6 +12,7 @@ region from Dir(alpha): small alpha means highly non-IID label mixes. Standard l
 """
 import argparse
 import csv
+import math
 import os
 import random
 import re
@@ -57,8 +58,20 @@ def main():
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--delimiter")
     a = ap.parse_args()
-    if bool(a.split_by) == bool(a.clients):
-        sys.exit("split_csv.py: give exactly one of --split-by COL or --clients N")
+    if a.split_by is not None and a.clients is not None:
+        sys.exit("split_csv.py: give either --split-by COL or --clients N, not both")
+    if a.split_by is None and a.clients is None:
+        sys.exit("split_csv.py: give --split-by COL or --clients N")
+    if a.clients is not None and a.clients < 1:
+        sys.exit(f"split_csv.py: --clients must be a whole number >= 1 (got {a.clients})")
+    if a.dirichlet is not None:
+        # Dir(alpha) needs alpha > 0 (gammavariate fails otherwise); 0 must not mean "even".
+        if a.clients is None:
+            sys.exit("split_csv.py: --dirichlet applies to --clients N only")
+        if not (a.dirichlet > 0 and math.isfinite(a.dirichlet)):
+            sys.exit(f"split_csv.py: --dirichlet must be a number > 0 (got {a.dirichlet})")
+    if not 0 <= a.test_fraction < 1:
+        sys.exit(f"split_csv.py: --test-fraction must be in [0, 1) (got {a.test_fraction})")
     delim = a.delimiter or sniff_delimiter(a.data)
     with open(a.data, newline="", encoding="utf-8-sig") as f:
         reader = csv.reader(f, delimiter=delim)
@@ -80,12 +93,10 @@ def main():
         regions = {k: regions[k] for k in sorted(regions, key=key)}
     else:
         n = a.clients
-        if n < 1:
-            sys.exit("split_csv.py: --clients must be >= 1")
         names = [f"region-{i + 1:02d}" for i in range(n)]
         for name in names:
             regions[name] = []
-        if a.dirichlet:
+        if a.dirichlet is not None:
             by = {}
             for r in rows:
                 by.setdefault(r[label_idx], []).append(r)

@@ -221,6 +221,7 @@ Json RunRecord::ToJson() const {
                  {"rounds", RoundsToJson()},
                  {"regions", RegionsToJson()},
                  {"bytes_received", bytes_received}};
+  if (!status_detail.empty()) report["status_detail"] = status_detail;
   if (model) {
     report["model"] = model->ToJson();
   }
@@ -243,6 +244,9 @@ Result<RunRecord> RunRecord::FromJson(const Json& j, const std::string& where) {
   RunRecord rec;
   FEDSEG_RETURN_IF_ERROR(root.String("run_id", &rec.run_id));
   FEDSEG_RETURN_IF_ERROR(root.String("status", &rec.status));
+  if (root.Has("status_detail")) {
+    FEDSEG_RETURN_IF_ERROR(root.String("status_detail", &rec.status_detail));
+  }
   FEDSEG_RETURN_IF_ERROR(root.Uint32("completed_round", &rec.completed_round));
   FEDSEG_ASSIGN_OR_RETURN(JsonReader config, root.Object("config"));
   rec.config = config.json();

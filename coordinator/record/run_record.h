@@ -3,7 +3,9 @@
 //
 // report.json layout (RunRecord::ToJson; nlohmann::json orders keys alphabetically; every metric
 // that is not finite is written as null, see json_number.h):
-//   run_id, status ("running" | "finished" | "failed"), completed_round, config (the coordinator
+//   run_id, status (a word of run_status.h: running | completed | degraded | stopped | failed),
+//   status_detail (why: "signal 15", the error, the figures; absent when there is nothing to
+//   add), completed_round, config (the coordinator
 //   configuration echoed as written by CoordinatorConfig::ToJson), bytes_received,
 //   rounds: [ RoundResult ... ]   (rounds[i].round == i; round 0 is the initial model),
 //   regions: { name: RegionResult },
@@ -23,6 +25,7 @@
 // legitimately lack, and their values when absent:
 //   - regions.<name>.epsilon_delta (0) and regions.<name>.ledger_head ("") were added with the
 //     privacy ledger; report.json and checkpoints written before it have neither.
+//   - status_detail came with the run-status vocabulary, when "finished" stopped being a status.
 //   - the optional groups above (a round's evaluation or training, model, final,
 //     refused_connections, a round's report) are absent whenever the run had not reached them.
 #ifndef FEDSEG_COORDINATOR_RECORD_RUN_RECORD_H_
@@ -115,7 +118,8 @@ struct ModelFacts {
 
 struct RunRecord {
   std::string run_id;
-  std::string status;  // "running", "finished" or "failed"
+  std::string status;         // a word of kRunStatusNames (run_status.h)
+  std::string status_detail;  // why the run has that status; "" when there is nothing to add
   uint32_t completed_round = 0;
   nlohmann::json config = nlohmann::json::object();  // CoordinatorConfig::ToJson()
   std::vector<RoundResult> rounds;                   // rounds[i].round == i

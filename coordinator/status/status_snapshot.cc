@@ -123,6 +123,7 @@ nlohmann::json StatusJson(const StatusSnapshot& s) {
                        {"epsilon_delta", NumberOrNull(r.epsilon_delta)}};
   }
   return {{"run_id", s.run_id},
+          {"status", s.status},
           {"phase", s.phase},
           {"round", s.round},
           {"rounds_total", s.rounds_total},

@@ -37,6 +37,8 @@ struct RegionStatus {
 
 struct StatusSnapshot {
   std::string run_id;
+  // The run's status word (run_status.h): "running" until the run ends.
+  std::string status = "running";
   // One of kStatusPhases.
   std::string phase;
   uint32_t round = 0;  // current (or next) round

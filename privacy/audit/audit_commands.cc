@@ -1,5 +1,6 @@
 #include "privacy/audit/audit_commands.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdarg>
@@ -93,17 +94,50 @@ nlohmann::json VerificationJson(const VerifyCommand& c, const LedgerVerification
           {"problems", v.problems}};
 }
 
-void PrintVerificationTable(std::ostream& out, const LedgerVerification& v) {
-  out << Printf("%5s %6s %-16s %12s %12s %10s %10s %14s %14s %s\n", "seq", "round", "mechanism",
-                "q", "sigma", "steps", "delta", "eps_recorded", "eps_recomputed", "ok");
-  for (const LedgerEntryReport& r : v.rows) {
-    out << Printf("%5lld %6u %-16s %12s %12s %10lld %10s %14s %14s %s\n",
-                  static_cast<long long>(r.seq), r.round, r.mechanism.c_str(),
-                  FormatShortest(r.sampling_rate).c_str(),
-                  FormatShortest(r.noise_multiplier).c_str(), static_cast<long long>(r.steps),
-                  FormatShortest(r.delta).c_str(), FormatRoundedUp(r.epsilon_recorded).c_str(),
-                  FormatRoundedUp(r.epsilon_after).c_str(), r.ok ? "ok" : "FAIL");
+// A ledger parameter in the table's short form: the shortest exact text when it has at most 6
+// significant digits, else 6 significant digits (a computed q = 64/4321 or a calibrated sigma has
+// 17); *rounded is set then. --json always carries the exact value.
+std::string TableNumber(double v, bool* rounded) {
+  const std::string six = Printf("%.6g", v);
+  if (std::strtod(six.c_str(), nullptr) == v || !std::isfinite(v)) return FormatShortest(v);
+  *rounded = true;
+  return six;
+}
+
+// Columns as wide as their widest cell (a header or a value), so that no value breaks them.
+// Column 2 (mechanism) is left-aligned, the others right-aligned.
+void PrintAligned(std::ostream& out, const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width;
+  for (const auto& row : rows) {
+    width.resize(std::max(width.size(), row.size()), 0);
+    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
   }
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      const std::string pad(width[i] - row[i].size(), ' ');
+      if (i > 0) line += ' ';
+      const bool last = i + 1 == row.size();
+      line += i == 2 ? row[i] + (last ? "" : pad) : pad + row[i];
+    }
+    out << line << "\n";
+  }
+}
+
+void PrintVerificationTable(std::ostream& out, const LedgerVerification& v) {
+  std::vector<std::vector<std::string>> rows = {{"seq", "round", "mechanism", "q", "sigma",
+                                                 "steps", "delta", "eps_recorded",
+                                                 "eps_recomputed", "ok"}};
+  bool rounded = false;
+  for (const LedgerEntryReport& r : v.rows) {
+    rows.push_back({std::to_string(r.seq), std::to_string(r.round), r.mechanism,
+                    TableNumber(r.sampling_rate, &rounded),
+                    TableNumber(r.noise_multiplier, &rounded), std::to_string(r.steps),
+                    FormatShortest(r.delta), FormatRoundedUp(r.epsilon_recorded),
+                    FormatRoundedUp(r.epsilon_after), r.ok ? "ok" : "FAIL"});
+  }
+  PrintAligned(out, rows);
+  if (rounded) out << "(q and sigma to 6 significant digits; --json has them exactly)\n";
   PrintLines(out,
              {{"entries", std::to_string(v.entries)},
               {"head_hash", v.head_hash.empty() ? "(unreadable)" : v.head_hash},

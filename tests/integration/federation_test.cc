@@ -68,7 +68,7 @@ TEST_F(FederationTest, RoundsCompleteAndTheGlobalModelImproves) {
 
   nlohmann::json rep = Report();
   ASSERT_TRUE(rep.is_object());
-  EXPECT_EQ(rep["status"], "finished");
+  EXPECT_EQ(rep["status"], "completed");
   EXPECT_EQ(rep["completed_round"], 4);
   const auto& rounds = rep["rounds"];
   ASSERT_EQ(rounds.size(), 5u);
@@ -99,7 +99,7 @@ TEST_F(FederationTest, RoundsCompleteAndTheGlobalModelImproves) {
   // The run report page is written beside report.json; `report --run-dir` re-renders the same page.
   const std::string html = ReadAll(run_ + "/report.html");
   EXPECT_NE(html.find(rep["run_id"].get<std::string>()), std::string::npos);
-  EXPECT_NE(html.find("status-complete\">complete<"), std::string::npos);
+  EXPECT_NE(html.find("status-complete\">completed<"), std::string::npos);
   EXPECT_NE(html.find("<body data-plots-expected=\"3\">"), std::string::npos);
   EXPECT_EQ(testing::Run(kBin + "/fedseg-coordinator report --run-dir " + run_ + " --out " + run_ +
                          "/again.html > /dev/null"),

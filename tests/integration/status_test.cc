@@ -234,10 +234,10 @@ TEST_F(StatusTest, OffByDefaultAndTheFlagEnablesIt) {
   coord->Kill(SIGTERM);
   EXPECT_EQ(coord->Wait(20s).value_or(-1), 0) << CoordinatorLog();
 
-  // --status-port turns it on.
-  fs::remove(run_ + "/coordinator.log");
+  // --status-port turns it on (--fresh: the stopped run above left its report in the directory;
+  // its log moves aside with it).
   coord = StartCoordinator(WriteCoordinatorConfig(nullptr),
-                           {"--status-port", std::to_string(status_port_)});
+                           {"--fresh", "--status-port", std::to_string(status_port_)});
   ASSERT_TRUE(WaitFor([&] { return LogHas("status server listening"); }, 30s)) << CoordinatorLog();
   r = Curl("/status");
   EXPECT_EQ(r.http, 200) << r.error;
@@ -372,6 +372,7 @@ TEST_F(StatusTest, ReportsARunAsItProgresses) {
   // A round in progress: all three selected, a round number, the connected regions.
   ASSERT_TRUE(in_round.is_object()) << "never saw phase 'round'";
   EXPECT_EQ(in_round["selected_regions"], nlohmann::json({"r1", "r2", "r3"}));
+  EXPECT_EQ(in_round["status"], "running") << "the run-status word of report.json and --json";
   EXPECT_GE(in_round["round"].get<int>(), 1);
   EXPECT_LE(in_round["updates_received"].get<int>(), 3);
   EXPECT_EQ(in_round["connected_regions"].size(), 3u);

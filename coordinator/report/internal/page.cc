@@ -8,6 +8,7 @@
 #include "common/base/base64.h"
 #include "common/base/sha256.h"
 #include "coordinator/record/json_number.h"
+#include "coordinator/record/run_status.h"
 #include "coordinator/report/assets/report_css.h"
 #include "coordinator/report/assets/report_js.h"
 
@@ -147,22 +148,23 @@ std::string Page::Header() {
   run_id_ = record_.run_id;
   if (run_id_.empty()) missing_.push_back("run_id");
 
-  // Status: the coordinator writes running / finished / failed; a finished run without a final
-  // evaluation was stopped (by a signal) before its last round.
-  const std::string& raw = record_.status;
-  std::string status = raw, cls = "stopped";
-  if (raw == "finished" && final_ != nullptr) {
-    status = "complete", cls = "complete";
-  } else if (raw == "finished") {
-    status = "stopped", cls = "stopped";
-  } else if (raw == "failed") {
+  // Status: one word of run_status.h (running, completed, degraded, stopped, failed), shown as
+  // written. report.json files from before that vocabulary say "finished" for a completed run
+  // (with a final evaluation) and for a stopped one (without).
+  std::string status = record_.status;
+  if (status == "finished") status = final_ != nullptr ? "completed" : "stopped";
+  std::string cls = status;
+  if (status == "completed") {
+    cls = "complete";
+  } else if (status == "degraded") {
     cls = "failed";
-  } else if (raw == "running") {
-    cls = "running";
-  } else if (raw.empty()) {
-    status = "unknown";
+  } else if (status.empty()) {
+    status = cls = "unknown";
     missing_.push_back("status");
+  } else if (!ParseRunStatus(status)) {
+    cls = "stopped";
   }
+  const std::string& raw = status;
 
   const double completed = record_.completed_round;
   const double planned = Num(Find(config_, "training"), "rounds");
@@ -225,9 +227,15 @@ std::string Page::Header() {
          (std::isfinite(completed) ? FormatCount(completed) : std::string("?")) +
          " and is rewritten after every round.</p>\n";
   } else if (status == "stopped") {
-    h += "<p class=\"note\">The run was stopped before its final evaluation; "
-         "<code>--resume</code> "
-         "continues it from the last checkpoint.</p>\n";
+    h += "<p class=\"note\">The run was stopped before its final evaluation" +
+         (record_.status_detail.empty() ? "" : " (" + HtmlEscape(record_.status_detail) + ")") +
+         "; <code>--resume</code> continues it from the last checkpoint.</p>\n";
+  } else if (status == "degraded") {
+    h += "<p class=\"note status-failed\">Do not deploy this model: " +
+         HtmlEscape(record_.status_detail) + ".</p>\n";
+  } else if (status == "failed" && !record_.status_detail.empty()) {
+    h += "<p class=\"note status-failed\">The run failed: " + HtmlEscape(record_.status_detail) +
+         ".</p>\n";
   }
   return h;
 }

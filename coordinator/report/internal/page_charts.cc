@@ -39,7 +39,8 @@ std::string Page::GlobalQuality() {
   }
   std::string note =
       "Round r is the model after r rounds of training (0 = the initial model), "
-      "evaluated on every region's held-out rows.";
+      "evaluated on the held-out rows of every region connected in the round after it, "
+      "selected to train or not (report.json: evaluated_by per round).";
   if (dp_run_) note += " DP-SGD regions keep their training loss private, so none is shown.";
   std::string out = Figure(loss, "Global loss per round", note);
   if (out.empty()) out += Missing("No global loss in any round");

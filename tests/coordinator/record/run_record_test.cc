@@ -125,6 +125,23 @@ TEST(RunRecordTest, NonFiniteIsNullAndReadsBackAsNaN) {
   EXPECT_EQ(back->ToJson(), j);
 }
 
+TEST(RunRecordTest, StatusDetailIsWrittenWhenSetAndReadBack) {
+  RunRecord rec = SmallRecord();
+  EXPECT_FALSE(rec.ToJson().contains("status_detail"));
+  rec.status = "stopped";
+  rec.status_detail = "signal 15";
+  const nlohmann::json j = rec.ToJson();
+  EXPECT_EQ(j["status"], "stopped");
+  EXPECT_EQ(j["status_detail"], "signal 15");
+  Result<RunRecord> back = RunRecord::FromJson(nlohmann::json::parse(j.dump()), "r");
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->status_detail, "signal 15");
+  EXPECT_EQ(back->ToJson(), j);
+  nlohmann::json bad = j;
+  bad["status_detail"] = 15;
+  EXPECT_FALSE(RunRecord::FromJson(bad, "report.json").ok());
+}
+
 TEST(RunRecordTest, MetricsCsvRows) {
   EXPECT_EQ(SmallRecord().MetricsCsv(),
             "round,scope,rows,loss,accuracy,macro_f1,positive_f1,roc_auc,kappa\n"

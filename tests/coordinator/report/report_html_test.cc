@@ -98,7 +98,8 @@ TEST_F(ReportHtmlTest, RealDpRunHasEveryPlot) {
 TEST_F(ReportHtmlTest, HeaderSaysStatusRoundsRegionsAndDuration) {
   const std::string html = RenderReportHtml(dp_);
   EXPECT_NE(html.find(dp_["run_id"].get<std::string>()), std::string::npos);
-  EXPECT_NE(html.find("status-complete\">complete<"), std::string::npos);
+  EXPECT_NE(html.find("status-complete\">completed<"), std::string::npos)
+      << "report.json's old \"finished\" with a final evaluation is the status word completed";
   EXPECT_NE(html.find("<dd>5 of 5</dd>"), std::string::npos);
   EXPECT_NE(html.find("<dd>9 (9 evaluated the final model)</dd>"), std::string::npos);
   EXPECT_NE(html.find("Time in rounds"), std::string::npos);
@@ -245,6 +246,40 @@ TEST_F(ReportHtmlTest, StoppedAndRunningRunsSayWhatIsMissing) {
   Json failed = stopped;
   failed["status"] = "failed";
   EXPECT_NE(RenderReportHtml(failed).find("status-failed\">failed<"), std::string::npos);
+}
+
+// The status words of run_status.h are shown as written, with their detail.
+TEST_F(ReportHtmlTest, EachStatusWordIsShownWithItsDetail) {
+  Json completed = dp_;
+  completed["status"] = "completed";
+  std::string html = RenderReportHtml(completed);
+  EXPECT_NE(html.find("status-complete\">completed<"), std::string::npos);
+  EXPECT_EQ(html.find("Do not deploy"), std::string::npos);
+
+  Json stopped = dp_;
+  stopped.erase("final");
+  stopped["status"] = "stopped";
+  stopped["status_detail"] = "signal 15";
+  html = RenderReportHtml(stopped);
+  EXPECT_NE(html.find("status-stopped\">stopped<"), std::string::npos);
+  EXPECT_NE(html.find("stopped before its final evaluation (signal 15); <code>--resume</code>"),
+            std::string::npos);
+
+  Json degraded = dp_;
+  degraded["status"] = "degraded";
+  degraded["status_detail"] = "the final model is worse than the initial model: log loss 2.5";
+  html = RenderReportHtml(degraded);
+  EXPECT_NE(html.find("status-failed\">degraded<"), std::string::npos);
+  EXPECT_NE(html.find("Do not deploy this model: the final model is worse than the initial "
+                      "model: log loss 2.5.</p>"),
+            std::string::npos);
+
+  Json failed = dp_;
+  failed["status"] = "failed";
+  failed["status_detail"] = "checkpoint failed: disk <full>";
+  html = RenderReportHtml(failed);
+  EXPECT_NE(html.find("The run failed: checkpoint failed: disk &lt;full&gt;.</p>"),
+            std::string::npos);
 }
 
 TEST_F(ReportHtmlTest, MissingAndMistypedFieldsRenderAPage) {

@@ -42,6 +42,7 @@ StatusSnapshot Example() {
 TEST(StatusSnapshotTest, JsonHasTheRunState) {
   const nlohmann::json j = StatusJson(Example());
   EXPECT_EQ(j["phase"], "round");
+  EXPECT_EQ(j["status"], "running") << "the status word of report.json and --json";
   EXPECT_EQ(j["round"], 3);
   EXPECT_EQ(j["completed_rounds"], 2);
   EXPECT_EQ(j["connected_regions"], nlohmann::json({"eu-west"}));

@@ -85,17 +85,24 @@ TEST(AuditCommandsTest, ErrorsGoToErrWithExitStatus) {
   EXPECT_NE(err.str().find("/nonexistent/region.crt"), std::string::npos) << err.str();
 }
 
-// A ledger of one release, signed with a fresh EC key, verified and then truncated.
-TEST(AuditCommandsTest, VerifyTableAndProblems) {
-  const fs::path dir =
-      fs::path(::testing::TempDir()) / ("audit_commands_test_" + std::to_string(::getpid()));
+// A folder under the test's temporary directory with a fresh EC key and self-signed certificate
+// for region-a (r.key, r.crt), made with the openssl command line.
+fs::path RegionKeyFolder(const std::string& name) {
+  const fs::path dir = fs::path(::testing::TempDir()) / (name + "_" + std::to_string(::getpid()));
   fs::create_directories(dir);
-  const std::string key = (dir / "r.key").string(), cert = (dir / "r.crt").string();
   const std::string cmd =
       "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 "
       "-subj /CN=region-a -keyout '" +
-      key + "' -out '" + cert + "' >/dev/null 2>&1";
-  ASSERT_EQ(std::system(cmd.c_str()), 0);
+      (dir / "r.key").string() + "' -out '" + (dir / "r.crt").string() + "' >/dev/null 2>&1";
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  return dir;
+}
+
+// A ledger of one release, signed with a fresh EC key, verified and then truncated.
+TEST(AuditCommandsTest, VerifyTableAndProblems) {
+  const fs::path dir = RegionKeyFolder("audit_commands_test");
+  const std::string key = (dir / "r.key").string(), cert = (dir / "r.crt").string();
+  ASSERT_TRUE(fs::exists(cert));
   const std::string ledger = (dir / "ledger.jsonl").string();
   std::string head;
   {
@@ -118,10 +125,11 @@ TEST(AuditCommandsTest, VerifyTableAndProblems) {
   std::ostringstream out, err;
   ASSERT_EQ(RunVerify(v, out, err), 0) << err.str();
   EXPECT_EQ(err.str(), "");
-  EXPECT_EQ(out.str().substr(0, 5), "  seq");
-  EXPECT_NE(out.str().find("    1      1 sampled_gaussian         0.02          1.1         50"),
+  EXPECT_EQ(out.str().substr(0, 19), "seq round mechanism");
+  EXPECT_NE(out.str().find("\n  1     1 sampled_gaussian 0.02   1.1    50 1e-05 "),
             std::string::npos)
       << out.str();
+  EXPECT_EQ(out.str().find("significant digits"), std::string::npos) << "nothing was rounded";
   EXPECT_NE(out.str().find("entries: 1\nhead_hash: " + head + "\n"), std::string::npos);
   EXPECT_NE(out.str().find("result: OK\n"), std::string::npos) << out.str();
 
@@ -132,6 +140,65 @@ TEST(AuditCommandsTest, VerifyTableAndProblems) {
   EXPECT_EQ(err.str(),
             "fedseg-audit verify: the ledger has 1 entries, but 2 were expected: entries were "
             "removed from the end, or added\n");
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
+
+// Computed parameters (q = 64/4321, a calibrated sigma) have 17 significant digits: the table
+// shows 6 and stays aligned whatever the widths; --json keeps every bit.
+TEST(AuditCommandsTest, VerifyTableShowsComputedParametersShortAndAligned) {
+  const fs::path dir = RegionKeyFolder("audit_table_test");
+  const std::string key = (dir / "r.key").string(), cert = (dir / "r.crt").string();
+  ASSERT_TRUE(fs::exists(cert));
+  const std::string ledger = (dir / "ledger.jsonl").string();
+  const double q = 64.0 / 4321.0, sigma = 147.73492837465123;
+  {
+    auto w = LedgerWriter::Open(ledger, key, "region-a", "run-1");
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    for (uint32_t round = 1; round <= 12; ++round) {
+      LedgerRelease r;
+      r.round = round;
+      r.mechanism = "sampled_gaussian";
+      r.params = {{"sampling_rate", round == 1 ? 0.5 : q},
+                  {"noise_multiplier", round == 1 ? 1.0 : sigma},
+                  {"clip_norm", 1.0},
+                  {"steps", round == 1 ? 1 : 123456}};
+      r.delta = 1e-5;
+      r.model_sha256 = std::string(64, 'a');
+      ASSERT_TRUE((*w)->Append(r).ok());
+    }
+  }
+  VerifyCommand v;
+  v.ledger = ledger;
+  v.cert = cert;
+  std::ostringstream out, err;
+  ASSERT_EQ(RunVerify(v, out, err), 0) << err.str();
+  const std::string text = out.str();
+  EXPECT_EQ(text.find("0.014811386253182134"), std::string::npos) << text;
+  EXPECT_NE(text.find(" 0.0148114 147.735 "), std::string::npos) << text;
+  EXPECT_NE(text.find("(q and sigma to 6 significant digits; --json has them exactly)\n"),
+            std::string::npos);
+  // Every line of the table (header and 12 rows) is as long as the header: the columns align.
+  std::istringstream lines(text);
+  std::string header, line;
+  std::getline(lines, header);
+  for (int i = 0; i < 12 && std::getline(lines, line); ++i) {
+    EXPECT_EQ(line.size(), header.size()) << "row " << i + 1 << ":\n" << header << "\n" << line;
+  }
+  // Right-aligned numbers end under their header: q ends where "q" ends.
+  std::istringstream again(text);
+  std::getline(again, header);
+  std::getline(again, line);
+  std::getline(again, line);  // round 2
+  const size_t q_end = header.find(" q ") + 2;
+  EXPECT_EQ(line.substr(q_end - 9, 9), "0.0148114") << header << "\n" << line;
+
+  v.json = true;
+  out.str("");
+  ASSERT_EQ(RunVerify(v, out, err), 0);
+  const nlohmann::json j = nlohmann::json::parse(out.str());
+  EXPECT_EQ(j["rounds"][1]["sampling_rate"].get<double>(), q);
+  EXPECT_EQ(j["rounds"][1]["noise_multiplier"].get<double>(), sigma);
   std::error_code ec;
   fs::remove_all(dir, ec);
 }

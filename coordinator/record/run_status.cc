@@ -1,0 +1,53 @@
+#include "coordinator/record/run_status.h"
+
+#include <cmath>
+#include <cstdio>
+#include <iterator>
+
+namespace fedseg::coordinator {
+
+static_assert(std::size(kRunStatusNames) == static_cast<size_t>(RunStatus::kFailed) + 1);
+
+std::string_view RunStatusName(RunStatus s) { return kRunStatusNames[static_cast<int>(s)]; }
+
+std::optional<RunStatus> ParseRunStatus(std::string_view word) {
+  for (size_t i = 0; i < std::size(kRunStatusNames); ++i) {
+    if (kRunStatusNames[i] == word) return static_cast<RunStatus>(i);
+  }
+  return std::nullopt;
+}
+
+int RunStatusExitCode(RunStatus s) {
+  switch (s) {
+    case RunStatus::kFailed:
+      return 1;
+    case RunStatus::kDegraded:
+      return 3;
+    case RunStatus::kRunning:
+    case RunStatus::kCompleted:
+    case RunStatus::kStopped:
+      return 0;
+  }
+  return 1;
+}
+
+namespace {
+
+std::string Figures(const MetricsBrief& m) {
+  char buf[128];
+  std::snprintf(buf, sizeof buf, "log loss %.4g (ROC AUC %.4g, accuracy %.4g)", m.loss, m.roc_auc,
+                m.accuracy);
+  return buf;
+}
+
+}  // namespace
+
+std::optional<std::string> WorseThanInitial(const MetricsBrief& initial,
+                                            const MetricsBrief& final_model) {
+  if (!std::isfinite(initial.loss)) return std::nullopt;
+  if (std::isfinite(final_model.loss) && final_model.loss <= initial.loss) return std::nullopt;
+  return "the final model is worse than the initial model: " + Figures(final_model) + " against " +
+         Figures(initial) + " for the initial model (round 0)";
+}
+
+}  // namespace fedseg::coordinator

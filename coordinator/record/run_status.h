@@ -1,0 +1,48 @@
+// The run-status vocabulary: the one word that report.json ("status"), report.html, the /status
+// document and `fedseg-coordinator --json` use for a run, with the exit code that goes with it
+// (docs/operations.md, "Run status"). A word says what happened; "status_detail" says why
+// ("signal 15", "checkpoint failed: ...", the figures of a model worse than the initial one).
+#ifndef FEDSEG_COORDINATOR_RECORD_RUN_STATUS_H_
+#define FEDSEG_COORDINATOR_RECORD_RUN_STATUS_H_
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "coordinator/record/run_record.h"
+
+namespace fedseg::coordinator {
+
+enum class RunStatus {
+  kRunning,    // in progress
+  kCompleted,  // every round trained, the final model evaluated and written: exit 0
+  kDegraded,   // completed, but the final model is worse than the initial one (its federated
+               // log loss is higher): final.fsm is written for inspection, not for use: exit 3
+  kStopped,    // stopped by a signal; --resume continues from the last checkpoint: exit 0
+  kFailed,     // ended by an error (detail says which): exit 1
+};
+
+// Every word, in the order of the enum.
+inline constexpr std::string_view kRunStatusNames[] = {"running", "completed", "degraded",
+                                                       "stopped", "failed"};
+
+std::string_view RunStatusName(RunStatus s);
+// The status of a word; nullopt for any other word. "finished", which report.json used before this
+// vocabulary for both a completed and a stopped run, is not a status word.
+std::optional<RunStatus> ParseRunStatus(std::string_view word);
+// The coordinator's exit code for a run that ended with `s` (kRunning: 0).
+int RunStatusExitCode(RunStatus s);
+
+// Whether a completed run is kDegraded: the final model's federated log loss is higher than the
+// initial model's (round 0: the same architecture, randomly initialised, evaluated on the
+// regions' held-out rows), or not finite while the initial one was. Returns the status detail
+// naming both losses (and AUC and accuracy), or nullopt when the final model is not worse or
+// either loss is unknown. The loss is the criterion because it scores every prediction; a
+// model trained on noise (a region calibrating sigma = 147 to spend the last of its budget) ends
+// with a loss far above the initial one.
+std::optional<std::string> WorseThanInitial(const MetricsBrief& initial,
+                                            const MetricsBrief& final_model);
+
+}  // namespace fedseg::coordinator
+
+#endif  // FEDSEG_COORDINATOR_RECORD_RUN_STATUS_H_
