@@ -69,8 +69,11 @@ void Compose(const std::vector<Event>& events, double interval, Composed& c) {
     for (const Event& e : events) {
       removes.push_back(DiscretizeSampledGaussian(e.q, e.noise_multiplier, PldDirection::kRemove,
                                                   interval, kPldLogTailMass));
-      adds.push_back(DiscretizeSampledGaussian(e.q, e.noise_multiplier, PldDirection::kAdd,
-                                               interval, kPldLogTailMass));
+      // Without sampling (q = 1) both directions have the same PLD, N(1/(2 s^2), 1/s^2).
+      adds.push_back(e.q == 1.0
+                         ? removes.back()
+                         : DiscretizeSampledGaussian(e.q, e.noise_multiplier, PldDirection::kAdd,
+                                                     interval, kPldLogTailMass));
     }
     std::vector<PldComponent> remove_parts, add_parts;
     for (size_t i = 0; i < events.size(); ++i) {
