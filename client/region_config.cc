@@ -26,6 +26,10 @@ Status RegionConfig::Validate() const {
   if (!(epsilon_budget >= 0) || !(delta >= 0 && delta < 1)) {
     return Status::InvalidArgument("privacy.epsilon_budget must be >= 0 and privacy.delta in [0, 1)");
   }
+  if (accountant != "pld" && accountant != "rdp") {
+    return Status::InvalidArgument("privacy.accountant must be \"pld\" or \"rdp\", got \"" +
+                                   accountant.substr(0, 64) + "\"");
+  }
   return Status::OK();
 }
 
@@ -82,6 +86,11 @@ Fields MakeFields() {
                "this region's ε budget (`0` = none)"),
       Field<C>("privacy.delta", [](auto& c) -> auto& { return c.delta; },
                "δ of the region's guarantee", "`1/(10 n)`"),
+      Field<C>("privacy.accountant", [](auto& c) -> auto& { return c.accountant; },
+               "`pld` (privacy-loss distribution) or `rdp` (Rényi DP): the accountant that "
+               "calibrates the noise and computes the ε recorded in the ledger (see "
+               "[accountant.md](accountant.md))",
+               "`pld`"),
       Field<C>("privacy.ledger", [](auto& c) -> auto& { return c.ledger; },
                "the region's signed privacy ledger (JSON lines, see [ledger.md](ledger.md)); keep "
                "it for the region's lifetime: it carries the spent budget across runs",

@@ -36,6 +36,7 @@ struct RegionConfig {
   // Privacy (DP-SGD budget of this region).
   double epsilon_budget = 0.0;      // 0 = no budget (DP only if the coordinator's plan asks)
   double delta = 0.0;               // 0 = 1 / (10 n)
+  std::string accountant = "pld";   // "pld" or "rdp": how ε is computed, calibrated and recorded
   std::string ledger;               // privacy ledger (JSON lines); default
                                     // privacy-ledger-<region>.jsonl in the working directory
   bool insecure_seeded_noise = false;  // TEST ONLY: deterministic DP noise

@@ -24,8 +24,11 @@ Result<std::unique_ptr<RegionPrivacy>> RegionPrivacy::Create(const RegionConfig&
                                                               config.noise_seed));
   std::string ledger = config.ledger;
   if (ledger.empty()) ledger = "privacy-ledger-" + config.region + ".jsonl";
+  FEDSEG_ASSIGN_OR_RETURN(privacy::AccountantKind accountant,
+                          privacy::ParseAccountantKind(config.accountant));
   FEDSEG_ASSIGN_OR_RETURN(p->ledger_, privacy::LedgerWriter::Open(ledger, config.tls.key_file,
-                                                                  config.region, run_id));
+                                                                  config.region, run_id,
+                                                                  accountant));
   auto current = p->ledger_->CurrentEpsilon(p->delta_);
   if (current.ok()) p->spent_ = current->epsilon;
   return p;
@@ -92,29 +95,59 @@ Result<double> RegionPrivacy::Calibrate(uint32_t round) {
   r.mechanism = "sampled_gaussian";
   r.delta = delta_;
   r.model_sha256 = std::string(64, '0');  // a what-if release: the hash does not change epsilon
-  auto eps_for = [&](double sigma) -> Result<double> {
+  auto eps_for = [&](double sigma, privacy::AccountantKind kind) -> Result<double> {
     r.params = {{"sampling_rate", q_},
                 {"noise_multiplier", sigma},
                 {"clip_norm", params_->clip_norm()},
                 {"steps", steps_per_round_ * rounds_left}};
-    FEDSEG_ASSIGN_OR_RETURN(privacy::EpsilonResult e, ledger_->EpsilonIfAppended(r));
+    FEDSEG_ASSIGN_OR_RETURN(privacy::EpsilonResult e, ledger_->EpsilonIfAppended(r, kind));
     return e.epsilon;
   };
+  // RDP first (cheap to evaluate); a PLD calibration then starts from its answer, which it
+  // normally meets with room to spare (PLD is tighter), and bisects to 1e-4.
+  const privacy::AccountantKind rdp = privacy::AccountantKind::kRdp;
   double lo = 0.3, hi = 1e3;
-  FEDSEG_ASSIGN_OR_RETURN(double eps_hi, eps_for(hi));
+  FEDSEG_ASSIGN_OR_RETURN(double eps_hi, eps_for(hi, rdp));
   if (eps_hi > budget_) {
     return Status::ResourceExhausted("privacy budget " + std::to_string(budget_) +
                                      " cannot cover " + std::to_string(rounds_left) +
                                      " more rounds even with noise multiplier 1000");
   }
-  FEDSEG_ASSIGN_OR_RETURN(double eps_lo, eps_for(lo));
-  if (eps_lo <= budget_) return lo;
-  for (int i = 0; i < 60 && hi / lo > 1.0 + 1e-6; ++i) {
+  FEDSEG_ASSIGN_OR_RETURN(double eps_lo, eps_for(lo, rdp));
+  if (eps_lo > budget_) {
+    for (int i = 0; i < 60 && hi / lo > 1.0 + 1e-6; ++i) {
+      const double mid = std::sqrt(lo * hi);
+      FEDSEG_ASSIGN_OR_RETURN(double e, eps_for(mid, rdp));
+      (e <= budget_ ? hi : lo) = mid;
+    }
+  } else {
+    hi = lo;
+  }
+  const privacy::AccountantKind kind = ledger_->accountant();
+  if (kind == rdp) return hi;  // the upper end meets the budget
+  constexpr double kFloor = 0.3, kStep = 1.25, kTolerance = 1e-4;
+  for (int i = 0;; ++i) {  // make hi meet the budget under PLD (almost always at once)
+    FEDSEG_ASSIGN_OR_RETURN(double e, eps_for(hi, kind));
+    if (e <= budget_) break;
+    if (i >= 40) {
+      return Status::ResourceExhausted("privacy budget " + std::to_string(budget_) +
+                                       " cannot be met under the PLD accountant");
+    }
+    hi *= kStep;
+  }
+  lo = hi;
+  while (lo > kFloor) {  // and lo miss it
+    lo = std::max(kFloor, lo / kStep);
+    FEDSEG_ASSIGN_OR_RETURN(double e, eps_for(lo, kind));
+    if (e > budget_) break;
+    hi = lo;
+  }
+  while (hi / lo > 1.0 + kTolerance) {
     const double mid = std::sqrt(lo * hi);
-    FEDSEG_ASSIGN_OR_RETURN(double e, eps_for(mid));
+    FEDSEG_ASSIGN_OR_RETURN(double e, eps_for(mid, kind));
     (e <= budget_ ? hi : lo) = mid;
   }
-  return hi;  // the upper end meets the budget
+  return hi;  // meets the budget under PLD
 }
 
 Result<RegionPrivacy::RoundPlan> RegionPrivacy::PlanRound(uint32_t round) {

@@ -2,7 +2,8 @@
 // decline a round that would overspend, and the signed ledger every release is recorded in.
 //
 // Before a round the guard asks the ledger what the region's total ε would be after this round's
-// DP-SGD steps (composing every earlier release with the RDP accountant); above the budget, the
+// DP-SGD steps (composing every earlier release with the region's accountant, PLD by default;
+// privacy.accountant in the config); above the budget, the
 // round is declined and the region never trains on its rows again (the ledger makes that survive a
 // restart: any further spend would still exceed the budget). The noise multiplier is either fixed
 // by the coordinator's plan or calibrated once per run so the planned rounds spend the budget.

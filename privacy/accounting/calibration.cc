@@ -1,8 +1,10 @@
 #include "privacy/accounting/calibration.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
+#include "privacy/accounting/accountant.h"
 #include "privacy/accounting/number_format.h"
 #include "privacy/accounting/parameter_checks.h"
 #include "privacy/accounting/rdp_accountant.h"
@@ -51,6 +53,49 @@ Result<double> CalibrateNoiseMultiplier(double target_epsilon, double q, int64_t
     } else {
       lo = mid;
     }
+  }
+  return hi;
+}
+
+Result<double> CalibrateNoiseMultiplier(AccountantKind kind, double target_epsilon, double q,
+                                        int64_t steps, double delta) {
+  FEDSEG_ASSIGN_OR_RETURN(double rdp_sigma,
+                          CalibrateNoiseMultiplier(target_epsilon, q, steps, delta));
+  if (kind == AccountantKind::kRdp) return rdp_sigma;
+  auto meets = [&](double sigma) -> Result<bool> {
+    FEDSEG_ASSIGN_OR_RETURN(double eps, ComputePldEpsilon(q, sigma, steps, delta));
+    return eps <= target_epsilon;
+  };
+  // Bracket: meets(hi) and !meets(lo), stepping by a factor of 1.25 from the RDP answer.
+  constexpr double kStep = 1.25;
+  double hi = rdp_sigma;
+  for (;;) {
+    FEDSEG_ASSIGN_OR_RETURN(bool ok, meets(hi));
+    if (ok) break;
+    if (hi >= kMaxCalibratedNoiseMultiplier) {
+      return Status::InvalidArgument("target_epsilon " + FormatShortest(target_epsilon) +
+                                     " is unreachable with the PLD accountant: even "
+                                     "noise_multiplier " + FormatShortest(hi) + " misses it");
+    }
+    hi = std::min(hi * kStep, kMaxCalibratedNoiseMultiplier);
+  }
+  double lo = hi / kStep;
+  for (;;) {
+    FEDSEG_ASSIGN_OR_RETURN(bool ok, meets(lo));
+    if (!ok) break;
+    hi = lo;
+    if (lo <= kMinCalibratedNoiseMultiplier) {
+      return Status::InvalidArgument("target_epsilon " + FormatShortest(target_epsilon) +
+                                     " is met by the PLD accountant even with noise_multiplier " +
+                                     FormatShortest(lo) + ", the smallest one searched");
+    }
+    lo = std::max(lo / kStep, kMinCalibratedNoiseMultiplier);
+  }
+  while (hi - lo > kPldCalibrationRelativeTolerance * hi) {
+    const double mid = std::sqrt(lo * hi);
+    if (mid <= lo || mid >= hi) break;
+    FEDSEG_ASSIGN_OR_RETURN(bool ok, meets(mid));
+    (ok ? hi : lo) = mid;
   }
   return hi;
 }

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "privacy/accounting/number_format.h"
-#include "privacy/accounting/rdp_accountant.h"
+#include "privacy/accounting/accountant.h"
 #include "privacy/ledger/verifier.h"
 
 namespace fedseg::privacy {
@@ -39,8 +39,10 @@ ResultField RoundedUp(const char* key, double v) { return {key, v, FormatRounded
 ResultField Exact(const char* key, double v) { return {key, v, FormatShortest(v)}; }
 ResultField Count(const char* key, int64_t n) { return {key, n, std::to_string(n)}; }
 
+ResultField Text(const char* key, const std::string& s) { return {key, s, s}; }
+
 // One JSON object (keys sorted), or one "key: text" line per field in the given order.
-void PrintResult(std::ostream& out, bool json, std::initializer_list<ResultField> fields) {
+void PrintResult(std::ostream& out, bool json, const std::vector<ResultField>& fields) {
   if (json) {
     nlohmann::json result = nlohmann::json::object();
     for (const ResultField& f : fields) result[f.key] = f.value;
@@ -79,6 +81,7 @@ nlohmann::json VerificationJson(const VerifyCommand& c, const LedgerVerification
                       {"epsilon_recorded", r.epsilon_recorded},
                       {"epsilon_after", r.epsilon_after},
                       {"order", r.order},
+                      {"accountant", r.accountant},
                       {"epsilon_round", r.epsilon_round},
                       {"ok", r.ok}});
   }
@@ -90,6 +93,7 @@ nlohmann::json VerificationJson(const VerifyCommand& c, const LedgerVerification
           {"epsilon", v.epsilon},
           {"delta", v.delta},
           {"order", v.order},
+          {"accountant", v.accountant},
           {"rounds", std::move(rounds)},
           {"problems", v.problems}};
 }
@@ -144,6 +148,7 @@ void PrintVerificationTable(std::ostream& out, const LedgerVerification& v) {
               {"epsilon", FormatRoundedUp(v.epsilon)},
               {"delta", FormatShortest(v.delta)},
               {"order", FormatShortest(v.order)},
+              {"accountant", v.accountant},
               {"result", v.ok ? std::string("OK")
                               : std::to_string(v.problems.size()) + " problem(s), on stderr"}});
 }
@@ -172,35 +177,50 @@ Result<int64_t> ParseSteps(const std::string& text) {
   return static_cast<int64_t>(value);
 }
 
+// The accountant's fields: its name, and the RDP order when it has one.
+void AddAccountantFields(std::vector<ResultField>& fields, AccountantKind kind,
+                         const EpsilonResult& r) {
+  fields.push_back(Text("accountant", AccountantName(kind)));
+  if (kind == AccountantKind::kRdp) fields.push_back(Exact("order", r.order));
+}
+
 int RunEpsilon(const EpsilonCommand& command, std::ostream& out, std::ostream& err) {
   const MechanismArgs& c = command.args;
+  Result<AccountantKind> kind = ParseAccountantKind(c.accountant);
+  if (!kind.ok()) return Fail(err, "epsilon", kind.status());
   Result<int64_t> steps = ParseSteps(c.steps);
   if (!steps.ok()) return Fail(err, "epsilon", steps.status());
   Result<EpsilonResult> r =
-      ComputeEpsilon(c.sampling_rate, command.noise_multiplier, *steps, c.delta);
+      ComputeEpsilon(*kind, c.sampling_rate, command.noise_multiplier, *steps, c.delta);
   if (!r.ok()) return Fail(err, "epsilon", r.status());
-  PrintResult(
-      out, c.json,
-      {RoundedUp("epsilon", r->epsilon), Exact("order", r->order),
-       Exact("sampling_rate", c.sampling_rate), Exact("noise_multiplier", command.noise_multiplier),
-       Count("steps", *steps), Exact("delta", c.delta)});
+  std::vector<ResultField> fields = {RoundedUp("epsilon", r->epsilon)};
+  AddAccountantFields(fields, *kind, *r);
+  fields.insert(fields.end(), {Exact("sampling_rate", c.sampling_rate),
+                               Exact("noise_multiplier", command.noise_multiplier),
+                               Count("steps", *steps), Exact("delta", c.delta)});
+  PrintResult(out, c.json, fields);
   return 0;
 }
 
 int RunCalibrate(const CalibrateCommand& command, std::ostream& out, std::ostream& err) {
   const MechanismArgs& c = command.args;
+  Result<AccountantKind> kind = ParseAccountantKind(c.accountant);
+  if (!kind.ok()) return Fail(err, "calibrate", kind.status());
   Result<int64_t> steps = ParseSteps(c.steps);
   if (!steps.ok()) return Fail(err, "calibrate", steps.status());
   Result<double> sigma =
-      CalibrateNoiseMultiplier(command.target_epsilon, c.sampling_rate, *steps, c.delta);
+      CalibrateNoiseMultiplier(*kind, command.target_epsilon, c.sampling_rate, *steps, c.delta);
   if (!sigma.ok()) return Fail(err, "calibrate", sigma.status());
-  Result<EpsilonResult> r = ComputeEpsilon(c.sampling_rate, *sigma, *steps, c.delta);
+  Result<EpsilonResult> r = ComputeEpsilon(*kind, c.sampling_rate, *sigma, *steps, c.delta);
   if (!r.ok()) return Fail(err, "calibrate", r.status());
-  PrintResult(
-      out, c.json,
-      {RoundedUp("noise_multiplier", *sigma), RoundedUp("epsilon", r->epsilon),
-       Exact("order", r->order), Exact("target_epsilon", command.target_epsilon),
-       Exact("sampling_rate", c.sampling_rate), Count("steps", *steps), Exact("delta", c.delta)});
+  std::vector<ResultField> fields = {RoundedUp("noise_multiplier", *sigma),
+                                     RoundedUp("epsilon", r->epsilon)};
+  AddAccountantFields(fields, *kind, *r);
+  fields.insert(fields.end(),
+                {Exact("target_epsilon", command.target_epsilon),
+                 Exact("sampling_rate", c.sampling_rate), Count("steps", *steps),
+                 Exact("delta", c.delta)});
+  PrintResult(out, c.json, fields);
   return 0;
 }
 

@@ -1,8 +1,10 @@
 // The commands of fedseg-audit, the auditors' command line (main.cc declares the options with
 // CLI11 and dispatches here):
 //
-//   fedseg-audit epsilon   --sampling-rate Q --noise-multiplier S --steps T --delta D [--json]
-//   fedseg-audit calibrate --target-epsilon E --sampling-rate Q --steps T --delta D [--json]
+//   fedseg-audit epsilon   --sampling-rate Q --noise-multiplier S --steps T --delta D
+//                          [--accountant pld|rdp] [--json]
+//   fedseg-audit calibrate --target-epsilon E --sampling-rate Q --steps T --delta D
+//                          [--accountant pld|rdp] [--json]
 //   fedseg-audit verify    LEDGER --cert REGION.crt [--expect-head H] [--expect-entries N] [--json]
 //
 // Each Run* prints its result to `out` (text, or one JSON object with json = true) and its errors
@@ -34,6 +36,7 @@ struct MechanismArgs {
   std::string steps;  // as typed: ParseSteps
   double delta = 0.0;
   bool json = false;
+  std::string accountant = "pld";  // "pld" or "rdp" (privacy/accounting/accountant.h)
 };
 
 struct EpsilonCommand {
@@ -54,7 +57,8 @@ struct VerifyCommand {
   bool json = false;
 };
 
-// Epsilon spent by `steps` steps of the Poisson-subsampled Gaussian mechanism, and its order.
+// Epsilon spent by `steps` steps of the Poisson-subsampled Gaussian mechanism under the chosen
+// accountant (output key `accountant`), and for RDP the order that gave it (`order`).
 int RunEpsilon(const EpsilonCommand& command, std::ostream& out, std::ostream& err);
 // The smallest noise multiplier meeting the target epsilon, and the epsilon it gives.
 int RunCalibrate(const CalibrateCommand& command, std::ostream& out, std::ostream& err);

@@ -15,19 +15,24 @@ namespace privacy = fedseg::privacy;
 
 constexpr char kStepsHelp[] = "Number of steps (a positive integer; 1e6 is accepted)";
 constexpr char kSamplingRateHelp[] = "Poisson sampling rate q, in (0, 1]";
+constexpr char kAccountantHelp[] =
+    "pld (privacy-loss distribution, tighter) or rdp (Renyi DP); see docs/accountant.md";
 
 void RegisterEpsilon(CLI::App& app, int& exit_code) {
   auto c = std::make_shared<privacy::EpsilonCommand>();
   CLI::App* cmd = app.add_subcommand(
       "epsilon",
-      "Epsilon spent by STEPS steps of the Poisson-subsampled Gaussian mechanism, and the RDP "
-      "order that gives it");
+      "Epsilon spent by STEPS steps of the Poisson-subsampled Gaussian mechanism (with rdp, also "
+      "the RDP order that gives it)");
   cmd->add_option("--sampling-rate", c->args.sampling_rate, kSamplingRateHelp)->required();
   cmd->add_option("--noise-multiplier", c->noise_multiplier,
                   "Noise standard deviation divided by the L2 sensitivity")
       ->required();
   cmd->add_option("--steps", c->args.steps, kStepsHelp)->required();
   cmd->add_option("--delta", c->args.delta, "Target delta, in (0, 1)")->required();
+  cmd->add_option("--accountant", c->args.accountant, kAccountantHelp)
+      ->check(CLI::IsMember({"pld", "rdp"}))
+      ->capture_default_str();
   cmd->add_flag("--json", c->args.json, "Print one JSON object instead of text");
   cmd->callback([c, &exit_code] { exit_code = privacy::RunEpsilon(*c, std::cout, std::cerr); });
 }
@@ -41,6 +46,9 @@ void RegisterCalibrate(CLI::App& app, int& exit_code) {
   cmd->add_option("--sampling-rate", c->args.sampling_rate, kSamplingRateHelp)->required();
   cmd->add_option("--steps", c->args.steps, kStepsHelp)->required();
   cmd->add_option("--delta", c->args.delta, "Target delta, in (0, 1)")->required();
+  cmd->add_option("--accountant", c->args.accountant, kAccountantHelp)
+      ->check(CLI::IsMember({"pld", "rdp"}))
+      ->capture_default_str();
   cmd->add_flag("--json", c->args.json, "Print one JSON object instead of text");
   cmd->callback([c, &exit_code] { exit_code = privacy::RunCalibrate(*c, std::cout, std::cerr); });
 }
@@ -68,7 +76,7 @@ void RegisterVerify(CLI::App& app, int& exit_code) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"fedseg-audit: differential-privacy accounting for fedseg (RDP accountant)"};
+  CLI::App app{"fedseg-audit: differential-privacy accounting for fedseg (PLD and RDP accountants)"};
   app.require_subcommand(1);
   int exit_code = 0;
   RegisterEpsilon(app, exit_code);

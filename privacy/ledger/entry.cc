@@ -60,6 +60,11 @@ Status LedgerMechanism::AddTo(RdpAccountant& accountant) const {
                  : accountant.AddGaussian(noise_multiplier, steps);
 }
 
+Status LedgerMechanism::AddTo(Accountant& accountant) const {
+  return sampled ? accountant.AddSampledGaussian(sampling_rate, noise_multiplier, steps)
+                 : accountant.AddGaussian(noise_multiplier, steps);
+}
+
 Result<LedgerMechanism> ParseLedgerMechanism(const std::string& name, const json& params) {
   LedgerMechanism m;
   if (name == kSampledGaussian) {
@@ -136,7 +141,7 @@ Status CheckLedgerName(const std::string& value, const char* what) {
 
 Result<LedgerEntry> ParseLedgerEntry(const json& j) {
   if (!j.is_object()) return Status::InvalidArgument("not a JSON object");
-  FEDSEG_RETURN_IF_ERROR(CheckKeys(j, EntryKeys(), {}, ""));
+  FEDSEG_RETURN_IF_ERROR(CheckKeys(j, EntryKeys(), {"accountant"}, ""));
   LedgerEntry e;
   FEDSEG_ASSIGN_OR_RETURN(e.seq, GetInteger(j, "seq", ""));
   if (e.seq < 1) return Status::InvalidArgument("seq must be >= 1, got " + std::to_string(e.seq));
@@ -164,6 +169,10 @@ Result<LedgerEntry> ParseLedgerEntry(const json& j) {
                                    FormatShortest(e.epsilon_after));
   }
   FEDSEG_ASSIGN_OR_RETURN(e.order, GetNumber(j, "order", ""));
+  if (j.contains("accountant")) {
+    FEDSEG_ASSIGN_OR_RETURN(std::string accountant, GetString(j, "accountant", ""));
+    FEDSEG_ASSIGN_OR_RETURN(e.accountant, ParseAccountantKind(accountant));
+  }
   FEDSEG_ASSIGN_OR_RETURN(e.model_sha256, GetString(j, "model_sha256", ""));
   FEDSEG_RETURN_IF_ERROR(CheckLedgerModelHash(e.model_sha256, e.mech.sampled));
   FEDSEG_ASSIGN_OR_RETURN(e.prev_hash, GetString(j, "prev_hash", ""));

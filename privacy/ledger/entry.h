@@ -17,10 +17,12 @@
 //                  releases composed), clip_norm (the L2 sensitivity the noise is scaled to, > 0)
 //                  and optionally sensitivity (string: what was bounded, and how)
 //   delta          number in (0, 1)
-//   epsilon_after  number, the region's ε over entries 1..seq composed with the RDP accountant
-//                  (privacy/accounting/rdp_accountant.h), at this entry's delta, as the writer
-//                  computed it
-//   order          number, the RDP order that gave epsilon_after
+//   epsilon_after  number, the region's ε over entries 1..seq composed with the entry's
+//                  accountant, at this entry's delta, as the writer computed it
+//   order          number, the RDP order that gave epsilon_after; 0 for the PLD accountant
+//   accountant     optional string, "pld" (privacy/accounting/pld_accountant.h) or "rdp"
+//                  (rdp_accountant.h): which accountant produced epsilon_after; an entry without
+//                  it is RDP (ledgers written before the PLD accountant existed)
 //   model_sha256   string, lowercase hex SHA-256 of what was released (the model weights, or the
 //                  statistics); required for "sampled_gaussian", may be "" for "gaussian"
 //   prev_hash      string, the previous entry's `hash`; 64 '0' characters on seq 1
@@ -42,7 +44,7 @@
 #include <string>
 
 #include "common/base/status.h"
-#include "privacy/accounting/rdp_accountant.h"
+#include "privacy/accounting/accountant.h"
 
 namespace fedseg::privacy {
 
@@ -72,6 +74,7 @@ struct LedgerMechanism {
   nlohmann::json Params() const;
   // Composes the release into `accountant` (AddSampledGaussian, or AddGaussian for "gaussian").
   Status AddTo(RdpAccountant& accountant) const;
+  Status AddTo(Accountant& accountant) const;
 };
 
 // Validates `mechanism` and its `params` object (keys, types and ranges; see the format above).
@@ -85,6 +88,7 @@ struct LedgerEntry {
   uint32_t round = 0;
   LedgerMechanism mech;
   double delta = 0.0, epsilon_after = 0.0, order = 0.0;
+  AccountantKind accountant = AccountantKind::kRdp;  // RDP when the key is absent
   std::string model_sha256, prev_hash, hash, signature;
 };
 

@@ -183,14 +183,15 @@ class ChainVerifier {
     row.steps = e.mech.steps;
     row.delta = e.delta;
     row.epsilon_recorded = e.epsilon_after;
-    RdpAccountant alone;
+    row.accountant = AccountantName(e.accountant);
+    Accountant alone;
     Status added = e.mech.AddTo(out_.accountant);
     if (added.ok()) added = e.mech.AddTo(alone);
     Result<EpsilonResult> after = Status::Internal("not computed");
     Result<EpsilonResult> own = Status::Internal("not computed");
     if (added.ok()) {
-      after = out_.accountant.GetEpsilon(e.delta);
-      own = alone.GetEpsilon(e.delta);
+      after = out_.accountant.GetEpsilon(e.accountant, e.delta);
+      own = alone.GetEpsilon(e.accountant, e.delta);
       if (!after.ok()) added = after.status();
       if (!own.ok()) added = own.status();
     }
@@ -202,10 +203,11 @@ class ChainVerifier {
       row.epsilon_round = own->epsilon;
       last_ = *after;
       v_.delta = e.delta;
+      v_.accountant = row.accountant;
       if (e.epsilon_after < after->epsilon * (1.0 - kEpsilonRelativeTolerance)) {
         Problem("epsilon_after " + FormatShortest(e.epsilon_after) + " is below the recomputed " +
                 FormatShortest(after->epsilon) + " (delta " + FormatShortest(e.delta) +
-                "): the writer under-reported the privacy spent");
+                ", accountant " + row.accountant + "): the writer under-reported the privacy spent");
       }
     }
     row.ok = line_ok_;

@@ -41,7 +41,8 @@ struct LedgerEntryReport {
   double delta = 0.0;
   double epsilon_recorded = 0.0;  // epsilon_after as written
   double epsilon_after = 0.0;     // the verifier's own ε over entries 1..seq at this delta
-  double order = 0.0;             // the RDP order that gave epsilon_after
+  double order = 0.0;             // the RDP order that gave epsilon_after (0 for PLD)
+  std::string accountant = "rdp";  // the entry's accountant, which both figures use
   double epsilon_round = 0.0;     // ε of this entry alone at this delta (its own cost)
   bool ok = false;                // no problem was found on this line
 };
@@ -54,6 +55,7 @@ struct LedgerVerification {
   double epsilon = 0.0;  // recomputed total after the last readable entry, at its delta
   double delta = 0.0;    // that delta; 0 when the ledger is empty
   double order = 0.0;
+  std::string accountant = "rdp";  // the last entry's accountant, which `epsilon` uses
   std::vector<LedgerEntryReport> rows;  // one per entry whose fields could be read
   std::vector<std::string> problems;    // "line N (seq S): what is wrong: what it suggests"
 };

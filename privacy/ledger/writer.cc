@@ -42,7 +42,8 @@ LedgerWriter::~LedgerWriter() = default;
 Result<std::unique_ptr<LedgerWriter>> LedgerWriter::Open(const std::string& path,
                                                          const std::string& key_file,
                                                          const std::string& region,
-                                                         const std::string& run_id) {
+                                                         const std::string& run_id,
+                                                         AccountantKind accountant) {
   FEDSEG_RETURN_IF_ERROR(CheckLedgerName(region, "region"));
   FEDSEG_RETURN_IF_ERROR(CheckLedgerName(run_id, "run_id"));
   FEDSEG_ASSIGN_OR_RETURN(PkeyPtr key, LoadLedgerPrivateKey(key_file));
@@ -52,6 +53,7 @@ Result<std::unique_ptr<LedgerWriter>> LedgerWriter::Open(const std::string& path
   w->path_ = path;
   w->region_ = region;
   w->run_id_ = run_id;
+  w->kind_ = accountant;
   w->key_ = std::make_unique<Key>(Key{std::move(key)});
 
   bool created = false;
@@ -104,17 +106,18 @@ namespace {
 
 struct PreparedRelease {
   LedgerMechanism mech;
-  RdpAccountant accountant;  // every entry plus this release
+  Accountant accountant;  // every entry plus this release
   EpsilonResult epsilon;
 };
 
-Result<PreparedRelease> Prepare(const RdpAccountant& accountant, const LedgerRelease& release) {
+Result<PreparedRelease> Prepare(const Accountant& accountant, AccountantKind kind,
+                                const LedgerRelease& release) {
   PreparedRelease p{LedgerMechanism{}, accountant, EpsilonResult{0.0, 0.0}};
   FEDSEG_ASSIGN_OR_RETURN(p.mech, ParseLedgerMechanism(release.mechanism, release.params));
   FEDSEG_RETURN_IF_ERROR(CheckDelta(release.delta));
   FEDSEG_RETURN_IF_ERROR(CheckLedgerModelHash(release.model_sha256, p.mech.sampled));
   FEDSEG_RETURN_IF_ERROR(p.mech.AddTo(p.accountant));
-  FEDSEG_ASSIGN_OR_RETURN(p.epsilon, p.accountant.GetEpsilon(release.delta));
+  FEDSEG_ASSIGN_OR_RETURN(p.epsilon, p.accountant.GetEpsilon(kind, release.delta));
   return p;
 }
 
@@ -125,7 +128,7 @@ Result<nlohmann::json> LedgerWriter::Append(const LedgerRelease& release) {
     return Status::FailedPrecondition("an earlier append to " + path_ +
                                       " failed; reopen the ledger to verify it");
   }
-  Result<PreparedRelease> prepared = Prepare(accountant_, release);
+  Result<PreparedRelease> prepared = Prepare(accountant_, kind_, release);
   if (!prepared.ok()) return prepared.status().WithContext("ledger release");
   PreparedRelease& p = *prepared;
 
@@ -153,6 +156,7 @@ Result<nlohmann::json> LedgerWriter::Append(const LedgerRelease& release) {
   entry["delta"] = release.delta;
   entry["epsilon_after"] = p.epsilon.epsilon;
   entry["order"] = p.epsilon.order;
+  entry["accountant"] = AccountantName(kind_);
   entry["model_sha256"] = release.model_sha256;
   entry["prev_hash"] = head_hash_;
   const std::string hash = Sha256Hex(entry.dump());
@@ -178,7 +182,12 @@ Result<nlohmann::json> LedgerWriter::Append(const LedgerRelease& release) {
 }
 
 Result<EpsilonResult> LedgerWriter::EpsilonIfAppended(const LedgerRelease& release) const {
-  FEDSEG_ASSIGN_OR_RETURN(PreparedRelease p, Prepare(accountant_, release));
+  return EpsilonIfAppended(release, kind_);
+}
+
+Result<EpsilonResult> LedgerWriter::EpsilonIfAppended(const LedgerRelease& release,
+                                                      AccountantKind kind) const {
+  FEDSEG_ASSIGN_OR_RETURN(PreparedRelease p, Prepare(accountant_, kind, release));
   return p.epsilon;
 }
 
@@ -187,7 +196,7 @@ Result<EpsilonResult> LedgerWriter::CurrentEpsilon(double delta) const {
   // With nothing released the exact answer is 0; the RDP conversion of an empty accountant would
   // report a small positive number (the conversion's own slack at the largest order).
   if (entries_ == 0) return EpsilonResult{0.0, 0.0};
-  return accountant_.GetEpsilon(delta);
+  return accountant_.GetEpsilon(kind_, delta);
 }
 
 }  // namespace fedseg::privacy

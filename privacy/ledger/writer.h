@@ -1,5 +1,5 @@
 // The writer of a region's privacy ledger: validates each release, composes it with every
-// earlier entry (the RDP accountant), signs it with the region's key and appends it durably as
+// earlier entry (with the accountant chosen at Open, recorded in each entry), signs it with the region's key and appends it durably as
 // one line of the format in entry.h, holding an exclusive lock on the file while it lives.
 #ifndef FEDSEG_PRIVACY_LEDGER_WRITER_H_
 #define FEDSEG_PRIVACY_LEDGER_WRITER_H_
@@ -11,7 +11,7 @@
 
 #include "common/base/file_lock.h"
 #include "common/base/status.h"
-#include "privacy/accounting/rdp_accountant.h"
+#include "privacy/accounting/accountant.h"
 #include "privacy/ledger/entry.h"
 
 namespace fedseg::privacy {
@@ -35,11 +35,11 @@ class LedgerWriter {
   // (EC or RSA, unencrypted) at key_file. An existing ledger is verified first, exactly as
   // VerifyLedger does but against key_file's public half and `region`: a broken ledger (any
   // problem, including a last line cut short by a crash) is a Corruption error, never extended.
-  // region and run_id must be 1-256 printable ASCII characters.
-  static Result<std::unique_ptr<LedgerWriter>> Open(const std::string& path,
-                                                    const std::string& key_file,
-                                                    const std::string& region,
-                                                    const std::string& run_id);
+  // region and run_id must be 1-256 printable ASCII characters. `accountant` computes the
+  // epsilon_after of the entries this writer appends (earlier entries keep theirs).
+  static Result<std::unique_ptr<LedgerWriter>> Open(
+      const std::string& path, const std::string& key_file, const std::string& region,
+      const std::string& run_id, AccountantKind accountant = AccountantKind::kRdp);
   ~LedgerWriter();
   LedgerWriter(const LedgerWriter&) = delete;
   LedgerWriter& operator=(const LedgerWriter&) = delete;
@@ -55,6 +55,9 @@ class LedgerWriter {
   // ε after every entry plus `release`, at release.delta, without writing: the budget check to
   // make BEFORE training.
   Result<EpsilonResult> EpsilonIfAppended(const LedgerRelease& release) const;
+  // The same under another accountant (e.g. a fast RDP bracket before a PLD calibration).
+  Result<EpsilonResult> EpsilonIfAppended(const LedgerRelease& release, AccountantKind kind) const;
+  AccountantKind accountant() const { return kind_; }
   // ε over every entry so far at `delta`; {0, 0} while the ledger is empty (nothing released).
   Result<EpsilonResult> CurrentEpsilon(double delta) const;
 
@@ -74,7 +77,8 @@ class LedgerWriter {
   FileLock lock_;               // open on path_, holds the flock
   uint64_t expected_size_ = 0;  // file size after our last append
   bool failed_ = false;         // an append went wrong: never append again
-  RdpAccountant accountant_;    // every entry so far
+  AccountantKind kind_ = AccountantKind::kRdp;
+  Accountant accountant_;  // every entry so far
   std::string head_hash_ = kLedgerGenesisHash;
   int64_t entries_ = 0;
 };

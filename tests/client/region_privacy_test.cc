@@ -5,7 +5,7 @@
 #include <cmath>
 #include <filesystem>
 
-#include "privacy/accounting/rdp_accountant.h"
+#include "privacy/accounting/accountant.h"
 
 namespace fedseg::client {
 namespace {
@@ -52,9 +52,9 @@ bool RegionPrivacyTest::ok_ = false;
 
 TEST_F(RegionPrivacyTest, TheRoundThatWouldOverspendIsDeclinedAndNothingIsTrainedAfter) {
   ASSERT_TRUE(ok_);
-  // n = 1000, batch 50: q = 0.05, 20 steps per round at sigma 1.0.
-  const double per_round2 = privacy::ComputeEpsilon(0.05, 1.0, 40, 1e-5)->epsilon;
-  const double per_round3 = privacy::ComputeEpsilon(0.05, 1.0, 60, 1e-5)->epsilon;
+  // n = 1000, batch 50: q = 0.05, 20 steps per round at sigma 1.0; PLD, the default accountant.
+  const double per_round2 = *privacy::ComputePldEpsilon(0.05, 1.0, 40, 1e-5);
+  const double per_round3 = *privacy::ComputePldEpsilon(0.05, 1.0, 60, 1e-5);
   const double budget = 0.5 * (per_round2 + per_round3);  // affords exactly two rounds
   auto p = RegionPrivacy::Create(Config("overspend.jsonl", budget), 1000, "run-1");
   ASSERT_TRUE(p.ok()) << p.status().ToString();
@@ -101,8 +101,26 @@ TEST_F(RegionPrivacyTest, CalibratedNoiseSpendsTheBudgetOverThePlannedRounds) {
   // Five rounds of 20 steps land at (not over) the budget; a sixth would overspend.
   EXPECT_LE((*p)->epsilon_spent(), 3.0 * (1 + 1e-9));
   EXPECT_GT((*p)->epsilon_spent(), 2.99);
-  EXPECT_NEAR(privacy::ComputeEpsilon(0.05, sigma, 100, 1e-5)->epsilon, (*p)->epsilon_spent(), 1e-6);
+  EXPECT_NEAR(*privacy::ComputePldEpsilon(0.05, sigma, 100, 1e-5), (*p)->epsilon_spent(), 1e-6);
   EXPECT_TRUE((*p)->PlanRound(6)->decline);
+  // PLD needs less noise than RDP for the same budget.
+  EXPECT_LT(sigma, *privacy::CalibrateNoiseMultiplier(3.0, 0.05, 100, 1e-5));
+}
+
+TEST_F(RegionPrivacyTest, TheRdpAccountantCanBeChosen) {
+  ASSERT_TRUE(ok_);
+  RegionConfig c = Config("rdp.jsonl", 10.0);
+  c.accountant = "rdp";
+  auto p = RegionPrivacy::Create(c, 1000, "run-4");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  ASSERT_TRUE((*p)->SetPlan(Plan(1.0, 10)).ok());
+  auto plan = (*p)->PlanRound(1);
+  ASSERT_TRUE(plan.ok());
+  ASSERT_TRUE((*p)->Record(*plan, std::string(64, 'c')).ok());
+  EXPECT_EQ((*p)->epsilon_spent(), privacy::ComputeEpsilon(0.05, 1.0, 20, 1e-5)->epsilon);
+  c.accountant = "moments";
+  c.coordinator_host = "127.0.0.1";
+  EXPECT_EQ(c.Validate().message(), "privacy.accountant must be \"pld\" or \"rdp\", got \"moments\"");
 }
 
 TEST_F(RegionPrivacyTest, DpWithoutBudgetOrNoiseIsRefused) {

@@ -24,7 +24,7 @@ struct SignerIdentity {
 
 struct VerifiedLedger {
   LedgerVerification report;
-  RdpAccountant accountant;  // every entry whose parameters could be read
+  Accountant accountant;  // every entry whose parameters could be read
 };
 
 // `options` must have been checked (expect_head lowercase hex, expect_entries >= 0).

@@ -11,7 +11,7 @@
 #include <sstream>
 #include <string>
 
-#include "privacy/accounting/rdp_accountant.h"
+#include "privacy/accounting/accountant.h"
 #include "privacy/ledger/ledger.h"
 
 namespace fedseg::privacy {
@@ -45,24 +45,49 @@ TEST(AuditCommandsTest, ParseSteps) {
 
 TEST(AuditCommandsTest, EpsilonText) {
   std::ostringstream out, err;
-  EpsilonCommand c{{0.01, "1e4", 1e-5, false}, 1.1};
+  EpsilonCommand c{{0.01, "1e4", 1e-5, false, "rdp"}, 1.1};
   ASSERT_EQ(RunEpsilon(c, out, err), 0) << err.str();
   const EpsilonResult want = *ComputeEpsilon(0.01, 1.1, 10000, 1e-5);
   EXPECT_EQ(out.str(), "epsilon: " + FormatRoundedUp(want.epsilon) +
-                           "\norder: 4.7\nsampling_rate: 0.01\nnoise_multiplier: 1.1\n"
+                           "\naccountant: rdp\norder: 4.7\nsampling_rate: 0.01\nnoise_multiplier: 1.1\n"
                            "steps: 10000\ndelta: 1e-05\n");
   EXPECT_EQ(err.str(), "");
 }
 
 TEST(AuditCommandsTest, CalibrateJsonKeepsEveryBit) {
   std::ostringstream out, err;
-  CalibrateCommand c{{0.01, "10000", 1e-5, true}, 2.0};
+  CalibrateCommand c{{0.01, "10000", 1e-5, true, "rdp"}, 2.0};
   ASSERT_EQ(RunCalibrate(c, out, err), 0) << err.str();
   const nlohmann::json j = nlohmann::json::parse(out.str());
   const double sigma = *CalibrateNoiseMultiplier(2.0, 0.01, 10000, 1e-5);
   EXPECT_EQ(j["noise_multiplier"].get<double>(), sigma);
   EXPECT_EQ(j["epsilon"].get<double>(), ComputeEpsilon(0.01, sigma, 10000, 1e-5)->epsilon);
   EXPECT_EQ(j["steps"].get<int64_t>(), 10000);
+}
+
+// PLD is the default accountant: no order, and a smaller epsilon than RDP for the same noise.
+TEST(AuditCommandsTest, EpsilonAndCalibrateWithPld) {
+  std::ostringstream out, err;
+  EpsilonCommand e{{0.01, "1e4", 1e-5, true}, 1.1};
+  ASSERT_EQ(RunEpsilon(e, out, err), 0) << err.str();
+  nlohmann::json j = nlohmann::json::parse(out.str());
+  EXPECT_EQ(j["accountant"], "pld");
+  EXPECT_FALSE(j.contains("order"));
+  EXPECT_EQ(j["epsilon"].get<double>(), *ComputePldEpsilon(0.01, 1.1, 10000, 1e-5));
+  EXPECT_LT(j["epsilon"].get<double>(), ComputeEpsilon(0.01, 1.1, 10000, 1e-5)->epsilon);
+  out.str("");
+  CalibrateCommand c{{0.01, "10000", 1e-5, true}, 2.0};
+  ASSERT_EQ(RunCalibrate(c, out, err), 0) << err.str();
+  j = nlohmann::json::parse(out.str());
+  EXPECT_EQ(j["accountant"], "pld");
+  EXPECT_EQ(j["noise_multiplier"].get<double>(),
+            *CalibrateNoiseMultiplier(AccountantKind::kPld, 2.0, 0.01, 10000, 1e-5));
+  EXPECT_LE(j["epsilon"].get<double>(), 2.0);
+  EXPECT_LT(j["noise_multiplier"].get<double>(), *CalibrateNoiseMultiplier(2.0, 0.01, 10000, 1e-5));
+  out.str("");
+  EXPECT_EQ(RunEpsilon({{0.01, "10", 1e-5, false, "moments"}, 1.0}, out, err), kAuditExitError);
+  EXPECT_EQ(err.str(), "fedseg-audit epsilon: InvalidArgument: accountant must be \"pld\" or "
+                       "\"rdp\", got \"moments\"\n");
 }
 
 TEST(AuditCommandsTest, ErrorsGoToErrWithExitStatus) {

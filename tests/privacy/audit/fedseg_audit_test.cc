@@ -66,12 +66,13 @@ std::set<std::string> Keys(const nlohmann::json& j) {
 
 TEST_F(FedsegAuditTest, EpsilonJson) {
   const AuditRun r = Audit(
-      "epsilon --sampling-rate 0.01 --noise-multiplier 1.1 --steps 10000 --delta 1e-5 --json");
+      "epsilon --sampling-rate 0.01 --noise-multiplier 1.1 --steps 10000 --delta 1e-5 --json "
+      "--accountant rdp");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.err, "");
   const nlohmann::json j = nlohmann::json::parse(r.out);
-  EXPECT_EQ(Keys(j), (std::set<std::string>{"epsilon", "order", "noise_multiplier", "sampling_rate",
-                                            "steps", "delta"}));
+  EXPECT_EQ(Keys(j), (std::set<std::string>{"epsilon", "accountant", "order", "noise_multiplier",
+                                            "sampling_rate", "steps", "delta"}));
   const EpsilonResult want = *ComputeEpsilon(0.01, 1.1, 10000, 1e-5);
   EXPECT_EQ(j["epsilon"].get<double>(), want.epsilon);  // JSON keeps every bit
   EXPECT_EQ(j["order"].get<double>(), want.order);
@@ -83,7 +84,8 @@ TEST_F(FedsegAuditTest, EpsilonJson) {
 
 TEST_F(FedsegAuditTest, EpsilonTextRoundsUp) {
   const AuditRun r =
-      Audit("epsilon --sampling-rate 0.01 --noise-multiplier 1.1 --steps 1e4 --delta 1e-5");
+      Audit("epsilon --sampling-rate 0.01 --noise-multiplier 1.1 --steps 1e4 --delta 1e-5 "
+            "--accountant rdp");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const EpsilonResult want = *ComputeEpsilon(0.01, 1.1, 10000, 1e-5);
   const auto pos = r.out.find("epsilon: ");
@@ -97,10 +99,11 @@ TEST_F(FedsegAuditTest, EpsilonTextRoundsUp) {
 
 TEST_F(FedsegAuditTest, CalibrateJson) {
   const AuditRun r =
-      Audit("calibrate --target-epsilon 2 --sampling-rate 0.01 --steps 10000 --delta 1e-5 --json");
+      Audit("calibrate --target-epsilon 2 --sampling-rate 0.01 --steps 10000 --delta 1e-5 --json "
+            "--accountant rdp");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const nlohmann::json j = nlohmann::json::parse(r.out);
-  EXPECT_EQ(Keys(j), (std::set<std::string>{"epsilon", "order", "noise_multiplier",
+  EXPECT_EQ(Keys(j), (std::set<std::string>{"epsilon", "accountant", "order", "noise_multiplier",
                                             "target_epsilon", "sampling_rate", "steps", "delta"}));
   const double sigma = *CalibrateNoiseMultiplier(2.0, 0.01, 10000, 1e-5);
   EXPECT_EQ(j["noise_multiplier"].get<double>(), sigma);
@@ -111,13 +114,29 @@ TEST_F(FedsegAuditTest, CalibrateJson) {
 
 TEST_F(FedsegAuditTest, CalibrateText) {
   const AuditRun r =
-      Audit("calibrate --target-epsilon 2 --sampling-rate 0.01 --steps 10000 --delta 1e-5");
+      Audit("calibrate --target-epsilon 2 --sampling-rate 0.01 --steps 10000 --delta 1e-5 "
+            "--accountant rdp");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto pos = r.out.find("noise_multiplier: ");
   ASSERT_NE(pos, std::string::npos) << r.out;
   const double shown = std::stod(r.out.substr(pos + 18));
   EXPECT_GE(shown, *CalibrateNoiseMultiplier(2.0, 0.01, 10000, 1e-5));  // rounded up
   EXPECT_LE(ComputeEpsilon(0.01, shown, 10000, 1e-5)->epsilon, 2.0);
+}
+
+TEST_F(FedsegAuditTest, EpsilonPldIsTheDefault) {
+  const AuditRun r = Audit(
+      "epsilon --sampling-rate 0.00256 --noise-multiplier 1 --steps 7812 --delta 1e-5 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(Keys(j), (std::set<std::string>{"epsilon", "accountant", "noise_multiplier",
+                                            "sampling_rate", "steps", "delta"}));
+  EXPECT_EQ(j["accountant"], "pld");
+  EXPECT_NEAR(j["epsilon"].get<double>(), 1.1686, 1e-3);  // dp_accounting: 1.16857
+  const AuditRun bad = Audit(
+      "epsilon --sampling-rate 0.1 --noise-multiplier 1 --steps 10 --delta 1e-5 --accountant x");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("--accountant"), std::string::npos) << bad.err;
 }
 
 TEST_F(FedsegAuditTest, ErrorsGoToStderrWithNonZeroExit) {

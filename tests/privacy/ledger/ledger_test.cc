@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -294,7 +295,8 @@ TEST_F(LedgerWriterTest, EntryFormat) {
 
   const std::set<std::string> keys = {
       "seq",   "time",          "region", "run_id",       "round",     "mechanism", "params",
-      "delta", "epsilon_after", "order",  "model_sha256", "prev_hash", "hash",      "signature"};
+      "delta", "epsilon_after", "order",  "model_sha256", "prev_hash", "hash",      "signature",
+      "accountant"};
   std::string prev = kLedgerGenesisHash;
   for (size_t i = 0; i < lines.size(); ++i) {
     SCOPED_TRACE(lines[i]);
@@ -342,6 +344,75 @@ TEST_F(LedgerWriterTest, EntryFormat) {
           {{"sampling_rate", 0.02}, {"noise_multiplier", 1.1}, {"clip_norm", 1.0}, {"steps", 50}}));
   EXPECT_EQ(d["delta"], kDelta);
   EXPECT_EQ(d["model_sha256"], Sha256Hex("model of round 1"));
+}
+
+// A region on the PLD accountant: every entry says so, its epsilon is the PLD composition of the
+// releases so far, and the verifier recomputes it with PLD.
+TEST_F(LedgerWriterTest, PldWriterRecordsItsAccountantAndVerifies) {
+  {
+    Result<std::unique_ptr<LedgerWriter>> w =
+        LedgerWriter::Open(ledger_, Key("region-a"), "region-a", "run-1", AccountantKind::kPld);
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    PldAccountant pld;
+    for (const LedgerRelease& r : StandardReleases()) {
+      Result<json> e = (*w)->Append(r);
+      ASSERT_TRUE(e.ok()) << e.status().ToString();
+      EXPECT_EQ((*e)["accountant"], "pld");
+      EXPECT_EQ((*e)["order"].get<double>(), 0.0);
+      Result<LedgerMechanism> m = ParseLedgerMechanism(r.mechanism, r.params);
+      ASSERT_TRUE(m.ok());
+      ASSERT_TRUE((m->sampled ? pld.AddSampledGaussian(m->sampling_rate, m->noise_multiplier,
+                                                       m->steps)
+                              : pld.AddGaussian(m->noise_multiplier, m->steps))
+                      .ok());
+      EXPECT_EQ((*e)["epsilon_after"].get<double>(), *pld.GetEpsilon(r.delta));
+    }
+  }
+  const LedgerVerification v = Verify();
+  EXPECT_TRUE(v.ok) << Problems(v);
+  EXPECT_EQ(v.accountant, "pld");
+  const double rdp = ComposeIndependently(StandardReleases()).GetEpsilon(kDelta)->epsilon;
+  EXPECT_LT(v.epsilon, rdp);
+  for (const LedgerEntryReport& row : v.rows) EXPECT_EQ(row.accountant, "pld");
+}
+
+// Ledgers written before the PLD accountant have no `accountant` key: they are RDP and still
+// verify. Relabelling a PLD entry as RDP (re-signed by the key holder) under-reports epsilon, and
+// the verifier, recomputing with the recorded accountant, catches it.
+TEST_F(LedgerWriterTest, EntriesWithoutAccountantAreRdp) {
+  std::vector<std::string> lines = WriteStandardLedger();
+  ASSERT_FALSE(lines.empty());
+  std::string prev = kLedgerGenesisHash;
+  for (std::string& line : lines) {
+    json e = json::parse(line);
+    EXPECT_EQ(e["accountant"], "rdp");
+    e.erase("accountant");
+    e["prev_hash"] = prev;
+    Rehash(e);
+    e["signature"] = SignWithOpensslCli(Key("region-a"), e["hash"].get<std::string>());
+    prev = e["hash"].get<std::string>();
+    line = e.dump();
+  }
+  WriteText(ledger_, JoinLines(lines));
+  LedgerVerification v = Verify();
+  EXPECT_TRUE(v.ok) << Problems(v);
+  EXPECT_EQ(v.accountant, "rdp");
+
+  std::remove(ledger_.c_str());
+  {
+    Result<std::unique_ptr<LedgerWriter>> w =
+        LedgerWriter::Open(ledger_, Key("region-a"), "region-a", "run-1", AccountantKind::kPld);
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    ASSERT_TRUE((*w)->Append(StandardReleases()[1]).ok());
+  }
+  json e = json::parse(Lines(Slurp(ledger_))[0]);
+  e["accountant"] = "rdp";
+  Rehash(e);
+  e["signature"] = SignWithOpensslCli(Key("region-a"), e["hash"].get<std::string>());
+  WriteText(ledger_, e.dump() + "\n");
+  v = Verify();
+  EXPECT_FALSE(v.ok);
+  EXPECT_TRUE(HasProblem(v, "accountant rdp", "under-reported")) << Problems(v);
 }
 
 TEST_F(LedgerWriterTest, ReopensAndComposesAcrossRuns) {
