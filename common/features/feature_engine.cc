@@ -1,5 +1,6 @@
 #include "common/features/feature_engine.h"
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <memory>
@@ -16,33 +17,60 @@ namespace {
 using internal::Accumulator;
 using internal::RecordReader;
 
-struct StringViewHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
+// Users by id, in order of first appearance. With a profile the set is fixed by the profile. The
+// index is an open-addressing table of (user + 1, hash tag) slots at most half full: one probe of
+// a flat array per row instead of a node-based map's pointer chase (the lookup dominated the
+// profile of a 10 M-row log with 200,000 users).
+class Users {
+ public:
+  int64_t Find(std::string_view id) const {
+    if (slots_.empty()) return -1;
+    const uint64_t h = std::hash<std::string_view>{}(id);
+    const uint32_t tag = static_cast<uint32_t>(h >> 32);
+    for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+      const Slot s = slots_[i];
+      if (s.user == 0) return -1;
+      if (s.tag == tag && ids[s.user - 1] == id) return s.user - 1;
+    }
+  }
+  // Adds a user that Find did not find.
+  uint32_t Add(std::string_view id) {
+    const uint32_t u = static_cast<uint32_t>(ids.size());
+    ids.emplace_back(id);
+    hashes_.push_back(std::hash<std::string_view>{}(id));
+    history.push_back(0);
+    label.emplace_back();
+    label_line.push_back(0);
+    if (ids.size() * 2 > slots_.size()) {
+      slots_.assign(std::max<size_t>(1024, slots_.size() * 2), Slot{});
+      mask_ = slots_.size() - 1;
+      for (uint32_t v = 0; v < ids.size(); ++v) Insert(v);
+    } else {
+      Insert(u);
+    }
+    return u;
+  }
 
-// Users by id, in order of first appearance. With a profile the set is fixed by the profile.
-struct Users {
-  std::unordered_map<std::string, uint32_t, StringViewHash, std::equal_to<>> index;
   std::vector<std::string> ids;
   std::vector<char> history;  // has an event before the reference time
   std::vector<uint64_t> profile_line;
   std::vector<std::string> label;    // a label read from an event column
   std::vector<uint64_t> label_line;  // where it was first read
 
-  int64_t Find(std::string_view id) const {
-    auto it = index.find(id);
-    return it == index.end() ? int64_t{-1} : static_cast<int64_t>(it->second);
+ private:
+  struct Slot {
+    uint32_t user = 0;  // user index + 1; 0 = empty
+    uint32_t tag = 0;   // the hash's high half
+  };
+  void Insert(uint32_t u) {
+    const uint64_t h = hashes_[u];
+    size_t i = h & mask_;
+    while (slots_[i].user != 0) i = (i + 1) & mask_;
+    slots_[i] = Slot{u + 1, static_cast<uint32_t>(h >> 32)};
   }
-  uint32_t Add(std::string_view id) {
-    const uint32_t u = static_cast<uint32_t>(ids.size());
-    index.emplace(std::string(id), u);
-    ids.emplace_back(id);
-    history.push_back(0);
-    label.emplace_back();
-    label_line.push_back(0);
-    return u;
-  }
+  std::vector<Slot> slots_;
+  std::vector<uint64_t> hashes_;
+  size_t mask_ = 0;
 };
 
 struct CompiledFilter {
@@ -213,9 +241,9 @@ class SourcePass {
       bool bad = false;
       for (size_t k = 0; k < slot_fields_.size() && !bad; ++k) {
         const std::string_view cell = fields_[slot_fields_[k]];
+        if (data::ParseNumber(cell, &nums[k])) continue;
         nums[k] = std::numeric_limits<double>::quiet_NaN();
-        if (data::IsMissingValue(cell)) continue;
-        if (!data::ParseNumber(cell, &nums[k])) {
+        if (!data::IsMissingValue(cell)) {
           FEDSEG_RETURN_IF_ERROR(Bad("bad_number", "column '" + header_.names[slot_fields_[k]] +
                                                        "' holds " + data::QuoteForMessage(cell) +
                                                        ", not a number"));
@@ -237,10 +265,14 @@ class SourcePass {
       if (t < spec_.reference_days) users_.history[u] = 1;
       if (label_field_ >= 0) FEDSEG_RETURN_IF_ERROR(ReadEventLabel(static_cast<size_t>(u)));
       bool used = false;
-      for (Target* tg : targets_) {
+      const size_t width = targets_.size();
+      if (acc_.size() <= static_cast<size_t>(u) * width) acc_.resize(users_.ids.size() * width);
+      Accumulator* row = &acc_[static_cast<size_t>(u) * width];
+      for (size_t k = 0; k < width; ++k) {
+        Target* tg = targets_[k];
         if (!tg->window.Contains(t, spec_.reference_days)) continue;
         if (!PassesFilters(tg->filters, fields_, nums)) continue;
-        FEDSEG_ASSIGN_OR_RETURN(bool took, Update(*tg, static_cast<size_t>(u), t, nums));
+        FEDSEG_ASSIGN_OR_RETURN(bool took, Update(*tg, row[k], static_cast<size_t>(u), t, nums));
         used |= took;
       }
       if (used) {
@@ -249,6 +281,15 @@ class SourcePass {
         ++report_.skipped["not_selected"];
       }
     }
+    // Hand each target its column of the user-major block.
+    for (size_t k = 0; k < targets_.size(); ++k) {
+      std::vector<Accumulator>& out = targets_[k]->acc;
+      out.assign(users_.ids.size(), Accumulator{});
+      for (size_t u = 0; u * targets_.size() < acc_.size(); ++u)
+        out[u] = acc_[u * targets_.size() + k];
+    }
+    acc_.clear();
+    acc_.shrink_to_fit();
     return Status::OK();
   }
 
@@ -288,12 +329,9 @@ class SourcePass {
                                    "; \"bad_rows\": \"skip\" skips and counts such rows)");
   }
 
-  Result<bool> Update(Target& tg, size_t u, double t, const std::vector<double>& nums) {
-    if (tg.acc.size() <= u) {
-      tg.acc.resize(users_.ids.size());
-      if (tg.keeps_set) tg.sets.resize(users_.ids.size());
-    }
-    Accumulator& a = tg.acc[u];
+  Result<bool> Update(Target& tg, Accumulator& a, size_t u, double t,
+                      const std::vector<double>& nums) {
+    if (tg.keeps_set && tg.sets.size() <= u) tg.sets.resize(users_.ids.size());
     if (tg.def == nullptr) {  // the label: only whether there are events
       a.AddTime(t);
       ++tg.report.events;
@@ -387,6 +425,8 @@ class SourcePass {
   std::vector<std::string_view> fields_;
   int user_field_ = -1, time_field_ = -1, label_field_ = -1;
   std::vector<int> slot_fields_;
+  // Accumulators of every user, user-major (a row's targets are adjacent in memory).
+  std::vector<Accumulator> acc_;
 };
 
 // Reads the profile: one row per user (a repeated id would multiply rows in the join: an error).
