@@ -8,7 +8,9 @@
 #include <random>
 #include <thread>
 
+#include "client/features_command.h"
 #include "client/local_commands.h"
+#include "common/base/json_config.h"
 #include "common/base/progress.h"
 #include "common/base/seed.h"
 #include "common/base/sha256.h"
@@ -24,7 +26,7 @@ namespace {
 bool SameContract(const protocol::DataContract& a, const protocol::DataContract& b) {
   return a.label == b.label && a.categorical == b.categorical && a.numeric == b.numeric &&
          a.drop == b.drop && a.test_fraction == b.test_fraction && a.split_seed == b.split_seed &&
-         a.bounds == b.bounds;
+         a.bounds == b.bounds && a.feature_spec == b.feature_spec;
 }
 
 }  // namespace
@@ -199,6 +201,23 @@ FederatedClient::Outcome FederatedClient::Session(net::TlsClientConnection& conn
   }
 }
 
+// The region's table from its feature spec, which must define the features of the contract's.
+Result<data::RawDataset> FederatedClient::LoadContractSpec(const protocol::DataContract& contract,
+                                                           const data::LoadOptions& opts) {
+  if (config_.spec_file.empty()) {
+    return Status::FailedPrecondition(
+        "the coordinator's data contract carries a feature spec; set data.spec to this region's "
+        "spec (its sources) to compute the features");
+  }
+  if (!contract.feature_spec.empty()) {
+    FEDSEG_ASSIGN_OR_RETURN(nlohmann::json mine, LoadJsonConfig(config_.spec_file));
+    const nlohmann::json theirs = nlohmann::json::parse(contract.feature_spec, nullptr, false);
+    FEDSEG_RETURN_IF_ERROR(CheckSameDefinition(mine, theirs, "the coordinator's data contract")
+                               .WithContext(config_.spec_file));
+  }
+  return LoadSpecDataset(config_.spec_file, opts, /*quiet=*/true);
+}
+
 Status FederatedClient::HandleWelcome(const protocol::WelcomeMsg& msg) {
   welcome_run_ = msg.run_id;
   if (contract_ && SameContract(*contract_, msg.contract)) return Status::OK();
@@ -211,8 +230,13 @@ Status FederatedClient::HandleWelcome(const protocol::WelcomeMsg& msg) {
   t.drop = msg.contract.drop;
   t.delimiter = config_.delimiter;
   FEDSEG_ASSIGN_OR_RETURN(data::LoadOptions opts, MakeLoadOptions(t));
-  FEDSEG_ASSIGN_OR_RETURN(data::RawDataset all, data::LoadDatasetFile(config_.train_data, opts));
-  if (!config_.test_data.empty()) {
+  data::RawDataset all;
+  if (!config_.spec_file.empty() || !msg.contract.feature_spec.empty()) {
+    FEDSEG_ASSIGN_OR_RETURN(all, LoadContractSpec(msg.contract, opts));
+  } else {
+    FEDSEG_ASSIGN_OR_RETURN(all, data::LoadDatasetFile(config_.train_data, opts));
+  }
+  if (!config_.test_data.empty() && config_.spec_file.empty()) {
     data::LoadOptions test_opts = opts;
     for (const data::RawColumn& c : all.features) {
       test_opts.types[c.name] = c.type;
@@ -228,7 +252,8 @@ Status FederatedClient::HandleWelcome(const protocol::WelcomeMsg& msg) {
   contract_ = msg.contract;
   setup_.reset();
   welcome_run_ = msg.run_id;
-  log_->info("loaded {}: {} training rows, {} test rows (run {})", config_.train_data,
+  log_->info("loaded {}: {} training rows, {} test rows (run {})",
+             config_.spec_file.empty() ? config_.train_data : config_.spec_file,
              train_raw_.num_rows(), test_raw_.num_rows(), msg.run_id);
   return Status::OK();
 }
@@ -366,6 +391,9 @@ Status FederatedClient::SaveFinalModel(const std::vector<float>& weights) {
   FEDSEG_RETURN_IF_ERROR(model.SetParams(Eigen::Map<const Eigen::VectorXf>(
       weights.data(), static_cast<Eigen::Index>(weights.size()))));
   nlohmann::json meta = {{"mode", "federated"}, {"run_id", setup_->run_id}, {"region", config_.region}};
+  if (contract_ && !contract_->feature_spec.empty()) {
+    meta["feature_spec"] = nlohmann::json::parse(contract_->feature_spec, nullptr, false);
+  }
   FEDSEG_RETURN_IF_ERROR(ml::SaveModelFile(config_.model_out, ml::ModelFile{setup_->schema, model, meta.dump()}));
   log_->info("saved the final global model to {}", config_.model_out);
   return Status::OK();

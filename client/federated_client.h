@@ -38,6 +38,8 @@ class FederatedClient {
   enum class Outcome { kDone, kReconnect, kFatal };
   Outcome Session(net::TlsClientConnection& conn);
   Status HandleWelcome(const protocol::WelcomeMsg& msg);
+  Result<data::RawDataset> LoadContractSpec(const protocol::DataContract& contract,
+                                            const data::LoadOptions& opts);
   Status HandleSetup(const protocol::SetupMsg& msg);
   // The round's answer: an Update frame, or a Decline frame when the privacy budget is spent.
   Result<net::Frame> HandleRound(const protocol::RoundStartMsg& msg);

@@ -9,8 +9,10 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "client/features_command.h"
 #include "client/segment_profile.h"
 #include "common/base/file_util.h"
+#include "common/base/json_config.h"
 #include "common/base/progress.h"
 #include "common/data/csv.h"
 #include "common/data/schema.h"
@@ -36,9 +38,15 @@ std::string NowIso8601() {
 
 void AddTableOptions(CLI::App* cmd, TableArgs& t, bool label_required) {
   auto* data = cmd->add_option("--data", t.data, "Input CSV table (header row required)");
-  data->required();
-  auto* label = cmd->add_option("--label", t.label, "Label column (the segment to learn)");
-  if (label_required) label->required();
+  auto* spec = cmd->add_option("--spec", t.spec,
+                               "Feature spec computing the table from raw sources, in place of "
+                               "--data (docs/features.md)");
+  data->excludes(spec);
+  spec->excludes(data);
+  cmd->add_option("--label", t.label,
+                  label_required ? "Label column (the segment to learn); default with --spec: the "
+                                   "spec's label"
+                                 : "Label column (the segment to learn)");
   cmd->add_option("--id-column", t.id_column,
                   "Direct identifier column: carried to outputs, never a feature");
   cmd->add_option("--categorical", t.categorical, "Columns to treat as categorical (comma list)")
@@ -88,6 +96,16 @@ std::string DataQualityText(const data::RawDataset& d) {
   out += cols.empty() ? "; no missing values" : "; missing values imputed: " + cols;
   return out;
 }
+
+// The table of --data, or of --spec (*spec_json receives the spec).
+Result<data::RawDataset> LoadTable(const TableArgs& t, const data::LoadOptions& opts, bool quiet,
+                                   nlohmann::json* spec_json) {
+  if (!t.spec.empty()) return LoadSpecDataset(t.spec, opts, quiet, spec_json);
+  if (t.data.empty()) return Status::InvalidArgument("give --data (a CSV table) or --spec (a feature spec)");
+  return data::LoadDatasetFile(t.data, opts);
+}
+
+const std::string& TableName(const TableArgs& t) { return t.spec.empty() ? t.data : t.spec; }
 
 }  // namespace
 
@@ -180,13 +198,17 @@ int RunTrain(const TrainArgs& a) {
   auto opts_or = MakeLoadOptions(a.table);
   if (!opts_or.ok()) return Fail(opts_or.status());
   data::LoadOptions opts = *opts_or;
-  auto data_or = data::LoadDatasetFile(a.table.data, opts);
+  if (opts.label.empty() && a.table.spec.empty()) return Fail(Status::InvalidArgument("--label is required"));
+  nlohmann::json feature_spec;
+  auto data_or = LoadTable(a.table, opts, a.quiet || a.json, &feature_spec);
   if (!data_or.ok()) return Fail(data_or.status());
   data::RawDataset& all = *data_or;
+  opts.label = all.label_name;
+  opts.id_column = all.id_name;
   auto classes_or = data::DistinctLabels(all);
   if (!classes_or.ok()) return Fail(classes_or.status());
   const nlohmann::json quality = DataQualityJson(all);
-  if (!a.quiet && !a.json) std::cerr << a.table.data << ": " << DataQualityText(all) << "\n";
+  if (!a.quiet && !a.json) std::cerr << TableName(a.table) << ": " << DataQualityText(all) << "\n";
 
   data::RawDataset train_raw, test_raw;
   if (!a.test_data.empty()) {
@@ -213,8 +235,8 @@ int RunTrain(const TrainArgs& a) {
     train_raw = data::SelectRows(train_raw, tr);
   }
 
-  auto schema_or = data::Schema::FromSummary(data::Summarize(train_raw), a.table.label);
-  if (!schema_or.ok()) return Fail(schema_or.status().WithContext(a.table.data));
+  auto schema_or = data::Schema::FromSummary(data::Summarize(train_raw), opts.label);
+  if (!schema_or.ok()) return Fail(schema_or.status().WithContext(TableName(a.table)));
   const data::Schema& schema = *schema_or;
   auto train_or = schema.Encode(train_raw);
   if (!train_or.ok()) return Fail(train_or.status());
@@ -235,7 +257,7 @@ int RunTrain(const TrainArgs& a) {
     std::cerr << "training " << spec.ToString() << " on " << train_or->rows() << " rows ("
               << test_or->rows() << " test";
     if (val_or->rows()) std::cerr << ", " << val_or->rows() << " validation";
-    std::cerr << ") from " << a.table.data << "\n";
+    std::cerr << ") from " << TableName(a.table) << "\n";
   }
   const int total = a.train.epochs;
   ProgressLine bar;
@@ -254,7 +276,7 @@ int RunTrain(const TrainArgs& a) {
   nlohmann::json meta = {
       {"mode", "local"},
       {"created_at", NowIso8601()},
-      {"source", a.table.data},
+      {"source", TableName(a.table)},
       {"train_rows", train_or->rows()},
       {"epochs_run", tr.epochs_run},
       {"best_epoch", tr.best_epoch},
@@ -268,6 +290,7 @@ int RunTrain(const TrainArgs& a) {
         {"class_weight", a.train.class_weight},
         {"sampling", a.train.sampling},
         {"seed", a.train.seed}}}};
+  if (!feature_spec.is_null()) meta["feature_spec"] = feature_spec;  // segment recomputes it
   ml::ModelFile file{schema, model, meta.dump()};
   Status st = ml::SaveModelFile(a.out, file);
   if (!st.ok()) return Fail(st);
@@ -327,7 +350,14 @@ Result<LoadedTable> LoadForModel(const std::string& model_path, const TableArgs&
   opts.drop = t.drop;
   FEDSEG_ASSIGN_OR_RETURN(data::LoadOptions cli, MakeLoadOptions(t));
   opts.delimiter = cli.delimiter;
-  FEDSEG_ASSIGN_OR_RETURN(out.raw, data::LoadDatasetFile(t.data, opts));
+  if (!t.spec.empty()) {  // the spec must compute the features the model was trained on
+    FEDSEG_ASSIGN_OR_RETURN(nlohmann::json spec, LoadJsonConfig(t.spec));
+    const nlohmann::json meta = nlohmann::json::parse(out.model.metadata_json, nullptr, false);
+    if (meta.is_object() && meta.contains("feature_spec")) {
+      FEDSEG_RETURN_IF_ERROR(CheckSameDefinition(spec, meta["feature_spec"], "the model " + model_path).WithContext(t.spec));
+    }
+  }
+  FEDSEG_ASSIGN_OR_RETURN(out.raw, LoadTable(t, opts, /*quiet=*/true, nullptr));
   if (label_optional) out.raw.labels.clear();  // segmenting needs no labels
   FEDSEG_ASSIGN_OR_RETURN(out.encoded, out.model.schema.Encode(out.raw));
   return out;
@@ -344,10 +374,10 @@ int RunEvaluate(const EvaluateArgs& a) {
   if (a.json) {
     nlohmann::json out = rep.ToJson(classes);
     out["model"] = a.model;
-    out["data"] = a.table.data;
+    out["data"] = TableName(a.table);
     std::cout << out.dump(2) << "\n";
   } else {
-    std::cout << "Evaluation of " << a.model << " on " << a.table.data << " ("
+    std::cout << "Evaluation of " << a.model << " on " << TableName(a.table) << " ("
               << loaded->encoded.rows() << " rows):\n"
               << rep.ToText(classes);
   }
@@ -395,7 +425,7 @@ int RunSegment(const SegmentArgs& a) {
   std::vector<SegmentProfile> profiles;
   if (a.profile) profiles = ComputeProfiles(loaded->raw, segment, confidence, classes);
   if (a.json) {
-    nlohmann::json out = {{"model", a.model}, {"data", a.table.data}, {"out", a.out}, {"rows", n},
+    nlohmann::json out = {{"model", a.model}, {"data", TableName(a.table)}, {"out", a.out}, {"rows", n},
                           {"data_quality", DataQualityJson(loaded->raw)}};
     nlohmann::json sizes = nlohmann::json::object();
     std::vector<uint64_t> count(classes.size(), 0);
@@ -405,7 +435,7 @@ int RunSegment(const SegmentArgs& a) {
     if (a.profile) out["profiles"] = ProfilesToJson(profiles);
     std::cout << out.dump(2) << "\n";
   } else {
-    std::cout << "segmented " << n << " rows of " << a.table.data << " into " << a.out << " ("
+    std::cout << "segmented " << n << " rows of " << TableName(a.table) << " into " << a.out << " ("
               << DataQualityText(loaded->raw) << ")\n";
     if (a.profile) std::cout << "\n" << ProfilesToText(profiles);
   }

@@ -20,6 +20,7 @@ struct TableArgs {
   std::string id_column;
   std::vector<std::string> categorical, numeric, drop;
   std::string delimiter;  // "", ",", ";", "tab", "|"
+  std::string spec;       // a feature spec (raw sources) in place of `data` (features_command.h)
 };
 
 // Defaults chosen on the bundled online-shoppers data (see docs/quality.md): 20 epochs of Adam at

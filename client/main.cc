@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "client/features_command.h"
 #include "client/federated_client.h"
 #include "client/load_command.h"
 #include "client/local_commands.h"
@@ -18,6 +19,8 @@ int main(int argc, char** argv) {
   fedseg::client::AddTrainCommand(app, train, &exit_code);
   fedseg::client::AddEvaluateCommand(app, evaluate, &exit_code);
   fedseg::client::AddSegmentCommand(app, segment, &exit_code);
+  fedseg::client::FeaturesArgs features;
+  fedseg::client::AddFeaturesCommand(app, features, &exit_code);
 
   std::string config_path, host, data, model_out;
   int port = -1, threads = -1;

@@ -9,7 +9,9 @@ Status RegionConfig::Validate() const {
   if (tls.ca_file.empty() || tls.cert_file.empty() || tls.key_file.empty()) {
     return Status::InvalidArgument("tls.ca, tls.cert and tls.key are required");
   }
-  if (train_data.empty()) return Status::InvalidArgument("data.train is required");
+  if (train_data.empty() == spec_file.empty()) {
+    return Status::InvalidArgument("give data.train (a feature table) or data.spec (a feature spec), not both");
+  }
   if (coordinator_host.empty()) return Status::InvalidArgument("coordinator.host is required");
   if (delimiter != "" && delimiter != "," && delimiter != ";" && delimiter != "tab" &&
       delimiter != "|") {
@@ -72,7 +74,11 @@ Fields MakeFields() {
       Field<C>("tls.key", [](auto& c) -> auto& { return c.tls.key_file; }, "its private key",
                "required"),
       Field<C>("data.train", [](auto& c) -> auto& { return c.train_data; },
-               "the region's private user table (CSV)", "required"),
+               "the region's private user table (CSV)", "required unless `data.spec`"),
+      Field<C>("data.spec", [](auto& c) -> auto& { return c.spec_file; },
+               "a feature spec over the region's raw sources, in place of `data.train`; must "
+               "define the same features as the coordinator's `data.feature_spec`",
+               "none"),
       Field<C>("data.test", [](auto& c) -> auto& { return c.test_data; },
                "a separate held-out table; otherwise `data.test_fraction` of the rows, stratified",
                "none"),

@@ -21,6 +21,7 @@ struct RegionConfig {
   uint16_t coordinator_port = 7443;
   net::TlsConfig tls;
   std::string train_data;           // the region's private table (CSV)
+  std::string spec_file;            // or: a feature spec over its raw sources (docs/features.md)
   std::string test_data;            // optional held-out table; else a stratified split
   std::string id_column;
   std::string delimiter;            // "", ",", ";", "tab", "|"

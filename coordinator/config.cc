@@ -2,9 +2,11 @@
 
 #include <boost/asio/ip/address.hpp>
 #include <cmath>
+#include <filesystem>
 #include <set>
 
 #include "common/base/json_config.h"
+#include "common/features/feature_spec.h"
 #include "common/net/tcp_keepalive.h"
 #include "privacy/dpsgd/dp_sgd_params.h"
 
@@ -55,6 +57,10 @@ Fields MakeFields() {
                "`final.fsm`, `coordinator.log` go"),
       Field<C>("data.label", [](auto& c) -> auto& { return c.data.label; },
                "the label column every region must have", "required"),
+      Field<C>("data.feature_spec", [](auto& c) -> auto& { return c.feature_spec_path; },
+               "a feature spec (docs/features.md) every region computes its table with from its "
+               "own raw sources; sent in the data contract. `data.label` defaults to its label",
+               "none"),
       Field<C>("data.categorical", [](auto& c) -> auto& { return c.data.categorical; },
                "columns every region treats as categorical (one-hot)"),
       Field<C>("data.numeric", [](auto& c) -> auto& { return c.data.numeric; },
@@ -167,6 +173,18 @@ Result<CoordinatorConfig> CoordinatorConfigFromJson(const json& j, const std::st
   if (!j.is_object()) return Status::InvalidArgument(source + ": the config must be a JSON object");
   CoordinatorConfig c;
   FEDSEG_RETURN_IF_ERROR(ReadConfigFields(j, source, CoordinatorConfigFields(), &c));
+  if (!c.feature_spec_path.empty()) {
+    std::filesystem::path p(c.feature_spec_path);
+    if (p.is_relative()) p = std::filesystem::path(source).parent_path() / p;
+    auto spec = features::LoadFeatureSpec(p.string());
+    if (!spec.ok()) return spec.status().WithContext(source + ": data.feature_spec");
+    if (c.data.label.empty()) c.data.label = spec->label.name;
+    if (c.data.label != spec->label.name) {
+      return Status::InvalidArgument(source + ": data.label '" + c.data.label +
+                                     "' is not the feature spec's label '" + spec->label.name + "'");
+    }
+    c.data.feature_spec = spec->json.dump();
+  }
   Status st = c.Validate();
   if (!st.ok()) return st.WithContext(source);
   return c;

@@ -47,6 +47,7 @@ struct CoordinatorConfig {
   std::string run_dir = "run";       // checkpoints, metrics.csv, report.json, final.fsm, logs
 
   protocol::DataContract data;                 // label, column types, test split
+  std::string feature_spec_path;               // data.feature_spec: loaded into data.feature_spec
   std::vector<int> hidden = {64, 32};
   uint64_t seed = 42;                // model initialisation, region sampling, local shuffling
   // Local epochs, batch size, optimizer, class weights, DP, and the number of rounds

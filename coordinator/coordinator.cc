@@ -454,6 +454,9 @@ void Coordinator::FinishFinalEvaluation() {
                          {"rounds", config_.rounds()},
                          {"strategy", std::string(StrategyKindName(config_.strategy.kind))},
                          {"regions", config_.regions}};
+  if (!config_.data.feature_spec.empty()) {  // segment recomputes the features from raw sources
+    meta["feature_spec"] = nlohmann::json::parse(config_.data.feature_spec, nullptr, false);
+  }
   ml::ModelFile file{schema_, model, meta.dump()};
   Status st = ml::SaveModelFile(run_dir_->final_model_path(), file);
   if (!st.ok()) {

@@ -18,6 +18,8 @@ PACKAGES=(
   nlohmann-json3-dev                 # nlohmann-json: JSON configs and reports
   libspdlog-dev libfmt-dev           # spdlog: logging
   python3                            # small helper scripts (splitting CSVs in simulate.sh)
+  python3-pandas python3-sklearn     # reference baselines: bench/features_bench.sh (pandas
+                                     # groupby) and the scikit-learn figures in docs/quality.md
   chromium                           # headless browser: a test loads report.html in it and
                                      # checks every plot renders with no page error
   time                               # GNU time: peak memory and CPU of scripts/load_test.sh

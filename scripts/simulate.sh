@@ -8,6 +8,7 @@
 #                       [--fraction F] [--min-regions K] [--round-deadline S] [--seed S]
 #                       [--dp-epsilon E [--dp-delta D] [--dp-clip C]] [--baselines]
 #                       [--build-dir DIR] [--quiet] [--fresh]
+#   scripts/simulate.sh --spec S (--split-by COL | --clients N) [same training options]
 #
 # Splits the table into regions (each keeps its own stratified 20% test split), makes a private CA
 # and one certificate per region, writes the coordinator's and every region's JSON config, starts
@@ -25,6 +26,11 @@
 # argument (one line on stderr saying which); 1 when the coordinator or a region failed. When the
 # coordinator exits with an error the script stops at once: it kills the regions and prints the
 # coordinator's message from DIR/logs/coordinator.err.
+# --spec S (a feature spec, docs/features.md) in place of --data/--label: the spec's raw sources are
+# split (--split-by a column of the event sources, or --clients N by user id; a user with events in
+# several regions is a user of each), the coordinator's data contract carries the spec and every
+# region computes its own feature table from its share of the sources (--baselines is not
+# available with --spec).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -32,7 +38,7 @@ root=$(cd "$here/.." && pwd)
 data="" label="" categorical="" numeric="" drop="" id_column="" split_by="" clients="" dirichlet=""
 rounds=30 run_dir="" local_epochs=1 batch_size=32 lr=0.001 l2=0.001 hidden="64,32"
 strategy=fedavg fraction=1.0 min_regions="" round_deadline=120 seed=42 baselines=0
-build_dir="$root/build" quiet=0 fresh=0 dp_epsilon=0 dp_delta=1e-5 dp_clip=1.0
+build_dir="$root/build" quiet=0 fresh=0 dp_epsilon=0 dp_delta=1e-5 dp_clip=1.0 spec=""
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0; }
 die() { echo "simulate.sh: $*" >&2; exit 2; }
 # Checks of option values, so a bad one gets one clear line here rather than a Python traceback
@@ -52,6 +58,7 @@ while [[ $# -gt 0 ]]; do
   esac
   case "$1" in
     --data) data=$2; shift 2 ;;
+    --spec) spec=$2; shift 2 ;;
     --label) label=$2; shift 2 ;;
     --categorical) categorical=$2; shift 2 ;;
     --numeric) numeric=$2; shift 2 ;;
@@ -83,6 +90,19 @@ while [[ $# -gt 0 ]]; do
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
+# A feature spec stands for the table: its label is the label, the regions split its sources.
+if [[ -n "$spec" ]]; then
+  [[ -z "$data" ]] || die "give --data or --spec, not both"
+  [[ -f "$spec" ]] || die "no such file: $spec"
+  [[ $baselines -eq 0 ]] || die "--baselines is not available with --spec"
+  spec="$(cd "$(dirname "$spec")" && pwd)/$(basename "$spec")"
+  label=$(python3 -c 'import json, sys
+text = "".join(l for l in open(sys.argv[1]) if not l.lstrip().startswith("//"))
+l = json.loads(text).get("label") or {}
+print(l.get("name") or l.get("column") or "")' "$spec") || die "cannot read the label of $spec"
+  [[ -n "$label" ]] || die "$spec has no label"
+  data="$spec"
+fi
 [[ -n "$data" && -n "$label" ]] || die "--data and --label are required (see --help)"
 [[ -f "$data" ]] || die "no such file: $data"
 [[ -n "$split_by" && -n "$clients" ]] && die "give either --split-by COL or --clients N, not both"
@@ -138,6 +158,10 @@ trap 'echo "simulate.sh: interrupted" >&2; exit 130' INT TERM
 split_args=(--data "$data" --label "$label" --out "$run_dir/data" --seed "$seed")
 if [[ -n "$split_by" ]]; then split_args+=(--split-by "$split_by"); else split_args+=(--clients "$clients"); fi
 [[ -n "$dirichlet" ]] && split_args+=(--dirichlet "$dirichlet")
+if [[ -n "$spec" ]]; then
+  split_args=(--spec "$spec" --out "$run_dir/data" --seed "$seed")
+  if [[ -n "$split_by" ]]; then split_args+=(--split-by "$split_by"); else split_args+=(--clients "$clients"); fi
+fi
 python3 "$here/split_csv.py" "${split_args[@]}" > "$run_dir/regions.tsv"
 mapfile -t regions < <(cut -f1 "$run_dir/regions.tsv")
 [[ ${#regions[@]} -ge 1 ]] || die "the split produced no regions"
@@ -190,6 +214,23 @@ for r in regions:
                              "ledger": f"{run_dir}/data/{r}/ledger.jsonl"}
     json.dump(region, open(f"{run_dir}/configs/{r}.json", "w"), indent=2)
 PY
+
+# With a feature spec: the coordinator sends it in the data contract, each region reads its sources.
+if [[ -n "$spec" ]]; then
+  python3 - "$run_dir" "$spec" "${regions[@]}" <<'PY'
+import json, sys
+run_dir, spec, regions = sys.argv[1], sys.argv[2], sys.argv[3:]
+path = f"{run_dir}/configs/coordinator.json"
+c = json.load(open(path))
+c["data"]["feature_spec"] = spec
+json.dump(c, open(path, "w"), indent=2)
+for r in regions:
+    path = f"{run_dir}/configs/{r}.json"
+    c = json.load(open(path))
+    c["data"] = {"spec": f"{run_dir}/data/{r}/spec.json"}
+    json.dump(c, open(path, "w"), indent=2)
+PY
+fi
 
 # 4. Processes. Passive OpenMP waiting: many region processes share the cores here.
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}

@@ -56,10 +56,13 @@ struct DataContract {
   uint64_t split_seed = 42;
   // Public clipping bounds {lo, hi} per numeric column, for private statistics.
   std::map<std::string, std::vector<double>> bounds;
+  // The feature spec (JSON text, docs/features.md) every region computes its table with from its
+  // own raw sources; empty when regions bring a ready feature table.
+  std::string feature_spec;
 
   template <class A>
   void serialize(A& ar) {
-    ar(label, categorical, numeric, drop, test_fraction, split_seed, bounds);
+    ar(label, categorical, numeric, drop, test_fraction, split_seed, bounds, feature_spec);
   }
 };
 

@@ -1,0 +1,31 @@
+// Timestamps of event rows, as days since 1970-01-01 (UTC, a fraction for the time of day), so
+// windows, recency and tenure are plain subtraction. A format is strftime-like: %Y (4 digits),
+// %m %d %H %M %S (1 or 2 digits, so both "11/8/2016" and "20161108" parse), %% and literal
+// characters; or "unix" (seconds since the epoch, a decimal number). The whole field must match;
+// ranges are checked (month 1-12, the day within its month, 24 hours). Days from a civil date
+// follow H. Hinnant's days_from_civil ("chrono-Compatible Low-Level Date Algorithms").
+#ifndef FEDSEG_COMMON_FEATURES_TIMESTAMP_H_
+#define FEDSEG_COMMON_FEATURES_TIMESTAMP_H_
+
+#include <cstdint>
+#include <string_view>
+
+#include "common/base/status.h"
+
+namespace fedseg::features {
+
+// Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar.
+int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d);
+
+// Parses `text` (surrounding spaces ignored) with `format` into *days. False if it does not match.
+bool ParseTimestamp(std::string_view text, std::string_view format, double* days);
+
+// An error naming the format if it has an unknown conversion (%x) or is empty.
+Status ValidateTimestampFormat(std::string_view format);
+
+// The spec's reference time: "YYYY-MM-DD" or "YYYY-MM-DD HH:MM:SS".
+bool ParseReferenceTime(std::string_view text, double* days);
+
+}  // namespace fedseg::features
+
+#endif  // FEDSEG_COMMON_FEATURES_TIMESTAMP_H_

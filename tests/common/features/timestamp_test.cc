@@ -1,0 +1,60 @@
+#include "common/features/timestamp.h"
+
+#include <gtest/gtest.h>
+
+namespace fedseg::features {
+namespace {
+
+TEST(TimestampTest, DaysFromCivilKnownDates) {
+  EXPECT_EQ(DaysFromCivil(1970, 1, 1), 0);
+  EXPECT_EQ(DaysFromCivil(2000, 3, 1), 11017);
+  EXPECT_EQ(DaysFromCivil(1969, 12, 31), -1);
+  EXPECT_EQ(DaysFromCivil(1997, 1, 1), 9862);
+}
+
+TEST(TimestampTest, ParsesFormats) {
+  double d = 0;
+  ASSERT_TRUE(ParseTimestamp("11/8/2016", "%m/%d/%Y", &d));
+  EXPECT_EQ(d, DaysFromCivil(2016, 11, 8));
+  ASSERT_TRUE(ParseTimestamp("19970101", "%Y%m%d", &d));
+  EXPECT_EQ(d, DaysFromCivil(1997, 1, 1));
+  ASSERT_TRUE(ParseTimestamp(" 2020-01-02 06:00:00 ", "%Y-%m-%d %H:%M:%S", &d));
+  EXPECT_DOUBLE_EQ(d, DaysFromCivil(2020, 1, 2) + 0.25);
+  ASSERT_TRUE(ParseTimestamp("86400", "unix", &d));
+  EXPECT_EQ(d, 1.0);
+  ASSERT_TRUE(ParseTimestamp("2020-02-29", "%Y-%m-%d", &d));
+}
+
+TEST(TimestampTest, RejectsWhatDoesNotMatch) {
+  double d = 0;
+  EXPECT_FALSE(ParseTimestamp("2019-02-29", "%Y-%m-%d", &d));  // not a leap year
+  EXPECT_FALSE(ParseTimestamp("2019-13-01", "%Y-%m-%d", &d));
+  EXPECT_FALSE(ParseTimestamp("2019-01-01x", "%Y-%m-%d", &d));
+  EXPECT_FALSE(ParseTimestamp("19-01-01", "%Y-%m-%d", &d));
+  EXPECT_FALSE(ParseTimestamp("", "%Y-%m-%d", &d));
+  EXPECT_FALSE(ParseTimestamp("2019-01-01 24:00:00", "%Y-%m-%d %H:%M:%S", &d));
+  EXPECT_FALSE(ParseTimestamp("abc", "unix", &d));
+}
+
+TEST(TimestampTest, ValidatesFormats) {
+  EXPECT_TRUE(ValidateTimestampFormat("%Y-%m-%d").ok());
+  EXPECT_TRUE(ValidateTimestampFormat("unix").ok());
+  const Status st = ValidateTimestampFormat("%Y-%q");
+  EXPECT_TRUE(st.IsInvalidArgument());
+  EXPECT_NE(st.message().find("unknown conversion at position 4"), std::string::npos)
+      << st.message();
+  EXPECT_FALSE(ValidateTimestampFormat("%").ok());
+  EXPECT_FALSE(ValidateTimestampFormat("").ok());
+}
+
+TEST(TimestampTest, ReferenceTime) {
+  double d = 0;
+  ASSERT_TRUE(ParseReferenceTime("2017-12-31", &d));
+  EXPECT_EQ(d, DaysFromCivil(2017, 12, 31));
+  ASSERT_TRUE(ParseReferenceTime("2017-12-31 12:00:00", &d));
+  EXPECT_EQ(d, DaysFromCivil(2017, 12, 31) + 0.5);
+  EXPECT_FALSE(ParseReferenceTime("31/12/2017", &d));
+}
+
+}  // namespace
+}  // namespace fedseg::features
