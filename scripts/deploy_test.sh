@@ -220,30 +220,33 @@ wait_for 60 "coordinator status endpoint" ready
 for r in "${regions[@]}"; do play "$work/manifests/$r-app.yaml"; done
 run_id=$(status_field 's["run_id"]')
 
-# 4. A region's pod dies mid-run and comes back with its ledger.
+# 4. A region's pod dies mid-run and comes back with its ledger. The rendered config needs every
+# region for a round (min_regions = 3), so the run waits for it.
 step region-kill
-wait_for 300 "round 2" rounds_at_least 2
+wait_for 300 "round 1" rounds_at_least 1
 before=$(ledger_json "$victim") || fail "the ledger of $victim does not verify before the kill: $before"
 eps_before=$(jget "$before" 'j["epsilon"]') entries_before=$(jget "$before" 'j["entries"]')
+killed_at=$(status_field 's["completed_rounds"]')
 podman pod rm -f -t 0 "fedseg-$victim-pod-0" >/dev/null || fail "cannot kill the pod of $victim"
-echo "deploy_test.sh: killed $victim's pod at epsilon $eps_before ($entries_before ledger entries)" >&2
+echo "deploy_test.sh: killed $victim's pod after round $killed_at at epsilon $eps_before ($entries_before ledger entries)" >&2
 play "$work/manifests/$victim-app.yaml"
 wait_for 120 "reconnection of $victim" connected "$victim"
+wait_for 300 "round $((killed_at + 1)) with $victim back" rounds_at_least $((killed_at + 1))
 
 # 5. The coordinator's pod is deleted (SIGTERM) and played again: it resumes from its checkpoint.
 step coordinator-restart
-done_before=$(status_field 's["completed_rounds"]')
-wait_for 300 "round $((done_before + 1))" rounds_at_least $((done_before + 1))
 checkpointed=$(status_field 's["completed_rounds"]')
+(( checkpointed < rounds )) || fail "the run ended before the coordinator could be restarted (rounds too short?)"
 podman pod rm -f -t 30 fedseg-coordinator-pod-0 >/dev/null || fail "cannot delete the coordinator's pod"
+echo "deploy_test.sh: deleted the coordinator's pod after round $checkpointed" >&2
 play "$work/manifests/coordinator-app.yaml"
 wait_for 60 "coordinator status endpoint after the restart" ready
 [[ "$(status_field 's["run_id"]')" == "$run_id" ]] || fail "the restarted coordinator started a new run"
 run_dir=$(volume_dir fedseg-coordinator-run)/run
-grep -q "resuming run $run_id after round" "$run_dir/coordinator.log" \
-  || fail "the restarted coordinator did not resume from its checkpoint (see $run_dir/coordinator.log)"
-resumed_after=$(grep -o "resuming run $run_id after round [0-9]*" "$run_dir/coordinator.log" | tail -n 1 | awk '{print $NF}')
-(( resumed_after >= checkpointed )) || fail "resumed after round $resumed_after, but round $checkpointed was done"
+resumed_after=$(grep -o -m 1 "resuming run $run_id after round [0-9]*" "$run_dir/coordinator.log" | awk '{print $NF}')
+[[ -n "$resumed_after" ]] || fail "the restarted coordinator did not resume from its checkpoint (see $run_dir/coordinator.log)"
+(( resumed_after >= checkpointed && resumed_after < rounds )) \
+  || fail "resumed after round $resumed_after; round $checkpointed was done when it stopped"
 
 # 6. The end of the run, and the checks outside the containers.
 step finish
@@ -251,12 +254,9 @@ finished() { grep -q "coordinator finished: completed" "$run_dir/coordinator.log
 wait_for 600 "end of the federation" finished
 sleep 1  # the Done frames reach the regions; then nothing may restart into a finished run
 for p in "${pods[@]}"; do podman pod stop -t 10 "$p" >/dev/null 2>&1 || true; done
-python3 - "$run_dir/report.json" "$rounds" <<'PY' || fail "report.json: the run did not complete $rounds rounds"
-import json, sys
-r = json.load(open(sys.argv[1]))
-done = [x for x in r.get("rounds", []) if x.get("round", 0) >= 1]
-sys.exit(0 if len(done) >= int(sys.argv[2]) else 1)
-PY
+# Exactly the planned rounds: a coordinator restarted after the end must not train again.
+completed=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["completed_round"])' "$run_dir/report.json")
+[[ "$completed" -eq "$rounds" ]] || fail "report.json: $completed rounds completed, $rounds planned"
 declare -A eps
 for r in "${regions[@]}"; do
   v=$(ledger_json "$r") || fail "the ledger of $r does not verify: $v"
@@ -282,14 +282,14 @@ for s in "${steps[@]}"; do total=$((total + ${s##* })); done
 eps_list=$(for r in "${regions[@]}"; do printf '%s=%s\n' "$r" "${eps[$r]}"; done)
 steps_list=$(printf '%s\n' "${steps[@]}")
 summary=$(IMAGE_FROM=$image_from IMAGE_BYTES=$image_bytes ROUNDS=$rounds RUN_ID=$run_id \
-  VICTIM=$victim EPS_BEFORE=$eps_before ENTRIES_BEFORE=$entries_before RESUMED=$resumed_after \
+  VICTIM=$victim KILLED_AT=$killed_at EPS_BEFORE=$eps_before ENTRIES_BEFORE=$entries_before RESUMED=$resumed_after \
   SEGMENTED=$segmented TOTAL=$total EPS="$eps_list" STEPS="$steps_list" python3 -c '
 import json, os
 e = os.environ
 pairs = lambda v, sep: [l.rsplit(sep, 1) for l in v.splitlines() if l]
 print(json.dumps({
     "ok": True, "image_from": e["IMAGE_FROM"], "image_bytes": int(e["IMAGE_BYTES"]),
-    "rounds": int(e["ROUNDS"]), "run_id": e["RUN_ID"], "killed_region": e["VICTIM"],
+    "rounds": int(e["ROUNDS"]), "run_id": e["RUN_ID"], "killed_region": e["VICTIM"], "killed_after_round": int(e["KILLED_AT"]),
     "killed_at_epsilon": float(e["EPS_BEFORE"]), "killed_at_entries": int(e["ENTRIES_BEFORE"]),
     "coordinator_resumed_after_round": int(e["RESUMED"]), "segmented_users": int(e["SEGMENTED"]),
     "final_epsilon": {k: float(v) for k, v in pairs(e["EPS"], "=")},
@@ -301,6 +301,6 @@ if [[ $json -eq 1 ]]; then
 else
   echo "deploy test passed in ${total} s (image from $image_from, $rounds rounds, run $run_id)"
   for s in "${steps[@]}"; do printf '  %-20s %5s s\n' "${s% *}" "${s##* }"; done
-  echo "  $victim killed at epsilon $eps_before; final epsilon:" $(for r in "${regions[@]}"; do printf '%s=%s ' "$r" "${eps[$r]}"; done)
+  echo "  $victim killed after round $killed_at at epsilon $eps_before; final epsilon:" $(for r in "${regions[@]}"; do printf '%s=%s ' "$r" "${eps[$r]}"; done)
   echo "  coordinator resumed after round $resumed_after; $segmented users segmented outside the containers"
 fi

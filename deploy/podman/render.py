@@ -2,12 +2,16 @@
 """Renders deploy/kubernetes/ for `podman kube play` on one host (scripts/deploy_test.sh).
 
   render.py --manifests deploy/kubernetes --certs DIR --out DIR --port P --status-port S
-            [--rounds 5] REGION...
+            [--rounds 5] [--local-epochs 30] REGION...
 
 What changes, and why (everything else is played as written):
 - coordinator.json: listen and status on 127.0.0.1 at free ports (host network: nothing may leave
-  the loopback), the test's regions and rounds, short deadlines;
+  the loopback), the test's regions and rounds, short deadlines, enough local epochs that a
+  round lasts a few seconds, and a quorum of every region (min_regions = all): a round cannot
+  finish without the region whose pod the test kills, so the run waits for it to come back;
 - region.json: the region's name, the coordinator at 127.0.0.1, one training thread, short backoff;
+- containers lose their `ports` list: on the host network the processes bind the host's ports
+  themselves, and podman refuses port mappings there (the probes get the status port's number);
 - each region's objects get the region in their names (fedseg-region-tls -> fedseg-region-01-tls),
   as one kustomize overlay per region would, since here all regions share one podman;
 - Secrets become JSON files for `podman secret create` holding the PEM text itself, not base64:
@@ -69,6 +73,16 @@ def secret(out, name, certs, cert_name):
         json.dump(doc, f)
 
 
+def drop_ports(docs, probe_port=None):
+    for d in docs:
+        if d["kind"] == "Deployment":
+            for c in d["spec"]["template"]["spec"]["containers"]:
+                c.pop("ports", None)
+                for probe in ("readinessProbe", "livenessProbe"):
+                    if probe in c and "httpGet" in c[probe]:
+                        c[probe]["httpGet"]["port"] = probe_port  # the named port is gone
+
+
 def split(docs):
     storage = [d for d in docs if d["kind"] == "PersistentVolumeClaim"]
     app = [d for d in docs if d["kind"] in ("ConfigMap", "Deployment")]
@@ -83,6 +97,7 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--status-port", type=int, required=True)
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--local-epochs", type=int, default=30)
     ap.add_argument("regions", nargs="+")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
@@ -91,8 +106,9 @@ def main():
         c["listen"].update(host="127.0.0.1", port=a.port)
         c["status"].update(listen="127.0.0.1", port=a.status_port)
         c["regions"] = a.regions
-        c["training"]["rounds"] = a.rounds
-        c["federation"].update(round_deadline_s=120, join_timeout_s=30)
+        c["training"].update(rounds=a.rounds, local_epochs=a.local_epochs)
+        c["federation"].update(round_deadline_s=120, join_timeout_s=30,
+                               min_regions=len(a.regions))
 
     docs = []
     for f in ("configmap.yaml", "pvc.yaml", "deployment.yaml"):
@@ -100,6 +116,7 @@ def main():
     for d in docs:
         if d["kind"] == "ConfigMap":
             patch_config(d, "coordinator.json", coordinator_json)
+    drop_ports(docs, a.status_port)
     storage, app = split(docs)
     write(os.path.join(a.out, "coordinator-storage.yaml"), storage)
     write(os.path.join(a.out, "coordinator-app.yaml"), app)
@@ -121,6 +138,7 @@ def main():
         for d in docs:
             if d["kind"] == "ConfigMap":
                 patch_config(d, "region.json", region_json)
+        drop_ports(docs)
         storage, app = split(docs)
         write(os.path.join(a.out, r + "-storage.yaml"), storage)
         write(os.path.join(a.out, r + "-app.yaml"), app)
