@@ -47,7 +47,7 @@ fi
 work=$(mktemp -d /var/tmp/fedseg-base.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 echo "make-base-image.sh: debootstrap --variant=minbase $suite from $mirror"
-debootstrap --variant=minbase --include=ca-certificates "$suite" "$work/rootfs" "$mirror" \
+debootstrap --variant=minbase "$suite" "$work/rootfs" "$mirror" \
   > "$work/debootstrap.log" 2>&1 || { tail -n 20 "$work/debootstrap.log" >&2; die "debootstrap failed"; }
 # Apt inside the image uses the same mirror; no caches, logs or docs in the image.
 printf 'deb %s %s main\ndeb %s %s-updates main\n' "$mirror" "$suite" "$mirror" "$suite" \
