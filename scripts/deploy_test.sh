@@ -2,10 +2,11 @@
 # Tests the deployment: builds the Debian 12 base image and the fedseg image with podman, then runs
 # the Kubernetes manifests of deploy/kubernetes/ with `podman kube play` on the host network (all
 # traffic on 127.0.0.1, mutual TLS): a coordinator and 3 regions train a 5-round federation with
-# DP-SGD on the bundled data. Mid-run it kills one region's pod and plays it again (its ledger on the
-# state volume survives: ε continues, checked with fedseg-audit), then deletes the coordinator's pod
-# and plays it again (it resumes from its checkpoint: same run id, next round). Finally it verifies
-# every ledger and segments the bundled table with the final model, outside the containers.
+# DP-SGD on the bundled data. After round 1 it kills one region's pod; while the run waits for that
+# region, it deletes the coordinator's pod and plays it again (it resumes from its checkpoint: same
+# run id), then plays the region's again (its ledger on the state volume survives: ε continues,
+# checked with fedseg-audit). Finally it checks that exactly the planned rounds ran, verifies every
+# ledger and segments the bundled table with the final model, outside the containers.
 #
 #   sudo scripts/deploy_test.sh [--ci] [--image-from source|prebuilt] [--rounds 5]
 #                               [--work DIR] [--keep] [--install] [--json]
@@ -17,8 +18,10 @@
 #                       and the same federation; about 10 minutes on 2 cores (docs/deployment.md)
 # --install             install podman, runc, catatonit, debootstrap first
 #                       (scripts/install-deps.sh --deploy)
-# --keep                leave the pods, volumes, secrets and DIR (default DIR: a new
-#                       /var/tmp/fedseg-deploy.XXXXXX) for inspection; a failure keeps DIR too
+# --work DIR            put certificates, data, manifests and logs there (default: a new
+#                       /var/tmp/fedseg-deploy.XXXXXX, removed after a pass; DIR never is)
+# --keep                leave the pods, volumes, secrets and the work directory for inspection;
+#                       a failure keeps them too
 # --json                print the summary (times of each step, ε, rounds) as JSON on stdout
 #
 # Needs root (rootful podman). Exit code: 0 when every check passed, 1 when one failed, 2 on bad usage
@@ -63,7 +66,8 @@ if [[ "$image_from" == prebuilt ]]; then
 fi
 export CONTAINERS_CONF="$root/deploy/podman/containers.conf"
 
-[[ -n "$work" ]] || work=$(mktemp -d /var/tmp/fedseg-deploy.XXXXXX)
+own_work=0  # a directory given with --work is never removed
+[[ -n "$work" ]] || { work=$(mktemp -d /var/tmp/fedseg-deploy.XXXXXX); own_work=1; }
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
 steps=()  # "name seconds" per finished step
@@ -101,7 +105,10 @@ teardown() {
   for s in "${secrets[@]}"; do podman secret rm "$s" >/dev/null 2>&1 || true; done
 }
 on_exit() {
-  if [[ $keep -eq 0 ]]; then teardown; rm -rf "$work"; fi
+  if [[ $keep -eq 0 ]]; then
+    teardown
+    [[ $own_work -eq 1 ]] && rm -rf "$work"
+  fi
 }
 trap on_exit EXIT
 trap 'echo "deploy_test.sh: interrupted" >&2; exit 130' INT TERM
