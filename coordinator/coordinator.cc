@@ -209,7 +209,12 @@ void Coordinator::Tick() {
     case Phase::kWaitingForQuorum: {
       const size_t ready = registry_.ReadyRegions().size();
       const int active = registry_.ActiveCount();  // regions that may still train
-      if (active < config_.min_regions) {
+      if (round_ > static_cast<uint32_t>(config_.rounds())) {
+        // Resumed after its last round (a restarted service or pod: Kubernetes restarts a
+        // Deployment's container whatever its exit code): only the final evaluation is left.
+        log_->info("all {} rounds were completed before the restart", config_.rounds());
+        StartFinalEvaluation();
+      } else if (active < config_.min_regions) {
         log_->warn("only {} regions can still train (the others declined: privacy budgets spent), "
                    "quorum {}: stopping after round {}",
                    active, config_.min_regions, completed_round_);

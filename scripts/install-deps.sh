@@ -2,6 +2,8 @@
 # Installs every Debian package fedseg's build, tests, benchmarks and scripts need.
 # Idempotent and non-interactive; run as root on Debian 12. Skips apt entirely when
 # everything is already present, so repeated runs cost a second.
+#   --deploy  also the packages of scripts/deploy_test.sh and scripts/make-base-image.sh (container
+#             image and `podman kube play`); not needed to build or test fedseg itself.
 set -euo pipefail
 
 PACKAGES=(
@@ -31,6 +33,16 @@ PACKAGES=(
   # runtimes; libFuzzer (libclang-rt-14-dev) needs clang too.
   clang-14 libomp-14-dev libclang-rt-14-dev
 )
+
+# scripts/deploy_test.sh: rootful podman with runc (crun refuses the hybrid cgroup layout of some
+# hosts), catatonit for the pods' infra containers, debootstrap for the base image (no registry
+# needed), python3-yaml to render the Kubernetes manifests for the host.
+DEPLOY_PACKAGES=(podman runc catatonit debootstrap python3-yaml)
+case "${1:-}" in
+  --deploy) PACKAGES+=("${DEPLOY_PACKAGES[@]}") ;;
+  "") ;;
+  *) echo "install-deps: unknown option $1 (--deploy adds the deployment test's packages)" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -199,6 +199,30 @@ TEST_F(FederationTest, CoordinatorKilledWithSigkillResumesAndFinishes) {
   EXPECT_TRUE(ml::LoadModelFile(run_ + "/final.fsm").ok());
 }
 
+// A service or pod restarted after its run finished resumes it (Kubernetes restarts a
+// Deployment's container whatever its exit code, deploy/kubernetes/): it repeats only the final
+// evaluation, and never trains past training.rounds.
+TEST_F(FederationTest, ResumingAFinishedRunDoesNotTrainPastItsRounds) {
+  const std::string config = WriteCoordinatorConfig(/*rounds=*/2, /*min_regions=*/2, 1);
+  for (int pass = 0; pass < 2; ++pass) {
+    auto coord = pass == 0 ? StartCoordinator(config) : StartCoordinator(config, {"--resume"});
+    std::vector<std::unique_ptr<Process>> regions;
+    for (int i = 1; i <= 3; ++i) regions.push_back(StartRegion(i));
+    auto rc = coord->Wait(120s);
+    ASSERT_TRUE(rc.has_value()) << "pass " << pass << ": the coordinator did not finish\n"
+                                << CoordinatorLog();
+    EXPECT_EQ(*rc, 0) << CoordinatorLog();
+    for (auto& r : regions) EXPECT_EQ(r->Wait(30s).value_or(-1), 0) << "pass " << pass;
+  }
+  EXPECT_TRUE(LogHas("resuming run")) << CoordinatorLog();
+  EXPECT_TRUE(LogHas("all 2 rounds were completed before the restart")) << CoordinatorLog();
+  EXPECT_FALSE(LogHas("round 3/2")) << CoordinatorLog();
+  nlohmann::json rep = Report();
+  EXPECT_EQ(rep["completed_round"], 2);
+  EXPECT_EQ(rep["rounds"].size(), 3u);
+  EXPECT_TRUE(ml::LoadModelFile(run_ + "/final.fsm").ok());
+}
+
 // Crash consistency. With the test-only seeded noise, a DP run is reproducible; the same run is
 // then killed (SIGKILL, through a test failpoint at an exact point) three times — mid-round, in
 // the middle of a checkpoint write, and between two rounds — and resumed each time. It must end
