@@ -152,7 +152,7 @@ class ListenerCore : public std::enable_shared_from_this<ListenerCore> {
   }
   void LogSummary(bool force) {
     const std::string summary = log_limit_.FlushSummary(RefusalLogLimiter::Clock::now(), force);
-    if (!summary.empty()) log_->warn("{}{} refused {}", options_.log_prefix, options_.name, summary);
+    if (!summary.empty()) log_->warn("{} refused {}", options_.name, summary);
   }
 
   asio::io_context& io_;
