@@ -1,6 +1,7 @@
 #include "coordinator/config.h"
 
 #include <boost/asio/ip/address.hpp>
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <set>
@@ -49,9 +50,18 @@ Fields MakeFields() {
                "required"),
       Field<C>("tls.key", [](auto& c) -> auto& { return c.tls.key_file; },
                "its private key (keep mode 0600)", "required"),
+      Field<C>("tls.crl", [](auto& c) -> auto& { return c.crl_file; },
+               "optional PEM file of CRLs from the CA: revoked region (and monitor) certificates "
+               "are refused at the handshake; an expired CRL refuses everyone",
+               "none"),
       Field<C>("regions", [](auto& c) -> auto& { return c.regions; },
                "allowed region identities: the subject CN of each region's certificate",
                "required"),
+      Field<C>("region_pins", [](auto& c) -> auto& { return c.region_pins; },
+               "optional `{\"region\": \"<hex SHA-256 of its certificate's public key "
+               "(SPKI)>\"}`: a pinned region joins only with that key (see "
+               "[operations.md](operations.md#certificates))",
+               "`{}`"),
       Field<C>("run_dir", [](auto& c) -> auto& { return c.run_dir; },
                "where `checkpoint.fsc`, `metrics.csv`, `report.json`, `report.html`, "
                "`final.fsm`, `coordinator.log` go"),
@@ -112,6 +122,14 @@ Fields MakeFields() {
                "with a quorum"),
       Field<C>("federation.hello_timeout_s", [](auto& c) -> auto& { return c.hello_timeout_s; },
                "a connection must identify itself within this"),
+      Field<C>("federation.handshake_timeout_s",
+               [](auto& c) -> auto& { return c.handshake_timeout_s; },
+               "from accept to a verified TLS peer (first byte included); slower connections are "
+               "closed"),
+      Field<C>("federation.max_handshakes_per_address",
+               [](auto& c) -> auto& { return c.max_handshakes_per_address; },
+               "connections one source address may hold before their TLS handshake completes; "
+               "more are closed at once (regions retry)"),
       Field<C>("federation.dead_peer_timeout_s",
                [](auto& c) -> auto& { return c.dead_peer_timeout_s; },
                "a region unreachable this long (cut link, dead host) is dropped by TCP keepalive "
@@ -159,6 +177,9 @@ Fields MakeFields() {
                "that is presented must still verify)"),
       Field<C>("status.max_connections", [](auto& c) -> auto& { return c.status.max_connections; },
                "concurrent status connections (1 to 1024); more are closed at once and counted"),
+      Field<C>("status.monitors", [](auto& c) -> auto& { return c.status.monitors; },
+               "certificate identities (CNs) that may read it; region identities are always "
+               "refused"),
   };
 }
 
@@ -213,7 +234,8 @@ Status CoordinatorConfig::Validate() const {
                                    std::to_string(regions.size()) + "] (the number of regions), got " +
                                    std::to_string(min_regions));
   }
-  for (double t : {round_deadline_s, join_timeout_s, summary_deadline_s, hello_timeout_s}) {
+  for (double t : {round_deadline_s, join_timeout_s, summary_deadline_s, hello_timeout_s,
+                   handshake_timeout_s}) {
     if (!(t > 0) || !std::isfinite(t)) {
       return Status::InvalidArgument("federation deadlines must be finite and positive");
     }
@@ -223,6 +245,25 @@ Status CoordinatorConfig::Validate() const {
   }
   if (max_frame_bytes < 4096) return Status::InvalidArgument("max_frame_bytes must be >= 4096");
   if (max_connections < 1) return Status::InvalidArgument("max_connections must be >= 1");
+  if (max_handshakes_per_address < 1) {
+    return Status::InvalidArgument("federation.max_handshakes_per_address must be >= 1");
+  }
+  for (const auto& [region, pin] : region_pins) {
+    if (std::find(regions.begin(), regions.end(), region) == regions.end()) {
+      return Status::InvalidArgument("region_pins: '" + region + "' is not in regions");
+    }
+    if (pin.size() != 64 || pin.find_first_not_of("0123456789abcdef") != std::string::npos) {
+      return Status::InvalidArgument("region_pins." + region +
+                                     " must be 64 lower-case hex digits (SHA-256 of the SPKI), "
+                                     "got '" + pin + "'");
+    }
+  }
+  for (const std::string& m : status.monitors) {
+    if (std::find(regions.begin(), regions.end(), m) != regions.end()) {
+      return Status::InvalidArgument("status.monitors: '" + m +
+                                     "' is a region; a region's identity may not read /status");
+    }
+  }
   if (!(stats_noise_multiplier >= 0)) {
     return Status::InvalidArgument("privacy.stats_noise_multiplier must be >= 0");
   }

@@ -6,6 +6,7 @@
 #define FEDSEG_COORDINATOR_CONFIG_H_
 
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -26,6 +27,8 @@ struct StatusConfig {
   int port = 9443;                   // 0 = any free port (logged)
   bool require_client_cert = true;   // mutual TLS: only holders of a federation-CA certificate
   int max_connections = 16;          // concurrent status connections; more are refused at once
+  // The certificate identities (subject CNs) that may read it; a region's identity never may.
+  std::vector<std::string> monitors = {"prometheus"};
 
   // `federation_port` is listen.port, which the status port must not collide with.
   Status Validate(uint16_t federation_port) const;
@@ -43,7 +46,11 @@ struct CoordinatorConfig {
   std::string host = "127.0.0.1";
   uint16_t port = 7443;
   net::TlsConfig tls;                     // ca, cert, key
+  std::string crl_file;                   // tls.crl: optional CRL checked at every handshake
   std::vector<std::string> regions;  // allowed region identities (certificate subject CNs)
+  // Optional pins: region name -> hex SHA-256 of its certificate's SubjectPublicKeyInfo. A pinned
+  // region's Hello is refused unless its certificate carries exactly that key.
+  std::map<std::string, std::string> region_pins;
   std::string run_dir = "run";       // checkpoints, metrics.csv, report.json, final.fsm, logs
 
   protocol::DataContract data;                 // label, column types, test split
@@ -59,6 +66,8 @@ struct CoordinatorConfig {
   double join_timeout_s = 60;        // wait this long for every region before starting with a quorum
   double summary_deadline_s = 120;   // wait for summaries before building the schema with a quorum
   double hello_timeout_s = 10;       // a connection must say Hello within this
+  double handshake_timeout_s = 3;    // accept to verified TLS peer, first byte included
+  int max_handshakes_per_address = 64;  // unverified connections one source address may hold
   int dead_peer_timeout_s = 60;      // drop a region unreachable this long (TCP keepalive); 0 = off
   StrategyConfig strategy;
   double min_category_count = 1.0;   // vocabulary threshold for (noisy) category counts

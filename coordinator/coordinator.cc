@@ -53,7 +53,9 @@ Coordinator::Coordinator(CoordinatorConfig config, Options options)
       options_(options),
       tick_(io_),
       signals_(io_, SIGINT, SIGTERM),
-      registry_(config_.regions, config_.min_regions, config_.fraction, config_.seed) {}
+      registry_(config_.regions, config_.min_regions, config_.fraction, config_.seed) {
+  registry_.SetPins(config_.region_pins);
+}
 
 Coordinator::~Coordinator() {
   if (status_server_) status_server_->Stop();
@@ -99,11 +101,17 @@ Status Coordinator::Init() {
   }
 
   FEDSEG_ASSIGN_OR_RETURN(auto tls, net::MakeServerTlsContext(config_.tls));
+  if (!config_.crl_file.empty()) {
+    FEDSEG_RETURN_IF_ERROR(net::EnableCrlCheck(*tls, config_.crl_file).WithContext("tls.crl"));
+  }
   net::TlsServerOptions so;
   so.host = config_.host;
   so.port = config_.port;
   so.max_frame_bytes = config_.max_frame_bytes;
   so.max_connections = static_cast<size_t>(config_.max_connections);
+  so.max_handshakes_per_address = static_cast<size_t>(config_.max_handshakes_per_address);
+  so.handshake_timeout =
+      std::chrono::milliseconds(static_cast<int64_t>(1000 * config_.handshake_timeout_s));
   so.logger = log_;
   // A region may train for up to a round's deadline between two frames.
   so.idle_timeout = std::chrono::milliseconds(
@@ -123,6 +131,15 @@ Status Coordinator::Init() {
     st.port = static_cast<uint16_t>(config_.status.port);
     st.require_client_cert = config_.status.require_client_cert;
     st.max_connections = static_cast<size_t>(config_.status.max_connections);
+    // A quarter of the status server's few connections at most, so that one address can never
+    // fill it and keep a monitor from another address out.
+    st.max_handshakes_per_address = static_cast<size_t>(std::max(
+        1, std::min(config_.max_handshakes_per_address, config_.status.max_connections / 4)));
+    st.handshake_timeout =
+        std::chrono::milliseconds(static_cast<int64_t>(1000 * config_.handshake_timeout_s));
+    st.monitors = config_.status.monitors;
+    st.crl_file = config_.crl_file;
+    st.refused_identities = config_.regions;
     st.logger = log_;
     FEDSEG_ASSIGN_OR_RETURN(status_server_, StatusServer::Create(io_, config_.tls, std::move(st),
                                                                  [this] { return Snapshot(); }));

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/base/failpoint.h"
+#include "common/base/log_escape.h"
 #include "coordinator/coordinator.h"
 
 namespace fedseg::coordinator {
@@ -48,7 +49,7 @@ void Coordinator::OnFrame(const std::shared_ptr<net::TlsSession>& s, net::Frame 
 
 void Coordinator::Refuse(const std::shared_ptr<net::TlsSession>& s, const std::string& kind,
                          const std::string& reason) {
-  log_->warn("refused {}: {}", s->peer_label(), reason);
+  log_->warn("refused {}: {}", s->peer_label(), EscapeForLog(reason));
   registry_.CountRefusal(kind);
   registry_.RemovePending(s->id());
   s->Send(protocol::MakeFrame(protocol::MessageType::kError, protocol::ErrorMsg{"refused: " + reason}));
@@ -69,7 +70,8 @@ void Coordinator::OnHello(const std::shared_ptr<net::TlsSession>& s, const net::
   protocol::HelloMsg hello;
   Status st = protocol::ParseFrame(f, protocol::MessageType::kHello, &hello);
   if (!st.ok()) return Refuse(s, "malformed Hello", st.message());
-  if (auto refusal = registry_.CheckHello(hello.region, s->peer_common_name())) {
+  if (auto refusal =
+          registry_.CheckHello(hello.region, s->peer_common_name(), s->peer_spki_sha256())) {
     return Refuse(s, refusal->kind, refusal->reason);
   }
   const std::string& name = s->peer_common_name();
@@ -81,7 +83,7 @@ void Coordinator::OnHello(const std::shared_ptr<net::TlsSession>& s, const net::
     previous->Close("replaced by a new connection");
   }
   RegionState& r = *registry_.Find(name);
-  log_->info("region {} joined from {} ({})", r.name, s->peer_label(), hello.software);
+  log_->info("region {} joined from {} ({})", r.name, s->peer_label(), EscapeForLog(hello.software));
 
   protocol::WelcomeMsg w{record_.run_id, config_.data, round_};
   s->Send(protocol::MakeFrame(protocol::MessageType::kWelcome, w));
@@ -228,7 +230,7 @@ void Coordinator::OnDecline(RegionState& r, const net::Frame& f) {
   r.result.epsilon_spent = msg.epsilon_spent;
   r.result.epsilon_budget = msg.epsilon_budget;
   if (!msg.ledger_head.empty()) r.result.ledger_head = msg.ledger_head;
-  log_->warn("region {} declined round {}: {}", r.name, round_, msg.reason);
+  log_->warn("region {} declined round {}: {}", r.name, round_, EscapeForLog(msg.reason));
   MaybeCompleteRound();
 }
 

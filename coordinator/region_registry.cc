@@ -4,6 +4,7 @@
 #include <cmath>
 #include <random>
 
+#include "common/base/log_escape.h"
 #include "common/base/seed.h"
 
 namespace fedseg::coordinator {
@@ -48,13 +49,23 @@ std::vector<std::shared_ptr<net::TlsSession>> RegionRegistry::TakeExpiredPending
 }
 
 std::optional<Refusal> RegionRegistry::CheckHello(const std::string& claimed,
-                                                  const std::string& cn) const {
+                                                  const std::string& cn,
+                                                  const std::string& spki_sha256) const {
   if (claimed != cn) {
-    return Refusal{"identity mismatch", "region claims identity '" + claimed +
-                                            "' but its certificate is for '" + cn + "'"};
+    return Refusal{"identity mismatch", "region claims identity '" + EscapeForLog(claimed) +
+                                            "' but its certificate is for '" + EscapeForLog(cn) +
+                                            "'"};
   }
   if (!regions_.count(cn)) {
-    return Refusal{"unknown region", "unknown region '" + cn + "' (not in the config)"};
+    return Refusal{"unknown region",
+                   "unknown region '" + EscapeForLog(cn) + "' (not in the config)"};
+  }
+  if (auto pin = pins_.find(cn); pin != pins_.end() && pin->second != spki_sha256) {
+    return Refusal{"key not pinned", "region '" + cn + "' presented a certificate whose key " +
+                                         "(SPKI SHA-256 " +
+                                         (spki_sha256.empty() ? "unknown" : spki_sha256) +
+                                         ") is not the one pinned in region_pins (" +
+                                         pin->second + ")"};
   }
   return std::nullopt;
 }

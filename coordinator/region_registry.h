@@ -76,7 +76,12 @@ class RegionRegistry {
   // The region a Hello claiming `claimed` over a certificate for `cn` joins as, or why it is
   // refused: "identity mismatch" (claim and certificate differ) or "unknown region" (not in the
   // allow-list).
-  std::optional<Refusal> CheckHello(const std::string& claimed, const std::string& cn) const;
+  // With a pin for the region (SetPins), also "key not pinned" when the certificate's key
+  // (`spki_sha256`, net::SpkiSha256Hex) differs. Names in the messages are escaped for logging.
+  std::optional<Refusal> CheckHello(const std::string& claimed, const std::string& cn,
+                                    const std::string& spki_sha256 = "") const;
+  // Region name -> hex SHA-256 of the SPKI its certificate must carry (config region_pins).
+  void SetPins(std::map<std::string, std::string> pins) { pins_ = std::move(pins); }
   // Makes `session` (id `session_id`) the connection of allowed region `name`, which must be set
   // up again. Returns the connection it replaces (to be closed), or null.
   std::shared_ptr<net::TlsSession> Attach(const std::string& name, uint64_t session_id,
@@ -133,6 +138,7 @@ class RegionRegistry {
   std::map<uint64_t, Pending> pending_;
   std::map<uint64_t, std::string> session_region_;
   std::map<std::string, uint64_t> refused_;
+  std::map<std::string, std::string> pins_;
 };
 
 }  // namespace fedseg::coordinator

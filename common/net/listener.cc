@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/base/log_escape.h"
 #include "common/net/deadline.h"
 #include "common/net/x509_identity.h"
 
@@ -51,7 +52,9 @@ class ListenerCore : public std::enable_shared_from_this<ListenerCore> {
         acceptor_(strand_),
         accept_retry_(strand_),
         retry_delay_(options_.accept_retry_initial),
-        refused_(options_.refusals ? options_.refusals : std::make_shared<RefusalCounter>()) {}
+        refused_(options_.refusals ? options_.refusals : std::make_shared<RefusalCounter>()),
+        log_limit_(options_.refusal_log_burst, options_.refusal_log_interval),
+        summary_timer_(strand_) {}
 
   Status Listen(const tcp::endpoint& endpoint) {
     const std::string where = options_.log_prefix + "listen on " + EndpointString(endpoint);
@@ -87,10 +90,34 @@ class ListenerCore : public std::enable_shared_from_this<ListenerCore> {
     return stopped_;
   }
 
-  void LogRefusal(const tcp::endpoint& remote, const Refusal& refusal, const std::string& detail) {
-    log_->warn("{}{}: {}{}", options_.refusal_log, EndpointString(remote), refusal.Label(), detail);
+  // Logs the refusal, or counts it for the interval's summary line (RefusalLogLimiter).
+  // `line` replaces "<label><detail>" in the log line when given.
+  void LogRefusal(const tcp::endpoint& remote, const Refusal& refusal, const std::string& detail,
+                  const std::string& line = "") {
+    bool first_suppressed = false;
+    const std::string label = refusal.Label();
+    if (log_limit_.Admit(label, RefusalLogLimiter::Clock::now(), &first_suppressed)) {
+      log_->warn("{}{}: {}", options_.refusal_log, EndpointString(remote),
+                 line.empty() ? label + detail : line);
+      return;
+    }
+    if (first_suppressed) {
+      asio::post(strand_, [self = shared_from_this()] { self->ArmSummary(); });
+    }
   }
   void CountRefusal(const Refusal& refusal) { refused_->Count(refusal); }
+  // The per-address handshake count of `address` drops by one (the handshake ended).
+  void EndHandshake(const asio::ip::address& address) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = handshaking_.find(address);
+    if (it == handshaking_.end()) return;
+    if (--it->second == 0) handshaking_.erase(it);
+    --handshakes_;
+  }
+  size_t handshake_count() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return handshakes_;
+  }
   std::map<std::string, uint64_t> refused_counts() const { return refused_->Snapshot(); }
   size_t connection_count() const {
     std::lock_guard<std::mutex> lock(mu_);
@@ -117,6 +144,16 @@ class ListenerCore : public std::enable_shared_from_this<ListenerCore> {
   void on_accept(error_code ec, tcp::socket socket);
   void Admit(tcp::socket socket);
   void do_stop();
+  void ArmSummary() {
+    summary_timer_.expires_at(log_limit_.interval_end());
+    summary_timer_.async_wait([self = shared_from_this()](error_code ec) {
+      if (!ec) self->LogSummary(false);
+    });
+  }
+  void LogSummary(bool force) {
+    const std::string summary = log_limit_.FlushSummary(RefusalLogLimiter::Clock::now(), force);
+    if (!summary.empty()) log_->warn("{} refused {}", options_.name, summary);
+  }
 
   asio::io_context& io_;
   asio::strand<asio::io_context::executor_type> strand_;
@@ -130,6 +167,8 @@ class ListenerCore : public std::enable_shared_from_this<ListenerCore> {
   uint16_t port_ = 0;
   std::string bound_;
   const std::shared_ptr<RefusalCounter> refused_;
+  RefusalLogLimiter log_limit_;
+  asio::steady_timer summary_timer_;  // on the strand
 
   mutable std::mutex mu_;  // guards the members below; read from the owner's threads
   // Weak: handshakes and sessions keep themselves alive through their pending handlers; this map
@@ -137,9 +176,14 @@ class ListenerCore : public std::enable_shared_from_this<ListenerCore> {
   std::map<uint64_t, std::weak_ptr<ListenedConnection>> connections_;
   uint64_t next_id_ = 1;
   bool stopped_ = false;
+  // Connections still in their handshake, per source address and in all.
+  std::map<asio::ip::address, size_t> handshaking_;
+  size_t handshakes_ = 0;
 };
 
-// One accepted connection until its TLS handshake completes, fails or runs out of time.
+// One accepted connection until its TLS handshake completes, fails or runs out of time. Until the
+// peer's first bytes arrive it holds only the socket: the TLS state and its buffers are built when
+// there is a ClientHello to read, so a connection that stays silent costs a socket and this object.
 class Handshake : public ListenedConnection, public std::enable_shared_from_this<Handshake> {
  public:
   Handshake(std::shared_ptr<ListenerCore> core, ConnectionSlot slot, tcp::socket socket,
@@ -147,13 +191,15 @@ class Handshake : public ListenedConnection, public std::enable_shared_from_this
       : core_(std::move(core)),
         slot_(std::move(slot)),
         remote_(std::move(remote)),
-        stream_(std::make_unique<TlsStream>(std::move(socket), tls)),
+        tls_(tls),
+        socket_(std::move(socket)),
         verify_failure_(std::make_shared<PeerVerifyFailure>()),
-        executor_(stream_->get_executor()),
+        executor_(socket_.get_executor()),
         deadline_(executor_) {}
+  ~Handshake() override { EndHandshake(); }
 
   void Start() {
-    asio::post(stream_->get_executor(), [self = shared_from_this()] { self->do_handshake(); });
+    asio::post(executor_, [self = shared_from_this()] { self->do_wait(); });
   }
 
   void Close(std::string /*reason*/) override {
@@ -161,17 +207,30 @@ class Handshake : public ListenedConnection, public std::enable_shared_from_this
   }
 
  private:
-  void do_handshake() {
+  void do_wait() {
     if (done_) return;
-    error_code ec;
-    stream_->set_verify_callback(RecordingVerifyCallback(verify_failure_), ec);
-    if (ec) return Refuse({RefusalReason::kTlsError, DescribeTlsError(ec)}, "");
     const auto timeout = core_->options().handshake_timeout;
     deadline_.Arm(timeout, [self = shared_from_this(), timeout] {
       if (self->done_) return;
       self->Refuse({RefusalReason::kHandshakeTimeout, ""},
                    " (no verified handshake within " + Ms(timeout) + ")");
     });
+    socket_.async_wait(tcp::socket::wait_read,
+                       [self = shared_from_this()](error_code ec) { self->on_readable(ec); });
+  }
+
+  void on_readable(error_code ec) {
+    if (done_) return;
+    if (ec) return Refuse(ClassifyHandshakeError(ec, *verify_failure_), "");
+    try {
+      // ssl::stream's constructor throws if OpenSSL cannot create the SSL object.
+      stream_ = std::make_unique<TlsStream>(std::move(socket_), tls_);
+    } catch (const std::exception& e) {
+      return Refuse({RefusalReason::kTlsError, "cannot set up TLS"}, std::string(" (") + e.what() +
+                                                                           ")");
+    }
+    stream_->set_verify_callback(RecordingVerifyCallback(verify_failure_), ec);
+    if (ec) return Refuse({RefusalReason::kTlsError, DescribeTlsError(ec)}, "");
     stream_->async_handshake(ssl::stream_base::server,
                              [self = shared_from_this()](error_code e) { self->on_handshake(e); });
   }
@@ -183,7 +242,7 @@ class Handshake : public ListenedConnection, public std::enable_shared_from_this
       std::string detail;
       if (verify_failure_->failed()) {
         detail = " (depth " + std::to_string(verify_failure_->depth) + ", subject " +
-                 verify_failure_->subject + ")";
+                 EscapeForLog(verify_failure_->subject) + ")";
       }
       return Refuse(ClassifyHandshakeError(ec, *verify_failure_), detail);
     }
@@ -191,9 +250,18 @@ class Handshake : public ListenedConnection, public std::enable_shared_from_this
     if (cn.empty() && core_->options().require_common_name) {
       return Refuse({RefusalReason::kNoCommonName, ""}, "");
     }
+    if (const auto& check = core_->options().check_identity) {
+      const std::string why = check(cn);
+      if (!why.empty()) {
+        return Refuse({RefusalReason::kIdentityNotAllowed, ""},
+                      " (" + EscapeForLog(cn.empty() ? "no certificate" : cn) + ": " + why + ")");
+      }
+    }
     done_ = true;
+    EndHandshake();
+    std::string spki = SpkiSha256Hex(SSL_get0_peer_certificate(stream_->native_handle()));
     core_->HandOver(AcceptedConnection{std::move(stream_), std::move(slot_), remote_,
-                                       std::move(cn)});
+                                       std::move(cn), std::move(spki)});
   }
 
   // Logs, closes the socket and gives the slot back, then counts: whoever sees the count sees
@@ -209,18 +277,32 @@ class Handshake : public ListenedConnection, public std::enable_shared_from_this
     done_ = true;
     deadline_.Disarm();
     error_code ignored;
-    stream_->lowest_layer().close(ignored);
+    if (stream_) {
+      stream_->lowest_layer().close(ignored);
+    } else {
+      socket_.close(ignored);
+    }
+    EndHandshake();
     slot_.Release();
+  }
+
+  void EndHandshake() {
+    if (handshake_ended_) return;
+    handshake_ended_ = true;
+    core_->EndHandshake(remote_.address());
   }
 
   const std::shared_ptr<ListenerCore> core_;
   ConnectionSlot slot_;
   const tcp::endpoint remote_;
+  ssl::context& tls_;  // kept alive by core_
+  tcp::socket socket_;  // until the first bytes arrive; then moved into stream_
   std::unique_ptr<TlsStream> stream_;
   std::shared_ptr<PeerVerifyFailure> verify_failure_;
-  const TlsStream::executor_type executor_;  // the connection's strand, kept after the hand-over
+  const tcp::socket::executor_type executor_;  // the connection's strand
   Deadline deadline_;
-  bool done_ = false;  // on the connection's strand
+  bool done_ = false;             // on the connection's strand
+  bool handshake_ended_ = false;  // the per-address count was given back
 };
 
 void ListenerCore::on_accept(error_code ec, tcp::socket socket) {
@@ -256,31 +338,41 @@ void ListenerCore::Admit(tcp::socket socket) {
     }
   }
   uint64_t id = 0;
+  bool address_full = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (connections_.size() < options_.max_connections) {
+    size_t& from_address = handshaking_[remote.address()];
+    if (from_address >= options_.max_handshakes_per_address) {
+      address_full = true;
+    } else if (connections_.size() < options_.max_connections) {
       id = next_id_++;
       connections_[id];  // reserved until the handshake object exists
+      ++from_address;
+      ++handshakes_;
     }
+    if (from_address == 0) handshaking_.erase(remote.address());
   }
   if (id == 0) {
-    log_->warn("{}{}: connection limit ({}) reached", options_.refusal_log, EndpointString(remote),
-               options_.max_connections);
+    const Refusal refusal{address_full ? RefusalReason::kAddressHandshakeLimit
+                                       : RefusalReason::kConnectionLimit,
+                          ""};
+    if (address_full) {
+      LogRefusal(remote, refusal,
+                 " (" + std::to_string(options_.max_handshakes_per_address) +
+                     " handshakes from that address in progress)");
+    } else {
+      LogRefusal(remote, refusal, "",
+                 "connection limit (" + std::to_string(options_.max_connections) + ") reached");
+    }
     socket.close(ec);
-    refused_->Count({RefusalReason::kConnectionLimit, ""});
+    refused_->Count(refusal);
     return;
   }
   ConnectionSlot slot(shared_from_this(), id);
-  std::shared_ptr<Handshake> handshake;
-  try {
-    // ssl::stream's constructor throws if OpenSSL cannot create the SSL object.
-    handshake = std::make_shared<Handshake>(shared_from_this(), std::move(slot), std::move(socket),
-                                            *tls_, remote);
-  } catch (const std::exception& e) {
-    log_->error("{}{}: cannot set up TLS: {}", options_.refusal_log, EndpointString(remote),
-                e.what());
-    return;  // the slot went with the half-built handshake
-  }
+  // From here on the handshake object owns the per-address count: it gives it back when it ends
+  // or is destroyed.
+  auto handshake = std::make_shared<Handshake>(shared_from_this(), std::move(slot),
+                                               std::move(socket), *tls_, remote);
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (auto it = connections_.find(id); it != connections_.end()) it->second = handshake;
@@ -322,6 +414,8 @@ void ListenerCore::do_stop() {
   error_code ec;
   acceptor_.close(ec);
   accept_retry_.cancel();
+  summary_timer_.cancel();
+  LogSummary(true);
   log_->info("{} on port {} stopping; closing {} connection(s)", options_.name, port_,
              connections.size());
   for (auto& c : connections) c->Close("server stopping");
@@ -365,6 +459,12 @@ Result<std::unique_ptr<Listener>> Listener::Create(asio::io_context& io,
     return Status::InvalidArgument(prefix + "max_connections must be at least 1");
   }
   if (options.backlog < 1) return Status::InvalidArgument(prefix + "backlog must be at least 1");
+  if (options.max_handshakes_per_address < 1) {
+    return Status::InvalidArgument(prefix + "max_handshakes_per_address must be at least 1");
+  }
+  if (options.refusal_log_interval <= std::chrono::milliseconds(0)) {
+    return Status::InvalidArgument(prefix + "refusal_log_interval must be positive");
+  }
   if (options.handshake_timeout <= std::chrono::milliseconds(0)) {
     return Status::InvalidArgument(prefix + "handshake_timeout must be positive");
   }
@@ -414,5 +514,7 @@ std::map<std::string, uint64_t> Listener::refused_counts() const {
 }
 
 size_t Listener::connection_count() const { return core_->connection_count(); }
+
+size_t Listener::handshake_count() const { return core_->handshake_count(); }
 
 }  // namespace fedseg::net

@@ -7,10 +7,18 @@
 // ENOMEM; ECONNABORTED is retried at once), holds at most max_connections connections (one more is
 // closed right after accept and counted), sets up TCP keep-alive, and runs the TLS handshake under
 // a deadline. Only a connection whose handshake succeeded (and, when required, whose certificate
-// names a subject CN) reaches the owner, as an established stream plus a ConnectionSlot that keeps
-// its place under the cap until the owner's session ends. Every refusal is logged with the peer
-// and the reason and counted under a RefusalReason. All handlers run on the caller's io_context;
-// no exception leaves them.
+// names a subject CN that the owner admits) reaches the owner, as an established stream plus a
+// ConnectionSlot that keeps its place under the cap until the owner's session ends. Every refusal
+// is counted under a RefusalReason and logged with the peer and the reason, rate-limited (a burst
+// of lines per interval, then one summary line with the counts).
+//
+// Admission is built to withstand a flood of unauthenticated connections (docs/security.md):
+// a source address may hold at most max_handshakes_per_address connections that are still in
+// their handshake (one more is closed right after accept), so one address can neither fill the
+// connection table nor starve other peers; a connection costs only its socket and a few hundred
+// bytes until the peer's first bytes arrive (the TLS state, ~87 KiB with its buffers, is built
+// only then); and the whole handshake, first byte included, must finish within
+// handshake_timeout (3 s by default).
 #ifndef FEDSEG_COMMON_NET_LISTENER_H_
 #define FEDSEG_COMMON_NET_LISTENER_H_
 
@@ -79,6 +87,8 @@ struct AcceptedConnection {
   // The verified peer's subject CN; "" when the peer presented no certificate (only possible when
   // the TLS context makes certificates optional and require_common_name is false).
   std::string peer_common_name;
+  // Hex SHA-256 of the peer certificate's SubjectPublicKeyInfo (SpkiSha256Hex); "" without one.
+  std::string peer_spki_sha256;
 };
 
 struct ListenerOptions {
@@ -91,10 +101,23 @@ struct ListenerOptions {
   // Connections held at once, handshaking or handed to the owner; one more is closed right after
   // accept and counted as "connection limit reached".
   size_t max_connections = 256;
+  // Connections from one source address that are still in their handshake; one more from that
+  // address is closed right after accept and counted as "per-address handshake limit reached".
+  // Verified connections no longer count, so many regions behind one NAT address are fine as
+  // long as they do not all handshake at the same instant (they retry with a backoff).
+  size_t max_handshakes_per_address = 64;
   // From accept to a verified peer; a peer that is slower is refused as "handshake timed out".
-  std::chrono::milliseconds handshake_timeout{10'000};
+  std::chrono::milliseconds handshake_timeout{3'000};
   // Refuse a verified peer whose certificate names no usable subject CN.
   bool require_common_name = true;
+  // Asked about each verified peer's CN (possibly "" when certificates are optional): "" admits
+  // it, anything else refuses it as "identity not allowed" with that text in the log line. Null
+  // admits every verified peer. Runs on the connection's strand; must not throw.
+  std::function<std::string(const std::string& common_name)> check_identity;
+  // Refusal log lines: at most refusal_log_burst per refusal_log_interval, then one summary line
+  // with the counts per reason when the interval is over.
+  size_t refusal_log_burst = 10;
+  std::chrono::milliseconds refusal_log_interval{10'000};
   // Dead-peer detection set on each accepted socket; nullopt leaves the kernel's settings.
   std::optional<TcpKeepalive> keepalive;
   // Backoff after a transient accept error: the first wait, doubled on each further error up to
@@ -143,6 +166,8 @@ class Listener {
   std::map<std::string, uint64_t> refused_counts() const;
   // Connections currently held (handshaking or in a session). Safe from any thread.
   size_t connection_count() const;
+  // Connections still in their handshake. Safe from any thread.
+  size_t handshake_count() const;
 
  private:
   Listener(std::shared_ptr<internal::ListenerCore> core, uint16_t port, std::string bound);

@@ -18,11 +18,17 @@ constexpr std::array<std::string_view, kRefusalReasonCount> kNames = {
     "certificate rejected",
     "client refused the server",
     "TLS error",
+    "per-address handshake limit reached",
+    "identity not allowed",
 };
 
 bool HasDetail(RefusalReason reason) {
   return reason == RefusalReason::kCertificateRejected ||
          reason == RefusalReason::kClientRefusedServer || reason == RefusalReason::kTlsError;
+}
+
+std::string MsText(std::chrono::steady_clock::duration d) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + " ms";
 }
 
 }  // namespace
@@ -78,6 +84,49 @@ std::map<std::string, uint64_t> RefusalCounter::Snapshot() const {
     if (plain_[i] > 0) out[std::string(kNames[i])] += plain_[i];
   }
   return out;
+}
+
+bool RefusalLogLimiter::Admit(const std::string& label, Clock::time_point now,
+                              bool* first_suppressed) {
+  std::lock_guard<std::mutex> lock(mu_);
+  *first_suppressed = false;
+  if (open_ && now - start_ >= interval_ && suppressed_ == 0) open_ = false;
+  if (!open_) {
+    open_ = true;
+    start_ = now;
+    logged_ = 0;
+  }
+  if (logged_ < burst_ && suppressed_ == 0) {
+    ++logged_;
+    return true;
+  }
+  *first_suppressed = suppressed_ == 0;
+  ++suppressed_;
+  // Labels form a bounded set (RefusalCounter's), so this map stays small.
+  ++suppressed_by_label_[label];
+  return false;
+}
+
+std::string RefusalLogLimiter::FlushSummary(Clock::time_point now, bool force) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!open_ || (!force && now - start_ < interval_)) return "";
+  open_ = false;
+  if (suppressed_ == 0) return "";
+  std::string out = std::to_string(suppressed_) + " more connection(s) in the last " +
+                    MsText(now - start_) + " without a line each:";
+  bool first = true;
+  for (const auto& [label, n] : suppressed_by_label_) {
+    out += (first ? " " : ", ") + label + " " + std::to_string(n);
+    first = false;
+  }
+  suppressed_ = 0;
+  suppressed_by_label_.clear();
+  return out;
+}
+
+RefusalLogLimiter::Clock::time_point RefusalLogLimiter::interval_end() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return start_ + interval_;
 }
 
 }  // namespace fedseg::net

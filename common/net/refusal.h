@@ -11,6 +11,7 @@
 
 #include <array>
 #include <boost/system/error_code.hpp>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -31,8 +32,12 @@ enum class RefusalReason : uint8_t {
   kCertificateRejected,    // OpenSSL's verify error text: "certificate has expired", ...
   kClientRefusedServer,    // "client refused the server: <alert>"
   kTlsError,               // "TLS error: <OpenSSL reason>"
+  kAddressHandshakeLimit,  // "per-address handshake limit reached": too many handshakes from
+                           // that source address at once
+  kIdentityNotAllowed,     // "identity not allowed": a verified certificate whose CN this
+                           // listener does not admit (a region's on the status endpoint)
 };
-inline constexpr size_t kRefusalReasonCount = 8;
+inline constexpr size_t kRefusalReasonCount = 10;
 
 // The fixed name of `reason` (for the three with a detail, the prefix of their label:
 // "certificate rejected", "client refused the server", "TLS error").
@@ -67,6 +72,38 @@ class RefusalCounter {
   mutable std::mutex mu_;
   std::array<uint64_t, kRefusalReasonCount> plain_{};  // refusals counted under the bare name
   std::map<std::string, uint64_t> detailed_;            // label -> count
+};
+
+// Decides which refusals are logged one line each. A flood of thousands of connections must not
+// write thousands of lines (disk, and a log nobody can read): within each `interval`, the first
+// `burst` refusals are logged in full and the rest only counted per label, for one summary line
+// when the interval is over ("TLS server refused 4431 more connection(s) in the last 10000 ms
+// without a line each: handshake timed out 4000, per-address handshake limit reached 431").
+// Thread-safe.
+class RefusalLogLimiter {
+ public:
+  using Clock = std::chrono::steady_clock;
+  RefusalLogLimiter(size_t burst, Clock::duration interval) : burst_(burst), interval_(interval) {}
+
+  // True: log this refusal now. False: it was counted for the summary; `*first_suppressed` is set
+  // when it is the first one of its interval, so the caller can schedule FlushSummary() for
+  // interval_end().
+  bool Admit(const std::string& label, Clock::time_point now, bool* first_suppressed);
+  // When the interval that began at the first logged refusal is over (or `force`): the summary of
+  // what was suppressed in it ("" if nothing was), and a new interval starts with the next
+  // refusal.
+  std::string FlushSummary(Clock::time_point now, bool force = false);
+  Clock::time_point interval_end() const;
+
+ private:
+  const size_t burst_;
+  const Clock::duration interval_;
+  mutable std::mutex mu_;
+  bool open_ = false;  // an interval is running
+  Clock::time_point start_;
+  size_t logged_ = 0;
+  uint64_t suppressed_ = 0;
+  std::map<std::string, uint64_t> suppressed_by_label_;
 };
 
 }  // namespace fedseg::net

@@ -1,7 +1,9 @@
 #include "common/net/tls.h"
 
 #include <openssl/err.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include <boost/asio/error.hpp>
 #include <boost/asio/ssl/error.hpp>
@@ -33,6 +35,24 @@ Status LoadError(const std::string& what, const std::string& path,
   return Status::InvalidArgument("load " + what + " '" + path + "': " + DescribeTlsError(ec));
 }
 
+}  // namespace
+
+// The leaf only is checked: the CA is the trust anchor and intermediates are not used.
+Status EnableCrlCheck(ssl::context& ctx, const std::string& path) {
+  FEDSEG_RETURN_IF_ERROR(CheckReadable("CRL file", path));
+  X509_STORE* store = SSL_CTX_get_cert_store(ctx.native_handle());
+  ERR_clear_error();
+  X509_LOOKUP* lookup = X509_STORE_add_lookup(store, X509_LOOKUP_file());
+  if (lookup == nullptr || X509_load_crl_file(lookup, path.c_str(), X509_FILETYPE_PEM) < 1) {
+    return Status::InvalidArgument("load CRL file '" + path +
+                                   "': no PEM CRL in it (" + TakeOpenSslError() + ")");
+  }
+  X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+  return Status::OK();
+}
+
+namespace {
+
 // Settings common to both ends: TLS 1.3 only (min = max), no interactive passphrase prompt (an
 // encrypted key fails to load instead of blocking a daemon on a terminal), and the CA that peers
 // must chain to.
@@ -50,6 +70,9 @@ Status ConfigureCommon(ssl::context& ctx, const TlsConfig& config) {
   FEDSEG_RETURN_IF_ERROR(CheckReadable("CA file", config.ca_file));
   ctx.load_verify_file(config.ca_file, ec);
   if (ec) return LoadError("CA file", config.ca_file, ec);
+  // A host name is matched against the subjectAltName only, never the subject CN: a CA-issued
+  // region certificate whose CN happens to be "localhost" must not pass for the coordinator.
+  X509_VERIFY_PARAM_set_hostflags(SSL_CTX_get0_param(native), X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
   return Status::OK();
 }
 
@@ -124,15 +147,54 @@ Result<std::shared_ptr<ssl::context>> MakeClientTlsContext(const TlsConfig& conf
   return ctx;
 }
 
-std::string PeerVerifyFailure::reason() const { return X509_verify_cert_error_string(x509_error); }
+std::string PeerVerifyFailure::reason() const {
+  if (!note.empty()) return note;
+  return X509_verify_cert_error_string(x509_error);
+}
+
+std::string SpkiSha256Hex(X509* cert) {
+  if (cert == nullptr) return "";
+  unsigned char* der = nullptr;
+  const int length = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
+  if (length <= 0) return "";
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(der, static_cast<size_t>(length), digest);
+  OPENSSL_free(der);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char b : digest) {
+    hex += kHex[b >> 4];
+    hex += kHex[b & 0xf];
+  }
+  return hex;
+}
 
 bool RecordingVerifyCallback::operator()(bool preverified,
                                          boost::asio::ssl::verify_context& ctx) const {
-  if (preverified || record_ == nullptr || record_->failed()) return preverified;
   X509_STORE_CTX* store = ctx.native_handle();
+  X509* cert = X509_STORE_CTX_get_current_cert(store);
+  const int depth = X509_STORE_CTX_get_error_depth(store);
+  std::string note;
+  if (preverified && depth == 0 && cert != nullptr) {
+    // OpenSSL's purpose check lets a certificate without extendedKeyUsage act in any role; a
+    // peer must say which role its certificate is for.
+    auto* ssl = static_cast<SSL*>(
+        X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+    const bool we_are_server = ssl != nullptr && SSL_is_server(ssl) == 1;
+    const uint32_t wanted = we_are_server ? XKU_SSL_CLIENT : XKU_SSL_SERVER;
+    const bool has_eku = (X509_get_extension_flags(cert) & EXFLAG_XKUSAGE) != 0;
+    if (!has_eku || (X509_get_extended_key_usage(cert) & wanted) == 0) {
+      preverified = false;
+      X509_STORE_CTX_set_error(store, X509_V_ERR_INVALID_PURPOSE);
+      note = std::string("certificate lacks the ") + (we_are_server ? "clientAuth" : "serverAuth") +
+             " extended key usage";
+    }
+  }
+  if (preverified || record_ == nullptr || record_->failed()) return preverified;
   record_->x509_error = X509_STORE_CTX_get_error(store);
-  record_->depth = X509_STORE_CTX_get_error_depth(store);
-  if (X509* cert = X509_STORE_CTX_get_current_cert(store)) {
+  record_->depth = depth;
+  record_->note = std::move(note);
+  if (cert != nullptr) {
     char buf[256];
     X509_NAME_oneline(X509_get_subject_name(cert), buf, sizeof(buf));
     record_->subject = buf;

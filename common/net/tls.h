@@ -3,7 +3,11 @@
 //
 // Coordinator and regions authenticate each other with certificates from the federation's private
 // CA (scripts/gen-certs.sh): the coordinator requires a client certificate and identifies a region
-// by its subject CN; a region checks that the coordinator's certificate names the host it dialled.
+// by its subject CN; a region checks that the coordinator's certificate names the host it dialled
+// in its subjectAltName (never the subject CN: X509_CHECK_FLAG_NEVER_CHECK_SUBJECT). Each side
+// requires the other's certificate to carry the right extended key usage: clientAuth for a
+// region, serverAuth for the coordinator (a certificate without the extension is refused, unlike
+// OpenSSL's default purpose check, which lets it pass).
 // Only TLS 1.3 is accepted, so there are no cipher or renegotiation settings to get wrong. The
 // helpers turn OpenSSL's error codes into the short reasons that end up in logs, in Status messages
 // and in the server's refusal counters ("certificate has expired", "no client certificate").
@@ -42,11 +46,19 @@ Result<std::shared_ptr<boost::asio::ssl::context>> MakeServerTlsContext(const Tl
 Result<std::shared_ptr<boost::asio::ssl::context>> MakeClientTlsContext(const TlsConfig& config);
 
 
+// Adds the CRLs of the PEM file `crl_file` (issued by the CA) to `ctx` and checks every peer
+// certificate against them (X509_V_FLAG_CRL_CHECK): a revoked one is refused as "certificate
+// revoked", and a CRL past its nextUpdate refuses every peer ("CRL has expired") until a fresh
+// one is installed, so a stale revocation list is noticed rather than silently ignored. Errors
+// name the file.
+Status EnableCrlCheck(boost::asio::ssl::context& ctx, const std::string& crl_file);
+
 // The first reason OpenSSL refused a peer's certificate chain during one handshake.
 struct PeerVerifyFailure {
   int x509_error = X509_V_OK;  // an X509_V_ERR_* code; X509_V_OK while nothing was refused
   int depth = -1;              // 0 = the peer's own certificate, 1 = its issuer, ...
   std::string subject;         // one-line subject of the refused certificate
+  std::string note;            // our own reason when OpenSSL had none (the EKU check)
 
   bool failed() const { return x509_error != X509_V_OK; }
   // OpenSSL's text for x509_error: "certificate has expired", "unable to get local issuer
@@ -54,10 +66,16 @@ struct PeerVerifyFailure {
   std::string reason() const;
 };
 
-// Verify callback for ssl::stream::set_verify_callback. It accepts exactly what OpenSSL's own
-// chain verification accepted (expiry, CA, purpose, host name via the SSL's X509_VERIFY_PARAM) and
-// records the first refusal in *record, because once the handshake has failed all that is left is
-// the generic "certificate verify failed". One record per connection.
+// The hex SHA-256 of the DER SubjectPublicKeyInfo of `cert` (what `openssl x509 -pubkey -noout |
+// openssl pkey -pubin -outform DER | sha256sum` prints): the pin of a region's key. "" on error.
+std::string SpkiSha256Hex(X509* cert);
+
+// Verify callback for ssl::stream::set_verify_callback. It accepts what OpenSSL's own chain
+// verification accepted (expiry, CA, purpose, CRL, host name via the SSL's X509_VERIFY_PARAM),
+// then additionally requires the peer's own certificate (depth 0) to carry an extended key usage
+// extension naming its role: clientAuth when we are the server, serverAuth when we are the client.
+// It records the first refusal in *record, because once the handshake has failed all that is left
+// is the generic "certificate verify failed". One record per connection.
 class RecordingVerifyCallback {
  public:
   explicit RecordingVerifyCallback(std::shared_ptr<PeerVerifyFailure> record)

@@ -19,8 +19,9 @@ Result<std::unique_ptr<TlsServer>> TlsServer::Create(asio::io_context& io,
   if (options.max_connections < 1) {
     return Status::InvalidArgument("TLS server: max_connections must be at least 1");
   }
-  if (options.max_frame_bytes < 1) {
-    return Status::InvalidArgument("TLS server: max_frame_bytes must be at least 1");
+  if (options.max_frame_bytes < 1 || options.max_first_frame_bytes < 1) {
+    return Status::InvalidArgument(
+        "TLS server: max_frame_bytes and max_first_frame_bytes must be at least 1");
   }
   if (options.max_queued_frames < 1 || options.max_queued_bytes < 1) {
     return Status::InvalidArgument(
@@ -44,6 +45,7 @@ Result<std::unique_ptr<TlsServer>> TlsServer::Create(asio::io_context& io,
   listen.host = options.host;
   listen.port = options.port;
   listen.max_connections = options.max_connections;
+  listen.max_handshakes_per_address = options.max_handshakes_per_address;
   listen.handshake_timeout = options.handshake_timeout;
   listen.require_common_name = true;
   listen.keepalive = options.keepalive;
@@ -86,5 +88,7 @@ std::map<std::string, uint64_t> TlsServer::refused_counts() const {
 }
 
 size_t TlsServer::connection_count() const { return listener_->connection_count(); }
+
+size_t TlsServer::handshake_count() const { return listener_->handshake_count(); }
 
 }  // namespace fedseg::net

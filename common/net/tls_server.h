@@ -50,16 +50,21 @@ struct TlsServerOptions {
   // Sessions plus connections still in their handshake; one more is closed right after accept and
   // counted as "connection limit reached".
   size_t max_connections = 256;
+  // Connections from one source address still in their handshake (ListenerOptions).
+  size_t max_handshakes_per_address = 64;
   // Inbound frames with a larger payload close the session (the header is refused before anything
   // is allocated). Also the largest frame Send() accepts.
   uint32_t max_frame_bytes = kDefaultMaxFrameBytes;
+  // The limit for a session's first inbound frame (the region's Hello, a few hundred bytes): a
+  // peer that has not said who it is cannot make the server buffer a large frame.
+  uint32_t max_first_frame_bytes = 64 * 1024;
   // Frames waiting to be written to one session, including the one being written. Reaching either
   // limit closes the session: a peer that does not read must not grow the coordinator's memory.
   size_t max_queued_frames = 64;
   size_t max_queued_bytes = size_t{1} << 30;
 
   // From accept to a verified peer. Bounds what an unauthenticated peer can hold.
-  std::chrono::milliseconds handshake_timeout{10'000};
+  std::chrono::milliseconds handshake_timeout{3'000};
   // Longest silence between frames before the session is closed; 0 disables it. Regions are quiet
   // while they train, so this must exceed the longest round (or the protocol must send keepalives).
   std::chrono::milliseconds idle_timeout{std::chrono::minutes(30)};
@@ -119,11 +124,14 @@ class TlsServer {
   // certificate ("certificate has expired", "unable to get local issuer certificate", "certificate
   // is not yet valid", "unsupported certificate purpose", ...), "no client certificate",
   // "certificate has no common name", "handshake timed out", "connection limit reached",
+  // "per-address handshake limit reached",
   // "connection closed during handshake", "client refused the server: <alert>", or "TLS error:
   // <reason>". Safe from any thread.
   std::map<std::string, uint64_t> refused_counts() const;
   // Connections currently held (handshaking or in session). Safe from any thread.
   size_t connection_count() const;
+  // Connections still in their handshake. Safe from any thread.
+  size_t handshake_count() const;
 
  private:
   TlsServer(std::shared_ptr<internal::TlsServerCore> core, std::unique_ptr<Listener> listener);

@@ -8,6 +8,7 @@
 #include <boost/asio/write.hpp>
 #include <utility>
 
+#include "common/base/log_escape.h"
 #include "common/net/internal/frame_reading.h"
 #include "common/net/internal/tls_server_core.h"
 
@@ -25,6 +26,7 @@ TlsSession::TlsSession(AcceptedConnection accepted,
       remote_(std::move(accepted.remote)),
       stream_(std::move(accepted.stream)),
       peer_common_name_(std::move(accepted.peer_common_name)),
+      peer_spki_sha256_(std::move(accepted.peer_spki_sha256)),
       slot_(std::move(accepted.slot)),
       read_deadline_(stream_->get_executor()),
       write_deadline_(stream_->get_executor()) {}
@@ -33,7 +35,7 @@ TlsSession::~TlsSession() = default;
 
 std::string TlsSession::peer_label() const {
   if (peer_common_name_.empty()) return EndpointString(remote_);
-  return peer_common_name_ + "@" + EndpointString(remote_);
+  return EscapeForLog(peer_common_name_) + "@" + EndpointString(remote_);
 }
 
 void TlsSession::Send(Frame frame) { Send(std::make_shared<const Frame>(std::move(frame))); }
@@ -87,10 +89,15 @@ void TlsSession::on_read_header(error_code ec, std::size_t bytes) {
   if (frame_started) ArmReadDeadline(ReadPhase::kFrame, server_->options().frame_read_timeout);
   if (header_have_ < kFrameHeaderSize) return do_read_header();
 
-  Result<FrameHeader> header = DecodeFrameHeader(header_bytes_, server_->options().max_frame_bytes);
+  const auto& options = server_->options();
+  const uint32_t limit = first_frame_ ? std::min(options.max_first_frame_bytes,
+                                                 options.max_frame_bytes)
+                                      : options.max_frame_bytes;
+  Result<FrameHeader> header = DecodeFrameHeader(header_bytes_, limit);
   if (!header.ok()) {
-    server_->log().warn("closing {}: malformed frame: {}", peer_label(), header.status().message());
-    return Finish(header.status().WithContext("malformed frame from " + peer_label()));
+    const std::string what = first_frame_ ? "malformed first frame" : "malformed frame";
+    server_->log().warn("closing {}: {}: {}", peer_label(), what, header.status().message());
+    return Finish(header.status().WithContext(what + " from " + peer_label()));
   }
   header_ = *header;
   payload_.clear();
@@ -118,6 +125,7 @@ void TlsSession::on_read_payload(error_code ec, std::size_t bytes) {
   if (payload_have_ < header_.payload_length) return do_read_payload();
 
   Frame frame{header_.type, std::move(payload_)};
+  first_frame_ = false;
   payload_ = std::string();
   payload_have_ = 0;
   header_have_ = 0;

@@ -37,6 +37,8 @@ class TlsSession : public ListenedConnection, public std::enable_shared_from_thi
   uint64_t id() const { return id_; }
   // Subject CN of the verified client certificate: the region's name. Fixed once on_session runs.
   const std::string& peer_common_name() const { return peer_common_name_; }
+  // Hex SHA-256 of the client certificate's SubjectPublicKeyInfo: what region_pins compares.
+  const std::string& peer_spki_sha256() const { return peer_spki_sha256_; }
   const boost::asio::ip::tcp::endpoint& remote_endpoint() const { return remote_; }
   // "eu-west@127.0.0.1:53422" (or just the address before the handshake), for log lines.
   std::string peer_label() const;
@@ -104,6 +106,7 @@ class TlsSession : public ListenedConnection, public std::enable_shared_from_thi
   const boost::asio::ip::tcp::endpoint remote_;
   const std::unique_ptr<TlsStream> stream_;  // handshake done by the Listener
   const std::string peer_common_name_;
+  const std::string peer_spki_sha256_;
   ConnectionSlot slot_;  // our place under max_connections, given back by Finish()
 
   // All state below is touched only on the session's strand (the stream's executor).
@@ -121,6 +124,7 @@ class TlsSession : public ListenedConnection, public std::enable_shared_from_thi
 
   std::array<uint8_t, kFrameHeaderSize> header_bytes_{};
   size_t header_have_ = 0;
+  bool first_frame_ = true;  // no frame received yet: options.max_first_frame_bytes applies
   FrameHeader header_;
   std::string payload_;      // grows 1 MiB at a time, as bytes arrive
   size_t payload_have_ = 0;  // bytes of payload_ actually received

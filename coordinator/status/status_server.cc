@@ -8,6 +8,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <optional>
+#include <set>
 #include <utility>
 
 #include "common/net/deadline.h"
@@ -306,6 +307,11 @@ Result<std::unique_ptr<StatusServer>> StatusServer::Create(asio::io_context& io,
 
   auto ctx = net::MakeServerTlsContext(tls);
   if (!ctx.ok()) return ctx.status().WithContext("status server");
+  if (!options.crl_file.empty()) {
+    if (Status st = net::EnableCrlCheck(*ctx.value(), options.crl_file); !st.ok()) {
+      return st.WithContext("status server");
+    }
+  }
   if (!options.require_client_cert) {
     // A client certificate becomes optional; one that is presented must still verify.
     ctx.value()->set_verify_mode(ssl::verify_peer, ec);
@@ -316,7 +322,18 @@ Result<std::unique_ptr<StatusServer>> StatusServer::Create(asio::io_context& io,
   listen.host = options.host;
   listen.port = options.port;
   listen.max_connections = options.max_connections;
+  listen.max_handshakes_per_address = options.max_handshakes_per_address;
   listen.handshake_timeout = options.handshake_timeout;
+  listen.check_identity = [monitors = std::set<std::string>(options.monitors.begin(),
+                                                            options.monitors.end()),
+                           regions = std::set<std::string>(options.refused_identities.begin(),
+                                                           options.refused_identities.end()),
+                           require = options.require_client_cert](const std::string& cn) {
+    if (regions.count(cn)) return std::string("a region's identity may not read the status");
+    if (cn.empty()) return require ? std::string("no certificate identity") : std::string();
+    if (!monitors.count(cn)) return std::string("not listed in status.monitors");
+    return std::string();
+  };
   listen.require_common_name = false;  // a certificate may be optional (require_client_cert)
   listen.name = "status server";
   listen.log_prefix = "status server: ";
@@ -324,6 +341,9 @@ Result<std::unique_ptr<StatusServer>> StatusServer::Create(asio::io_context& io,
   listen.logger = options.logger ? options.logger : spdlog::default_logger();
   auto log = listen.logger;
   const bool require_client_cert = options.require_client_cert;
+  std::string monitor_list;
+  for (const std::string& m : options.monitors) monitor_list += (monitor_list.empty() ? "" : ", ") + m;
+  if (monitor_list.empty()) monitor_list = "none";
 
   auto core =
       std::make_shared<internal::StatusServerCore>(std::move(options), std::move(snapshot), log);
@@ -341,10 +361,17 @@ Result<std::unique_ptr<StatusServer>> StatusServer::Create(asio::io_context& io,
                               session->Start();
                               return session;
                             }));
-  log->info(
-      "status server listening on https://{} (/status, /metrics; client "
-      "certificate {})",
-      listener->bound(), require_client_cert ? "required" : "not required");
+  if (require_client_cert) {
+    log->info("status server listening on https://{} (/status, /metrics; client certificate "
+              "required; monitors: {})",
+              listener->bound(), monitor_list);
+  } else {
+    log->warn("status server listening on https://{} WITHOUT client certificates "
+              "(status.require_client_cert is false): ANYONE who can reach this address can read "
+              "the state of every region. Require client certificates and list the monitors in "
+              "status.monitors",
+              listener->bound());
+  }
   return std::unique_ptr<StatusServer>(new StatusServer(std::move(core), std::move(listener)));
 }
 

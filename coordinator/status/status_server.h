@@ -5,8 +5,9 @@
 // It runs on the coordinator's io_context, which the coordinator runs on one thread, so the
 // snapshot function is always called on that thread and reads coordinator state without locks.
 // TLS 1.3 with the coordinator's certificate; by default it requires a client certificate from the
-// federation CA (mutual TLS, as on the federation port), so only holders of such a certificate can
-// read it. It is built to never affect the federation: every handshake, request read, write and
+// federation CA (mutual TLS, as on the federation port) whose identity is listed as a monitor, so
+// only monitoring identities can read it (a region's identity never can). Without required client
+// certificates it is anonymous, and says so loudly in the log at start. It is built to never affect the federation: every handshake, request read, write and
 // shutdown has a deadline, request headers are capped and requests carry no body, concurrent
 // connections are capped (one more is closed at once and counted), no exception leaves a handler,
 // and a failing status connection only ever closes itself. Connections are accepted, capped and
@@ -24,6 +25,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/base/status.h"
 #include "common/net/listener.h"
@@ -45,8 +47,18 @@ struct StatusServerOptions {
   bool require_client_cert = true;
   // Connections held at once (handshaking or serving); one more is closed right after accept.
   size_t max_connections = 16;
+  // Connections from one source address still in their handshake (net::ListenerOptions).
+  size_t max_handshakes_per_address = 64;
   // Accept to verified peer.
-  std::chrono::milliseconds handshake_timeout{5'000};
+  std::chrono::milliseconds handshake_timeout{3'000};
+  // With a client certificate: only these identities (subject CNs) are served; any other is
+  // refused at the handshake as "identity not allowed".
+  std::vector<std::string> monitors = {"prometheus"};
+  // Identities refused even if listed in monitors or when certificates are optional: the
+  // federation's regions (a region must not read every other region's state).
+  std::vector<std::string> refused_identities;
+  // Optional CRL checked at every handshake (net::EnableCrlCheck); "" for none.
+  std::string crl_file;
   // One whole request header, and the idle time between requests on a kept-alive connection.
   std::chrono::milliseconds request_timeout{10'000};
   std::chrono::milliseconds write_timeout{10'000};

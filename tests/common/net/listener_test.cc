@@ -383,5 +383,36 @@ TEST(RefusalTest, CounterSumsPerLabelAndCapsDistinctDetails) {
   EXPECT_EQ(counter.Snapshot()["certificate has expired"], 2u);
 }
 
+TEST(RefusalTest, NewReasonsHaveTheirNames) {
+  EXPECT_EQ(RefusalReasonName(RefusalReason::kAddressHandshakeLimit),
+            "per-address handshake limit reached");
+  EXPECT_EQ(RefusalReasonName(RefusalReason::kIdentityNotAllowed), "identity not allowed");
+}
+
+TEST(RefusalTest, LogLimiterLogsABurstThenSummarisesPerInterval) {
+  using Clock = RefusalLogLimiter::Clock;
+  RefusalLogLimiter limiter(3, 10s);
+  const Clock::time_point t0 = Clock::now();
+  bool first = false;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(limiter.Admit("handshake timed out", t0 + std::chrono::milliseconds(i), &first));
+    EXPECT_FALSE(first);
+  }
+  EXPECT_FALSE(limiter.Admit("handshake timed out", t0 + 1s, &first));
+  EXPECT_TRUE(first);  // the caller schedules the summary for interval_end()
+  EXPECT_EQ(limiter.interval_end(), t0 + 10s);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_FALSE(limiter.Admit("per-address handshake limit reached", t0 + 2s, &first));
+    EXPECT_FALSE(first);
+  }
+  EXPECT_EQ(limiter.FlushSummary(t0 + 5s), "");  // not yet over
+  EXPECT_EQ(limiter.FlushSummary(t0 + 10s),
+            "5 more connection(s) in the last 10000 ms without a line each: handshake timed out "
+            "1, per-address handshake limit reached 4");
+  // A new interval: lines again.
+  EXPECT_TRUE(limiter.Admit("handshake timed out", t0 + 11s, &first));
+  EXPECT_EQ(limiter.FlushSummary(t0 + 30s), "");  // nothing was suppressed
+}
+
 }  // namespace
 }  // namespace fedseg::net

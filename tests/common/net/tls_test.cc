@@ -62,6 +62,10 @@ struct Events {
     std::lock_guard<std::mutex> lock(mu);
     return closes.size();
   }
+  size_t frame_count() {
+    std::lock_guard<std::mutex> lock(mu);
+    return frames.size();
+  }
   std::shared_ptr<TlsSession> session(size_t i) {
     std::lock_guard<std::mutex> lock(mu);
     return sessions.at(i);
@@ -245,8 +249,16 @@ class TlsTest : public ::testing::Test {
     pki_ = new TestPki({
         "@GEN --out @DIR/pki --expired old-region eu-west us-east",
         "@GEN --out @DIR/other rogue",
-        "mkdir -p @DIR/wronghost && cp @DIR/pki/ca.crt @DIR/pki/ca.key @DIR/wronghost/",
+        "mkdir -p @DIR/wronghost/ca && cp @DIR/pki/ca.crt @DIR/wronghost/ && "
+        "cp @DIR/pki/ca/ca.key @DIR/wronghost/ca/",
         "@GEN --out @DIR/wronghost --coordinator-host coordinator.invalid",
+        // noeku: issued by the federation's CA, but without extendedKeyUsage (and the
+        // coordinator's with CN=localhost and no subjectAltName), as a careless CA operator might.
+        "mkdir -p @DIR/noeku && cd @DIR/noeku && for n in localhost eu-west; do "
+        "openssl req -new -newkey EC -pkeyopt ec_paramgen_curve:P-256 -noenc -keyout $n.key "
+        "-subj /CN=$n -out $n.csr 2>/dev/null && openssl x509 -req -in $n.csr -CA ../pki/ca.crt "
+        "-CAkey ../pki/ca/ca.key -CAcreateserial -days 30 -out $n.crt 2>/dev/null || exit 1; "
+        "done && mv localhost.crt coordinator.crt && mv localhost.key coordinator.key",
     });
   }
   static void TearDownTestSuite() {
@@ -505,11 +517,12 @@ TEST_F(TlsTest, MalformedFrameClosesOnlyThatConnection) {
     ASSERT_TRUE(WaitUntil([&] { return server.events().closed(id).has_value(); }));
     const Status status = *server.events().closed(id);
     EXPECT_TRUE(status.IsCorruption()) << status.ToString();
-    EXPECT_TRUE(Contains(status.message(), "malformed frame from us-east@127.0.0.1:"))
+    EXPECT_TRUE(Contains(status.message(), "malformed first frame from us-east@127.0.0.1:"))
         << status.ToString();
     EXPECT_TRUE(Contains(server.log(), "bad frame magic")) << server.log();
   }
-  // A well-formed header announcing 2^32-1 bytes: refused before any payload is read.
+  // A well-formed header announcing 2^32-1 bytes: refused before any payload is read (as the
+  // first frame, against the Hello-sized limit).
   {
     RawTlsClient bad(*tls);
     ASSERT_TRUE(bad.Connect(server.port()));
@@ -522,7 +535,7 @@ TEST_F(TlsTest, MalformedFrameClosesOnlyThatConnection) {
     const Status status = *server.events().closed(id);
     EXPECT_TRUE(status.IsResourceExhausted()) << status.ToString();
     EXPECT_TRUE(Contains(status.message(),
-                         "frame payload of 4294967295 bytes exceeds the 8388608-byte limit"))
+                         "frame payload of 4294967295 bytes exceeds the 65536-byte limit"))
         << status.ToString();
   }
 
@@ -861,4 +874,138 @@ TEST_F(TlsTest, BadKeepaliveSettingsAreRefused) {
 }
 
 }  // namespace
+// --- Identity: the extended key usage on both sides, no CN fallback ------------------------------
+
+TEST_F(TlsTest, ServerRefusesClientCertificateWithoutClientAuthEku) {
+  TestServer server(ServerConfig(), FastOptions());
+  ASSERT_TRUE(server.status().ok()) << server.status().ToString();
+  ExpectClientRefused(server, ClientConfig("eu-west", "noeku"),
+                      "certificate lacks the clientAuth extended key usage", "");
+}
+
+TEST_F(TlsTest, ClientRefusesServerWithoutServerAuthEkuAndNeverMatchesTheCn) {
+  // A CA-issued certificate with CN=localhost, no subjectAltName and no extendedKeyUsage.
+  TestServer server(ServerConfig("noeku"), FastOptions());
+  ASSERT_TRUE(server.status().ok()) << server.status().ToString();
+  auto by_name = ConnectAs("eu-west", server.port(), "pki", "localhost");
+  ASSERT_FALSE(by_name.ok()) << "a certificate without serverAuth passed for the coordinator";
+  EXPECT_TRUE(by_name.status().IsPermissionDenied()) << by_name.status().ToString();
+  EXPECT_TRUE(Contains(by_name.status().message(), "certificate verify failed (hostname mismatch)"))
+      << by_name.status().ToString();
+  EXPECT_EQ(server.events().session_count(), 0u);
+}
+
+TEST_F(TlsTest, ClientRefusesServerCertificateWithoutServerAuthEku) {
+  // The host name is the right one (a region's own certificate, CN eu-west, used as a server):
+  // only the missing serverAuth usage is left to refuse it.
+  TlsConfig config{Path("pki", "ca.crt"), Path("pki", "eu-west.crt"), Path("pki", "eu-west.key")};
+  TestServer server(config, FastOptions());
+  ASSERT_TRUE(server.status().ok()) << server.status().ToString();
+  auto conn = ConnectAs("us-east", server.port(), "pki", "localhost");
+  ASSERT_FALSE(conn.ok());
+  EXPECT_TRUE(Contains(conn.status().message(), "certificate verify failed")) << conn.status().ToString();
+  EXPECT_EQ(server.events().session_count(), 0u);
+}
+
+// --- Admission under a flood -------------------------------------------------------------------
+
+// A TCP connection from `source` that never sends a byte.
+std::unique_ptr<tcp::socket> SilentFrom(asio::io_context& io, const std::string& source,
+                                        uint16_t port) {
+  auto s = std::make_unique<tcp::socket>(io);
+  boost::system::error_code ec;
+  s->open(tcp::v4(), ec);
+  if (!ec) s->bind(tcp::endpoint(asio::ip::make_address(source), 0), ec);
+  if (!ec) s->connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), ec);
+  return ec ? nullptr : std::move(s);
+}
+
+TEST_F(TlsTest, PerAddressHandshakeCapKeepsOtherAddressesIn) {
+  TlsServerOptions options = FastOptions();
+  options.max_handshakes_per_address = 3;
+  options.handshake_timeout = 20s;  // the silent ones stay for the whole test
+  TestServer server(ServerConfig(), options);
+  ASSERT_TRUE(server.status().ok()) << server.status().ToString();
+  asio::io_context io;
+  std::vector<std::unique_ptr<tcp::socket>> silent;
+  for (int i = 0; i < 8; ++i) {
+    silent.push_back(SilentFrom(io, "127.0.0.2", server.port()));
+    ASSERT_NE(silent.back(), nullptr);
+  }
+  ASSERT_TRUE(WaitUntil(
+      [&] { return server.refused("per-address handshake limit reached") == 5; }, 5s))
+      << server.refused_summary();
+  EXPECT_EQ(server.server().handshake_count(), 3u);
+  EXPECT_TRUE(Contains(server.log(), "127.0.0.2:")) << server.log();
+  EXPECT_TRUE(Contains(server.log(), "(3 handshakes from that address in progress)"))
+      << server.log();
+
+  // 127.0.0.1 is another address: its region gets in at once.
+  auto conn = ConnectAs("eu-west", server.port());
+  ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+  ASSERT_TRUE(WaitUntil([&] { return server.events().session_count() == 1; }));
+  EXPECT_EQ(server.refused("per-address handshake limit reached"), 5u);
+  // A verified connection no longer counts against its address.
+  EXPECT_EQ(server.server().handshake_count(), 3u);
+}
+
+TEST_F(TlsTest, SilentFloodIsRefusedOnTimeAndLoggedWithCounts) {
+  TlsServerOptions options = FastOptions();
+  options.handshake_timeout = 300ms;
+  TestServer server(ServerConfig(), options);
+  ASSERT_TRUE(server.status().ok()) << server.status().ToString();
+  asio::io_context io;
+  std::vector<std::unique_ptr<tcp::socket>> silent;
+  for (int i = 0; i < 40; ++i) {
+    silent.push_back(SilentFrom(io, "127.0.0.2", server.port()));
+    ASSERT_NE(silent.back(), nullptr);
+  }
+  ASSERT_TRUE(WaitUntil([&] { return server.refused("handshake timed out") == 40; }, 10s))
+      << server.refused_summary();
+  ASSERT_TRUE(WaitUntil([&] { return server.server().connection_count() == 0; }, 5s));
+  EXPECT_EQ(server.server().handshake_count(), 0u);
+  // Ten lines in full, the other 30 in one summary line (written at the latest when the server
+  // stops).
+  server.server().Stop();
+  ASSERT_TRUE(WaitUntil([&] { return Contains(server.log(), "more connection(s)"); }, 5s))
+      << server.log();
+  size_t lines = 0;
+  for (size_t at = server.log().find("refused TLS connection from"); at != std::string::npos;
+       at = server.log().find("refused TLS connection from", at + 1)) {
+    ++lines;
+  }
+  EXPECT_EQ(lines, 10u) << server.log();
+  EXPECT_TRUE(Contains(server.log(), "TLS server refused 30 more connection(s) in the last"))
+      << server.log();
+  EXPECT_TRUE(Contains(server.log(), "without a line each: handshake timed out 30")) << server.log();
+}
+
+TEST_F(TlsTest, FirstFrameIsCappedToHelloSize) {
+  TlsServerOptions options = FastOptions();
+  options.max_first_frame_bytes = 1024;
+  TestServer server(ServerConfig(), options);
+  ASSERT_TRUE(server.status().ok()) << server.status().ToString();
+
+  // A Hello-sized first frame, then a large one: both delivered.
+  auto ok = ConnectAs("eu-west", server.port());
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  ASSERT_TRUE((*ok)->Send(1, std::string(1000, 'h'), 5s).ok());
+  ASSERT_TRUE((*ok)->Send(2, std::string(100'000, 'u'), 5s).ok());
+  ASSERT_TRUE(WaitUntil([&] { return server.events().frame_count() == 2; }))
+      << server.log();
+
+  // A large first frame: the session is closed before anything is allocated for it.
+  auto big = ConnectAs("us-east", server.port());
+  ASSERT_TRUE(big.ok()) << big.status().ToString();
+  ASSERT_TRUE(WaitUntil([&] { return server.events().session_count() == 2; }));
+  const uint64_t id = server.events().session(1)->id();
+  (void)(*big)->Send(1, std::string(2000, 'x'), 5s);
+  ASSERT_TRUE(WaitUntil([&] { return server.events().closed(id).has_value(); })) << server.log();
+  const Status closed = *server.events().closed(id);
+  EXPECT_TRUE(closed.IsResourceExhausted()) << closed.ToString();
+  EXPECT_TRUE(Contains(closed.message(), "malformed first frame")) << closed.ToString();
+  EXPECT_TRUE(Contains(closed.message(), "exceeds the 1024-byte limit")) << closed.ToString();
+  EXPECT_EQ(server.events().frame_count(), 2u);
+}
+
 }  // namespace fedseg::net
