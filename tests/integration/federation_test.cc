@@ -232,7 +232,9 @@ TEST_F(FederationTest, KilledAtThreePointsAndResumedEndsBitIdenticalToAnUninterr
                                     << CoordinatorLog();
       for (auto& r : regions) EXPECT_TRUE(r->running()) << "regions outlive the coordinator";
       // Whatever instant the crash hit, what is on disk is a whole checkpoint (or none).
-      auto ck = LoadCheckpoint(run_ + "/checkpoint.fsc");
+      const auto key = coordinator::CheckpointKey::Load(coordinator::DefaultCheckpointKeyPath(run_));
+      ASSERT_TRUE(key.ok()) << key.status().ToString();
+      auto ck = LoadCheckpoint(run_ + "/checkpoint.fsc", *key);
       EXPECT_TRUE(ck.ok()) << ck.status().ToString();
       if (crash_env[k][0].find("write-midway/checkpoint.fsc") != std::string::npos) {
         // The half-written temporary is there, is refused as a checkpoint, and the committed
@@ -242,7 +244,7 @@ TEST_F(FederationTest, KilledAtThreePointsAndResumedEndsBitIdenticalToAnUninterr
           const std::string f = e.path().filename().string();
           if (f.rfind(".checkpoint.fsc.tmp.", 0) == 0) {
             ++partial;
-            EXPECT_FALSE(LoadCheckpoint(e.path().string()).ok()) << f << " taken for a checkpoint";
+            EXPECT_FALSE(LoadCheckpoint(e.path().string(), *key).ok()) << f << " taken for a checkpoint";
           }
         }
         EXPECT_EQ(partial, 1);
