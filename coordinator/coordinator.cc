@@ -363,6 +363,7 @@ void Coordinator::FinishRound() {
     return;
   }
   failed_aggregations_ = 0;
+  updates_ = used;  // the record lists the updates aggregated, not the refused ones
   uint64_t examples = 0;
   double loss = 0;
   for (const ClientUpdate& u : used) {

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "coordinator/robust_strategies.h"
+
 namespace fedseg::coordinator {
 namespace {
 
@@ -53,6 +55,26 @@ ScreenedRound ScreenUpdates(std::vector<ClientUpdate> updates,
     counts.push_back(static_cast<double>(u.num_examples));
   }
   out.median_norm = LowerMedian(norms);
+  // Direction: the cosine similarity of each update with the coordinate-wise median of the
+  // round's updates (a reference fewer than half the updates cannot move). An update pointing
+  // away from it is refused, as FLTrust (Cao et al. 2021, "FLTrust: Byzantine-robust Federated
+  // Learning via Trust Bootstrapping", NDSS) gives zero trust to a negative cosine; FLTrust's
+  // reference is a server-side root dataset, ours the median, so it needs 3 updates or more.
+  std::vector<double> cosines(updates.size(), 0.0);
+  if (updates.size() >= 3) {
+    Result<Eigen::VectorXf> median =
+        CoordinateMedian(updates, static_cast<size_t>(updates[0].delta.size()));
+    if (median.ok()) {
+      const Eigen::VectorXd m = median->cast<double>();
+      const double m_norm = m.norm();
+      for (size_t i = 0; i < updates.size(); ++i) {
+        const double denom = m_norm * norms[i];
+        if (denom > 0 && std::isfinite(denom)) {
+          cosines[i] = m.dot(updates[i].delta.cast<double>()) / denom;
+        }
+      }
+    }
+  }
   const double median_peak = LowerMedian(peaks);
   const double median_count = LowerMedian(counts);
 
@@ -71,6 +93,13 @@ ScreenedRound ScreenUpdates(std::vector<ClientUpdate> updates,
       out.refused.push_back(
           {u.region, Format("largest |value| %.4g is more than %.4g x the round's median %.4g",
                             peaks[i], config.outlier_factor, median_peak)});
+      continue;
+    }
+    if (cosines[i] < 0) {
+      out.refused.push_back(
+          {u.region, Format("its direction opposes the round's coordinate-wise median update "
+                            "(cosine similarity %.3f)",
+                            cosines[i])});
       continue;
     }
     auto it = declared_rows.find(u.region);

@@ -2,7 +2,7 @@
 # Runs a federation in which K regions are malicious processes, and measures the final model.
 #
 #   scripts/poisoning_test.sh --attack huge-n|scale|sign-flip|flt-max|label-flip [--malicious K]
-#                             [--malicious-regions R1,R2] [--no-defences] [--json]
+#                             [--malicious-regions R1,R2] [--no-defences] [--timeout S] [--json]
 #                             <simulate.sh arguments: --data F --label L --split-by COL ...>
 #
 # The first K regions of the split (regions.tsv order; or the named ones) run
@@ -15,8 +15,9 @@
 # The final global model is evaluated on the held-out test rows of every region (the honest
 # data of the malicious ones included) with `fedseg-client evaluate`. Prints one line
 #   attack=... malicious=... strategy=... defences=on|off coordinator=ok|failed auc=0.9123 refused=N
-# (or a JSON object with --json). Exit code 0 when the measurement was taken (whatever the AUC);
-# 2 on bad arguments.
+# (or a JSON object with --json); auc=null when no final model was written: the coordinator failed,
+# or the run was still going after --timeout seconds (default 900; coordinator=stalled). Exit code
+# 0 when the measurement was taken (whatever the AUC); 2 on bad arguments.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -37,7 +38,7 @@ fi
 
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2; exit 2; }
 die() { echo "poisoning_test.sh: $*" >&2; exit 2; }
-attack="" malicious=1 malicious_regions="" defences=1 json=0
+attack="" malicious=1 malicious_regions="" defences=1 json=0 timeout_s=900
 run_dir="" build_dir="$root/build" strategy=fedavg sim_args=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -46,6 +47,7 @@ while [[ $# -gt 0 ]]; do
     --malicious-regions) malicious_regions=$2; shift 2 ;;
     --no-defences) defences=0; shift ;;
     --json) json=1; shift ;;
+    --timeout) timeout_s=$2; shift 2 ;;
     --run-dir) run_dir=$2; shift 2 ;;
     --build-dir) build_dir=$2; sim_args+=("$1" "$2"); shift 2 ;;
     --strategy) strategy=$2; sim_args+=("$1" "$2"); shift 2 ;;
@@ -72,12 +74,14 @@ export FEDSEG_SIM_COORDINATOR_JSON="$overrides" FEDSEG_SIM_REGION_CMD="$here/poi
 export FEDSEG_POISON_BIN="$bin" FEDSEG_POISON_ATTACK="$attack" FEDSEG_POISON_RUN_DIR="$run_dir"
 export FEDSEG_POISON_MALICIOUS="$malicious_regions" FEDSEG_POISON_COUNT="$malicious"
 set +e
-bash "$here/simulate.sh" --run-dir "$run_dir" --quiet "${sim_args[@]}" > "$run_dir/simulate.out" 2>&1
+timeout --signal TERM --kill-after 10 "$timeout_s" \
+  bash "$here/simulate.sh" --run-dir "$run_dir" --quiet "${sim_args[@]}" > "$run_dir/simulate.out" 2>&1
 sim_rc=$?
 set -e
 
 # Evaluate the final model on every region's held-out rows.
 auc=null status=failed
+[[ $sim_rc -eq 124 || $sim_rc -eq 137 ]] && status=stalled
 if [[ -f "$run_dir/final.fsm" ]]; then
   status=ok
   pooled="$run_dir/data/pooled_heldout.csv"

@@ -74,6 +74,23 @@ TEST(UpdateScreenTest, FltMaxAndSpikesAreRefused) {
   EXPECT_NE(s.refused[0].what.find("largest |value| 3"), std::string::npos) << s.refused[0].what;
 }
 
+TEST(UpdateScreenTest, AnUpdateOpposingTheMedianDirectionIsRefused) {
+  // Median of x {-1, 0.9, 1, 1} = 0.95 and of y {-1, 0.8, 1, 1} = 0.9; "flip" (-1, -1) has the
+  // same norm as the others but the cosine -(0.95 + 0.9) / (sqrt(2) * |(0.95, 0.9)|) = -0.9996.
+  ScreenedRound r = ScreenUpdates(
+      {U("a", 1, {1, 1}), U("b", 1, {1, 0.8f}), U("c", 1, {0.9f, 1}), U("flip", 1, {-1, -1})}, {},
+      {});
+  ASSERT_EQ(r.refused.size(), 1u);
+  EXPECT_EQ(r.refused[0].region, "flip");
+  EXPECT_NE(r.refused[0].what.find("opposes the round's coordinate-wise median update (cosine "
+                                   "similarity -1.000)"),
+            std::string::npos)
+      << r.refused[0].what;
+  EXPECT_EQ(r.accepted.size(), 3u);
+  // With two updates there is no majority to define a direction: both are kept.
+  EXPECT_EQ(ScreenUpdates({U("a", 1, {1, 1}), U("flip", 1, {-1, -1})}, {}, {}).accepted.size(), 2u);
+}
+
 TEST(UpdateScreenTest, TheAggregateMustBeFiniteAndWithinTheBound) {
   DefenceConfig c;
   c.max_weight_abs = 10;

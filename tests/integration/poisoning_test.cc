@@ -54,7 +54,7 @@ class PoisoningTest : public FederationFixture {
     auto r3 = StartMalicious(3, "flt-max");
     auto rc = coord->Wait(Scaled(120s));
     EXPECT_TRUE(rc.has_value()) << "the coordinator did not finish\n" << CoordinatorLog();
-    for (auto* r : {r1.get(), r2.get(), r3.get()}) EXPECT_EQ(r->Wait(Scaled(30s)), 0);
+    for (auto* r : {r1.get(), r2.get(), r3.get()}) EXPECT_EQ(r->Wait(Scaled(30s)).value_or(-1), 0);
     return rc.value_or(-1);
   }
 };
@@ -88,9 +88,10 @@ TEST_F(PoisoningTest, FltMaxUpdatesAreRefusedByNameAndTheRunCompletes) {
       << CoordinatorLog();
   // A round that is not kept is refused at once, naming the file.
   auto gone = StartCoordinator(config, {"--resume", "--from-round", "1"});
-  EXPECT_EQ(gone->Wait(Scaled(30s)), 1);
-  EXPECT_NE(gone->ReadLog().find("checkpoint-round-00001.fsc"), std::string::npos)
-      << gone->ReadLog();
+  EXPECT_EQ(gone->Wait(Scaled(30s)).value_or(-1), 1);
+  EXPECT_NE(ReadAll(run_ + "/coordinator.out").find("checkpoint-round-00001.fsc"),
+            std::string::npos)
+      << ReadAll(run_ + "/coordinator.out");
 }
 
 TEST_F(PoisoningTest, AnEditedCheckpointWithARecomputedChecksumIsRefused) {
@@ -111,9 +112,10 @@ TEST_F(PoisoningTest, AnEditedCheckpointWithARecomputedChecksumIsRefused) {
                     std::string(inner->substr(0, 32)) + coordinator::EncodeCheckpoint(*ck));
   ASSERT_TRUE(WriteFileAtomic(path, forged).ok());
   auto coord = StartCoordinator(config, {"--resume"});
-  EXPECT_EQ(coord->Wait(Scaled(30s)), 1);
-  EXPECT_NE(coord->ReadLog().find("checkpoint HMAC does not match"), std::string::npos)
-      << coord->ReadLog();
+  EXPECT_EQ(coord->Wait(Scaled(30s)).value_or(-1), 1);
+  EXPECT_NE(ReadAll(run_ + "/coordinator.out").find("checkpoint HMAC does not match"),
+            std::string::npos)
+      << ReadAll(run_ + "/coordinator.out");
 }
 
 }  // namespace
