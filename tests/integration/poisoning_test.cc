@@ -66,7 +66,7 @@ TEST_F(PoisoningTest, FltMaxUpdatesAreRefusedByNameAndTheRunCompletes) {
   EXPECT_TRUE(LogHas("round 3: refused the update of region r3")) << CoordinatorLog();
   const nlohmann::json report = Report();
   ASSERT_TRUE(report.is_object());
-  const double auc = report["rounds"][3]["evaluation"]["global"]["roc_auc"].get<double>();
+  const double auc = report["rounds"][3]["global"]["roc_auc"].get<double>();
   EXPECT_GT(auc, 0.8) << "the refused region must not have hurt the model";
 
   // Files: the run directory 0700, what the coordinator wrote 0600, the key beside it.
