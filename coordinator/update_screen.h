@@ -7,6 +7,8 @@
 //  2. Outlier refusal: an update whose L2 norm, or largest absolute value, is more than
 //     `outlier_factor` times the round's median (the lower median, so one of two cannot set it) is
 //     refused and named; the others are aggregated.
+//     So is an update whose cosine similarity with the round's coordinate-wise median update is
+//     negative (with 3 updates or more; see update_screen.cc).
 //  3. Norm bounding: every remaining delta is scaled down to an L2 bound, fixed (`clip_norm`) or
 //     adaptive (`clip_multiplier` times the median norm of the accepted updates), as in Sun et al.
 //     2019, "Can You Really Backdoor Federated Learning?" (norm difference clipping).
