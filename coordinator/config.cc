@@ -36,7 +36,8 @@ Fields MakeFields() {
       },
       [](const C& c) { return json(std::string(StrategyKindName(c.strategy.kind))); },
       FormatConfigDefault(std::string(StrategyKindName(StrategyConfig{}.kind))),
-      "`fedavg`, `fedavgm` (server momentum) or `fedadam` (server Adam)"};
+      "`fedavg`, `fedavgm` (server momentum), `fedadam` (server Adam), or the robust "
+      "`median`, `trimmed-mean`, `krum` (breakdown points in [security.md](security.md))"};
   return {
       Field<C>("listen.host", [](auto& c) -> auto& { return c.host; },
                "address to listen on (`0.0.0.0` for every interface)"),
@@ -151,6 +152,38 @@ Fields MakeFields() {
                "FedAdam second-moment decay"),
       Field<C>("strategy.tau", [](auto& c) -> auto& { return c.strategy.tau; },
                "FedAdam adaptivity (the epsilon of the server Adam step)"),
+      Field<C>("strategy.trim_fraction",
+               [](auto& c) -> auto& { return c.strategy.trim_fraction; },
+               "trimmed-mean: share of updates dropped at each end of every coordinate, in "
+               "[0, 0.5)"),
+      Field<C>("strategy.krum_byzantine",
+               [](auto& c) -> auto& { return c.strategy.krum_byzantine; },
+               "krum: malicious updates tolerated (f); a round needs 2f + 3 updates"),
+      Field<C>("strategy.krum_select", [](auto& c) -> auto& { return c.strategy.krum_select; },
+               "krum: best-scored updates averaged (`1` = Krum, `0` = n - f, Multi-Krum)"),
+      Field<C>("defences.enabled", [](auto& c) -> auto& { return c.defences.enabled; },
+               "server-side defences on every strategy: weight caps, outlier refusal, norm "
+               "bounding, the aggregate's sanity bound (see [security.md](security.md))"),
+      Field<C>("defences.clip_norm", [](auto& c) -> auto& { return c.defences.clip_norm; },
+               "fixed L2 bound each update is scaled down to; `0` = adaptive"),
+      Field<C>("defences.clip_multiplier",
+               [](auto& c) -> auto& { return c.defences.clip_multiplier; },
+               "adaptive bound: this times the round's median update norm"),
+      Field<C>("defences.outlier_factor",
+               [](auto& c) -> auto& { return c.defences.outlier_factor; },
+               "an update whose norm or largest value exceeds this times the round's median is "
+               "refused (logged with the region's name)"),
+      Field<C>("defences.max_weight_abs",
+               [](auto& c) -> auto& { return c.defences.max_weight_abs; },
+               "an aggregate with a weight beyond this is not applied: the round fails, the model "
+               "is unchanged"),
+      Field<C>("checkpoint.keep", [](auto& c) -> auto& { return c.checkpoints_kept; },
+               "per-round checkpoints kept for `--resume --from-round R` (1 to 1000)"),
+      Field<C>("checkpoint.key_file", [](auto& c) -> auto& { return c.checkpoint_key_file; },
+               "HMAC-SHA-256 key file authenticating checkpoints (64 hex digits, mode 0600), "
+               "outside the run directory; a new run generates it if missing, `--resume` "
+               "requires it",
+               "`<run_dir>.ckpt-key`"),
       Field<C>("privacy.dp", [](auto& c) -> auto& { return c.plan.dp; },
                "regions train with DP-SGD"),
       Field<C>("privacy.clip_norm", [](auto& c) -> auto& { return c.plan.dp_clip_norm; },
@@ -282,6 +315,11 @@ Status CoordinatorConfig::Validate() const {
       (plan.dp ? privacy::DpSgdParams::Create(plan.dp_clip_norm, plan.dp_noise_multiplier).status()
                : privacy::DpSgdParams::CheckNoiseMultiplier(plan.dp_noise_multiplier))
           .WithContext("privacy"));
+  if (checkpoints_kept < 1 || checkpoints_kept > 1000) {
+    return Status::InvalidArgument("checkpoint.keep must be in [1, 1000], got " +
+                                   std::to_string(checkpoints_kept));
+  }
+  FEDSEG_RETURN_IF_ERROR(defences.Validate());
   return strategy.Validate().WithContext("strategy");
 }
 

@@ -16,6 +16,7 @@
 #include "common/net/tls.h"
 #include "common/protocol/messages.h"
 #include "coordinator/strategy.h"
+#include "coordinator/update_screen.h"
 
 namespace fedseg::coordinator {
 
@@ -70,6 +71,11 @@ struct CoordinatorConfig {
   int max_handshakes_per_address = 64;  // unverified connections one source address may hold
   int dead_peer_timeout_s = 60;      // drop a region unreachable this long (TCP keepalive); 0 = off
   StrategyConfig strategy;
+  DefenceConfig defences;            // weight caps, outlier refusal, norm bounding (update_screen.h)
+  int checkpoints_kept = 5;          // checkpoint-round-R.fsc files kept for --from-round
+  // HMAC-SHA-256 key authenticating checkpoints; kept outside the run directory. Empty: the file
+  // "<run_dir>.ckpt-key" beside the run directory, generated (0600) by a new run.
+  std::string checkpoint_key_file;
   double min_category_count = 1.0;   // vocabulary threshold for (noisy) category counts
   double stats_noise_multiplier = 0; // Gaussian noise on released statistics (privacy)
   uint32_t max_frame_bytes = 256u << 20;

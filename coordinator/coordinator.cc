@@ -5,6 +5,7 @@
 #include "coordinator/coordinator.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cmath>
@@ -67,6 +68,9 @@ uint16_t Coordinator::port() const { return server_ ? server_->port() : 0; }
 Status Coordinator::Init() {
   // Checked before the run directory is touched: a bad strategy leaves no trace there.
   FEDSEG_ASSIGN_OR_RETURN(strategy_, MakeStrategy(config_.strategy));
+  // Everything the coordinator creates (run directory, checkpoints, reports, log, key) is its
+  // own: directories 0700, files 0600 (docs/security.md, "Files").
+  ::umask(077);
   const EarlierRun earlier = options_.resume  ? EarlierRun::kResume
                              : options_.fresh ? EarlierRun::kFresh
                                               : EarlierRun::kRefuse;
@@ -79,9 +83,20 @@ Status Coordinator::Init() {
   }
 
   run_dir_->RemoveStaleTemporaries();
-  const std::string ckpt_path = run_dir_->checkpoint_path();
+  FEDSEG_RETURN_IF_ERROR(ProtectRunFiles());
+  const std::string ckpt_path = options_.from_round > 0
+                                    ? RoundCheckpointPath(run_dir_->path(), options_.from_round)
+                                    : run_dir_->checkpoint_path();
+  if (options_.resume && options_.from_round > 0 && !std::filesystem::exists(ckpt_path)) {
+    return Status::NotFound("--from-round " + std::to_string(options_.from_round) + ": no " +
+                            ckpt_path + " (checkpoint.keep rounds are kept)");
+  }
   if (options_.resume && std::filesystem::exists(ckpt_path)) {
-    FEDSEG_ASSIGN_OR_RETURN(Checkpoint ck, LoadCheckpoint(ckpt_path));
+    FEDSEG_ASSIGN_OR_RETURN(Checkpoint ck, LoadCheckpoint(ckpt_path, *checkpoint_key_));
+    if (options_.from_round > 0 && ck.completed_round != options_.from_round) {
+      return Status::Corruption(ckpt_path + ": holds round " + std::to_string(ck.completed_round) +
+                                ", not " + std::to_string(options_.from_round));
+    }
     record_.run_id = ck.run_id;
     schema_ = ck.schema;
     spec_ = ck.spec;
@@ -385,16 +400,29 @@ void Coordinator::FinishRound() {
   // associative, and a resumed run must reach the same bits as an uninterrupted one.
   std::sort(updates_.begin(), updates_.end(),
             [](const ClientUpdate& a, const ClientUpdate& b) { return a.region < b.region; });
-  Status st = strategy_->Aggregate(updates_, &global_);
-  if (!st.ok() || !ml::AllFinite(global_)) {
-    const std::string why = st.ok() ? "non-finite model" : st.message();
-    log_->error("round {}: aggregation failed: {}", round_, why);
-    return Finish(RunStatus::kFailed,
-                  "round " + std::to_string(round_) + ": aggregation failed: " + why);
+  std::vector<ClientUpdate> used;
+  Status st = AggregateRound(&used);
+  if (!st.ok()) {
+    // The model is unchanged; the same round is asked again (honest regions answer with the same
+    // bytes, at no new privacy cost), unless it keeps failing.
+    constexpr int kMaxFailedAggregations = 3;
+    ++failed_aggregations_;
+    log_->error("round {} failed: {}; the model is unchanged ({} of {} attempts)", round_,
+                st.message(), failed_aggregations_, kMaxFailedAggregations);
+    if (failed_aggregations_ >= kMaxFailedAggregations) {
+      return Finish(RunStatus::kFailed, "round " + std::to_string(round_) + " could not be aggregated " +
+                           std::to_string(kMaxFailedAggregations) + " times: " + st.message());
+    }
+    selected_.clear();
+    phase_ = Phase::kWaitingForQuorum;
+    phase_started_ = Clock::now();
+    return;
   }
+  failed_aggregations_ = 0;
+  updates_ = used;  // the record lists the updates aggregated, not the refused ones
   uint64_t examples = 0;
   double loss = 0;
-  for (const ClientUpdate& u : updates_) {
+  for (const ClientUpdate& u : used) {
     examples += u.num_examples;
     loss += static_cast<double>(u.num_examples) * train_losses_[u.region];
     ++registry_.Find(u.region)->result.rounds_participated;
@@ -413,12 +441,12 @@ void Coordinator::FinishRound() {
     std::snprintf(line, sizeof line,
                   "round %u/%d: %zu/%zu updates, %.2f s, train loss %.4f | model@%u: loss %.4f "
                   "AUC %.4f F1 %.4f acc %.4f",
-                  round_, config_.rounds(), updates_.size(), selected_.size(), secs, loss,
+                  round_, config_.rounds(), used.size(), selected_.size(), secs, loss,
                   round_ - 1, FiniteOrNaN(g.loss), FiniteOrNaN(g.roc_auc),
                   FiniteOrNaN(g.positive_f1), FiniteOrNaN(g.accuracy));
   } else {
     std::snprintf(line, sizeof line, "round %u/%d: %zu/%zu updates, %.2f s, train loss %.4f",
-                  round_, config_.rounds(), updates_.size(), selected_.size(), secs, loss);
+                  round_, config_.rounds(), used.size(), selected_.size(), secs, loss);
   }
   log_->info("{}", line);
   LogPrivacy("after round " + std::to_string(round_));

@@ -25,6 +25,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -33,6 +34,7 @@
 #include "common/ml/metrics.h"
 #include "common/net/tls_server.h"
 #include "common/protocol/messages.h"
+#include "coordinator/checkpoint_key.h"
 #include "coordinator/config.h"
 #include "coordinator/evaluation_tally.h"
 #include "coordinator/record/run_record.h"
@@ -52,6 +54,7 @@ class Coordinator {
   struct Options {
     bool resume = false;   // continue from run_dir/checkpoint.fsc if present
     bool fresh = false;    // move an earlier run's files aside and start a new run
+    uint32_t from_round = 0;  // with resume: roll back to checkpoint-round-<R>.fsc (0 = latest)
     bool json = false;     // print the final summary as JSON on stdout
   };
 
@@ -96,6 +99,11 @@ class Coordinator {
   void BuildSchema();
   void StartRound();
   void FinishRound();
+  // Screens updates_ (update_screen.h), aggregates what is accepted with the Strategy into a
+  // candidate model and applies it only if it passes the sanity bound; on failure global_ and the
+  // strategy's state are unchanged. Leaves the aggregated updates in *used
+  // (coordinator_aggregation.cc).
+  Status AggregateRound(std::vector<ClientUpdate>* used);
   void StartFinalEvaluation();
   void FinishFinalEvaluation();
   // Ends the run with `status` (never kRunning); `detail` says why (report.json's status_detail).
@@ -107,7 +115,10 @@ class Coordinator {
   void RecordEvaluation(uint32_t model_round, const EvaluationTally& evals);
   // The training figures of round_, just aggregated from updates_ of selected_.
   void RecordRound(uint64_t examples, double loss, double secs);
+  // checkpoint.fsc and checkpoint-round-<R>.fsc, keeping config_.checkpoints_kept of the latter.
   Status WriteCheckpoint();
+  // Run directory 0700, its files 0600, the checkpoint key loaded (or made, for a new run).
+  Status ProtectRunFiles();
   void WriteReport();
   // One console line: every DP region's epsilon spent / budget, and declines.
   void LogPrivacy(const std::string& when);
@@ -120,6 +131,7 @@ class Coordinator {
   CoordinatorConfig config_;
   Options options_;
   std::unique_ptr<RunDirectory> run_dir_;  // locked for the coordinator's lifetime
+  std::optional<CheckpointKey> checkpoint_key_;  // authenticates every checkpoint written or read
   std::shared_ptr<spdlog::logger> log_;    // run_dir_->log()
   boost::asio::io_context io_;
   std::unique_ptr<net::TlsServer> server_;
@@ -161,6 +173,7 @@ class Coordinator {
   // every round's global metrics cover every connected region, not the selected sample only.
   std::set<std::string> evaluators_;
   std::vector<ClientUpdate> updates_;
+  int failed_aggregations_ = 0;        // consecutive rounds whose aggregate was refused
   EvaluationTally evals_;  // of the model after round_-1
   std::map<std::string, double> train_losses_;
   std::set<std::string> replied_;

@@ -161,7 +161,13 @@ Status Coordinator::WriteCheckpoint() {
   c.weights.assign(global_.data(), global_.data() + global_.size());
   c.strategy_state = strategy_->SaveState();
   StoreRunRecord(record_, &c);
-  return SaveCheckpoint(run_dir_->checkpoint_path(), c);
+  // The per-round copy first: checkpoint.fsc, what a plain --resume reads, names a round whose
+  // copy exists.
+  FEDSEG_RETURN_IF_ERROR(
+      SaveCheckpoint(RoundCheckpointPath(run_dir_->path(), completed_round_), c, *checkpoint_key_));
+  FEDSEG_RETURN_IF_ERROR(SaveCheckpoint(run_dir_->checkpoint_path(), c, *checkpoint_key_));
+  PruneRoundCheckpoints(run_dir_->path(), completed_round_, config_.checkpoints_kept);
+  return Status::OK();
 }
 
 void Coordinator::WriteReport() {

@@ -24,6 +24,11 @@ int main(int argc, char** argv) {
                "report, metrics, final model, log) to <run_dir>/previous/<time>/ first. Without "
                "--resume or --fresh a used run_dir is refused")
       ->excludes(resume);
+  app.add_option("--from-round", options.from_round,
+                 "With --resume: roll back to the checkpoint of this round "
+                 "(<run_dir>/checkpoint-round-R.fsc; the last checkpoint.keep rounds are kept)")
+      ->check(CLI::PositiveNumber)
+      ->needs(resume);
   app.add_option("--rounds", rounds, "Override training.rounds");
   app.add_option("--port", port, "Override listen.port (0 = any free port)");
   app.add_option("--run-dir", run_dir, "Override run_dir");
@@ -60,6 +65,10 @@ int main(int argc, char** argv) {
       std::cout << *written << std::endl;
     }
     return 0;
+  }
+  if (options.from_round > 0 && !options.resume) {
+    std::cerr << "error: --from-round needs --resume\n";
+    return 2;
   }
   if (config_path.empty()) {
     std::cerr << "error: --config is required (see --help)\n";

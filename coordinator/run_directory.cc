@@ -3,6 +3,7 @@
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 
+#include <algorithm>
 #include <ctime>
 #include <filesystem>
 #include <system_error>
@@ -56,9 +57,21 @@ Status RunDirectory::HandleEarlierRun(EarlierRun earlier) {
   for (const char* name : kRunOutputs) {
     if (fs::exists(dir_ + "/" + name, ec)) found.push_back(name);
   }
-  if (found.empty()) return Status::OK();
+  // The per-round checkpoints (checkpoint-round-R.fsc) belong to the run too: left behind, a later
+  // --resume --from-round could pick up another run's model.
+  std::vector<std::string> rounds;
+  for (const auto& e : fs::directory_iterator(dir_, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("checkpoint-round-", 0) == 0 && name.size() > 4 &&
+        name.compare(name.size() - 4, 4, ".fsc") == 0) {
+      rounds.push_back(name);
+    }
+  }
+  std::sort(rounds.begin(), rounds.end());
+  if (found.empty() && rounds.empty()) return Status::OK();
   std::string list;
   for (const std::string& f : found) list += (list.empty() ? "" : ", ") + f;
+  if (!rounds.empty()) list += (list.empty() ? "" : ", ") + std::string("checkpoint-round-*.fsc");
   const bool has_checkpoint = fs::exists(checkpoint_path(), ec);
   if (earlier == EarlierRun::kResume && has_checkpoint) return Status::OK();
   if (earlier == EarlierRun::kRefuse) {
@@ -79,6 +92,7 @@ Status RunDirectory::HandleEarlierRun(EarlierRun earlier) {
   }
   FEDSEG_RETURN_IF_ERROR(MakeDirs(to));
   found.push_back("coordinator.log");
+  found.insert(found.end(), rounds.begin(), rounds.end());
   for (const std::string& f : found) {
     const std::string from = dir_ + "/" + f;
     if (!fs::exists(from, ec)) continue;

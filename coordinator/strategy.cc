@@ -5,6 +5,8 @@
 #include <iterator>
 #include <string>
 
+#include "coordinator/robust_strategies.h"
+
 namespace fedseg::coordinator {
 
 void WeightedAverage(const std::vector<const float*>& inputs, const std::vector<double>& weights,
@@ -41,6 +43,9 @@ constexpr StrategyKindEntry kStrategyKinds[] = {
     {StrategyKind::kFedAvg, "fedavg"},
     {StrategyKind::kFedAvgM, "fedavgm"},
     {StrategyKind::kFedAdam, "fedadam"},
+    {StrategyKind::kMedian, "median"},
+    {StrategyKind::kTrimmedMean, "trimmed-mean"},
+    {StrategyKind::kKrum, "krum"},
 };
 
 }  // namespace
@@ -65,7 +70,7 @@ Result<StrategyKind> ParseStrategyKind(std::string_view name) {
 Status StrategyConfig::Validate() const {
   if (StrategyKindName(kind) == "unknown") {
     return Status::InvalidArgument("strategy kind " + std::to_string(static_cast<int>(kind)) +
-                                   " is not one of 'fedavg', 'fedavgm', 'fedadam'");
+                                   " is not a known strategy");
   }
   if (!(server_learning_rate > 0) || !std::isfinite(server_learning_rate)) {
     return Status::InvalidArgument("server_learning_rate must be finite and positive");
@@ -77,6 +82,11 @@ Status StrategyConfig::Validate() const {
     return Status::InvalidArgument("fedadam betas must be in [0, 1)");
   }
   if (!(tau > 0)) return Status::InvalidArgument("fedadam tau must be positive");
+  if (!(trim_fraction >= 0 && trim_fraction < 0.5)) {
+    return Status::InvalidArgument("trim_fraction must be in [0, 0.5)");
+  }
+  if (krum_byzantine < 0) return Status::InvalidArgument("krum_byzantine must be >= 0");
+  if (krum_select < 0) return Status::InvalidArgument("krum_select must be >= 0 (0 = n - f)");
   return Status::OK();
 }
 
@@ -168,7 +178,11 @@ class FedAdam final : public Strategy {
     return s;
   }
   Status LoadState(const std::vector<float>& s, size_t n) override {
-    if (s.empty()) return Status::OK();
+    if (s.empty()) {  // a run that has not aggregated yet
+      m_.resize(0);
+      v_.resize(0);
+      return Status::OK();
+    }
     if (s.size() != 2 * n) return Status::Corruption("fedadam state has a wrong size");
     m_ = Eigen::Map<const Eigen::VectorXf>(s.data(), static_cast<Eigen::Index>(n));
     v_ = Eigen::Map<const Eigen::VectorXf>(s.data() + n, static_cast<Eigen::Index>(n));
@@ -188,6 +202,9 @@ Result<std::unique_ptr<Strategy>> MakeStrategy(const StrategyConfig& config) {
     case StrategyKind::kFedAvg: return std::unique_ptr<Strategy>(new FedAvg());
     case StrategyKind::kFedAvgM: return std::unique_ptr<Strategy>(new FedAvgM(config));
     case StrategyKind::kFedAdam: return std::unique_ptr<Strategy>(new FedAdam(config));
+    case StrategyKind::kMedian:
+    case StrategyKind::kTrimmedMean:
+    case StrategyKind::kKrum: return MakeRobustStrategy(config);
   }
   return Status::Internal("MakeStrategy: unhandled strategy kind");
 }

@@ -7,6 +7,12 @@
 // through server momentum, and FedAdam (Reddi et al. 2021, "Adaptive Federated Optimization")
 // treats its negation as a pseudo-gradient for a server-side Adam step. The averaging kernel is a
 // pure function, benchmarked in bench/aggregation_bench.cc.
+//
+// The robust strategies (coordinate-wise median, trimmed mean, Multi-Krum) replace the mean by a
+// statistic a minority of arbitrary updates cannot move far; they live in robust_strategies.h and
+// their breakdown points are in docs/security.md. Server-side defences that apply to every
+// strategy (weight caps, outlier refusal, norm clipping, the aggregate's sanity bound) are in
+// update_screen.h.
 #ifndef FEDSEG_COORDINATOR_STRATEGY_H_
 #define FEDSEG_COORDINATOR_STRATEGY_H_
 
@@ -31,9 +37,9 @@ void WeightedAverage(const std::vector<const float*>& inputs, const std::vector<
                      size_t n, float* out);
 
 // The aggregation algorithms; their config and report names come from one table in strategy.cc.
-enum class StrategyKind { kFedAvg, kFedAvgM, kFedAdam };
+enum class StrategyKind { kFedAvg, kFedAvgM, kFedAdam, kMedian, kTrimmedMean, kKrum };
 
-// "fedavg", "fedavgm" or "fedadam".
+// "fedavg", "fedavgm", "fedadam", "median", "trimmed-mean" or "krum".
 std::string_view StrategyKindName(StrategyKind kind);
 // The kind named `name`; an unknown name is an error listing the known ones.
 Result<StrategyKind> ParseStrategyKind(std::string_view name);
@@ -44,6 +50,9 @@ struct StrategyConfig {
   double server_momentum = 0.9;       // fedavgm
   double beta1 = 0.9, beta2 = 0.99;   // fedadam
   double tau = 1e-3;                  // fedadam: adaptivity (epsilon)
+  double trim_fraction = 0.2;         // trimmed-mean: share of updates dropped at each end
+  int krum_byzantine = 1;             // krum: f, the number of malicious updates tolerated
+  int krum_select = 0;                // krum: m updates averaged; 0 = n - f (Multi-Krum), 1 = Krum
 
   Status Validate() const;
 };

@@ -176,7 +176,7 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 python3 - "$run_dir" "$port" "$label" "$categorical" "$numeric" "$drop" "$id_column" "$rounds" \
   "$local_epochs" "$batch_size" "$lr" "$l2" "$hidden" "$strategy" "$fraction" "$min_regions" \
   "$round_deadline" "$seed" "$dp_epsilon" "$dp_delta" "$dp_clip" "${regions[@]}" <<'PY'
-import json, sys
+import json, os, sys
 (run_dir, port, label, categorical, numeric, drop, id_column, rounds, local_epochs, batch_size, lr,
  l2, hidden, strategy, fraction, min_regions, round_deadline, seed, dp_epsilon, dp_delta,
  dp_clip), regions = sys.argv[1:22], sys.argv[22:]
@@ -197,6 +197,10 @@ coordinator = {
     "strategy": {"name": strategy},
     "privacy": {"dp": dp, "clip_norm": float(dp_clip)},
 }
+def merge(base, extra):  # FEDSEG_SIM_COORDINATOR_JSON: test harnesses' overrides
+    for k, v in extra.items():
+        merge(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else base.__setitem__(k, v)
+merge(coordinator, json.loads(os.environ.get("FEDSEG_SIM_COORDINATOR_JSON") or "{}"))
 json.dump(coordinator, open(f"{run_dir}/configs/coordinator.json", "w"), indent=2)
 for r in regions:
     region = {
@@ -241,7 +245,13 @@ coord_args=(--config "$run_dir/configs/coordinator.json")
 coord_pid=$!
 pids+=("$coord_pid")
 for r in "${regions[@]}"; do
-  "$bin/fedseg-client" join --config "$run_dir/configs/$r.json" > "$run_dir/logs/$r.log" 2>&1 &
+  # FEDSEG_SIM_REGION_CMD (test harnesses, e.g. scripts/poisoning_test.sh): a command run as
+  # `CMD REGION CONFIG` instead of `fedseg-client join --config CONFIG`.
+  if [[ -n "${FEDSEG_SIM_REGION_CMD:-}" ]]; then
+    $FEDSEG_SIM_REGION_CMD "$r" "$run_dir/configs/$r.json" > "$run_dir/logs/$r.log" 2>&1 &
+  else
+    "$bin/fedseg-client" join --config "$run_dir/configs/$r.json" > "$run_dir/logs/$r.log" 2>&1 &
+  fi
   pids+=("$!")
 done
 [[ $quiet -eq 1 ]] || echo "coordinator (pid $coord_pid) on 127.0.0.1:$port, ${#regions[@]} region processes; logs in $run_dir/logs"

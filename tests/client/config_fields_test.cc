@@ -150,7 +150,8 @@ TEST(ConfigFieldsTest, StrategyNameIsParsedOnceWithTheOldMessage) {
   EXPECT_TRUE(c.status().IsInvalidArgument());
   EXPECT_EQ(c.status().message(),
             FEDSEG_SOURCE_DIR "/examples/coordinator.json: strategy: strategy must be 'fedavg', "
-                              "'fedavgm' or 'fedadam', got 'fedprox'");
+                              "'fedavgm', 'fedadam', 'median', 'trimmed-mean' or 'krum', got "
+                              "'fedprox'");
   auto wrong_type = coordinator::LoadCoordinatorConfig(
       FEDSEG_SOURCE_DIR "/examples/coordinator.json", {{"/strategy/name", 3}});
   ASSERT_FALSE(wrong_type.ok());

@@ -101,7 +101,10 @@ TEST(StrategyTest, RefusesBadInput) {
 TEST(StrategyKindTest, NamesRoundTripAndUnknownNamesAreListed) {
   const std::pair<StrategyKind, const char*> kinds[] = {{StrategyKind::kFedAvg, "fedavg"},
                                                         {StrategyKind::kFedAvgM, "fedavgm"},
-                                                        {StrategyKind::kFedAdam, "fedadam"}};
+                                                        {StrategyKind::kFedAdam, "fedadam"},
+                                                        {StrategyKind::kMedian, "median"},
+                                                        {StrategyKind::kTrimmedMean, "trimmed-mean"},
+                                                        {StrategyKind::kKrum, "krum"}};
   for (const auto& [kind, name] : kinds) {
     EXPECT_EQ(StrategyKindName(kind), name);
     auto parsed = ParseStrategyKind(name);
@@ -117,7 +120,8 @@ TEST(StrategyKindTest, NamesRoundTripAndUnknownNamesAreListed) {
   ASSERT_FALSE(bad.ok());
   EXPECT_TRUE(bad.status().IsInvalidArgument());
   EXPECT_EQ(bad.status().message(),
-            "strategy must be 'fedavg', 'fedavgm' or 'fedadam', got 'fedprox'");
+            "strategy must be 'fedavg', 'fedavgm', 'fedadam', 'median', 'trimmed-mean' or 'krum', "
+            "got 'fedprox'");
   EXPECT_FALSE(ParseStrategyKind("FedAvg").ok());  // names are case-sensitive, as before
   EXPECT_FALSE(ParseStrategyKind("").ok());
 }

@@ -1,0 +1,55 @@
+// The coordinator's aggregation path: a round's updates go through the server-side defences
+// (update_screen.h), the Strategy aggregates what is accepted into a candidate model, and the
+// candidate replaces the global model only if it passes the sanity bound. Every refusal and cap is
+// logged with the region's name.
+#include <spdlog/spdlog.h>
+
+#include "coordinator/coordinator.h"
+#include "coordinator/update_screen.h"
+
+namespace fedseg::coordinator {
+
+Status Coordinator::AggregateRound(std::vector<ClientUpdate>* used) {
+  used->clear();
+  if (config_.defences.enabled) {
+    std::map<std::string, uint64_t> declared;
+    for (const ClientUpdate& u : updates_) {
+      if (const RegionState* r = registry_.Find(u.region))
+        declared[u.region] = r->result.train_rows;
+    }
+    ScreenedRound screened = ScreenUpdates(updates_, declared, config_.defences);
+    for (const ScreenedRound::Note& n : screened.refused) {
+      log_->warn("round {}: refused the update of region {}: {}", round_, n.region, n.what);
+    }
+    for (const ScreenedRound::Note& n : screened.capped) {
+      log_->warn("round {}: region {} {} (its declared training rows)", round_, n.region, n.what);
+    }
+    if (screened.clipped > 0) {
+      log_->info(
+          "round {}: {} of {} updates scaled down to the L2 bound {:.4g} (median norm {:.4g})",
+          round_, screened.clipped, screened.accepted.size(), screened.clip_bound,
+          screened.median_norm);
+    }
+    *used = std::move(screened.accepted);
+  } else {
+    *used = updates_;
+  }
+  if (static_cast<int>(used->size()) < config_.min_regions) {
+    return Status::FailedPrecondition(std::to_string(used->size()) + " updates accepted, quorum " +
+                                      std::to_string(config_.min_regions));
+  }
+  const std::vector<float> saved_state = strategy_->SaveState();
+  Eigen::VectorXf candidate = global_;
+  Status st = strategy_->Aggregate(*used, &candidate);
+  if (st.ok()) st = CheckAggregate(candidate, config_.defences);
+  if (!st.ok()) {
+    // Server optimizer moments must not keep what the refused aggregate taught them.
+    Status restored = strategy_->LoadState(saved_state, static_cast<size_t>(global_.size()));
+    if (!restored.ok()) return restored.WithContext("restoring the strategy state");
+    return st.WithContext("aggregate refused");
+  }
+  global_ = std::move(candidate);
+  return Status::OK();
+}
+
+}  // namespace fedseg::coordinator
