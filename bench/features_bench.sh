@@ -10,7 +10,7 @@
 # recency, tenure, share of category A, events in the last 30 days), runs
 # `fedseg-client features` and bench/features_pandas.py (read_csv + groupby().agg() computing the
 # same features) under GNU time, checks that both give the same values, and prints events/s, the
-# ratio and each one's peak memory. Needs python3-pandas (scripts/install-deps.sh).
+# ratio and each one's peak memory. Needs python3-pandas (scripts/install-deps.sh --reference).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)

@@ -8,7 +8,7 @@ cdnow: recomputes the eight features of examples/features/cdnow.json and its lab
 from the raw log, checks that they equal fedseg's table (FEATURES.csv, from `fedseg-client
 features`), then fits logistic regression and an MLP on a stratified 80/20 split of the customers
 (seed 42) and prints the test ROC AUC. superstore: the same models on fedseg's table, macro
-one-vs-rest ROC AUC for the three Segments. Prints JSON. Needs python3-pandas and python3-sklearn.
+one-vs-rest ROC AUC for the three Segments. Prints JSON. Needs python3-pandas and python3-sklearn (scripts/install-deps.sh --reference).
 """
 import argparse
 import json

@@ -2,8 +2,11 @@
 # Installs every Debian package fedseg's build, tests, benchmarks and scripts need.
 # Idempotent and non-interactive; run as root on Debian 12. Skips apt entirely when
 # everything is already present, so repeated runs cost a second.
-#   --deploy  also the packages of scripts/deploy_test.sh and scripts/make-base-image.sh (container
-#             image and `podman kube play`); not needed to build or test fedseg itself.
+#   --deploy     also the packages of scripts/deploy_test.sh and scripts/make-base-image.sh
+#                (container image and `podman kube play`); not needed to build or test fedseg itself.
+#   --reference  also pandas and scikit-learn, for the reference baselines (bench/features_bench.sh,
+#                scripts/features_reference.py, the scikit-learn figures of docs/quality.md); not
+#                needed to build or test fedseg itself.
 set -euo pipefail
 
 PACKAGES=(
@@ -20,8 +23,6 @@ PACKAGES=(
   nlohmann-json3-dev                 # nlohmann-json: JSON configs and reports
   libspdlog-dev libfmt-dev           # spdlog: logging
   python3                            # small helper scripts (splitting CSVs in simulate.sh)
-  python3-pandas python3-sklearn     # reference baselines: bench/features_bench.sh (pandas
-                                     # groupby) and the scikit-learn figures in docs/quality.md
   chromium                           # headless browser: a test loads report.html in it and
                                      # checks every plot renders with no page error
   time                               # GNU time: peak memory and CPU of scripts/load_test.sh
@@ -38,11 +39,15 @@ PACKAGES=(
 # hosts), catatonit for the pods' infra containers, debootstrap for the base image (no registry
 # needed), python3-yaml to render the Kubernetes manifests for the host.
 DEPLOY_PACKAGES=(podman runc catatonit debootstrap python3-yaml)
-case "${1:-}" in
-  --deploy) PACKAGES+=("${DEPLOY_PACKAGES[@]}") ;;
-  "") ;;
-  *) echo "install-deps: unknown option $1 (--deploy adds the deployment test's packages)" >&2; exit 2 ;;
-esac
+REFERENCE_PACKAGES=(python3-pandas python3-sklearn)
+for option in "$@"; do
+  case "$option" in
+    --deploy) PACKAGES+=("${DEPLOY_PACKAGES[@]}") ;;
+    --reference) PACKAGES+=("${REFERENCE_PACKAGES[@]}") ;;
+    *) echo "install-deps: unknown option $option (--deploy: the deployment test's packages," \
+            "--reference: pandas and scikit-learn for the reference baselines)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${PACKAGES[@]}"; do
