@@ -104,7 +104,8 @@ Result<double> RegionPrivacy::Calibrate(uint32_t round) {
     return e.epsilon;
   };
   // RDP first (cheap to evaluate); a PLD calibration then starts from its answer, which it
-  // normally meets with room to spare (PLD is tighter), and bisects to 1e-4.
+  // normally meets with room to spare (PLD is tighter), and bisects to 1e-3 (each PLD evaluation
+  // is a composition; the round deadline must allow for the calibration).
   const privacy::AccountantKind rdp = privacy::AccountantKind::kRdp;
   double lo = 0.3, hi = 1e3;
   FEDSEG_ASSIGN_OR_RETURN(double eps_hi, eps_for(hi, rdp));
@@ -125,7 +126,7 @@ Result<double> RegionPrivacy::Calibrate(uint32_t round) {
   }
   const privacy::AccountantKind kind = ledger_->accountant();
   if (kind == rdp) return hi;  // the upper end meets the budget
-  constexpr double kFloor = 0.3, kStep = 1.25, kTolerance = 1e-4;
+  constexpr double kFloor = 0.3, kStep = 1.1, kTolerance = 1e-3;
   for (int i = 0;; ++i) {  // make hi meet the budget under PLD (almost always at once)
     FEDSEG_ASSIGN_OR_RETURN(double e, eps_for(hi, kind));
     if (e <= budget_) break;
