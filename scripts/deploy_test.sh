@@ -15,7 +15,8 @@
 #                       compiler cache in /var/cache/fedseg-ccache (FEDSEG_CCACHE_DIR) is mounted
 # --image-from prebuilt copy build/bin/fedseg-* into the runtime image (stage runtime-prebuilt)
 # --ci                  the CI part: --image-from prebuilt (build/bin must hold a Release build)
-#                       and the same federation; about 10 minutes on 2 cores (docs/deployment.md)
+#                       and the same federation: about 2 minutes with the base image built, about
+#                       9 without (debootstrap); docs/deployment.md has the measurements
 # --install             install podman, runc, catatonit, debootstrap first
 #                       (scripts/install-deps.sh --deploy)
 # --work DIR            put certificates, data, manifests and logs there (default: a new
