@@ -60,7 +60,7 @@ struct CoordinatorConfig {
   double hello_timeout_s = 10;       // a connection must say Hello within this
   int dead_peer_timeout_s = 60;      // drop a region unreachable this long (TCP keepalive); 0 = off
   StrategyConfig strategy;
-  double min_category_count = 1.0;   // vocabulary threshold for (noisy) category counts
+  double min_category_count = 10.0;  // vocabulary threshold (k) for merged (noisy) category counts
   double stats_noise_multiplier = 0; // Gaussian noise on released statistics (privacy)
   uint32_t max_frame_bytes = 256u << 20;
   int max_connections = 4096;
