@@ -36,7 +36,8 @@ CategoryPolicyReport ApplyCategoryPolicy(const CategoryPolicy& policy, DataSumma
     const uint64_t distinct = c.categories.size();
     const uint64_t present = summary->rows > c.missing ? summary->rows - c.missing : 0;
     if (present >= kIdentifierMinRows &&
-        static_cast<double>(distinct) >= policy.identifier_distinct_share * static_cast<double>(present)) {
+        static_cast<double>(distinct) >=
+            policy.identifier_distinct_share * static_cast<double>(present)) {
       report.identifiers.push_back({c.name, distinct, present});
       c.categories.clear();
       continue;
