@@ -51,7 +51,7 @@ class RegionTest : public testing::FederationFixture {
   std::string RegionLog(int i) const { return ReadAll(run_ + "/r" + std::to_string(i) + ".log"); }
 };
 
-// Region 3 holds its shard 12 times over, so with 15 local epochs each of its rounds takes far
+// Region 3 holds its shard 40 times over, so with 15 local epochs each of its rounds takes far
 // longer than the round deadline the fast regions meet. It must skip the rounds that ended while
 // it trained (not train them in order), and when the run ends read Done, save the final model and
 // exit 0 at once: no failed send, no reconnect loop until give_up_after_s.
@@ -71,7 +71,7 @@ TEST_F(RegionTest, SlowRegionSkipsRoundsThatAreOverAndEndsWithTheFinalModel) {
   });
   {
     std::ofstream out(big, std::ios::app);
-    for (int copy = 1; copy < 12; ++copy) {
+    for (int copy = 1; copy < 40; ++copy) {
       for (const std::string& r : rows) out << r << "\n";
     }
   }
