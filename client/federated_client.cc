@@ -14,6 +14,7 @@
 #include "common/base/progress.h"
 #include "common/base/seed.h"
 #include "common/base/sha256.h"
+#include "common/data/category_policy.h"
 #include "common/ml/evaluation.h"
 #include "common/ml/model_file.h"
 #include "common/ml/runtime.h"
@@ -70,6 +71,14 @@ int FederatedClient::Run() {
       // coordinator's CA is being rotated (the operator sees the reason either way).
     }
     const auto waited = std::chrono::steady_clock::now() - last_connected;
+    // After the final evaluation only Done was missing: a coordinator that stays unreachable has
+    // finished the run (its final.fsm holds the model), so stop soon instead of retrying for long.
+    constexpr int kAfterRunGraceS = 5;
+    if (final_evaluation_seen_ && waited > std::chrono::seconds(std::min(kAfterRunGraceS, config_.give_up_after_s))) {
+      log_->error("the coordinator is gone after the final evaluation: the run has ended without "
+                  "sending this region the final model (it is final.fsm in the run directory)");
+      return 1;
+    }
     if (waited > std::chrono::seconds(config_.give_up_after_s)) {
       log_->error("no connection to the coordinator for {} s; giving up", config_.give_up_after_s);
       return 1;
@@ -83,8 +92,45 @@ int FederatedClient::Run() {
   }
 }
 
+Result<net::Frame> FederatedClient::NextFrame(net::TlsClientConnection& conn) {
+  if (!pending_.empty()) {
+    net::Frame f = std::move(pending_.front());
+    pending_.pop_front();
+    return f;
+  }
+  if (!pending_error_.ok()) return pending_error_;
+  return conn.Receive(std::chrono::seconds(config_.receive_timeout_s));
+}
+
+void FederatedClient::DrainReady(net::TlsClientConnection& conn) {
+  // A frame that has arrived is read in well under this; a frame still arriving stays partly
+  // read inside the connection and completes on a later Receive.
+  constexpr auto kReadyWait = std::chrono::milliseconds(25);
+  while (pending_error_.ok() && conn.is_open()) {
+    auto f = conn.Receive(kReadyWait);
+    if (f.ok()) {
+      pending_.push_back(std::move(*f));
+    } else {
+      if (!f.status().IsDeadlineExceeded()) pending_error_ = f.status();
+      return;
+    }
+  }
+}
+
+bool FederatedClient::RoundSuperseded() const {
+  for (const net::Frame& f : pending_) {
+    const auto type = static_cast<protocol::MessageType>(f.type);
+    if (type == protocol::MessageType::kRoundStart || type == protocol::MessageType::kDone) {
+      return true;
+    }
+  }
+  return false;
+}
+
 FederatedClient::Outcome FederatedClient::Session(net::TlsClientConnection& conn) {
   const auto io_timeout = std::chrono::seconds(60);
+  pending_.clear();
+  pending_error_ = Status::OK();
   Status st = conn.Send(static_cast<uint16_t>(protocol::MessageType::kHello),
                         Serialize(protocol::HelloMsg{config_.region, "fedseg 0.1.0"}), io_timeout);
   if (!st.ok()) {
@@ -93,7 +139,7 @@ FederatedClient::Outcome FederatedClient::Session(net::TlsClientConnection& conn
   }
   log_->info("connected to coordinator {}", conn.peer_address());
   for (;;) {
-    auto frame = conn.Receive(std::chrono::seconds(config_.receive_timeout_s));
+    auto frame = NextFrame(conn);
     if (!frame.ok()) {
       log_->warn("connection lost: {}", frame.status().message());
       return Outcome::kReconnect;
@@ -139,6 +185,14 @@ FederatedClient::Outcome FederatedClient::Session(net::TlsClientConnection& conn
         } else {
           reply.summary = Summarize(train_raw_);
         }
+        // Identifier-like columns and categories of fewer than k rows never leave the region.
+        const data::CategoryPolicyReport kept =
+            data::ApplyCategoryPolicy(data::CategoryPolicy{config_.min_category_count}, &reply.summary);
+        for (const std::string& w : kept.Warnings()) log_->warn("{}", w);
+        if (kept.rare_categories_dropped > 0) {
+          log_->info("data summary: {} categories held by fewer than {} rows are not sent",
+                     kept.rare_categories_dropped, config_.min_category_count);
+        }
         st = conn.Send(static_cast<uint16_t>(protocol::MessageType::kSummaryReply), Serialize(reply),
                        io_timeout);
         if (!st.ok()) return Outcome::kReconnect;
@@ -156,18 +210,33 @@ FederatedClient::Outcome FederatedClient::Session(net::TlsClientConnection& conn
         break;
       }
       case protocol::MessageType::kRoundStart: {
+        // Rounds that ended while this region was busy are skipped, not trained in order: only
+        // the newest round (or Done) that has arrived is answered.
+        DrainReady(conn);
+        if (RoundSuperseded()) {
+          log_->info("skipping a round that is already over (the coordinator has moved on)");
+          break;
+        }
         protocol::RoundStartMsg r;
         st = protocol::ParseFrame(*frame, type, &r);
         if (!st.ok() || !setup_) {
           log_->error("bad RoundStart: {}", st.ok() ? "no setup yet" : st.message());
           return Outcome::kReconnect;
         }
+        if (!r.train) final_evaluation_seen_ = true;
         auto answer = HandleRound(r);
         if (!answer.ok()) {
           log_->error("round {}: {}", r.round, answer.status().message());
           return answer.status().IsResourceExhausted() || answer.status().IsPermissionDenied()
                      ? Outcome::kFatal
                      : Outcome::kReconnect;
+        }
+        DrainReady(conn);
+        if (RoundSuperseded()) {
+          log_->info("round {}: the round ended while this region was training; the late answer "
+                     "is not sent",
+                     r.round);
+          break;
         }
         st = conn.Send(answer->type, answer->payload, io_timeout);
         if (!st.ok()) {
@@ -219,6 +288,7 @@ Result<data::RawDataset> FederatedClient::LoadContractSpec(const protocol::DataC
 }
 
 Status FederatedClient::HandleWelcome(const protocol::WelcomeMsg& msg) {
+  if (msg.run_id != welcome_run_) final_evaluation_seen_ = false;
   welcome_run_ = msg.run_id;
   if (contract_ && SameContract(*contract_, msg.contract)) return Status::OK();
   TableArgs t;
@@ -332,7 +402,8 @@ Result<net::Frame> FederatedClient::ComputeRoundAnswer(const protocol::RoundStar
   if (privacy_) {
     FEDSEG_ASSIGN_OR_RETURN(RegionPrivacy::RoundPlan plan, privacy_->PlanRound(msg.round));
     if (plan.decline) {
-      log_->warn("round {}: declined: {}", msg.round, plan.reason);
+      log_->warn("round {}: declined: {}{}", msg.round, plan.reason,
+                 plan.detail.empty() ? "" : " (" + plan.detail + ")");
       protocol::DeclineMsg d{msg.round, plan.reason, privacy_->epsilon_spent(), privacy_->budget(),
                    privacy_->ledger_head()};
       return protocol::MakeFrame(protocol::MessageType::kDecline, d);

@@ -9,6 +9,7 @@
 
 #include <spdlog/logger.h>
 
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -45,6 +46,13 @@ class FederatedClient {
   Result<net::Frame> HandleRound(const protocol::RoundStartMsg& msg);
   Result<net::Frame> ComputeRoundAnswer(const protocol::RoundStartMsg& msg);
   Status SaveFinalModel(const std::vector<float>& weights);
+  // The next frame: one read ahead by DrainReady, or else from the connection.
+  Result<net::Frame> NextFrame(net::TlsClientConnection& conn);
+  // Reads every frame that has already arrived (without waiting for more) into pending_, so a
+  // region that was busy training sees what the coordinator sent meanwhile.
+  void DrainReady(net::TlsClientConnection& conn);
+  // True when a later RoundStart or Done has arrived: the round in hand is already over.
+  bool RoundSuperseded() const;
 
   RegionConfig config_;
   FederatedClientOptions options_;
@@ -62,6 +70,13 @@ class FederatedClient {
   // release is the same random output, not a second one) and the run stays bit-identical.
   std::string last_round_key_;
   std::optional<net::Frame> last_answer_;
+  // Frames read ahead on the current connection, and the error that ended the read-ahead (the
+  // coordinator closed the connection after Done, say): returned once pending_ is empty.
+  std::deque<net::Frame> pending_;
+  Status pending_error_;
+  // Set when the coordinator asked for the final evaluation: the run is ending, so a coordinator
+  // that is gone afterwards is not waited for until give_up_after_s.
+  bool final_evaluation_seen_ = false;
 };
 
 }  // namespace fedseg::client

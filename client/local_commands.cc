@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -14,6 +15,7 @@
 #include "common/base/file_util.h"
 #include "common/base/json_config.h"
 #include "common/base/progress.h"
+#include "common/data/category_policy.h"
 #include "common/data/csv.h"
 #include "common/data/schema.h"
 #include "common/ml/evaluation.h"
@@ -107,7 +109,43 @@ Result<data::RawDataset> LoadTable(const TableArgs& t, const data::LoadOptions& 
 
 const std::string& TableName(const TableArgs& t) { return t.spec.empty() ? t.data : t.spec; }
 
+// Unseen categories (values a model's vocabulary lacks, encoded as all zeros): JSON and text.
+nlohmann::json UnseenJson(const data::EncodeStats& stats) {
+  nlohmann::json by_column = nlohmann::json::object();
+  for (const auto& [col, n] : stats.unseen_categories) by_column[col] = n;
+  return {{"total", stats.total_unseen()}, {"by_column", by_column}};
+}
+
+std::string UnseenText(const data::EncodeStats& stats) {
+  if (stats.unseen_categories.empty()) return "no unseen categories";
+  std::string cols;
+  for (const auto& [col, n] : stats.unseen_categories) {
+    cols += (cols.empty() ? "" : ", ") + col + " " + std::to_string(n);
+  }
+  return std::to_string(stats.total_unseen()) +
+         " values of categories the model does not know, encoded as 'other': " + cols;
+}
+
 }  // namespace
+
+Status CheckOutputPath(const std::string& flag, const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path p(path);
+  if (path.empty() || fs::is_directory(p, ec)) {
+    return Status::InvalidArgument(flag + " '" + path + "' is not a file name");
+  }
+  const fs::path dir = p.parent_path().empty() ? fs::path(".") : p.parent_path();
+  if (!fs::is_directory(dir, ec)) {
+    return Status::NotFound(flag + " " + path + ": directory '" + dir.string() +
+                            "' does not exist; create it first");
+  }
+  if (::access(dir.c_str(), W_OK) != 0) {
+    return Status::PermissionDenied(flag + " " + path + ": directory '" + dir.string() +
+                                    "' is not writable");
+  }
+  return Status::OK();
+}
 
 Result<data::LoadOptions> MakeLoadOptions(const TableArgs& t) {
   data::LoadOptions o;
@@ -163,6 +201,11 @@ void AddTrainCommand(CLI::App& app, TrainArgs& a, int* exit_code) {
                   "Share of training rows used for early stopping")
       ->check(CLI::Range(0.01, 0.5))
       ->capture_default_str();
+  cmd->add_option("--min-category-count", a.min_category_count,
+                  "A category held by fewer training rows never enters the model (encoded as "
+                  "'other'); columns whose values are nearly all distinct are not used")
+      ->check(CLI::Range(1.0, 1e9))
+      ->capture_default_str();
   cmd->add_option("--seed", a.train.seed, "Seed for initialisation, splits and shuffling")
       ->capture_default_str();
   cmd->add_option("--threads", a.train.threads, "OpenMP threads (0 = all cores)")
@@ -194,6 +237,8 @@ void AddSegmentCommand(CLI::App& app, SegmentArgs& a, int* exit_code) {
 }
 
 int RunTrain(const TrainArgs& a) {
+  // The output is checked first, so a typo in --out does not cost a whole training run.
+  if (Status st = CheckOutputPath("--out", a.out); !st.ok()) return Fail(st);
   ml::ConfigureThreads(a.train.threads);
   auto opts_or = MakeLoadOptions(a.table);
   if (!opts_or.ok()) return Fail(opts_or.status());
@@ -207,6 +252,10 @@ int RunTrain(const TrainArgs& a) {
   opts.id_column = all.id_name;
   auto classes_or = data::DistinctLabels(all);
   if (!classes_or.ok()) return Fail(classes_or.status());
+  std::vector<std::string> warnings;
+  if (std::string w = data::NumericLabelWarning(opts.label, *classes_or); !w.empty()) {
+    warnings.push_back(w);
+  }
   const nlohmann::json quality = DataQualityJson(all);
   if (!a.quiet && !a.json) std::cerr << TableName(a.table) << ": " << DataQualityText(all) << "\n";
 
@@ -235,7 +284,15 @@ int RunTrain(const TrainArgs& a) {
     train_raw = data::SelectRows(train_raw, tr);
   }
 
-  auto schema_or = data::Schema::FromSummary(data::Summarize(train_raw), opts.label);
+  // The same category rules as a region's federated summary: identifier-like columns and rare
+  // categories never enter the model file.
+  data::CategoryPolicy policy;
+  policy.min_category_count = a.min_category_count;
+  data::DataSummary summary = data::Summarize(train_raw);
+  const data::CategoryPolicyReport kept = data::ApplyCategoryPolicy(policy, &summary);
+  for (const std::string& w : kept.Warnings()) warnings.push_back(w);
+  for (const std::string& w : warnings) std::cerr << "warning: " << w << "\n";
+  auto schema_or = data::Schema::FromSummary(summary, opts.label);
   if (!schema_or.ok()) return Fail(schema_or.status().WithContext(TableName(a.table)));
   const data::Schema& schema = *schema_or;
   auto train_or = schema.Encode(train_raw);
@@ -314,6 +371,8 @@ int RunTrain(const TrainArgs& a) {
   }
   out["history"] = hist;
   out["data"] = quality;
+  out["warnings"] = warnings;
+  out["rare_categories_dropped"] = kept.rare_categories_dropped;
   ml::ClassificationReport rep;
   if (test_or->rows() > 0) {
     rep = ml::ComputeReport(ml::Evaluate(model, *test_or));
@@ -338,6 +397,7 @@ struct LoadedTable {
   ml::ModelFile model;
   data::RawDataset raw;
   data::EncodedData encoded;
+  data::EncodeStats stats;
 };
 
 Result<LoadedTable> LoadForModel(const std::string& model_path, const TableArgs& t,
@@ -359,7 +419,7 @@ Result<LoadedTable> LoadForModel(const std::string& model_path, const TableArgs&
   }
   FEDSEG_ASSIGN_OR_RETURN(out.raw, LoadTable(t, opts, /*quiet=*/true, nullptr));
   if (label_optional) out.raw.labels.clear();  // segmenting needs no labels
-  FEDSEG_ASSIGN_OR_RETURN(out.encoded, out.model.schema.Encode(out.raw));
+  FEDSEG_ASSIGN_OR_RETURN(out.encoded, out.model.schema.Encode(out.raw, &out.stats));
   return out;
 }
 
@@ -375,16 +435,18 @@ int RunEvaluate(const EvaluateArgs& a) {
     nlohmann::json out = rep.ToJson(classes);
     out["model"] = a.model;
     out["data"] = TableName(a.table);
+    out["unseen_categories"] = UnseenJson(loaded->stats);
     std::cout << out.dump(2) << "\n";
   } else {
     std::cout << "Evaluation of " << a.model << " on " << TableName(a.table) << " ("
-              << loaded->encoded.rows() << " rows):\n"
+              << loaded->encoded.rows() << " rows; " << UnseenText(loaded->stats) << "):\n"
               << rep.ToText(classes);
   }
   return 0;
 }
 
 int RunSegment(const SegmentArgs& a) {
+  if (Status st = CheckOutputPath("--out", a.out); !st.ok()) return Fail(st);
   ml::ConfigureThreads(0);
   auto loaded = LoadForModel(a.model, a.table, /*label_optional=*/true);
   if (!loaded.ok()) return Fail(loaded.status());
@@ -426,7 +488,8 @@ int RunSegment(const SegmentArgs& a) {
   if (a.profile) profiles = ComputeProfiles(loaded->raw, segment, confidence, classes);
   if (a.json) {
     nlohmann::json out = {{"model", a.model}, {"data", TableName(a.table)}, {"out", a.out}, {"rows", n},
-                          {"data_quality", DataQualityJson(loaded->raw)}};
+                          {"data_quality", DataQualityJson(loaded->raw)},
+                          {"unseen_categories", UnseenJson(loaded->stats)}};
     nlohmann::json sizes = nlohmann::json::object();
     std::vector<uint64_t> count(classes.size(), 0);
     for (int s : segment) ++count[s];
@@ -436,7 +499,7 @@ int RunSegment(const SegmentArgs& a) {
     std::cout << out.dump(2) << "\n";
   } else {
     std::cout << "segmented " << n << " rows of " << TableName(a.table) << " into " << a.out << " ("
-              << DataQualityText(loaded->raw) << ")\n";
+              << DataQualityText(loaded->raw) << "; " << UnseenText(loaded->stats) << ")\n";
     if (a.profile) std::cout << "\n" << ProfilesToText(profiles);
   }
   return 0;

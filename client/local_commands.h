@@ -41,6 +41,8 @@ struct TrainArgs {
   std::string hidden = "64,32";
   ml::TrainConfig train = DefaultLocalTrainConfig();
   double validation_fraction = 0.1;  // taken from the training rows when early stopping is on
+  // A category held by fewer training rows never enters the model (data::CategoryPolicy).
+  double min_category_count = 10;
   std::string out;
   bool json = false;
   bool quiet = false;
@@ -68,6 +70,10 @@ void AddSegmentCommand(CLI::App& app, SegmentArgs& args, int* exit_code);
 int RunTrain(const TrainArgs& args);
 int RunEvaluate(const EvaluateArgs& args);
 int RunSegment(const SegmentArgs& args);
+
+// Checks, before any work, that `path` can be written: not a directory, in an existing writable
+// directory. `flag` names the option in the message ("--out").
+Status CheckOutputPath(const std::string& flag, const std::string& path);
 
 // Builds loader options from the command line (delimiter names, type overrides).
 Result<data::LoadOptions> MakeLoadOptions(const TableArgs& table);

@@ -1,6 +1,9 @@
 #include "client/region_config.h"
 
+#include <cmath>
+
 #include "common/base/json_config.h"
+#include "common/data/category_policy.h"
 #include "common/net/tcp_keepalive.h"
 
 namespace fedseg::client {
@@ -31,6 +34,12 @@ Status RegionConfig::Validate() const {
   if (accountant != "pld" && accountant != "rdp") {
     return Status::InvalidArgument("privacy.accountant must be \"pld\" or \"rdp\", got \"" +
                                    accountant.substr(0, 64) + "\"");
+  }
+  if (Status st = data::CategoryPolicy{min_category_count}.Validate(); !st.ok()) {
+    return st.WithContext("data.min_category_count");
+  }
+  if (!(max_noise_multiplier > 0) || !std::isfinite(max_noise_multiplier)) {
+    return Status::InvalidArgument("privacy.max_noise_multiplier must be a finite number > 0");
   }
   return Status::OK();
 }
@@ -86,6 +95,10 @@ Fields MakeFields() {
                "direct identifier column: never a feature", "none"),
       Field<C>("data.delimiter", [](auto& c) -> auto& { return c.delimiter; },
                "`,` `;` `tab` or `|`", "auto"),
+      Field<C>("data.min_category_count", [](auto& c) -> auto& { return c.min_category_count; },
+               "a category held by fewer training rows is not sent in the data summary (it encodes "
+               "as 'other'); a categorical column whose values are nearly all distinct sends no "
+               "category (an undeclared identifier, logged as a warning)"),
       Field<C>("output.model", [](auto& c) -> auto& { return c.model_out; },
                "where to save the final global model (a `.fsm` model file)", "none"),
       Field<C>("privacy.epsilon_budget", [](auto& c) -> auto& { return c.epsilon_budget; },
@@ -101,6 +114,11 @@ Fields MakeFields() {
                "the region's signed privacy ledger (JSON lines, see [ledger.md](ledger.md)); keep "
                "it for the region's lifetime: it carries the spent budget across runs",
                "`privacy-ledger-<region>.jsonl`"),
+      Field<C>("privacy.max_noise_multiplier",
+               [](auto& c) -> auto& { return c.max_noise_multiplier; },
+               "the region declines a DP-SGD round whose noise multiplier (fixed by the "
+               "coordinator or calibrated to the remaining budget) would exceed this: past it "
+               "updates are mostly noise (see [privacy.md](privacy.md#noise-ceiling))"),
       Field<C>("privacy.insecure_seeded_noise",
                [](auto& c) -> auto& { return c.insecure_seeded_noise; },
                "TEST ONLY: deterministic DP noise from `noise_seed`"),

@@ -25,6 +25,7 @@ struct RegionConfig {
   std::string test_data;            // optional held-out table; else a stratified split
   std::string id_column;
   std::string delimiter;            // "", ",", ";", "tab", "|"
+  double min_category_count = 10;   // categories held by fewer rows are not sent (k)
   std::string model_out;            // where to save the final global model (optional)
   int threads = 0;                  // OpenMP threads for local training (0 = all cores)
   int connect_timeout_ms = 10000;
@@ -40,6 +41,9 @@ struct RegionConfig {
   std::string accountant = "pld";   // "pld" or "rdp": how ε is computed, calibrated and recorded
   std::string ledger;               // privacy ledger (JSON lines); default
                                     // privacy-ledger-<region>.jsonl in the working directory
+  // Past this noise multiplier the region's updates are mostly noise: it declines the round
+  // instead of training (docs/privacy.md, "Noise ceiling").
+  double max_noise_multiplier = 10.0;
   bool insecure_seeded_noise = false;  // TEST ONLY: deterministic DP noise
   uint64_t noise_seed = 0;
 

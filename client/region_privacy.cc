@@ -18,6 +18,7 @@ Result<std::unique_ptr<RegionPrivacy>> RegionPrivacy::Create(const RegionConfig&
   p->n_train_ = n_train;
   p->budget_ = config.epsilon_budget;
   p->threads_ = config.threads;
+  p->max_sigma_ = config.max_noise_multiplier;
   // Default delta = 1 / (10 n): well below the 1/n at which a mechanism could reveal a row outright.
   p->delta_ = config.delta > 0 ? config.delta : 1.0 / (10.0 * static_cast<double>(n_train));
   FEDSEG_ASSIGN_OR_RETURN(p->noise_, privacy::MakeNoiseSource(config.insecure_seeded_noise,
@@ -168,6 +169,19 @@ Result<RegionPrivacy::RoundPlan> RegionPrivacy::PlanRound(uint32_t round) {
       return plan;
     }
     sigma_ = *s;
+  }
+  if (sigma_ > max_sigma_) {
+    // The sigma itself stays in the local log: through q = batch / n it depends on the row count.
+    exhausted_ = true;
+    plan.decline = true;
+    plan.reason =
+        "noise ceiling: the noise this region would need is above its privacy.max_noise_multiplier, "
+        "so its updates would be mostly noise";
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "noise multiplier %.4g needed, ceiling %.4g (spent epsilon %.4f of %.4f)",
+                  sigma_, max_sigma_, spent_, budget_);
+    plan.detail = buf;
+    return plan;
   }
   // This round's parameters: the plan's clip norm with the fixed or calibrated sigma.
   FEDSEG_ASSIGN_OR_RETURN(privacy::DpSgdParams created,

@@ -7,6 +7,8 @@
 // round is declined and the region never trains on its rows again (the ledger makes that survive a
 // restart: any further spend would still exceed the budget). The noise multiplier is either fixed
 // by the coordinator's plan or calibrated once per run so the planned rounds spend the budget.
+// A noise multiplier above the region's ceiling (privacy.max_noise_multiplier) is declined too:
+// an update that is mostly noise spends budget and degrades the global model for nothing.
 #ifndef FEDSEG_CLIENT_REGION_PRIVACY_H_
 #define FEDSEG_CLIENT_REGION_PRIVACY_H_
 
@@ -40,7 +42,8 @@ class RegionPrivacy {
 
   struct RoundPlan {
     bool decline = false;
-    std::string reason;
+    std::string reason;  // sent to the coordinator: generic, nothing derived from the rows
+    std::string detail;  // for the region's own log only (may name sigma, which depends on n)
     privacy::DpSgdConfig dp;
     privacy::LedgerRelease release;
     double epsilon_after = 0.0;
@@ -70,6 +73,7 @@ class RegionPrivacy {
   double q_ = 0.0;
   int64_t steps_per_round_ = 0;
   double sigma_ = 0.0;  // 0 until fixed
+  double max_sigma_ = 0.0;
   double spent_ = 0.0;
   bool exhausted_ = false;
   int threads_ = 0;

@@ -83,7 +83,9 @@ Fields MakeFields() {
       Field<C>("data.split_seed", [](auto& c) -> auto& { return c.data.split_seed; },
                "seed of that split"),
       Field<C>("data.min_category_count", [](auto& c) -> auto& { return c.min_category_count; },
-               "a category enters the global vocabulary only with at least this (noisy) count"),
+               "a category enters the global vocabulary only with at least this merged (noisy) "
+               "count; rarer values encode as 'other' (regions also hold back categories below "
+               "their own `data.min_category_count`)"),
       Field<C>("data.bounds", [](auto& c) -> auto& { return c.data.bounds; },
                "public clipping bounds `{\"column\": [lo, hi]}` of numeric columns, for the "
                "private statistics"),

@@ -76,7 +76,7 @@ struct CoordinatorConfig {
   // HMAC-SHA-256 key authenticating checkpoints; kept outside the run directory. Empty: the file
   // "<run_dir>.ckpt-key" beside the run directory, generated (0600) by a new run.
   std::string checkpoint_key_file;
-  double min_category_count = 1.0;   // vocabulary threshold for (noisy) category counts
+  double min_category_count = 10.0;  // vocabulary threshold (k) for merged (noisy) category counts
   double stats_noise_multiplier = 0; // Gaussian noise on released statistics (privacy)
   uint32_t max_frame_bytes = 256u << 20;
   int max_connections = 4096;

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <random>
 
@@ -582,9 +583,23 @@ void Coordinator::Finish(RunStatus status, const std::string& detail) {
     }
     if (server_) server_->Stop();
     if (status_server_) status_server_->Stop();
+    // A region busy training when the run ended reads Done (queued behind the rounds it missed)
+    // only when its training returns: stop once every session has written its queue and closed,
+    // or after the sessions' own write deadline would have ended them anyway.
+    const auto give_up = Clock::now() + std::chrono::seconds(125);
     auto final_timer = std::make_shared<boost::asio::steady_timer>(io_);
-    final_timer->expires_after(std::chrono::milliseconds(500));
-    final_timer->async_wait([this, final_timer](const boost::system::error_code&) { io_.stop(); });
+    auto poll = std::make_shared<std::function<void()>>();
+    *poll = [this, final_timer, give_up, poll] {
+      final_timer->expires_after(std::chrono::milliseconds(100));
+      final_timer->async_wait([this, give_up, poll](const boost::system::error_code&) {
+        bool open = false;
+        for (const auto& [name, r] : registry_.regions()) open = open || r.connected;
+        if (open && Clock::now() < give_up) return (*poll)();
+        *poll = nullptr;  // breaks the cycle through the lambda's own capture
+        io_.stop();
+      });
+    };
+    (*poll)();
   });
 }
 

@@ -135,6 +135,19 @@ Status ResolveRoles(const CsvTable& table, const LoadOptions& o, Roles* roles) {
     return *c;
   };
 
+  // A model (or the federation's schema) lists the features it needs: say which the file lacks
+  // before anything else refers to them.
+  std::string absent;
+  for (const std::string& name : o.feature_columns) {
+    if (columns.Find(name)) continue;
+    absent += absent.empty() ? "" : ", ";
+    absent += Quote(name);
+  }
+  if (!absent.empty()) {
+    return Status::NotFound(src + ": the model needs column(s) " + absent +
+                            ", which the file lacks; columns are: " + ListColumns(table.header));
+  }
+
   roles->forced.assign(width, std::nullopt);
   roles->dropped.assign(width, false);
   auto force = [&](std::string_view list, const std::string& name, ColumnType t) -> Status {
@@ -169,14 +182,8 @@ Status ResolveRoles(const CsvTable& table, const LoadOptions& o, Roles* roles) {
   roles->features.clear();
   if (!o.feature_columns.empty()) {
     std::vector<bool> listed(width, false);
-    std::string absent;
     for (const std::string& name : o.feature_columns) {
       const std::optional<size_t> c = columns.Find(name);
-      if (!c) {
-        absent += absent.empty() ? "" : ", ";
-        absent += Quote(name);
-        continue;
-      }
       FEDSEG_RETURN_IF_ERROR(check("feature_columns", name).status());
       if (listed[*c]) {
         return Status::InvalidArgument(src + ": feature column " + Quote(name) +
@@ -188,11 +195,6 @@ Status ResolveRoles(const CsvTable& table, const LoadOptions& o, Roles* roles) {
       }
       listed[*c] = true;
       roles->features.push_back(*c);
-    }
-    if (!absent.empty()) {
-      return Status::NotFound(
-          src + ": feature column(s) " + absent +
-          " required by the schema are not in the file; columns are: " + ListColumns(table.header));
     }
   } else {
     for (size_t c = 0; c < width; ++c) {

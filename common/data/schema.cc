@@ -89,6 +89,24 @@ DataSummary Summarize(const RawDataset& data) {
   return s;
 }
 
+std::string NumericLabelWarning(const std::string& label_name,
+                                const std::vector<std::string>& classes) {
+  if (classes.size() <= kManyNumericClasses) return "";
+  for (const std::string& c : classes) {
+    double x = 0;
+    if (!ParseNumber(c, &x)) return "";
+  }
+  return "label '" + label_name + "' has " + std::to_string(classes.size()) +
+         " distinct numeric values: the model becomes a classifier with " +
+         std::to_string(classes.size()) + " classes; bin it into a few segments first (e.g. low/medium/high)";
+}
+
+uint64_t EncodeStats::total_unseen() const {
+  uint64_t n = 0;
+  for (const auto& [col, count] : unseen_categories) n += count;
+  return n;
+}
+
 Result<Schema> Schema::FromSummary(const DataSummary& summary, const std::string& label_name,
                                    const SchemaOptions& options) {
   FEDSEG_RETURN_IF_ERROR(summary.Validate());
@@ -103,6 +121,13 @@ Result<Schema> Schema::FromSummary(const DataSummary& summary, const std::string
     return Status::InvalidArgument("label '" + label_name + "' needs at least two classes, found " +
                                    std::to_string(schema.class_names_.size()) +
                                    (seen.empty() ? "" : " (" + seen + ")"));
+  }
+  if (schema.class_names_.size() > kMaxClasses) {
+    return Status::InvalidArgument(
+        "label '" + label_name + "' has " + std::to_string(schema.class_names_.size()) +
+        " classes, more than the " + std::to_string(kMaxClasses) +
+        " a segmentation model supports; is it an identifier or a number? Bin it into a few "
+        "segments first");
   }
   int offset = 0;
   for (const ColumnSummary& c : summary.columns) {
@@ -156,45 +181,61 @@ LoadOptions Schema::MakeLoadOptions(bool label_optional) const {
   o.label = label_name_;
   o.label_optional = label_optional;
   for (const SchemaColumn& c : columns_) {
+    if (c.width == 0) continue;  // feeds nothing into the model (an identifier, say)
     o.types[c.name] = c.type;
     o.feature_columns.push_back(c.name);
   }
   return o;
 }
 
-Result<EncodedData> Schema::Encode(const RawDataset& data) const {
+Result<EncodedData> Schema::Encode(const RawDataset& data, EncodeStats* stats) const {
   const size_t n = data.num_rows();
   if (n == 0 && data.features.empty()) {  // an empty selection (no validation split, say)
     EncodedData empty;
     empty.x.resize(input_dim_, 0);
     return empty;
   }
-  if (data.features.size() != columns_.size()) {
+  // A width-0 column (an identifier, or a column whose every category was too rare) feeds nothing
+  // into the model: a table may have it (a region's training table) or not (evaluate, segment).
+  size_t used = 0;
+  for (const SchemaColumn& sc : columns_) used += sc.width > 0 ? 1 : 0;
+  if (data.features.size() != columns_.size() && data.features.size() != used) {
     return Status::InvalidArgument(data.source + ": table has " +
                                    std::to_string(data.features.size()) +
                                    " feature columns, the schema expects " +
-                                   std::to_string(columns_.size()));
+                                   (used == columns_.size()
+                                        ? std::to_string(used)
+                                        : std::to_string(used) + " or " +
+                                              std::to_string(columns_.size())));
   }
+  const bool with_unused = data.features.size() == columns_.size();
   EncodedData out;
   out.x.setZero(input_dim_, static_cast<Eigen::Index>(n));
+  size_t f = 0;
   for (size_t k = 0; k < columns_.size(); ++k) {
     const SchemaColumn& sc = columns_[k];
-    const RawColumn& rc = data.features[k];
+    if (sc.width == 0 && !with_unused) continue;
+    const RawColumn& rc = data.features[f++];
     if (rc.name != sc.name) {
-      return Status::InvalidArgument(data.source + ": feature column " + std::to_string(k + 1) +
+      return Status::InvalidArgument(data.source + ": feature column " + std::to_string(f) +
                                      " is '" + rc.name + "', the schema expects '" + sc.name + "'");
     }
+    if (sc.width == 0) continue;
     if (sc.type == ColumnType::kCategorical) {
       if (rc.text.size() != n) {
         return Status::InvalidArgument(data.source + ": column '" + sc.name +
                                        "' is not categorical in this table");
       }
+      uint64_t unseen = 0;
       for (size_t i = 0; i < n; ++i) {
         auto it = std::lower_bound(sc.vocabulary.begin(), sc.vocabulary.end(), rc.text[i]);
         if (it != sc.vocabulary.end() && *it == rc.text[i]) {
           out.x(sc.offset + (it - sc.vocabulary.begin()), static_cast<Eigen::Index>(i)) = 1.0f;
+        } else if (rc.text[i] != kMissingCategory) {
+          ++unseen;
         }
       }
+      if (stats != nullptr && unseen > 0) stats->unseen_categories[sc.name] += unseen;
     } else {
       if (rc.numeric.size() != n) {
         return Status::InvalidArgument(data.source + ": column '" + sc.name +

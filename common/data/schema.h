@@ -87,6 +87,25 @@ struct EncodedData {
   size_t rows() const { return static_cast<size_t>(x.cols()); }
 };
 
+// A label with more classes is refused: a segmentation model predicts a handful of segments, and a
+// label with hundreds of values is almost always a number or an identifier given as the label.
+inline constexpr size_t kMaxClasses = 100;
+// A numeric-looking label with more distinct values than this gets a warning suggesting binning.
+inline constexpr size_t kManyNumericClasses = 20;
+
+// A warning when `classes` (distinct label values) are more than kManyNumericClasses numbers
+// ("label 'Spending Score (1-100)' has 84 distinct numeric values ..."), else empty.
+std::string NumericLabelWarning(const std::string& label_name,
+                                const std::vector<std::string>& classes);
+
+// What encoding found in a table besides the encoded values.
+struct EncodeStats {
+  // Per categorical column the model uses: non-missing values not in its vocabulary (unseen in
+  // training, or too rare to enter it), which encode as all zeros. Only columns with such values.
+  std::map<std::string, uint64_t> unseen_categories;
+  uint64_t total_unseen() const;
+};
+
 struct SchemaOptions {
   // A category enters the vocabulary only if its (possibly noisy) count reaches this threshold.
   double min_category_count = 1.0;
@@ -96,7 +115,8 @@ class Schema {
  public:
   Schema() = default;
 
-  // Fits the schema from a (merged) summary. Fails if the label has fewer than two classes.
+  // Fits the schema from a (merged) summary. Fails if the label has fewer than two classes or more
+  // than kMaxClasses.
   static Result<Schema> FromSummary(const DataSummary& summary, const std::string& label_name,
                                     const SchemaOptions& options = {});
 
@@ -111,11 +131,14 @@ class Schema {
   std::string FeatureName(int j) const;
 
   // Options that make the CSV loader read a table the way this schema expects (same feature
-  // columns and types), for evaluate and segment.
+  // columns and types), for evaluate and segment. Width-0 columns (identifiers, columns whose
+  // every category was too rare) are not asked for: they feed nothing into the model.
   LoadOptions MakeLoadOptions(bool label_optional) const;
 
-  // Encodes a loaded table. Labels not in the class list are an error naming the line.
-  Result<EncodedData> Encode(const RawDataset& data) const;
+  // Encodes a loaded table: with every schema column in order, or without the width-0 ones.
+  // Labels not in the class list are an error naming the line.
+  // `stats`, when given, receives the count of unseen categories per column.
+  Result<EncodedData> Encode(const RawDataset& data, EncodeStats* stats = nullptr) const;
 
   Status Validate() const;
 

@@ -123,6 +123,42 @@ TEST_F(RegionPrivacyTest, TheRdpAccountantCanBeChosen) {
   EXPECT_EQ(c.Validate().message(), "privacy.accountant must be \"pld\" or \"rdp\", got \"moments\"");
 }
 
+// A budget all but spent calibrates to a huge sigma: past the ceiling the region declines with a
+// generic reason (sigma depends on n through q, so it stays in the local detail) and never trains.
+TEST_F(RegionPrivacyTest, NoiseAboveTheCeilingIsDeclinedWithAGenericReason) {
+  ASSERT_TRUE(ok_);
+  const double tiny = 0.02;  // over 5 rounds of 20 steps at q 0.05: sigma far above 10
+  auto p = RegionPrivacy::Create(Config("ceiling.jsonl", tiny), 1000, "run-5");
+  ASSERT_TRUE(p.ok());
+  ASSERT_TRUE((*p)->SetPlan(Plan(0, 5)).ok());
+  auto plan = (*p)->PlanRound(1);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_TRUE(plan->decline);
+  EXPECT_EQ(plan->reason,
+            "noise ceiling: the noise this region would need is above its "
+            "privacy.max_noise_multiplier, so its updates would be mostly noise");
+  EXPECT_NE(plan->detail.find("ceiling 10 "), std::string::npos) << plan->detail;
+  EXPECT_TRUE((*p)->PlanRound(2)->decline);  // never trains again in this run
+  EXPECT_EQ((*p)->epsilon_spent(), 0.0);     // nothing was released
+
+  // The same budget with a higher ceiling trains: the ceiling, not the budget, declined.
+  RegionConfig lax = Config("ceiling-lax.jsonl", tiny);
+  lax.max_noise_multiplier = 1000;
+  auto q = RegionPrivacy::Create(lax, 1000, "run-6");
+  ASSERT_TRUE(q.ok());
+  ASSERT_TRUE((*q)->SetPlan(Plan(0, 5)).ok());
+  auto trains = (*q)->PlanRound(1);
+  ASSERT_TRUE(trains.ok());
+  EXPECT_FALSE(trains->decline) << trains->reason;
+  EXPECT_GT(trains->dp.noise_multiplier, 10.0);
+
+  // A noise multiplier fixed by the coordinator above the ceiling is declined the same way.
+  auto fixed = RegionPrivacy::Create(Config("ceiling-fixed.jsonl", 0.0), 1000, "run-7");
+  ASSERT_TRUE(fixed.ok());
+  ASSERT_TRUE((*fixed)->SetPlan(Plan(12.0, 5)).ok());
+  EXPECT_TRUE((*fixed)->PlanRound(1)->decline);
+}
+
 TEST_F(RegionPrivacyTest, DpWithoutBudgetOrNoiseIsRefused) {
   ASSERT_TRUE(ok_);
   auto p = RegionPrivacy::Create(Config("none.jsonl", 0.0), 1000, "run-3");

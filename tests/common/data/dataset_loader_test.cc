@@ -295,10 +295,13 @@ TEST(DatasetColumnsTest, UnknownNamesListTheColumns) {
   cases.push_back({o, "t.csv: unknown column 'uid' (given as id_column)" + tail});
   o = Label("y");
   o.feature_columns = {"a", "m", "b", "n"};
-  cases.push_back({o,
-                   "t.csv: feature column(s) 'm', 'n' required by the schema are not in the "
-                   "file" +
-                       tail});
+  cases.push_back({o, "t.csv: the model needs column(s) 'm', 'n', which the file lacks" + tail});
+  // A model's schema forces the types of the columns it needs: a missing one is still reported as
+  // needed by the model, not as an unknown name "given as types".
+  o = Label("y");
+  o.types["m"] = ColumnType::kBoolean;
+  o.feature_columns = {"a", "m"};
+  cases.push_back({o, "t.csv: the model needs column(s) 'm', which the file lacks" + tail});
   for (const Case& c : cases) {
     Status s = LoadError(text, c.options);
     EXPECT_TRUE(s.IsNotFound()) << s.ToString();

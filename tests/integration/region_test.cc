@@ -1,0 +1,185 @@
+// Integration tests of a region's own policies in a real federation (fedseg-coordinator and
+// fedseg-client processes over mutual TLS on 127.0.0.1): a region that is slower than the round
+// deadline, a table with an identifier column nobody declared, and a privacy budget that would
+// need more noise than the region's ceiling.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "federation_fixture.h"
+
+namespace fedseg {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::kBin;
+using testing::Process;
+using testing::ReadAll;
+namespace fs = std::filesystem;
+
+class RegionTest : public testing::FederationFixture {
+ protected:
+  static void SetUpTestSuite() { SetUpSuite({"fedseg-region-", {{"pki", "r1 r2 r3"}}, {}}); }
+
+  // Region i's config with `edit` applied to its JSON, started as a process.
+  std::unique_ptr<Process> StartEdited(int i, const std::function<void(nlohmann::json&)>& edit,
+                                       const testing::RegionOptions& o = {}) {
+    const std::string path = WriteRegionConfig(i, o);
+    nlohmann::json c = nlohmann::json::parse(ReadAll(path));
+    edit(c);
+    std::ofstream(path) << c.dump(2);
+    return std::make_unique<Process>(
+        std::vector<std::string>{kBin + "/fedseg-client", "join", "--config", path},
+        run_ + "/r" + std::to_string(i) + ".log");
+  }
+  // A copy of shard i's `file` (train.csv, test.csv) with `transform` applied to every line
+  // (header: row -1).
+  std::string CopyShard(int i, const std::string& file,
+                        const std::function<std::string(const std::string&, int)>& transform) {
+    std::ifstream in(Shard(i) + "/" + file);
+    const std::string out_path = run_ + "/r" + std::to_string(i) + "-" + file;
+    std::ofstream out(out_path);
+    std::string line;
+    for (int row = -1; std::getline(in, line); ++row) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      out << transform(line, row) << "\n";
+    }
+    return out_path;
+  }
+  std::string RegionLog(int i) const { return ReadAll(run_ + "/r" + std::to_string(i) + ".log"); }
+};
+
+// Region 3 holds its shard 40 times over, so with 15 local epochs each of its rounds takes far
+// longer than the round deadline the fast regions meet. It must skip the rounds that ended while
+// it trained (not train them in order), and when the run ends read Done, save the final model and
+// exit 0 at once: no failed send, no reconnect loop until give_up_after_s.
+TEST_F(RegionTest, SlowRegionSkipsRoundsThatAreOverAndEndsWithTheFinalModel) {
+  testing::CoordinatorOptions co;
+  co.rounds = 4;
+  co.min_regions = 2;
+  co.local_epochs = 15;
+  co.round_deadline_s = 1;
+  auto coord = StartCoordinator(WriteCoordinatorConfig(co));
+  std::vector<std::unique_ptr<Process>> regions;
+  for (int i = 1; i <= 2; ++i) regions.push_back(StartRegion(i));
+  std::vector<std::string> rows;
+  const std::string big = CopyShard(3, "train.csv", [&](const std::string& line, int row) {
+    if (row >= 0) rows.push_back(line);
+    return line;
+  });
+  {
+    std::ofstream out(big, std::ios::app);
+    for (int copy = 1; copy < 40; ++copy) {
+      for (const std::string& r : rows) out << r << "\n";
+    }
+  }
+  auto slow = StartEdited(3, [&](nlohmann::json& c) {
+    c["data"]["train"] = big;
+    c["coordinator"]["give_up_after_s"] = 600;  // a reconnect loop would outlast the test
+  });
+  auto rc = coord->Wait(240s);
+  ASSERT_TRUE(rc.has_value()) << CoordinatorLog();
+  EXPECT_EQ(*rc, 0) << CoordinatorLog();
+  for (auto& r : regions) EXPECT_EQ(r->Wait(30s).value_or(-1), 0);
+  // The slow region finishes its current local training, then finds Done waiting.
+  const auto slow_rc = slow->Wait(120s);
+  const std::string log = RegionLog(3);
+  ASSERT_TRUE(slow_rc.has_value()) << "the slow region did not exit:\n" << log;
+  EXPECT_EQ(*slow_rc, 0) << log;
+  EXPECT_NE(log.find("federation finished: completed"), std::string::npos) << log;
+  EXPECT_TRUE(fs::exists(run_ + "/r3.fsm")) << log;
+  EXPECT_NE(log.find("already over"), std::string::npos) << log;
+  EXPECT_EQ(log.find("could not send"), std::string::npos) << log;
+  EXPECT_EQ(log.find("reconnecting"), std::string::npos) << log;
+  EXPECT_EQ(log.find("Connection refused"), std::string::npos) << log;
+  // It trained fewer rounds than were started: the stale ones were skipped, not queued.
+  size_t trained = 0;
+  for (size_t at = log.find("trained on"); at != std::string::npos;
+       at = log.find("trained on", at + 1)) {
+    ++trained;
+  }
+  EXPECT_LT(trained, 4u) << log;
+}
+
+// Every row gets a unique customer id and nobody declared it as the id column: no id reaches the
+// coordinator, its model file or its checkpoint; each region warns about the column.
+TEST_F(RegionTest, AnUndeclaredIdentifierColumnNeverLeavesTheRegion) {
+  testing::CoordinatorOptions co;
+  co.rounds = 2;
+  auto coord = StartCoordinator(WriteCoordinatorConfig(co));
+  std::vector<std::unique_ptr<Process>> regions;
+  for (int i = 1; i <= 3; ++i) {
+    auto add_id = [i](const std::string& line, int row) {
+      return (row < 0 ? std::string("customer_ref")
+                      : "cust-" + std::to_string(i) + "-" + std::to_string(row)) +
+             "," + line;
+    };
+    const std::string train = CopyShard(i, "train.csv", add_id);
+    const std::string test = CopyShard(i, "test.csv", add_id);
+    regions.push_back(StartEdited(i, [&](nlohmann::json& c) {
+      c["data"]["train"] = train;
+      c["data"]["test"] = test;
+    }));
+  }
+  auto rc = coord->Wait(180s);
+  ASSERT_TRUE(rc.has_value()) << CoordinatorLog();
+  EXPECT_EQ(*rc, 0) << CoordinatorLog();
+  for (int i = 1; i <= 3; ++i) {
+    EXPECT_EQ(regions[i - 1]->Wait(30s).value_or(-1), 0) << RegionLog(i);
+    EXPECT_NE(RegionLog(i).find("column 'customer_ref' looks like an identifier"),
+              std::string::npos)
+        << RegionLog(i);
+  }
+  for (const char* file : {"final.fsm", "checkpoint.fsc", "report.json", "coordinator.log"}) {
+    const std::string bytes = ReadAll(run_ + "/" + file);
+    ASSERT_FALSE(bytes.empty()) << file;
+    EXPECT_EQ(bytes.find("cust-"), std::string::npos) << "a customer id in " << file;
+  }
+  // The regions' copies of the model can segment a table whose id column is that column.
+  const std::string out = run_ + "/segments.csv";
+  EXPECT_EQ(
+      testing::Run(kBin + "/fedseg-client segment --model " + run_ + "/r1.fsm --data " + run_ +
+                   "/r1-test.csv --id-column customer_ref --out " + out + " > /dev/null 2>&1"),
+      0);
+  EXPECT_NE(ReadAll(out).find("cust-1-0,"), std::string::npos);
+}
+
+// With DP-SGD and a budget that would need more noise than its ceiling, region 3 declines the
+// first round with the generic reason, keeps its budget, and still ends cleanly with the model
+// the others trained.
+TEST_F(RegionTest, ARegionPastItsNoiseCeilingDeclinesAndSaysWhy) {
+  testing::CoordinatorOptions co;
+  co.rounds = 2;
+  co.min_regions = 2;
+  co.dp = true;
+  auto coord = StartCoordinator(WriteCoordinatorConfig(co));
+  testing::RegionOptions dp;
+  dp.epsilon_budget = 2.0;
+  std::vector<std::unique_ptr<Process>> regions;
+  for (int i = 1; i <= 2; ++i) regions.push_back(FederationFixture::StartRegion(i, dp));
+  // The same budget, but a ceiling below the sigma it calibrates to (about 1 for 2 rounds).
+  auto capped = StartEdited(
+      3, [](nlohmann::json& c) { c["privacy"]["max_noise_multiplier"] = 0.4; }, dp);
+  auto rc = coord->Wait(180s);
+  ASSERT_TRUE(rc.has_value()) << CoordinatorLog();
+  EXPECT_EQ(*rc, 0) << CoordinatorLog();
+  for (auto& r : regions) EXPECT_EQ(r->Wait(30s).value_or(-1), 0);
+  EXPECT_EQ(capped->Wait(30s).value_or(-1), 0) << RegionLog(3);
+  const std::string reason =
+      "noise ceiling: the noise this region would need is above its privacy.max_noise_multiplier, "
+      "so its updates would be mostly noise";
+  EXPECT_NE(RegionLog(3).find("declined: " + reason + " (noise multiplier"), std::string::npos)
+      << RegionLog(3);
+  nlohmann::json rep = Report();
+  const auto& r3 = rep["regions"]["r3"];
+  EXPECT_EQ(r3["decline_reason"], reason);
+  EXPECT_EQ(r3["declined_rounds"].size(), 1u);
+  EXPECT_EQ(r3["epsilon_spent"], 0.0);
+  EXPECT_EQ(rep["completed_round"], 2);
+  EXPECT_EQ(rep["regions"]["r1"]["epsilon_by_round"].size(), 2u);
+}
+
+}  // namespace
+}  // namespace fedseg
