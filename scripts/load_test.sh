@@ -136,7 +136,11 @@ coordinator = {
     "training": {"rounds": rounds, "local_epochs": 1, "batch_size": 16, "learning_rate": 0.001},
     "federation": {"fraction": 1.0, "min_regions": quorum, "round_deadline_s": 300,
                    "join_timeout_s": 300, "summary_deadline_s": 300, "hello_timeout_s": 60,
-                   "max_connections": n + 64},
+                   "max_connections": n + 64,
+                   # Every simulated region connects from 127.0.0.1 at the same moment: lift
+                   # the per-address handshake cap and the 3 s deadline that defend against a
+                   # flood, so the test measures a mass join rather than the flood defences.
+                   "max_handshakes_per_address": n + 64, "handshake_timeout_s": 30},
     "strategy": {"name": "fedavg"},
 }
 json.dump(coordinator, open(f"{d}/configs/coordinator.json", "w"), indent=2)

@@ -118,8 +118,9 @@ TEST(ConfigFieldsTest, CoordinatorConfigRoundTripsThroughToJson) {
   EXPECT_EQ(j["data"]["bounds"]["x"], json::array({0.0, 1.0}));
   size_t leaves = 0;
   for (auto it = j.begin(); it != j.end(); ++it) leaves += it->is_object() ? it->size() : 1;
-  // data.bounds is one field holding an object.
-  EXPECT_EQ(leaves, coordinator::CoordinatorConfigFields().size() - 1 + j["data"]["bounds"].size());
+  // data.bounds and region_pins are fields holding an object.
+  EXPECT_EQ(leaves, coordinator::CoordinatorConfigFields().size() - 2 +
+                        j["data"]["bounds"].size() + j["region_pins"].size());
   auto back = coordinator::CoordinatorConfigFromJson(j, "round-trip");
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(back->ToJson(), j);
