@@ -174,7 +174,8 @@ TEST_F(AdmissionTest, StatusServesMonitorsOnlyAndRefusesRegions) {
   // Listing grafana admits it; a region listed as a monitor is a config error.
   nlohmann::json status = StatusSection();
   status["monitors"] = {"grafana"};
-  coord = StartCoordinator(Config({{"status", status}}));
+  // The stopped first run left its report: a new run in the same directory needs --fresh.
+  coord = StartCoordinator(Config({{"status", status}}), {"--fresh"});
   ASSERT_TRUE(WaitFor([&] { return LogHas("monitors: grafana"); }, 30s)) << CoordinatorLog();
   EXPECT_EQ(CurlStatus("grafana"), 200);
   EXPECT_EQ(CurlStatus("prometheus"), 0);
