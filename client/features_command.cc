@@ -2,16 +2,12 @@
 
 #include <iostream>
 
+#include "client/command_status.h"
 #include "common/base/file_util.h"
 #include "common/features/feature_engine.h"
 
 namespace fedseg::client {
 namespace {
-
-int Fail(const Status& st) {
-  std::cerr << "error: " << st.message() << "\n";
-  return st.IsInvalidArgument() || st.IsNotFound() ? 2 : 1;
-}
 
 // One line per rule that applied, so nothing is dropped or defaulted silently.
 void PrintReport(const features::FeatureTable& t, std::ostream& os) {
@@ -88,11 +84,11 @@ void AddFeaturesCommand(CLI::App& app, FeaturesArgs& a, int* exit_code) {
 
 int RunFeatures(const FeaturesArgs& a) {
   auto spec = features::LoadFeatureSpec(a.spec);
-  if (!spec.ok()) return Fail(spec.status());
+  if (!spec.ok()) return FailCommand(spec.status());
   auto table = features::ComputeFeatures(*spec);
-  if (!table.ok()) return Fail(table.status());
+  if (!table.ok()) return FailCommand(table.status());
   Status st = WriteFileAtomic(a.out, table->ToCsv());
-  if (!st.ok()) return Fail(st);
+  if (!st.ok()) return FailCommand(st);
   if (a.json) {
     nlohmann::json j = table->SummaryJson();
     j["out"] = a.out;

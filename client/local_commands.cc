@@ -10,6 +10,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "client/command_status.h"
 #include "client/features_command.h"
 #include "client/segment_profile.h"
 #include "common/base/file_util.h"
@@ -25,11 +26,6 @@
 
 namespace fedseg::client {
 namespace {
-
-int Fail(const Status& st) {
-  std::cerr << "error: " << st.message() << "\n";
-  return st.IsInvalidArgument() || st.IsNotFound() ? 2 : 1;
-}
 
 std::string NowIso8601() {
   std::time_t t = std::time(nullptr);
@@ -238,20 +234,20 @@ void AddSegmentCommand(CLI::App& app, SegmentArgs& a, int* exit_code) {
 
 int RunTrain(const TrainArgs& a) {
   // The output is checked first, so a typo in --out does not cost a whole training run.
-  if (Status st = CheckOutputPath("--out", a.out); !st.ok()) return Fail(st);
+  if (Status st = CheckOutputPath("--out", a.out); !st.ok()) return FailCommand(st);
   ml::ConfigureThreads(a.train.threads);
   auto opts_or = MakeLoadOptions(a.table);
-  if (!opts_or.ok()) return Fail(opts_or.status());
+  if (!opts_or.ok()) return FailCommand(opts_or.status());
   data::LoadOptions opts = *opts_or;
-  if (opts.label.empty() && a.table.spec.empty()) return Fail(Status::InvalidArgument("--label is required"));
+  if (opts.label.empty() && a.table.spec.empty()) return FailCommand(Status::InvalidArgument("--label is required"));
   nlohmann::json feature_spec;
   auto data_or = LoadTable(a.table, opts, a.quiet || a.json, &feature_spec);
-  if (!data_or.ok()) return Fail(data_or.status());
+  if (!data_or.ok()) return FailCommand(data_or.status());
   data::RawDataset& all = *data_or;
   opts.label = all.label_name;
   opts.id_column = all.id_name;
   auto classes_or = data::DistinctLabels(all);
-  if (!classes_or.ok()) return Fail(classes_or.status());
+  if (!classes_or.ok()) return FailCommand(classes_or.status());
   std::vector<std::string> warnings;
   if (std::string w = data::NumericLabelWarning(opts.label, *classes_or); !w.empty()) {
     warnings.push_back(w);
@@ -267,7 +263,7 @@ int RunTrain(const TrainArgs& a) {
       test_opts.feature_columns.push_back(c.name);
     }
     auto test_or = data::LoadDatasetFile(a.test_data, test_opts);
-    if (!test_or.ok()) return Fail(test_or.status());
+    if (!test_or.ok()) return FailCommand(test_or.status());
     train_raw = std::move(all);
     test_raw = std::move(*test_or);
   } else if (a.test_fraction > 0) {
@@ -293,20 +289,20 @@ int RunTrain(const TrainArgs& a) {
   for (const std::string& w : kept.Warnings()) warnings.push_back(w);
   for (const std::string& w : warnings) std::cerr << "warning: " << w << "\n";
   auto schema_or = data::Schema::FromSummary(summary, opts.label);
-  if (!schema_or.ok()) return Fail(schema_or.status().WithContext(TableName(a.table)));
+  if (!schema_or.ok()) return FailCommand(schema_or.status().WithContext(TableName(a.table)));
   const data::Schema& schema = *schema_or;
   auto train_or = schema.Encode(train_raw);
-  if (!train_or.ok()) return Fail(train_or.status());
+  if (!train_or.ok()) return FailCommand(train_or.status());
   auto test_or = schema.Encode(test_raw);
-  if (!test_or.ok()) return Fail(test_or.status());
+  if (!test_or.ok()) return FailCommand(test_or.status());
   auto val_or = schema.Encode(val_raw);
-  if (!val_or.ok()) return Fail(val_or.status());
+  if (!val_or.ok()) return FailCommand(val_or.status());
 
   auto hidden_or = ml::ParseHiddenLayers(a.hidden);
-  if (!hidden_or.ok()) return Fail(hidden_or.status());
+  if (!hidden_or.ok()) return FailCommand(hidden_or.status());
   ml::ModelSpec spec{schema.input_dim(), *hidden_or, schema.num_classes()};
   auto model_or = ml::Mlp::Create(spec);
-  if (!model_or.ok()) return Fail(model_or.status());
+  if (!model_or.ok()) return FailCommand(model_or.status());
   ml::Mlp& model = *model_or;
   model.InitRandom(a.train.seed);
 
@@ -323,7 +319,7 @@ int RunTrain(const TrainArgs& a) {
                            if (!a.quiet) PrintEpoch(bar, e, total);
                          });
   bar.Done();
-  if (!report_or.ok()) return Fail(report_or.status());
+  if (!report_or.ok()) return FailCommand(report_or.status());
   const ml::TrainReport& tr = *report_or;
   if (!a.quiet && tr.stopped_early) {
     std::cerr << "early stopping after epoch " << tr.epochs_run << "; kept epoch "
@@ -350,7 +346,7 @@ int RunTrain(const TrainArgs& a) {
   if (!feature_spec.is_null()) meta["feature_spec"] = feature_spec;  // segment recomputes it
   ml::ModelFile file{schema, model, meta.dump()};
   Status st = ml::SaveModelFile(a.out, file);
-  if (!st.ok()) return Fail(st);
+  if (!st.ok()) return FailCommand(st);
 
   nlohmann::json out = {{"model", a.out},
                         {"architecture", spec.ToString()},
@@ -428,7 +424,7 @@ Result<LoadedTable> LoadForModel(const std::string& model_path, const TableArgs&
 int RunEvaluate(const EvaluateArgs& a) {
   ml::ConfigureThreads(0);
   auto loaded = LoadForModel(a.model, a.table, /*label_optional=*/false);
-  if (!loaded.ok()) return Fail(loaded.status());
+  if (!loaded.ok()) return FailCommand(loaded.status());
   const ml::ClassificationReport rep = ComputeReport(Evaluate(loaded->model.model, loaded->encoded));
   const auto& classes = loaded->model.schema.class_names();
   if (a.json) {
@@ -446,10 +442,10 @@ int RunEvaluate(const EvaluateArgs& a) {
 }
 
 int RunSegment(const SegmentArgs& a) {
-  if (Status st = CheckOutputPath("--out", a.out); !st.ok()) return Fail(st);
+  if (Status st = CheckOutputPath("--out", a.out); !st.ok()) return FailCommand(st);
   ml::ConfigureThreads(0);
   auto loaded = LoadForModel(a.model, a.table, /*label_optional=*/true);
-  if (!loaded.ok()) return Fail(loaded.status());
+  if (!loaded.ok()) return FailCommand(loaded.status());
   const data::Schema& schema = loaded->model.schema;
   const auto& classes = schema.class_names();
   Eigen::MatrixXf probs;
@@ -482,7 +478,7 @@ int RunSegment(const SegmentArgs& a) {
     csv += '\n';
   }
   Status st = WriteFileAtomic(a.out, csv);
-  if (!st.ok()) return Fail(st);
+  if (!st.ok()) return FailCommand(st);
 
   std::vector<SegmentProfile> profiles;
   if (a.profile) profiles = ComputeProfiles(loaded->raw, segment, confidence, classes);

@@ -255,7 +255,10 @@ void Coordinator::Tick() {
       } else if (static_cast<int>(ready) >= config_.min_regions) {
         StartRound();
       } else if (now - phase_started_ > std::chrono::seconds(10)) {
-        log_->info("waiting for regions: {} ready, quorum {}", ready, config_.min_regions);
+        size_t busy = 0;
+        for (const auto& [name, r] : registry_.regions()) busy += r.connected && r.owed_round != 0;
+        log_->info("waiting for regions: {} ready, {} still busy with an earlier round, quorum {}",
+                   ready, busy, config_.min_regions);
         phase_started_ = now;
       }
       break;
@@ -341,11 +344,21 @@ void Coordinator::BuildSchema() {
   Tick();
 }
 
+void Coordinator::SendRoundStart(const std::string& region,
+                                 const std::shared_ptr<const net::Frame>& frame) {
+  RegionState* r = registry_.Find(region);
+  r->owed_round = round_;
+  r->session->Send(frame);
+}
+
 void Coordinator::StartRound() {
+  const size_t ready = registry_.ReadyRegions().size();  // before they are asked (and owe)
   selected_ = registry_.SelectForRound(round_);
   evaluators_.clear();
   for (const auto& [name, r] : registry_.regions()) {
-    if (r.connected && r.set_up && !selected_.count(name)) evaluators_.insert(name);
+    if (r.connected && r.set_up && r.owed_round == 0 && !selected_.count(name)) {
+      evaluators_.insert(name);
+    }
   }
   replied_.clear();
   lost_.clear();
@@ -364,17 +377,17 @@ void Coordinator::StartRound() {
   msg.seed = DeriveSeed(config_.seed, round_);
   // One shared frame: 1,000 regions queue the same payload, not 1,000 copies of the weights.
   const auto frame = std::make_shared<const net::Frame>(protocol::MakeFrame(protocol::MessageType::kRoundStart, msg));
-  for (const std::string& name : selected_) registry_.Find(name)->session->Send(frame);
+  for (const std::string& name : selected_) SendRoundStart(name, frame);
   if (!evaluators_.empty()) {
     // The others evaluate the same model without training (no privacy spend: evaluation-only
     // rounds never touch the training rows), as in the final evaluation.
     msg.train = false;
     const auto eval_frame = std::make_shared<const net::Frame>(
         protocol::MakeFrame(protocol::MessageType::kRoundStart, msg));
-    for (const std::string& name : evaluators_) registry_.Find(name)->session->Send(eval_frame);
+    for (const std::string& name : evaluators_) SendRoundStart(name, eval_frame);
   }
   log_->info("round {}/{} started with {} of {} ready regions{}", round_, config_.rounds(),
-             selected_.size(), registry_.ReadyRegions().size(),
+             selected_.size(), ready,
              evaluators_.empty() ? ""
                                  : "; " + std::to_string(evaluators_.size()) +
                                        " more evaluate the model without training");
@@ -475,7 +488,9 @@ void Coordinator::FinishRound() {
 void Coordinator::StartFinalEvaluation() {
   std::vector<std::string> ready;
   for (const auto& [name, r] : registry_.regions()) {
-    if (r.connected && r.set_up) ready.push_back(name);  // retired regions may still evaluate
+    // Retired regions may still evaluate; one still busy with a round does not (Done would wait
+    // behind the evaluation request).
+    if (r.connected && r.set_up && r.owed_round == 0) ready.push_back(name);
   }
   selected_ = std::set<std::string>(ready.begin(), ready.end());
   evaluators_.clear();
@@ -490,7 +505,7 @@ void Coordinator::StartFinalEvaluation() {
   msg.train = false;
   msg.weights.assign(global_.data(), global_.data() + global_.size());
   const auto frame = std::make_shared<const net::Frame>(protocol::MakeFrame(protocol::MessageType::kRoundStart, msg));
-  for (const std::string& name : selected_) registry_.Find(name)->session->Send(frame);
+  for (const std::string& name : selected_) SendRoundStart(name, frame);
   log_->info("final evaluation of the global model on {} regions", selected_.size());
   if (selected_.empty()) FinishFinalEvaluation();
 }

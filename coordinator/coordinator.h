@@ -97,6 +97,8 @@ class Coordinator {
   void Tick();
   void StartSummaries();
   void BuildSchema();
+  // Sends a RoundStart of the current round to `region` and notes that the region owes an answer.
+  void SendRoundStart(const std::string& region, const std::shared_ptr<const net::Frame>& frame);
   void StartRound();
   void FinishRound();
   // Screens updates_ (update_screen.h), aggregates what is accepted with the Strategy into a

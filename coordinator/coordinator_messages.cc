@@ -173,6 +173,7 @@ void Coordinator::OnUpdate(RegionState& r, const net::Frame& f) {
   protocol::UpdateMsg msg;
   Status st = protocol::ParseFrame(f, protocol::MessageType::kUpdate, &msg);
   if (!st.ok()) return ProtocolViolation(r, st.message());
+  if (msg.round == r.owed_round) r.owed_round = 0;  // answered, in time or not
   const bool asked = selected_.count(r.name) || evaluators_.count(r.name);
   if (!in_round || msg.round != round_ || !asked || lost_.count(r.name)) {
     // A late or unsolicited update is refused but is no reason to drop the region.
@@ -217,6 +218,7 @@ void Coordinator::OnDecline(RegionState& r, const net::Frame& f) {
   protocol::DeclineMsg msg;
   Status st = protocol::ParseFrame(f, protocol::MessageType::kDecline, &msg);
   if (!st.ok()) return ProtocolViolation(r, st.message());
+  if (msg.round == r.owed_round) r.owed_round = 0;
   const bool in_round = phase_ == Phase::kRound || phase_ == Phase::kFinalEvaluation;
   if (!in_round || msg.round != round_ || !selected_.count(r.name) || replied_.count(r.name)) {
     log_->warn("region {}: ignored decline for round {} (current round {})", r.name, msg.round,

@@ -83,6 +83,7 @@ std::shared_ptr<net::TlsSession> RegionRegistry::Attach(const std::string& name,
   r.session_id = session_id;
   r.connected = true;
   r.set_up = false;
+  r.owed_round = 0;  // a new session starts with an empty queue
   session_region_[session_id] = name;
   return previous;
 }
@@ -103,6 +104,7 @@ RegionState* RegionRegistry::Detach(uint64_t session_id) {
   r.session_id = 0;
   r.connected = false;
   r.set_up = false;
+  r.owed_round = 0;
   return &r;
 }
 

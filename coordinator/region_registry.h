@@ -33,6 +33,10 @@ struct RegionState {
   bool connected = false;
   bool set_up = false;        // has received the current Setup
   bool summary_done = false;  // sent its data summary in the schema phase
+  // The round of a RoundStart this session was sent and has not answered yet (0: none). A region
+  // still training an earlier round is not asked again: a RoundStart queued behind its training
+  // would be stale when read, and Done would wait behind it.
+  uint32_t owed_round = 0;
   // What the run records of the region (participation, declines, privacy figures); `connected`
   // there is filled when the record is written. Restored from the checkpoint on --resume.
   RegionResult result;
@@ -104,7 +108,7 @@ class RegionRegistry {
   // --- Readiness, quorum, selection.
   // Connected, set up and not retired.
   static bool IsReady(const RegionState& r) {
-    return r.connected && r.set_up && !r.result.retired;
+    return r.connected && r.set_up && !r.result.retired && r.owed_round == 0;
   }
   // The ready regions, by name.
   std::vector<std::string> ReadyRegions() const;

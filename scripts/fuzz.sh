@@ -53,7 +53,7 @@ FINDINGS_DIR=${FINDINGS_DIR:-fuzz-findings}
 start=$(date +%s)
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-14 \
   -DCMAKE_C_COMPILER=clang-14 -DFEDSEG_FUZZ=ON -DFEDSEG_BUILD_TESTS=OFF \
-  -DFEDSEG_BUILD_BENCH=OFF >/dev/null
+  -DFEDSEG_BUILD_BENCH=OFF -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=8 >/dev/null
 cmake --build "$BUILD_DIR" -j "$JOBS" --target fedseg_fuzzers
 echo "fuzz.sh: build took $(( $(date +%s) - start )) s"
 

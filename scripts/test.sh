@@ -32,9 +32,17 @@ if [ "$SANITIZE" -eq 0 ]; then
 fi
 
 # -O1 keeps the instrumented tests fast enough; -g1 (line tables only) keeps stack traces exact to
-# the line while compiling and linking much less debug information; asserts stay on.
+# the line while compiling and linking much less debug information; asserts stay on. Unity builds
+# (8 sources per translation unit) cut the compile time of these cold builds by about a third
+# (20.7 -> 14.3 CPU-minutes for the Release tree); the Release build above stays one source per
+# unit, so every file is still checked to compile on its own.
 SAN_CMAKE=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1"
-           -DFEDSEG_BUILD_BENCH=OFF)
+           -DFEDSEG_BUILD_BENCH=OFF -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=8)
+# Under AddressSanitizer these two replay whole federations several times to compare final weights
+# bit for bit (about 500 s together, half of the sanitizer suite); they test determinism, which the
+# Release run checks, while the same code paths run under ASan in the other federation tests.
+ASAN_EXCLUDE='FederationTest\.(TwoSeededFederationsEndWithBitIdenticalWeights|KilledAtThreePointsAndResumedEndsBitIdenticalToAnUninterruptedRun)$'
+
 # The integration tests multiply their deadlines by this (tests/integration/process.h).
 export FEDSEG_TEST_TIME_SCALE=${FEDSEG_TEST_TIME_SCALE:-4}
 # A sanitizer report makes the process exit with 66, which no fedseg executable uses, so a test
@@ -54,7 +62,7 @@ section "AddressSanitizer + UndefinedBehaviorSanitizer: all tests"
   cd build-asan
   export ASAN_OPTIONS="halt_on_error=1:exitcode=$SAN_EXIT:detect_leaks=1:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1"
   export UBSAN_OPTIONS="halt_on_error=1:exitcode=$SAN_EXIT:print_stacktrace=1"
-  ctest --output-on-failure -j "$JOBS" "$@"
+  ctest --output-on-failure -j "$JOBS" -E "$ASAN_EXCLUDE" "$@"
 )
 
 # 2. ThreadSanitizer, the threaded tests. libgomp is not instrumented, so TSan cannot see its

@@ -28,13 +28,6 @@ bool IsAsciiSpace(char c) {
 
 char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (AsciiLower(a[i]) != AsciiLower(b[i])) return false;
-  }
-  return true;
-}
 
 std::string DescribeDelimiter(char d) {
   if (d == '\t') return "TAB";
@@ -263,6 +256,14 @@ std::vector<uint64_t> FieldLines(uint64_t first_line, const std::vector<std::str
 
 
 }  // namespace
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (AsciiLower(a[i]) != AsciiLower(b[i])) return false;
+  }
+  return true;
+}
 
 std::string QuoteForMessage(std::string_view v) {
   std::string out = "'";

@@ -71,6 +71,9 @@ bool ParseNumber(std::string_view v, double* out);
 // `v` without leading and trailing ASCII whitespace (space, TAB, CR, LF, VT, FF).
 std::string_view TrimWhitespace(std::string_view v);
 
+// ASCII case-insensitive equality ("NA" and "na", "TRUE" and "true").
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+
 // A cell value quoted for an error message: 'value', cut after 40 characters with "...".
 std::string QuoteForMessage(std::string_view v);
 

@@ -31,18 +31,6 @@ std::string ListColumns(const std::vector<std::string>& header) {
   return out;
 }
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    char y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
 // true/false/yes/no in any case. 0/1 deliberately stay numeric.
 bool ParseBool(std::string_view v, bool* out) {
   if (EqualsIgnoreCase(v, "true") || EqualsIgnoreCase(v, "yes")) {

@@ -6,16 +6,11 @@
 
 #include "common/base/file_util.h"
 #include "common/base/openssl_error.h"
+#include "common/base/openssl_ptr.h"
 
 namespace fedseg::net {
 namespace {
 
-struct X509Free {
-  void operator()(X509* p) const { X509_free(p); }
-};
-struct BioFree {
-  void operator()(BIO* p) const { BIO_free(p); }
-};
 
 // Never prompt on the terminal for a passphrase.
 int NoPassword(char*, int, int, void*) { return 0; }
@@ -43,9 +38,9 @@ Result<std::string> CommonName(X509* cert, std::string_view where) {
 
 Result<std::string> CertificateFileCommonName(const std::string& path) {
   FEDSEG_ASSIGN_OR_RETURN(std::string pem, ReadFile(path, 1 << 20));
-  std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (!bio) return Status::Internal("BIO_new_mem_buf: " + TakeOpenSslError());
-  std::unique_ptr<X509, X509Free> cert(PEM_read_bio_X509(bio.get(), nullptr, NoPassword, nullptr));
+  X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, NoPassword, nullptr));
   if (!cert) {
     return Status::InvalidArgument(path + " is not a PEM certificate (" + TakeOpenSslError() +
                                    ")");

@@ -9,23 +9,13 @@
 #include "common/base/base64.h"
 #include "common/base/file_util.h"
 #include "common/base/openssl_error.h"
+#include "common/base/openssl_ptr.h"
 #include "common/net/x509_identity.h"
 
 namespace fedseg::privacy {
 
-void PkeyFree::operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-
 namespace {
 
-struct X509Free {
-  void operator()(X509* p) const { X509_free(p); }
-};
-struct BioFree {
-  void operator()(BIO* p) const { BIO_free(p); }
-};
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); }
-};
 
 // Never prompt on the terminal for a passphrase: an encrypted key simply fails to load.
 int NoPassword(char*, int, int, void*) { return 0; }
@@ -51,7 +41,7 @@ Status ConfigureSignature(EVP_PKEY* key, EVP_PKEY_CTX* pctx) {
 
 Result<PkeyPtr> LoadLedgerPrivateKey(const std::string& path) {
   FEDSEG_ASSIGN_OR_RETURN(std::string pem, ReadFile(path, 1 << 20));
-  std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (!bio) return Status::Internal("BIO_new_mem_buf: " + TakeOpenSslError());
   PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, NoPassword, nullptr));
   if (!key) {
@@ -65,9 +55,9 @@ Result<LedgerCertificate> ParseLedgerCertificate(std::string_view pem, const std
   if (pem.size() > (1 << 20)) {
     return Status::InvalidArgument(path + " is larger than 1 MiB: not a PEM certificate");
   }
-  std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (!bio) return Status::Internal("BIO_new_mem_buf: " + TakeOpenSslError());
-  std::unique_ptr<X509, X509Free> cert(PEM_read_bio_X509(bio.get(), nullptr, NoPassword, nullptr));
+  X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, NoPassword, nullptr));
   if (!cert) {
     return Status::InvalidArgument(path + " is not a PEM certificate (" + TakeOpenSslError() + ")");
   }
@@ -93,7 +83,7 @@ Status CheckLedgerKeyType(EVP_PKEY* key, const std::string& path) {
 }
 
 Result<std::string> SignLedgerHash(EVP_PKEY* key, const std::string& hash_hex) {
-  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   EVP_PKEY_CTX* pctx = nullptr;  // owned by ctx
   if (!ctx || EVP_DigestSignInit(ctx.get(), &pctx, EVP_sha256(), nullptr, key) != 1) {
     return Status::Internal("EVP_DigestSignInit: " + TakeOpenSslError());
@@ -115,7 +105,7 @@ Result<std::string> SignLedgerHash(EVP_PKEY* key, const std::string& hash_hex) {
 
 bool VerifyLedgerHashSignature(EVP_PKEY* key, const std::string& hash_hex,
                                const std::string& signature) {
-  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   EVP_PKEY_CTX* pctx = nullptr;
   bool ok =
       ctx && EVP_DigestVerifyInit(ctx.get(), &pctx, EVP_sha256(), nullptr, key) == 1 &&

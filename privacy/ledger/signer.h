@@ -10,15 +10,13 @@
 #include <string>
 #include <string_view>
 
+#include "common/base/openssl_ptr.h"
 #include "common/base/status.h"
 
 namespace fedseg::privacy {
 
-struct PkeyFree {
-  void operator()(EVP_PKEY* p) const;
-};
 // An OpenSSL key, public or private.
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
+using PkeyPtr = EvpPkeyPtr;
 
 // The unencrypted PEM private key at `path` (an encrypted one fails; there is no prompt).
 Result<PkeyPtr> LoadLedgerPrivateKey(const std::string& path);

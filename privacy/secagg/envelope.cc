@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/base/openssl_error.h"
+#include "common/base/openssl_ptr.h"
 
 namespace fedseg::privacy::secagg {
 namespace {
@@ -16,10 +17,6 @@ constexpr size_t kTagSize = 16;
 // Envelopes carry shares (a few hundred bytes); the bound keeps int conversions exact.
 constexpr size_t kMaxPlaintext = size_t{1} << 30;
 
-struct CipherCtxFree {
-  void operator()(EVP_CIPHER_CTX* p) const { EVP_CIPHER_CTX_free(p); }
-};
-using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>;
 
 }  // namespace
 
@@ -32,7 +29,7 @@ Result<std::vector<uint8_t>> SealEnvelope(const SymmetricKey& key, std::string_v
   }
   std::vector<uint8_t> out(kNonceSize + plaintext.size() + kTagSize);
   FEDSEG_RETURN_IF_ERROR(random(std::span<uint8_t>(out.data(), kNonceSize)));
-  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  EvpCipherCtxPtr ctx(EVP_CIPHER_CTX_new());
   int length = 0;
   if (!ctx ||
       EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(), out.data()) != 1 ||
@@ -60,7 +57,7 @@ Result<std::vector<uint8_t>> OpenEnvelope(const SymmetricKey& key, std::string_v
   const size_t text = envelope.size() - kEnvelopeOverhead;
   std::vector<uint8_t> plaintext(text);
   std::vector<uint8_t> tag(envelope.end() - kTagSize, envelope.end());
-  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  EvpCipherCtxPtr ctx(EVP_CIPHER_CTX_new());
   int length = 0;
   if (!ctx ||
       EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(), envelope.data()) != 1 ||

@@ -9,30 +9,18 @@
 #include <string>
 
 #include "common/base/openssl_error.h"
+#include "common/base/openssl_ptr.h"
 
 namespace fedseg::privacy::secagg {
 namespace {
 
-struct PkeyFree {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-struct PkeyCtxFree {
-  void operator()(EVP_PKEY_CTX* p) const { EVP_PKEY_CTX_free(p); }
-};
-struct KdfFree {
-  void operator()(EVP_KDF* p) const { EVP_KDF_free(p); }
-};
-struct KdfCtxFree {
-  void operator()(EVP_KDF_CTX* p) const { EVP_KDF_CTX_free(p); }
-};
-using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
 
 Status Fail(std::string what) {
   return Status::Internal("secure aggregation: " + what + ": " + TakeOpenSslError());
 }
 
-Result<Pkey> PrivateKey(const X25519Key& key) {
-  Pkey pkey(EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nullptr, key.data(), key.size()));
+Result<EvpPkeyPtr> PrivateKey(const X25519Key& key) {
+  EvpPkeyPtr pkey(EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nullptr, key.data(), key.size()));
   if (!pkey) return Fail("cannot load an X25519 private key");
   return pkey;
 }
@@ -47,7 +35,7 @@ Result<X25519KeyPair> GenerateX25519KeyPair(const RandomBytes& random) {
 }
 
 Result<X25519Key> X25519PublicKey(const X25519Key& private_key) {
-  FEDSEG_ASSIGN_OR_RETURN(Pkey pkey, PrivateKey(private_key));
+  FEDSEG_ASSIGN_OR_RETURN(EvpPkeyPtr pkey, PrivateKey(private_key));
   X25519Key public_key{};
   size_t length = public_key.size();
   if (EVP_PKEY_get_raw_public_key(pkey.get(), public_key.data(), &length) != 1 ||
@@ -59,11 +47,11 @@ Result<X25519Key> X25519PublicKey(const X25519Key& private_key) {
 
 Result<SymmetricKey> DeriveSharedKey(const X25519Key& private_key, const X25519Key& peer_public_key,
                                      std::string_view label) {
-  FEDSEG_ASSIGN_OR_RETURN(Pkey mine, PrivateKey(private_key));
-  Pkey peer(EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nullptr, peer_public_key.data(),
+  FEDSEG_ASSIGN_OR_RETURN(EvpPkeyPtr mine, PrivateKey(private_key));
+  EvpPkeyPtr peer(EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nullptr, peer_public_key.data(),
                                         peer_public_key.size()));
   if (!peer) return Fail("cannot load a peer's X25519 public key");
-  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(EVP_PKEY_CTX_new(mine.get(), nullptr));
+  EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new(mine.get(), nullptr));
   X25519Key shared{};
   size_t length = shared.size();
   if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1 ||
@@ -76,8 +64,8 @@ Result<SymmetricKey> DeriveSharedKey(const X25519Key& private_key, const X25519K
         TakeOpenSslError());
   }
 
-  std::unique_ptr<EVP_KDF, KdfFree> kdf(EVP_KDF_fetch(nullptr, "HKDF", nullptr));
-  std::unique_ptr<EVP_KDF_CTX, KdfCtxFree> kctx(kdf ? EVP_KDF_CTX_new(kdf.get()) : nullptr);
+  EvpKdfPtr kdf(EVP_KDF_fetch(nullptr, "HKDF", nullptr));
+  EvpKdfCtxPtr kctx(kdf ? EVP_KDF_CTX_new(kdf.get()) : nullptr);
   if (!kctx) return Fail("HKDF is not available");
   char digest[] = "SHA256";
   OSSL_PARAM params[] = {

@@ -7,20 +7,18 @@
 #include <memory>
 
 #include "common/base/openssl_error.h"
+#include "common/base/openssl_ptr.h"
 
 namespace fedseg::privacy::secagg {
 namespace {
 
-struct CipherCtxFree {
-  void operator()(EVP_CIPHER_CTX* p) const { EVP_CIPHER_CTX_free(p); }
-};
 
 constexpr size_t kChunkWords = 4096;  // 16 KiB of keystream at a time
 
 }  // namespace
 
 Status ApplyMask(const SymmetricKey& seed, MaskSign sign, std::span<uint32_t> values) {
-  std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree> ctx(EVP_CIPHER_CTX_new());
+  EvpCipherCtxPtr ctx(EVP_CIPHER_CTX_new());
   const std::array<uint8_t, 16> iv{};
   if (!ctx ||
       EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_ctr(), nullptr, seed.data(), iv.data()) != 1) {

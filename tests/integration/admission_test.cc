@@ -25,11 +25,7 @@ using testing::Process;
 using testing::ReadAll;
 using testing::WaitFor;
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
+using testing::kSanitizedBuild;
 
 // Peak resident set of a running process (VmHWM in /proc/<pid>/status), in KiB; 0 if unknown.
 long PeakRssKib(pid_t pid) {
@@ -151,7 +147,7 @@ TEST_F(AdmissionTest, SilentFloodFromOneAddressKeepsNoRegionOutAndMemoryFlat) {
   EXPECT_LT(CountOf(log, "status server: refused 127.0.0.2"), 200u);
   EXPECT_NE(log.find("more connection(s) in the last"), std::string::npos);
   std::printf("[ flood ] coordinator peak RSS %.1f MiB\n", peak_kib / 1024.0);
-  if (!kSanitized) {
+  if (!kSanitizedBuild) {
     EXPECT_LT(peak_kib, 150 * 1024) << "coordinator peak RSS in KiB";
   }
 }

@@ -38,6 +38,20 @@ std::chrono::milliseconds Scaled(std::chrono::duration<Rep, Period> d) {
 }
 inline double ScaledSeconds(double s) { return s * TimeScale(); }
 
+// Whether this test executable was built with a sanitizer (GCC defines __SANITIZE_*__; clang
+// answers __has_feature instead).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr bool kSanitizedBuild = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+inline constexpr bool kSanitizedBuild = true;
+#else
+inline constexpr bool kSanitizedBuild = false;
+#endif
+#else
+inline constexpr bool kSanitizedBuild = false;
+#endif
+
 // The first sanitizer report (AddressSanitizer, LeakSanitizer, UndefinedBehaviorSanitizer,
 // ThreadSanitizer) in a child's output, or "" if there is none. A child may be killed before it
 // can exit with the sanitizer's exit code, so its output is checked too.

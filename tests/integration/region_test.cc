@@ -51,14 +51,13 @@ class RegionTest : public testing::FederationFixture {
   std::string RegionLog(int i) const { return ReadAll(run_ + "/r" + std::to_string(i) + ".log"); }
 };
 
-// Region 3 holds its shard 40 times over, so with 15 local epochs each of its rounds takes far
-// longer than the round deadline the fast regions meet. It must skip the rounds that ended while
-// it trained (not train them in order), and when the run ends read Done, save the final model and
-// exit 0 at once: no failed send, no reconnect loop until give_up_after_s.
+// Region 3 holds its shard 150 times over, so with 15 local epochs each of its rounds takes far
+// longer than the 1 s round deadline the fast regions meet. The coordinator must not ask it again
+// while it still trains (a RoundStart queued behind its training would be stale when read, and
+// Done would wait behind it): rounds go on without it, its late answer is refused as late, and when
+// the run ends it reads Done, saves the final model and exits 0 at once: no failed send, no
+// reconnect loop until give_up_after_s.
 TEST_F(RegionTest, SlowRegionSkipsRoundsThatAreOverAndEndsWithTheFinalModel) {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  GTEST_SKIP() << "issue 15 item 4 is only partly fixed: under sanitizer slowdowns the slow region can still miss Done behind queued RoundStarts";
-#endif
   testing::CoordinatorOptions co;
   co.rounds = 4;
   co.min_regions = 2;
@@ -74,7 +73,7 @@ TEST_F(RegionTest, SlowRegionSkipsRoundsThatAreOverAndEndsWithTheFinalModel) {
   });
   {
     std::ofstream out(big, std::ios::app);
-    for (int copy = 1; copy < 40; ++copy) {
+    for (int copy = 1; copy < 150; ++copy) {
       for (const std::string& r : rows) out << r << "\n";
     }
   }
@@ -93,11 +92,10 @@ TEST_F(RegionTest, SlowRegionSkipsRoundsThatAreOverAndEndsWithTheFinalModel) {
   EXPECT_EQ(*slow_rc, 0) << log;
   EXPECT_NE(log.find("federation finished: completed"), std::string::npos) << log;
   EXPECT_TRUE(fs::exists(run_ + "/r3.fsm")) << log;
-  EXPECT_NE(log.find("already over"), std::string::npos) << log;
   EXPECT_EQ(log.find("could not send"), std::string::npos) << log;
   EXPECT_EQ(log.find("reconnecting"), std::string::npos) << log;
   EXPECT_EQ(log.find("Connection refused"), std::string::npos) << log;
-  // It trained fewer rounds than were started: the stale ones were skipped, not queued.
+  // Rounds went on without it while it was busy: it trained fewer rounds than the run had.
   size_t trained = 0;
   for (size_t at = log.find("trained on"); at != std::string::npos;
        at = log.find("trained on", at + 1)) {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -139,32 +140,41 @@ TEST_F(RunOutcomeTest, EveryConnectedRegionEvaluatesEachRoundWhenOnlySomeTrain) 
   }
 }
 
-// A learning rate far too large (Adam, 50) wrecks the model: it ends worse than the random
-// initial model (log loss about 3 against 0.65 with 3 × 400 rows in a trial of simulate.sh).
-// The run still writes final.fsm, but says so everywhere and exits 3.
+// Two of three regions train on flipped labels (the test-only fedseg-malicious-region, which
+// evaluates honestly): the model learns the inverse of the truth and ends worse than the random
+// initial model on every build, whatever the rounding (log loss 0.92 -> 1.30 after 4 rounds in
+// the Release build). The run still writes final.fsm, but says
+// so everywhere and exits 3.
 TEST_F(RunOutcomeTest, AFinalModelWorseThanTheInitialOneIsFlaggedDegraded) {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  GTEST_SKIP() << "the lr-50 premise does not wreck the model in the -O1 sanitizer build (exit 0): the test needs a premise that holds in every build";
-#endif
   testing::CoordinatorOptions o;
-  o.rounds = 2;
+  o.rounds = 4;
   auto coord =
-      // Without the update screen, which would refuse these wild updates (robust aggregation is
-      // tested in poisoning_test.cc): this test is about flagging the model that results.
-      Coordinator(Config(o,
-                         [](nlohmann::json& j) {
-                           j["training"]["learning_rate"] = 50.0;
-                           j["defences"]["enabled"] = false;
-                         }),
+      // Without the update screen: this test is about flagging the model that results (robust
+      // aggregation is tested in poisoning_test.cc).
+      Coordinator(Config(o, [](nlohmann::json& j) { j["defences"]["enabled"] = false; }),
                   "coord.out", {"--json"});
-  ASSERT_EQ(RunFederation(*coord), 3) << CoordinatorLog();
+  auto honest = StartRegion(1);
+  std::vector<std::unique_ptr<Process>> flippers;
+  for (int i = 2; i <= 3; ++i) {
+    flippers.push_back(std::make_unique<Process>(
+        std::vector<std::string>{kBin + "/fedseg-malicious-region", "--config",
+                                 WriteRegionConfig(i), "--attack", "label-flip"},
+        run_ + "/r" + std::to_string(i) + ".log"));
+  }
+  const auto rc = coord->Wait(120s);
+  ASSERT_TRUE(rc.has_value()) << "coordinator did not finish\n" << CoordinatorLog();
+  EXPECT_EQ(honest->Wait(30s).value_or(-1), 0);
+  for (auto& r : flippers) EXPECT_EQ(r->Wait(30s).value_or(-1), 0);
+  ASSERT_EQ(*rc, 3) << CoordinatorLog();
   const nlohmann::json rep = Report();
   EXPECT_EQ(rep["status"], "degraded");
   const std::string detail = rep.value("status_detail", "");
   EXPECT_EQ(detail.rfind("the final model is worse than the initial model: log loss ", 0), 0u)
       << detail;
-  EXPECT_GT(rep["rounds"][2]["global"]["loss"].get<double>(),
-            rep["rounds"][0]["global"]["loss"].get<double>());
+  const double initial = rep["rounds"][0]["global"]["loss"].get<double>();
+  const double final_loss = rep["rounds"][4]["global"]["loss"].get<double>();
+  std::printf("[ degraded ] log loss %.4f initially, %.4f at the end\n", initial, final_loss);
+  EXPECT_GT(final_loss, initial);
   EXPECT_TRUE(fs::exists(run_ + "/final.fsm"));
   const std::string out = ReadAll(run_ + "/coord.out");
   EXPECT_NE(out.find("\"status\": \"degraded\""), std::string::npos) << out;

@@ -9,8 +9,6 @@
 namespace fedseg::privacy::internal {
 namespace {
 
-constexpr double kInf = std::numeric_limits<double>::infinity();
-
 double LossAt(const PldPmf& pmf, size_t i) {
   return static_cast<double>(pmf.offset + static_cast<int64_t>(i)) * pmf.interval;
 }

@@ -7,7 +7,6 @@
 namespace fedseg::privacy::internal {
 namespace {
 
-constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kInvSqrt2 = 0.70710678118654752440;
 
 // log(exp(v) - (1 - q)) for exp(v) > 1 - q, without overflow for large v and without losing the

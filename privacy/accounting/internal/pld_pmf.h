@@ -7,9 +7,13 @@
 #define FEDSEG_PRIVACY_ACCOUNTING_INTERNAL_PLD_PMF_H_
 
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 namespace fedseg::privacy::internal {
+
+// An infinite privacy loss (a pure-DP failure), as the PMFs and their compositions write it.
+inline constexpr double kInf = std::numeric_limits<double>::infinity();
 
 // A PLD on the grid {k * interval}: mass[i] is the probability, under the first distribution P of
 // the dominating pair (P, Q), that the privacy loss log(P/Q) equals (offset + i) * interval;

@@ -1,4 +1,5 @@
 #include "common/data/csv.h"
+#include "tests/common/data/data_test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -14,6 +15,8 @@
 
 namespace fedseg::data {
 namespace {
+
+using test::SharedData;
 
 using Rows = std::vector<std::vector<std::string>>;
 
@@ -35,10 +38,6 @@ std::string ParseError(std::string_view text, char delimiter = 0) {
   if (t.ok()) return "";
   EXPECT_TRUE(t.status().IsInvalidArgument()) << t.status().ToString();
   return t.status().message();
-}
-
-std::string SharedData(const char* name) {
-  return std::string(FEDSEG_SOURCE_DIR "/../shared/data/") + name;
 }
 
 TEST(CsvParseTest, SimpleTable) {

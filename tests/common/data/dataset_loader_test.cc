@@ -10,9 +10,12 @@
 #include <vector>
 
 #include "common/data/csv.h"
+#include "tests/common/data/data_test_util.h"
 
 namespace fedseg::data {
 namespace {
+
+using test::SharedData;
 
 CsvTable Table(std::string_view text) {
   Result<CsvTable> t = ParseCsv(text, "t.csv");
@@ -50,10 +53,6 @@ std::vector<std::string> Names(const RawDataset& d) {
   std::vector<std::string> out;
   for (const RawColumn& c : d.features) out.push_back(c.name);
   return out;
-}
-
-std::string SharedData(const char* name) {
-  return std::string(FEDSEG_SOURCE_DIR "/../shared/data/") + name;
 }
 
 std::map<std::string, int> Count(const std::vector<std::string>& v) {

@@ -873,7 +873,6 @@ TEST_F(TlsTest, BadKeepaliveSettingsAreRefused) {
   EXPECT_TRUE(conn.status().IsInvalidArgument()) << conn.status().ToString();
 }
 
-}  // namespace
 // --- Identity: the extended key usage on both sides, no CN fallback ------------------------------
 
 TEST_F(TlsTest, ServerRefusesClientCertificateWithoutClientAuthEku) {
@@ -1008,4 +1007,5 @@ TEST_F(TlsTest, FirstFrameIsCappedToHelloSize) {
   EXPECT_EQ(server.events().frame_count(), 2u);
 }
 
+}  // namespace
 }  // namespace fedseg::net

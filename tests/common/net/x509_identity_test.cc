@@ -13,22 +13,16 @@
 #include <memory>
 #include <string>
 
+#include "common/base/openssl_ptr.h"
+
 namespace fedseg::net {
 namespace {
-
-struct X509Free {
-  void operator()(X509* p) const { X509_free(p); }
-};
-struct PkeyFree {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-using X509Ptr = std::unique_ptr<X509, X509Free>;
 
 // A self-signed certificate whose subject is `cn` (an exact byte string, so it may be empty or
 // hold a NUL), or has no CN at all when `cn` is null. OpenSSL's own checks on CN length are
 // bypassed by adding the entry as a raw UTF8String, as a hostile CA could.
 X509Ptr MakeCertificate(const std::string* cn) {
-  std::unique_ptr<EVP_PKEY, PkeyFree> key(EVP_EC_gen("P-256"));
+  EvpPkeyPtr key(EVP_EC_gen("P-256"));
   if (!key) return nullptr;
   X509Ptr cert(X509_new());
   X509_set_version(cert.get(), 2);

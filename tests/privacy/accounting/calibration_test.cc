@@ -7,17 +7,14 @@
 #include <string>
 
 #include "privacy/accounting/rdp_accountant.h"
+#include "tests/privacy/accounting/accounting_test_util.h"
 
 namespace fedseg::privacy {
 namespace {
 
-constexpr double kNan = std::numeric_limits<double>::quiet_NaN();
+using test::Epsilon;
+using test::kNan;
 
-EpsilonResult Epsilon(double q, double sigma, int64_t steps, double delta) {
-  Result<EpsilonResult> r = ComputeEpsilon(q, sigma, steps, delta);
-  EXPECT_TRUE(r.ok()) << r.status().ToString();
-  return r.ok() ? *r : EpsilonResult{kNan, kNan};
-}
 
 TEST(CalibrateTest, RoundTrip) {
   struct Case {

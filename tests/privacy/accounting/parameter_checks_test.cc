@@ -1,4 +1,5 @@
 #include "privacy/accounting/parameter_checks.h"
+#include "tests/privacy/accounting/accounting_test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -8,8 +9,9 @@
 namespace fedseg::privacy {
 namespace {
 
-constexpr double kInf = std::numeric_limits<double>::infinity();
-constexpr double kNan = std::numeric_limits<double>::quiet_NaN();
+using test::kInf;
+using test::kNan;
+
 
 TEST(ParameterChecksTest, SamplingRate) {
   EXPECT_TRUE(CheckSamplingRate(1.0).ok());

@@ -1,4 +1,5 @@
 #include "privacy/accounting/rdp_accountant.h"
+#include "tests/privacy/accounting/accounting_test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -12,6 +13,10 @@
 
 namespace fedseg::privacy {
 namespace {
+
+using test::Epsilon;
+using test::kInf;
+using test::kNan;
 
 struct RdpPoint {
   double q;
@@ -176,19 +181,11 @@ constexpr EpsilonPoint kEpsilonReference[] = {
 // clang-format on
 // GENERATED-END
 
-constexpr double kNan = std::numeric_limits<double>::quiet_NaN();
-constexpr double kInf = std::numeric_limits<double>::infinity();
 
 double Rdp(double q, double sigma, double order) {
   Result<double> r = ComputeRdpSampledGaussian(q, sigma, order);
   EXPECT_TRUE(r.ok()) << r.status().ToString();
   return r.ok() ? *r : kNan;
-}
-
-EpsilonResult Epsilon(double q, double sigma, int64_t steps, double delta) {
-  Result<EpsilonResult> r = ComputeEpsilon(q, sigma, steps, delta);
-  EXPECT_TRUE(r.ok()) << r.status().ToString();
-  return r.ok() ? *r : EpsilonResult{kNan, kNan};
 }
 
 std::string Where(double q, double sigma, double order) {
