@@ -174,6 +174,9 @@ class Coordinator {
   std::set<std::string> evaluators_;
   std::vector<ClientUpdate> updates_;
   int failed_aggregations_ = 0;        // consecutive rounds whose aggregate was refused
+  // Regions whose update the defences refused in this round, over all its attempts (a round whose
+  // aggregate fails is asked again); recorded with the round, then cleared.
+  std::set<std::string> round_refused_;
   EvaluationTally evals_;  // of the model after round_-1
   std::map<std::string, double> train_losses_;
   std::set<std::string> replied_;
