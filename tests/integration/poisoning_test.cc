@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <optional>
 #include <ostream>
@@ -204,12 +205,17 @@ TEST_P(PoisonedUpdatesTest, AreRefusedByNameAndRecordedWhileAFullQuorumCompletes
     EXPECT_FALSE(report["regions"][honest].contains("updates_refused")) << honest;
     EXPECT_EQ(report["regions"][honest]["rounds_participated"], kRounds) << honest;
   }
-  // 0.83: the initial model scores 0.624 and three honest regions reach 0.856 after these 2
-  // rounds (r1 and r2 alone 0.857); with defences off huge-n, scale and sign-flip end at 0.50,
-  // 0.54 and 0.18 (docs/security.md, "Real-process tests"). The margin below 0.856 is for the
-  // sanitizer builds' floating point. Label-flip with one epoch on an IID third of the rows barely
-  // hurts here even undefended (0.84), so for it the refusal is the evidence, not the AUC.
-  EXPECT_GT(report["final"]["global"]["roc_auc"].get<double>(), 0.83) << report["final"].dump();
+  // 0.83: the initial model scores 0.624; with r3 refused in both rounds the federation is r1 and
+  // r2 alone, which end at 0.857; with defences off huge-n, scale and sign-flip end at 0.50, 0.54
+  // and 0.18 (UndefendedAttackTest below; docs/security.md, "Real-process tests"). The margin
+  // below 0.857 is for the sanitizer builds' floating point. Label-flip with one epoch on an IID
+  // third of the rows barely hurts here even undefended (about 0.84), so for it the refusal is the
+  // evidence, not the AUC.
+  const double auc = report["final"]["global"]["roc_auc"].get<double>();
+  std::printf("%s with defences: final ROC AUC %.4f (initial %.4f), %d of %d updates refused\n",
+              c.attack.c_str(), auc, report["rounds"][0]["global"]["roc_auc"].get<double>(),
+              refused, kRounds);
+  EXPECT_GT(auc, 0.83) << report["final"].dump();
   // The page lists them too.
   EXPECT_NE(ReadAll(run_ + "/report.html").find("<section id=\"refused-updates\">"),
             std::string::npos);
@@ -227,6 +233,37 @@ INSTANTIATE_TEST_SUITE_P(
       for (char& ch : name) ch = ch == '-' ? '_' : ch;
       return name;
     });
+
+// The same federation with defences.enabled false (plain FedAvg: no caps, refusals, clipping or
+// sanity bound): each attack really wrecks the model, so the threshold above means something.
+class UndefendedAttackTest : public PoisoningTest,
+                             public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(UndefendedAttackTest, WrecksTheModelWithoutDefences) {
+  constexpr int kRounds = 2;
+  const std::string path = Config(kRounds, /*min_regions=*/3);
+  auto j = nlohmann::json::parse(ReadAll(path));
+  j["defences"] = {{"enabled", false}};
+  std::ofstream(path) << j.dump(2);
+  // Exit 0 (completed) or 3 (degraded: worse than the initial model), depending on the attack.
+  const int rc = RunFederation(path, {}, GetParam());
+  EXPECT_TRUE(rc == 0 || rc == 3) << rc << "\n" << CoordinatorLog();
+  EXPECT_FALSE(LogHas("refused the update")) << CoordinatorLog();
+  const nlohmann::json report = Report();
+  ASSERT_TRUE(report.is_object() && report.contains("final")) << CoordinatorLog();
+  const double auc = report["final"]["global"]["roc_auc"].get<double>();
+  std::printf("%s without defences: final ROC AUC %.4f, status %s\n", GetParam().c_str(), auc,
+              report["status"].get<std::string>().c_str());
+  EXPECT_LT(auc, 0.7) << report["final"].dump();
+}
+
+INSTANTIATE_TEST_SUITE_P(Attacks, UndefendedAttackTest,
+                         ::testing::Values("huge-n", "scale", "sign-flip"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           std::string name = info.param;
+                           for (char& ch : name) ch = ch == '-' ? '_' : ch;
+                           return name;
+                         });
 
 }  // namespace
 }  // namespace fedseg::testing
