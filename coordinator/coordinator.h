@@ -102,7 +102,9 @@ class Coordinator {
   // Screens updates_ (update_screen.h), aggregates what is accepted with the Strategy into a
   // candidate model and applies it only if it passes the sanity bound; on failure global_ and the
   // strategy's state are unchanged. Leaves the aggregated updates in *used
-  // (coordinator_aggregation.cc).
+  // (coordinator_aggregation.cc). Refused updates count towards the quorum (FinishRound checks it
+  // on answers): fewer accepted updates than the quorum are aggregated, with a warning; none fails.
+  // Each refusal is counted in the region's RegionResult and in round_refused_.
   Status AggregateRound(std::vector<ClientUpdate>* used);
   void StartFinalEvaluation();
   void FinishFinalEvaluation();

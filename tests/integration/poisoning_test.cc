@@ -205,17 +205,18 @@ TEST_P(PoisonedUpdatesTest, AreRefusedByNameAndRecordedWhileAFullQuorumCompletes
     EXPECT_FALSE(report["regions"][honest].contains("updates_refused")) << honest;
     EXPECT_EQ(report["regions"][honest]["rounds_participated"], kRounds) << honest;
   }
-  // 0.83: the initial model scores 0.624; with r3 refused in both rounds the federation is r1 and
+  // 0.80: the initial model scores 0.624; with r3 refused in both rounds the federation is r1 and
   // r2 alone, which end at 0.857; with defences off huge-n, scale and sign-flip end at 0.50, 0.54
   // and 0.18 (UndefendedAttackTest below; docs/security.md, "Real-process tests"). The margin
-  // below 0.857 is for the sanitizer builds' floating point. Label-flip with one epoch on an IID
+  // below 0.857 is for the sanitizer builds (-O1), whose floating point differs and whose figures
+  // were not measured. Label-flip with one epoch on an IID
   // third of the rows barely hurts here even undefended (about 0.84), so for it the refusal is the
   // evidence, not the AUC.
   const double auc = report["final"]["global"]["roc_auc"].get<double>();
   std::printf("%s with defences: final ROC AUC %.4f (initial %.4f), %d of %d updates refused\n",
               c.attack.c_str(), auc, report["rounds"][0]["global"]["roc_auc"].get<double>(),
               refused, kRounds);
-  EXPECT_GT(auc, 0.83) << report["final"].dump();
+  EXPECT_GT(auc, 0.80) << report["final"].dump();
   // The page lists them too.
   EXPECT_NE(ReadAll(run_ + "/report.html").find("<section id=\"refused-updates\">"),
             std::string::npos);
