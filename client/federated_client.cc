@@ -228,7 +228,8 @@ FederatedClient::Outcome FederatedClient::Session(net::TlsClientConnection& conn
         protocol::RoundStartMsg r;
         st = protocol::ParseFrame(*frame, type, &r);
         if (!st.ok() || !setup_) {
-          log_->error("bad RoundStart: {}", st.ok() ? "no setup yet" : FromCoordinator(st.message()));
+          log_->error("bad RoundStart: {}",
+                      st.ok() ? "no setup yet" : FromCoordinator(st.message()));
           return Outcome::kReconnect;
         }
         if (!r.train) final_evaluation_seen_ = true;
