@@ -11,6 +11,7 @@
 #include "client/features_command.h"
 #include "client/local_commands.h"
 #include "common/base/json_config.h"
+#include "common/base/log_escape.h"
 #include "common/base/progress.h"
 #include "common/base/seed.h"
 #include "common/base/sha256.h"
@@ -23,6 +24,12 @@
 
 namespace fedseg::client {
 namespace {
+
+// Text that came from the coordinator (its Error and Done messages, the run id, errors that quote
+// its contract, schema or certificate) for a log line: control characters escaped, so a
+// coordinator (or whoever holds its certificate) cannot plant a fake line in the region's log.
+// Longer than EscapeForLog's default: a schema mismatch names columns.
+std::string FromCoordinator(std::string_view text) { return EscapeForLog(text, 1024); }
 
 bool SameContract(const protocol::DataContract& a, const protocol::DataContract& b) {
   return a.label == b.label && a.categorical == b.categorical && a.numeric == b.numeric &&
@@ -66,7 +73,7 @@ int FederatedClient::Run() {
       if (o == Outcome::kDone) return 0;
       if (o == Outcome::kFatal) return 1;
     } else {
-      log_->warn("{}", conn.status().message());
+      log_->warn("{}", FromCoordinator(conn.status().message()));
       // A refused certificate will not be accepted on retry; say so, but keep trying in case the
       // coordinator's CA is being rotated (the operator sees the reason either way).
     }
@@ -151,7 +158,7 @@ FederatedClient::Outcome FederatedClient::Session(net::TlsClientConnection& conn
         st = protocol::ParseFrame(*frame, type, &w);
         if (st.ok()) st = HandleWelcome(w);
         if (!st.ok()) {
-          log_->error("{}", st.message());
+          log_->error("{}", FromCoordinator(st.message()));
           return Outcome::kFatal;
         }
         break;
@@ -160,7 +167,8 @@ FederatedClient::Outcome FederatedClient::Session(net::TlsClientConnection& conn
         protocol::SummaryRequestMsg req;
         st = protocol::ParseFrame(*frame, type, &req);
         if (!st.ok() || !contract_) {
-          log_->error("bad SummaryRequest: {}", st.ok() ? "no data contract yet" : st.message());
+          log_->error("bad SummaryRequest: {}",
+                      st.ok() ? "no data contract yet" : FromCoordinator(st.message()));
           return Outcome::kReconnect;
         }
         protocol::SummaryReplyMsg reply{{}, train_raw_.num_rows(), test_raw_.num_rows()};
@@ -204,7 +212,7 @@ FederatedClient::Outcome FederatedClient::Session(net::TlsClientConnection& conn
         st = protocol::ParseFrame(*frame, type, &s);
         if (st.ok()) st = HandleSetup(s);
         if (!st.ok()) {
-          log_->error("cannot use the coordinator's setup: {}", st.message());
+          log_->error("cannot use the coordinator's setup: {}", FromCoordinator(st.message()));
           return Outcome::kFatal;
         }
         break;
@@ -220,13 +228,14 @@ FederatedClient::Outcome FederatedClient::Session(net::TlsClientConnection& conn
         protocol::RoundStartMsg r;
         st = protocol::ParseFrame(*frame, type, &r);
         if (!st.ok() || !setup_) {
-          log_->error("bad RoundStart: {}", st.ok() ? "no setup yet" : st.message());
+          log_->error("bad RoundStart: {}",
+                      st.ok() ? "no setup yet" : FromCoordinator(st.message()));
           return Outcome::kReconnect;
         }
         if (!r.train) final_evaluation_seen_ = true;
         auto answer = HandleRound(r);
         if (!answer.ok()) {
-          log_->error("round {}: {}", r.round, answer.status().message());
+          log_->error("round {}: {}", r.round, FromCoordinator(answer.status().message()));
           return answer.status().IsResourceExhausted() || answer.status().IsPermissionDenied()
                      ? Outcome::kFatal
                      : Outcome::kReconnect;
@@ -250,16 +259,16 @@ FederatedClient::Outcome FederatedClient::Session(net::TlsClientConnection& conn
         st = protocol::ParseFrame(*frame, type, &d);
         if (st.ok() && setup_) st = SaveFinalModel(d.weights);
         if (!st.ok()) {
-          log_->error("final model: {}", st.message());
+          log_->error("final model: {}", FromCoordinator(st.message()));
           return Outcome::kFatal;
         }
-        log_->info("federation finished: {}", d.reason);
+        log_->info("federation finished: {}", FromCoordinator(d.reason));
         return Outcome::kDone;
       }
       case protocol::MessageType::kError: {
         protocol::ErrorMsg e;
         (void)protocol::ParseFrame(*frame, type, &e);
-        log_->error("coordinator says: {}", e.message);
+        log_->error("coordinator says: {}", FromCoordinator(e.message));
         // A refusal (identity, allow-list) will not change on retry.
         return e.message.rfind("refused", 0) == 0 ? Outcome::kFatal : Outcome::kReconnect;
       }
@@ -324,7 +333,7 @@ Status FederatedClient::HandleWelcome(const protocol::WelcomeMsg& msg) {
   welcome_run_ = msg.run_id;
   log_->info("loaded {}: {} training rows, {} test rows (run {})",
              config_.spec_file.empty() ? config_.train_data : config_.spec_file,
-             train_raw_.num_rows(), test_raw_.num_rows(), msg.run_id);
+             train_raw_.num_rows(), test_raw_.num_rows(), FromCoordinator(msg.run_id));
   return Status::OK();
 }
 

@@ -113,8 +113,10 @@ Fields MakeFields() {
       Field<C>("federation.fraction", [](auto& c) -> auto& { return c.fraction; },
                "share of ready regions selected each round (at least `min_regions`)"),
       Field<C>("federation.min_regions", [](auto& c) -> auto& { return c.min_regions; },
-               "quorum: a round needs this many updates; with fewer, the model is unchanged and "
-               "the round is retried when enough regions are ready"),
+               "quorum: a round needs this many updates back (updates the defences refuse count: "
+               "the round is aggregated from the accepted ones if there is at least one, see "
+               "[security.md](security.md#a-refused-region-does-not-stall-the-run)); with fewer, "
+               "the model is unchanged and the round is retried when enough regions are ready"),
       Field<C>("federation.round_deadline_s", [](auto& c) -> auto& { return c.round_deadline_s; },
                "updates later than this are refused; the round completes with the quorum"),
       Field<C>("federation.join_timeout_s", [](auto& c) -> auto& { return c.join_timeout_s; },

@@ -62,7 +62,7 @@ struct CoordinatorConfig {
   // (plan.total_rounds, the one place it is stored).
   protocol::TrainingPlan plan = DefaultTrainingPlan();
   double fraction = 1.0;             // share of ready regions selected per round
-  int min_regions = 2;               // quorum: a round needs this many updates
+  int min_regions = 2;               // quorum: a round needs this many updates (refused ones count)
   double round_deadline_s = 300;     // updates arriving later are refused
   double join_timeout_s = 60;        // wait this long for every region before starting with a quorum
   double summary_deadline_s = 120;   // wait for summaries before building the schema with a quorum

@@ -104,7 +104,9 @@ class Coordinator {
   // Screens updates_ (update_screen.h), aggregates what is accepted with the Strategy into a
   // candidate model and applies it only if it passes the sanity bound; on failure global_ and the
   // strategy's state are unchanged. Leaves the aggregated updates in *used
-  // (coordinator_aggregation.cc).
+  // (coordinator_aggregation.cc). Refused updates count towards the quorum (FinishRound checks it
+  // on answers): fewer accepted updates than the quorum are aggregated, with a warning; none fails.
+  // Each refusal is counted in the region's RegionResult and in round_refused_.
   Status AggregateRound(std::vector<ClientUpdate>* used);
   void StartFinalEvaluation();
   void FinishFinalEvaluation();
@@ -176,6 +178,9 @@ class Coordinator {
   std::set<std::string> evaluators_;
   std::vector<ClientUpdate> updates_;
   int failed_aggregations_ = 0;        // consecutive rounds whose aggregate was refused
+  // Regions whose update the defences refused in this round, over all its attempts (a round whose
+  // aggregate fails is asked again); recorded with the round, then cleared.
+  std::set<std::string> round_refused_;
   EvaluationTally evals_;  // of the model after round_-1
   std::map<std::string, double> train_losses_;
   std::set<std::string> replied_;

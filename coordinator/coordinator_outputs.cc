@@ -113,6 +113,8 @@ void Coordinator::RecordRound(uint64_t examples, double loss, double secs) {
   t.train_loss = loss;
   t.seconds = secs;
   for (const ClientUpdate& u : updates_) t.participants.push_back(u.region);
+  t.refused.assign(round_refused_.begin(), round_refused_.end());
+  round_refused_.clear();
   record_.Round(round_).training = std::move(t);
 }
 

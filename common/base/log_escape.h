@@ -1,8 +1,10 @@
 // Peer-provided text made safe for a log line. A region's Hello (`software`), its decline reasons,
 // certificate subjects and region names come from the other side of the network: a newline in
 // one of them would let a peer plant a fake line ("... joined") in the coordinator's log, and
-// terminal escape sequences could rewrite what an operator sees. Every such string goes through
-// EscapeForLog before it is logged; this is the one helper for it.
+// terminal escape sequences could rewrite what an operator sees. The same holds the other way: a
+// region logs what the coordinator sends (Error and Done text, the run id, errors quoting its
+// contract or schema). Every such string goes through EscapeForLog before it is logged; this is
+// the one helper for it.
 #ifndef FEDSEG_COMMON_BASE_LOG_ESCAPE_H_
 #define FEDSEG_COMMON_BASE_LOG_ESCAPE_H_
 

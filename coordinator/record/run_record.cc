@@ -50,7 +50,7 @@ Result<RoundResult> ReadRound(const JsonReader& r) {
     out.evaluation = std::move(e);
   }
   if (r.Has("selected") || r.Has("updates") || r.Has("examples") || r.Has("train_loss") ||
-      r.Has("seconds") || r.Has("participants")) {
+      r.Has("seconds") || r.Has("participants") || r.Has("refused")) {
     RoundTraining t;
     FEDSEG_RETURN_IF_ERROR(r.Uint64("selected", &t.selected));
     FEDSEG_RETURN_IF_ERROR(r.Uint64("updates", &t.updates));
@@ -58,6 +58,8 @@ Result<RoundResult> ReadRound(const JsonReader& r) {
     FEDSEG_RETURN_IF_ERROR(r.NumberOrNull("train_loss", &t.train_loss));
     FEDSEG_RETURN_IF_ERROR(r.NumberOrNull("seconds", &t.seconds));
     FEDSEG_RETURN_IF_ERROR(r.Strings("participants", &t.participants));
+    // Written only when a region was refused (documented in the header).
+    if (r.Has("refused")) FEDSEG_RETURN_IF_ERROR(r.Strings("refused", &t.refused));
     out.training = std::move(t);
   }
   return out;
@@ -89,6 +91,12 @@ Result<RegionResult> ReadRegion(const JsonReader& r) {
   // Added with the privacy ledger: older files lack both (documented in the header).
   if (r.Has("epsilon_delta")) FEDSEG_RETURN_IF_ERROR(r.NumberOrNull("epsilon_delta", &g.epsilon_delta));
   if (r.Has("ledger_head")) FEDSEG_RETURN_IF_ERROR(r.String("ledger_head", &g.ledger_head));
+  // Written only for a region with a refused update (documented in the header).
+  if (r.Has("updates_refused") || r.Has("last_refused_round") || r.Has("last_refusal")) {
+    FEDSEG_RETURN_IF_ERROR(r.Int("updates_refused", &g.updates_refused));
+    FEDSEG_RETURN_IF_ERROR(r.Uint32("last_refused_round", &g.last_refused_round));
+    FEDSEG_RETURN_IF_ERROR(r.String("last_refusal", &g.last_refusal));
+  }
   FEDSEG_RETURN_IF_ERROR(r.Bool("connected", &g.connected));
   return g;
 }
@@ -165,6 +173,7 @@ Json RoundResult::ToJson() const {
     h["train_loss"] = NumberOrNull(training->train_loss);
     h["seconds"] = NumberOrNull(training->seconds);
     h["participants"] = training->participants;
+    if (!training->refused.empty()) h["refused"] = training->refused;
   }
   return h;
 }
@@ -172,19 +181,25 @@ Json RoundResult::ToJson() const {
 Json RegionResult::ToJson() const {
   Json by_round = Json::object();
   for (const auto& [round, eps] : epsilon_by_round) by_round[std::to_string(round)] = NumberOrNull(eps);
-  return {{"train_rows", train_rows},
-          {"test_rows", test_rows},
-          {"rounds_participated", rounds_participated},
-          {"rounds_missed", rounds_missed},
-          {"declined_rounds", declined_rounds},
-          {"decline_reason", decline_reason},
-          {"retired", retired},
-          {"epsilon_spent", NumberOrNull(epsilon_spent)},
-          {"epsilon_budget", NumberOrNull(epsilon_budget)},
-          {"epsilon_by_round", std::move(by_round)},
-          {"epsilon_delta", NumberOrNull(epsilon_delta)},
-          {"ledger_head", ledger_head},
-          {"connected", connected}};
+  Json out = {{"train_rows", train_rows},
+               {"test_rows", test_rows},
+               {"rounds_participated", rounds_participated},
+               {"rounds_missed", rounds_missed},
+               {"declined_rounds", declined_rounds},
+               {"decline_reason", decline_reason},
+               {"retired", retired},
+               {"epsilon_spent", NumberOrNull(epsilon_spent)},
+               {"epsilon_budget", NumberOrNull(epsilon_budget)},
+               {"epsilon_by_round", std::move(by_round)},
+               {"epsilon_delta", NumberOrNull(epsilon_delta)},
+               {"ledger_head", ledger_head},
+               {"connected", connected}};
+  if (updates_refused > 0) {
+    out["updates_refused"] = updates_refused;
+    out["last_refused_round"] = last_refused_round;
+    out["last_refusal"] = last_refusal;
+  }
+  return out;
 }
 
 Json ModelFacts::ToJson() const {

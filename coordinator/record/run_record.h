@@ -17,7 +17,9 @@
 //   global (MetricsBrief), regions {name: MetricsBrief}, evaluated_by, and for the final model
 //   report (ml::ClassificationReport::ToJson: per-class metrics and the confusion matrix);
 // plus, once round `round` has been trained (round >= 1),
-//   selected, updates, examples, train_loss (null if not finite), seconds, participants [names].
+//   selected, updates, examples, train_loss (null if not finite), seconds, participants [names],
+//   and refused [names] (regions whose update the defences refused in that round, in any of its
+//   attempts; absent when none was).
 // A MetricsBrief is {rows, loss, accuracy, macro_f1, positive_f1, roc_auc, kappa}.
 //
 // FromJson refuses a missing or mistyped field with a message naming it ("report.json:
@@ -26,6 +28,9 @@
 //   - regions.<name>.epsilon_delta (0) and regions.<name>.ledger_head ("") were added with the
 //     privacy ledger; report.json and checkpoints written before it have neither.
 //   - status_detail came with the run-status vocabulary, when "finished" stopped being a status.
+//   - regions.<name>.updates_refused (0), last_refused_round (0), last_refusal ("") and a round's
+//     refused ([]) are written only when an update was refused (update_screen.h), so the reports
+//     of runs without a refusal read as before.
 //   - the optional groups above (a round's evaluation or training, model, final,
 //     refused_connections, a round's report) are absent whenever the run had not reached them.
 #ifndef FEDSEG_COORDINATOR_RECORD_RUN_RECORD_H_
@@ -76,6 +81,7 @@ struct RoundTraining {
   double train_loss = 0;  // example-weighted mean; NaN when not finite
   double seconds = 0;     // wall time of the round
   std::vector<std::string> participants;  // in aggregation order
+  std::vector<std::string> refused;       // regions whose update was refused, by name
   bool operator==(const RoundTraining&) const = default;
 };
 
@@ -101,6 +107,10 @@ struct RegionResult {
   std::map<uint32_t, double> epsilon_by_round;  // epsilon spent after each trained round
   double epsilon_delta = 0;               // the delta of those epsilons
   std::string ledger_head;                // hex hash of the region's privacy-ledger head
+  // Updates of this region the coordinator's defences refused (update_screen.h), over the run.
+  int updates_refused = 0;
+  uint32_t last_refused_round = 0;  // the round of the last refusal (0 if none)
+  std::string last_refusal;         // its reason ("norm 1.2e+04 is more than 10 x ..."), or ""
   bool connected = false;
 
   nlohmann::json ToJson() const;

@@ -1,13 +1,21 @@
 // Integration tests of a region's own policies in a real federation (fedseg-coordinator and
 // fedseg-client processes over mutual TLS on 127.0.0.1): a region that is slower than the round
 // deadline, a table with an identifier column nobody declared, and a privacy budget that would
-// need more noise than the region's ceiling.
+// need more noise than the region's ceiling; and, against a stand-in coordinator (an in-process
+// TlsServer with the coordinator's certificate), that the region escapes the coordinator's text
+// before logging it.
 #include <gtest/gtest.h>
 
+#include <boost/asio/io_context.hpp>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
 
+#include "common/net/tls.h"
+#include "common/net/tls_server.h"
+#include "common/protocol/messages.h"
 #include "federation_fixture.h"
 
 namespace fedseg {
@@ -180,6 +188,65 @@ TEST_F(RegionTest, ARegionPastItsNoiseCeilingDeclinesAndSaysWhy) {
   EXPECT_EQ(r3["epsilon_spent"], 0.0);
   EXPECT_EQ(rep["completed_round"], 2);
   EXPECT_EQ(rep["regions"]["r1"]["epsilon_by_round"].size(), 2u);
+}
+
+// A coordinator (or whoever holds its certificate) answers the region's Hello with text meant to
+// forge log lines: a newline followed by a line in the region's own log format, and a terminal
+// escape. The region must log it escaped, on its own line: fedseg-client logs the Done reason
+// (the coordinator's status detail) and an Error's message, and stops.
+TEST_F(RegionTest, TextFromTheCoordinatorIsEscapedInTheRegionLog) {
+  const std::string forged = "2026-01-01T00:00:00.000 [r1] info region r1 trained on 0 rows";
+  struct Case {
+    protocol::MessageType type;
+    std::string text;
+    int exit_code;
+    std::string logged;  // what the region's log must say, escaped
+  };
+  const Case cases[] = {
+      {protocol::MessageType::kDone, "completed\n" + forged + "\x1b[2J", 0,
+       "federation finished: completed\\n" + forged + "\\x1b[2J"},
+      {protocol::MessageType::kError, "refused: go away\r\n" + forged, 1,
+       "coordinator says: refused: go away\\r\\n" + forged},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(protocol::MessageTypeName(static_cast<uint16_t>(c.type)));
+    boost::asio::io_context io;
+    auto tls = net::MakeServerTlsContext(
+        {Pki() + "/ca.crt", Pki() + "/coordinator.crt", Pki() + "/coordinator.key"});
+    ASSERT_TRUE(tls.ok()) << tls.status().message();
+    net::TlsServerOptions so;
+    so.port = port_;
+    net::TlsServerHandlers h;
+    h.on_session = [](std::shared_ptr<net::TlsSession>) {};
+    h.on_frame = [&c](const std::shared_ptr<net::TlsSession>& s, net::Frame f) {
+      if (f.type != static_cast<uint16_t>(protocol::MessageType::kHello)) return;
+      if (c.type == protocol::MessageType::kDone) {
+        s->Send(protocol::MakeFrame(c.type, protocol::DoneMsg{{}, c.text}));
+      } else {
+        s->Send(protocol::MakeFrame(c.type, protocol::ErrorMsg{c.text}));
+      }
+    };
+    h.on_close = [](const std::shared_ptr<net::TlsSession>&, const Status&) {};
+    auto server = net::TlsServer::Create(io, *tls, so, h);
+    ASSERT_TRUE(server.ok()) << server.status().message();
+    std::thread loop([&io] { io.run(); });
+    const std::string log = run_ + "/r1.log";
+    std::filesystem::remove(log);
+    auto region = StartRegion(1);
+    const auto rc = region->Wait(30s);
+    (*server)->Stop();
+    loop.join();
+    ASSERT_TRUE(rc.has_value()) << ReadAll(log);
+    EXPECT_EQ(*rc, c.exit_code) << ReadAll(log);
+    const std::string text = ReadAll(log);
+    EXPECT_NE(text.find(c.logged), std::string::npos) << text;
+    // No forged line, and no raw control character but the newlines ending the region's lines.
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);) {
+      EXPECT_NE(line.rfind("2026-01-01T00:00:00.000", 0), 0u) << "forged line: " << line;
+      for (char ch : line) EXPECT_FALSE(ch == '\x1b' || ch == '\r') << line;
+    }
+  }
 }
 
 }  // namespace

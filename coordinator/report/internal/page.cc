@@ -50,6 +50,9 @@ std::string Page::Render() {
   body += Section("privacy", "Differential privacy", Privacy());
   body += Section("final", "Final model", FinalModel());
   body += Section("rounds", "Rounds", RoundsTable());
+  if (std::string refused = RefusedUpdates(); !refused.empty()) {
+    body += Section("refused-updates", "Refused updates", refused);
+  }
   if (std::string refused = Refused(); !refused.empty()) {
     body += Section("connections", "Refused connections", refused);
   }

@@ -3,7 +3,7 @@
 // configuration echo and the final model's full report are still read as JSON (guarded, see
 // report_json.h), as the record keeps them. Its methods are spread over page.cc (the frame and the
 // header), page_charts.cc (quality, regions, privacy) and page_tables.cc (final model, rounds,
-// refusals, configuration).
+// refused updates and connections, configuration).
 #ifndef FEDSEG_COORDINATOR_REPORT_INTERNAL_PAGE_H_
 #define FEDSEG_COORDINATOR_REPORT_INTERNAL_PAGE_H_
 
@@ -68,6 +68,7 @@ class Page {
   std::string FinalModel();
   std::string RoundsTable();
   std::string Refused();
+  std::string RefusedUpdates();
   std::string Configuration();
 
   const RunRecord& record_;

@@ -150,6 +150,35 @@ std::string Page::Refused() {
   return out + "</table>\n";
 }
 
+std::string Page::RefusedUpdates() {
+  // Shown only when the coordinator's defences refused an update (update_screen.h).
+  std::map<std::string, std::vector<uint32_t>> rounds_of;
+  for (const RoundResult& r : record_.rounds) {
+    if (!r.training) continue;
+    for (const std::string& name : r.training->refused) rounds_of[name].push_back(r.round);
+  }
+  std::string rows;
+  for (const auto& [name, r] : record_.regions) {
+    if (r.updates_refused <= 0) continue;
+    std::string rounds;
+    for (uint32_t round : rounds_of[name]) {
+      rounds += (rounds.empty() ? "" : ", ") + std::to_string(round);
+    }
+    rows += "<tr data-region=\"" + HtmlEscape(name) + "\"><td class=\"text\">" +
+            HtmlEscape(name) + "</td><td>" + FormatCount(r.updates_refused) + "</td><td>" +
+            (rounds.empty() ? std::string("\u2013") : rounds) + "</td><td class=\"text\">round " +
+            std::to_string(r.last_refused_round) + ": " + HtmlEscape(r.last_refusal) +
+            "</td></tr>\n";
+  }
+  if (rows.empty()) return "";
+  return "<p>Updates the coordinator's defences refused (docs/security.md, \"Poisoned "
+         "updates\"): they were not aggregated. A round counts a refused update as an answer "
+         "towards its quorum and goes on with the accepted ones.</p>\n"
+         "<table class=\"refused-updates\">\n<tr><th>region</th><th>updates refused</th>"
+         "<th>in rounds</th><th>last refusal</th></tr>\n" +
+         rows + "</table>\n";
+}
+
 std::string Page::Configuration() {
   std::string out;
   if (record_.model) {

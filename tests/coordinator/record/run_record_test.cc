@@ -95,7 +95,7 @@ RunRecord SmallRecord() {
   e.regions["a"] = {6, 0.75, 0.5, 0.5, 0.5, 0.5, 0.5};
   e.evaluated_by = 2;
   rec.Round(1).evaluation = e;
-  rec.Round(1).training = RoundTraining{2, 2, 100, INFINITY, 1.5, {"b", "a"}};
+  rec.Round(1).training = RoundTraining{2, 2, 100, INFINITY, 1.5, {"b", "a"}, {}};
   return rec;
 }
 
@@ -140,6 +140,46 @@ TEST(RunRecordTest, StatusDetailIsWrittenWhenSetAndReadBack) {
   nlohmann::json bad = j;
   bad["status_detail"] = 15;
   EXPECT_FALSE(RunRecord::FromJson(bad, "report.json").ok());
+}
+
+TEST(RunRecordTest, RefusalsAreWrittenOnlyWhenAnUpdateWasRefusedAndReadBack) {
+  RunRecord rec = SmallRecord();
+  rec.regions["a"] = RegionResult{};
+  rec.regions["b"] = RegionResult{};
+  nlohmann::json j = rec.ToJson();
+  EXPECT_FALSE(j["rounds"][1].contains("refused"));
+  EXPECT_FALSE(j["regions"]["a"].contains("updates_refused"));
+  EXPECT_FALSE(j["regions"]["a"].contains("last_refusal"));
+
+  rec.Round(1).training->refused = {"b"};
+  rec.regions["b"].updates_refused = 2;
+  rec.regions["b"].last_refused_round = 1;
+  rec.regions["b"].last_refusal = "norm 1e+04 is more than 10 x the round's median norm 3";
+  j = rec.ToJson();
+  EXPECT_EQ(j["rounds"][1]["refused"], nlohmann::json({"b"}));
+  EXPECT_EQ(j["regions"]["b"]["updates_refused"], 2);
+  EXPECT_EQ(j["regions"]["b"]["last_refused_round"], 1);
+  EXPECT_EQ(j["regions"]["b"]["last_refusal"],
+            "norm 1e+04 is more than 10 x the round's median norm 3");
+  EXPECT_FALSE(j["regions"]["a"].contains("updates_refused"));
+  Result<RunRecord> back = RunRecord::FromJson(nlohmann::json::parse(j.dump()), "r");
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->regions, rec.regions);  // (the rounds hold NaN, which equals nothing)
+  EXPECT_EQ(back->rounds[1].training->refused, std::vector<std::string>{"b"});
+  EXPECT_EQ(back->ToJson(), j);
+  // The checkpoint's parts carry them too (a resumed run keeps counting).
+  auto regions = RunRecord::RegionsFromJson(nlohmann::json::parse(rec.RegionsToJson().dump()), "c");
+  ASSERT_TRUE(regions.ok()) << regions.status().message();
+  EXPECT_EQ(regions->at("b").updates_refused, 2);
+
+  nlohmann::json bad = j;
+  bad["regions"]["b"].erase("last_refusal");
+  EXPECT_EQ(RunRecord::FromJson(bad, "report.json").status().message(),
+            "report.json: regions.b.last_refusal: missing");
+  bad = j;
+  bad["rounds"][1]["refused"] = "b";
+  EXPECT_EQ(RunRecord::FromJson(bad, "report.json").status().message(),
+            "report.json: rounds[1].refused: expected an array of strings, found string");
 }
 
 TEST(RunRecordTest, MetricsCsvRows) {

@@ -51,7 +51,7 @@ TEST(ReportHtmlRecordTest, RendersARunningRecordBuiltInCode) {
   e.regions["north"] = e.global;
   e.evaluated_by = 1;
   rec.Round(0).evaluation = e;
-  rec.Round(1).training = RoundTraining{1, 1, 400, 0.55, 2.5, {"north"}};
+  rec.Round(1).training = RoundTraining{1, 1, 400, 0.55, 2.5, {"north"}, {}};
   rec.regions["north"].train_rows = 400;
   rec.regions["north"].rounds_participated = 1;
   const std::string html = RenderReportHtml(rec);

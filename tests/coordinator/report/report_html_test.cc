@@ -150,6 +150,25 @@ TEST_F(ReportHtmlTest, RunWithoutDpShowsTrainingLossAndNoEpsilonCharts) {
   EXPECT_NE(html.find("<dd>off</dd>"), std::string::npos);
 }
 
+TEST_F(ReportHtmlTest, RefusedUpdatesHaveASectionOnlyWhenThereAreAny) {
+  EXPECT_EQ(RenderReportHtml(plain_).find("id=\"refused-updates\""), std::string::npos);
+  Json report = plain_;
+  report["regions"]["Region-3"]["updates_refused"] = 2;
+  report["regions"]["Region-3"]["last_refused_round"] = 3;
+  report["regions"]["Region-3"]["last_refusal"] = "norm 5e+03 is <more> than 10 x the median";
+  report["rounds"][1]["refused"] = {"Region-3"};
+  report["rounds"][3]["refused"] = {"Region-3"};
+  const std::string html = RenderReportHtml(report);
+  ASSERT_NE(html.find("<section id=\"refused-updates\">"), std::string::npos);
+  EXPECT_NE(html.find("<tr data-region=\"Region-3\"><td class=\"text\">Region-3</td><td>2</td>"
+                      "<td>1, 3</td><td class=\"text\">round 3: norm 5e+03 is &lt;more&gt; than "
+                      "10 x the median</td></tr>"),
+            std::string::npos);
+  // One row in the metrics table and one here.
+  EXPECT_EQ(CountOccurrences(html, "<tr data-region=\"Region-3\">"), 2u);
+  EXPECT_EQ(CountOccurrences(html, "<tr data-region=\"Region-2\">"), 1u);
+}
+
 TEST_F(ReportHtmlTest, HostileNamesAreEscapedEverywhere) {
   Json report = dp_;
   const std::string evil_region = "<script>alert('region')</script>";
