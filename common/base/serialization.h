@@ -25,11 +25,20 @@
 
 namespace fedseg::internal {
 
-// Bytes not yet consumed by the archive currently loading on this thread (0 = no limit active).
-// Set by Parse(); checked by every container load below.
-struct LoadBudget {
-  static thread_local const std::istream* stream;
-  static thread_local uint64_t total;
+// While alive, container loads on this thread are checked against the bytes `is` has left of its
+// `total` (Parse() opens one per call; scopes nest, the inner one wins until it closes). The
+// thread-local state lives in serialization.cc only: no other translation unit touches a
+// thread_local directly, so no compiler-generated TLS wrapper is involved.
+class LoadBudgetScope {
+ public:
+  LoadBudgetScope(const std::istream& is, uint64_t total);
+  ~LoadBudgetScope();
+  LoadBudgetScope(const LoadBudgetScope&) = delete;
+  LoadBudgetScope& operator=(const LoadBudgetScope&) = delete;
+
+ private:
+  const std::istream* saved_stream_;
+  uint64_t saved_total_;
 };
 
 // Throws cereal::Exception (caught in Parse) when `count` elements of at least `min_elem_bytes`
@@ -151,12 +160,9 @@ Status Parse(std::string_view bytes, T* out, std::string_view what) {
   } buf(bytes);
   std::istream is(&buf);
   T tmp{};
-  const std::istream* saved_stream = internal::LoadBudget::stream;
-  uint64_t saved_total = internal::LoadBudget::total;
-  internal::LoadBudget::stream = &is;
-  internal::LoadBudget::total = bytes.size();
   Status st;
   try {
+    internal::LoadBudgetScope budget(is, bytes.size());
     cereal::PortableBinaryInputArchive ar(is);
     ar(tmp);
     if (is.tellg() != static_cast<std::streamoff>(bytes.size())) {
@@ -167,8 +173,6 @@ Status Parse(std::string_view bytes, T* out, std::string_view what) {
   } catch (const std::exception& e) {
     st = Status::Corruption(std::string(what) + " is malformed: " + e.what());
   }
-  internal::LoadBudget::stream = saved_stream;
-  internal::LoadBudget::total = saved_total;
   if (st.ok()) *out = std::move(tmp);
   return st;
 }
