@@ -176,9 +176,14 @@ void Coordinator::OnUpdate(RegionState& r, const net::Frame& f) {
   if (msg.round == r.owed_round) r.owed_round = 0;  // answered, in time or not
   const bool asked = selected_.count(r.name) || evaluators_.count(r.name);
   if (!in_round || msg.round != round_ || !asked || lost_.count(r.name)) {
-    // A late or unsolicited update is refused but is no reason to drop the region.
-    log_->warn("region {}: refused update for round {} (current round {}{})", r.name, msg.round,
-               round_, in_round && msg.round == round_ ? ", region not selected" : "");
+    // A late or unsolicited update is refused but is no reason to drop the region. The reason
+    // says which check failed: a round restarted under the same number is not "current" for an
+    // answer to its earlier attempt from a region that was dropped from it.
+    const std::string why = !in_round               ? "no round is open"
+                            : msg.round != round_   ? "the current round is " + std::to_string(round_)
+                            : lost_.count(r.name)   ? "the region was dropped from this round"
+                                                    : "the region was not asked in this round";
+    log_->warn("region {}: refused update for round {} ({})", r.name, msg.round, why);
     return;
   }
   if (replied_.count(r.name)) {

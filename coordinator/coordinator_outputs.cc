@@ -57,6 +57,8 @@ StatusSnapshot Coordinator::Snapshot() const {
     rs.retired = r.result.retired;
     rs.rounds_participated = r.result.rounds_participated;
     rs.rounds_missed = r.result.rounds_missed;
+    rs.updates_refused = r.result.updates_refused;
+    rs.last_refused_round = r.result.last_refused_round;
     rs.epsilon_spent = r.result.epsilon_spent;
     rs.epsilon_budget = r.result.epsilon_budget;
     rs.epsilon_delta = r.result.epsilon_delta;

@@ -44,10 +44,19 @@ std::string Figures(const MetricsBrief& m) {
 
 std::optional<std::string> WorseThanInitial(const MetricsBrief& initial,
                                             const MetricsBrief& final_model) {
-  if (!std::isfinite(initial.loss)) return std::nullopt;
-  if (std::isfinite(final_model.loss) && final_model.loss <= initial.loss) return std::nullopt;
-  return "the final model is worse than the initial model: " + Figures(final_model) + " against " +
-         Figures(initial) + " for the initial model (round 0)";
+  const std::string against =
+      Figures(final_model) + " against " + Figures(initial) + " for the initial model (round 0)";
+  if (std::isfinite(initial.loss) &&
+      !(std::isfinite(final_model.loss) && final_model.loss <= initial.loss)) {
+    return "the final model is worse than the initial model: " + against;
+  }
+  // A constant model (every update zeroed, or all weights collapsed) can have a lower log loss
+  // than a random start, ln 2 for two balanced classes, while ranking no user above another.
+  if (std::isfinite(initial.roc_auc) && std::isfinite(final_model.roc_auc) &&
+      final_model.roc_auc <= 0.5 && final_model.roc_auc < initial.roc_auc) {
+    return "the final model ranks no better than chance, below the initial model: " + against;
+  }
+  return std::nullopt;
 }
 
 }  // namespace fedseg::coordinator

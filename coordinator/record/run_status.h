@@ -35,11 +35,13 @@ int RunStatusExitCode(RunStatus s);
 
 // Whether a completed run is kDegraded: the final model's federated log loss is higher than the
 // initial model's (round 0: the same architecture, randomly initialised, evaluated on the
-// regions' held-out rows), or not finite while the initial one was. Returns the status detail
-// naming both losses (and AUC and accuracy), or nullopt when the final model is not worse or
-// either loss is unknown. The loss is the criterion because it scores every prediction; a
-// model trained on noise (a region calibrating sigma = 147 to spend the last of its budget) ends
-// with a loss far above the initial one.
+// regions' held-out rows), or not finite while the initial one was; or its ROC AUC is at most 0.5
+// (no better than chance) and below the initial model's. Returns the status detail naming both
+// models' loss, AUC and accuracy, or nullopt when the final model is not worse or the figures are
+// unknown. The loss is the main criterion because it scores every prediction; a model trained on
+// noise (a region calibrating sigma = 147 to spend the last of its budget) ends with a loss far
+// above the initial one. The AUC criterion catches a constant model (an attack that zeroes the
+// updates), whose loss, ln 2 for two balanced classes, can be below a random start's.
 std::optional<std::string> WorseThanInitial(const MetricsBrief& initial,
                                             const MetricsBrief& final_model);
 

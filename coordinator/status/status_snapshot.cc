@@ -118,6 +118,8 @@ nlohmann::json StatusJson(const StatusSnapshot& s) {
                        {"retired", r.retired},
                        {"rounds_participated", r.rounds_participated},
                        {"rounds_missed", r.rounds_missed},
+                       {"updates_refused", r.updates_refused},
+                       {"last_refused_round", r.last_refused_round},
                        {"epsilon_spent", NumberOrNull(r.epsilon_spent)},
                        {"epsilon_budget", NumberOrNull(r.epsilon_budget)},
                        {"epsilon_delta", NumberOrNull(r.epsilon_delta)}};
@@ -221,6 +223,12 @@ std::string PrometheusText(const StatusSnapshot& s,
   for (const RegionStatus& r : s.regions) {
     e.Sample("fedseg_region_rounds_participated_total", {{"region", r.name}},
              Value(static_cast<uint64_t>(std::max(0, r.rounds_participated))));
+  }
+  e.Family("fedseg_region_updates_refused_total", "counter",
+           "Updates of the region the coordinator's update screen refused (defences).");
+  for (const RegionStatus& r : s.regions) {
+    e.Sample("fedseg_region_updates_refused_total", {{"region", r.name}},
+             Value(static_cast<uint64_t>(std::max(0, r.updates_refused))));
   }
   e.Family("fedseg_region_epsilon", "gauge",
            "Differential-privacy epsilon the region reports having spent (0 without DP).");

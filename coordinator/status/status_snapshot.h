@@ -30,6 +30,8 @@ struct RegionStatus {
   bool retired = false;   // declined for good (privacy budget exhausted)
   int rounds_participated = 0;
   int rounds_missed = 0;
+  int updates_refused = 0;          // updates the update screen refused (defences)
+  uint32_t last_refused_round = 0;  // the round of the last refusal (0 if none)
   double epsilon_spent = 0;   // as last reported by the region (0 without DP)
   double epsilon_budget = 0;  // 0 = no budget
   double epsilon_delta = 0;

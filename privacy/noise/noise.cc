@@ -121,6 +121,34 @@ class WordNoiseSource : public NoiseSource {
   void FillGaussian(float* out, size_t n, double stddev) final { Gaussians(out, n, stddev); }
   void FillGaussian(double* out, size_t n, double stddev) final { Gaussians(out, n, stddev); }
 
+  void FillUniform(double* out, size_t n) final {
+    size_t k = 0;
+    while (k < n) {
+      const size_t c = std::min(n - k, kBufferWords);
+      const uint64_t* w = Words(c);
+      if (w == nullptr) {
+        std::fill(out + k, out + n, kNaN);
+        return;
+      }
+      for (size_t i = 0; i < c; ++i) out[k + i] = Uniform53(w[i]);
+      k += c;
+    }
+  }
+
+  Status status() const final { return status_; }
+
+ protected:
+  // `count` (<= kBufferWords) fresh random words, valid until the next call; nullptr once the
+  // source has failed (Words itself calls Fail for its own errors).
+  virtual const uint64_t* Words(size_t count) = 0;
+
+  // Records the first error; the source stays failed.
+  void Fail(Status status) {
+    if (status_.ok()) status_ = std::move(status);
+  }
+  bool failed() const { return !status_.ok(); }
+
+ private:
   template <typename T>
   void Gaussians(T* out, size_t n, double stddev) {
     size_t k = 0;
@@ -151,34 +179,6 @@ class WordNoiseSource : public NoiseSource {
     }
   }
 
-  void FillUniform(double* out, size_t n) final {
-    size_t k = 0;
-    while (k < n) {
-      const size_t c = std::min(n - k, kBufferWords);
-      const uint64_t* w = Words(c);
-      if (w == nullptr) {
-        std::fill(out + k, out + n, kNaN);
-        return;
-      }
-      for (size_t i = 0; i < c; ++i) out[k + i] = Uniform53(w[i]);
-      k += c;
-    }
-  }
-
-  Status status() const final { return status_; }
-
- protected:
-  // `count` (<= kBufferWords) fresh random words, valid until the next call; nullptr once the
-  // source has failed (Words itself calls Fail for its own errors).
-  virtual const uint64_t* Words(size_t count) = 0;
-
-  // Records the first error; the source stays failed.
-  void Fail(Status status) {
-    if (status_.ok()) status_ = std::move(status);
-  }
-  bool failed() const { return !status_.ok(); }
-
- private:
   Eigen::ArrayXd radius_, sin_, cos_;
   Status status_;
 };

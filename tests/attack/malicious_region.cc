@@ -20,6 +20,7 @@
 
 #include "client/local_commands.h"
 #include "client/region_config.h"
+#include "common/base/log_escape.h"
 #include "common/base/seed.h"
 #include "common/base/serialization.h"
 #include "common/ml/evaluation.h"
@@ -168,7 +169,7 @@ int Run(State& s) {
     } else {
       protocol::ErrorMsg e;
       (void)protocol::ParseFrame(*frame, protocol::MessageType::kError, &e);
-      st = Status::Aborted("coordinator: " + e.message);
+      st = Status::Aborted("coordinator: " + EscapeForLog(e.message));
     }
   }
   std::fprintf(stderr, "malicious region %s: %s\n", s.config.region.c_str(), st.message().c_str());

@@ -73,17 +73,7 @@ class AdmissionTest : public testing::FederationFixture {
   }
 
   // HTTPS GET of /status presenting pki/<cert>.crt ("" for none): the HTTP code, 0 if refused.
-  int CurlStatus(const std::string& cert) {
-    static int n = 0;
-    const std::string out = run_ + "/curl" + std::to_string(++n);
-    std::string cmd = "curl -sS --max-time 10 --tlsv1.3 --cacert " + Pki() + "/ca.crt ";
-    if (!cert.empty())
-      cmd += "--cert " + Pki() + "/" + cert + ".crt --key " + Pki() + "/" + cert + ".key ";
-    cmd += "-o /dev/null -w '%{http_code}' https://127.0.0.1:" + std::to_string(status_port_) +
-           "/status > " + out + " 2>/dev/null";
-    testing::Run(cmd);
-    return std::atoi(ReadAll(out).c_str());
-  }
+  int CurlStatus(const std::string& cert) { return Curl(status_port_, "/status", cert).http; }
 
   // `openssl` output for a shell pipeline run in the PKI folder.
   std::string Shell(const std::string& cmd) {

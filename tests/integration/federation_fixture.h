@@ -7,6 +7,7 @@
 #define FEDSEG_TESTS_INTEGRATION_FEDERATION_FIXTURE_H_
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -54,6 +55,13 @@ struct RegionOptions {
   bool seeded_noise = false;  // the test-only seeded noise (noise_seed 1000 + i)
   bool save_model = true;     // output.model = <run>/r<i>.fsm
   bool scale_timeouts = true;
+};
+
+// What FederationFixture::Curl got back.
+struct HttpsReply {
+  int curl_rc = -1;  // curl's exit code: 0 = an HTTP exchange took place
+  int http = 0;      // HTTP status code (0 without a response)
+  std::string headers, body, error;
 };
 
 class FederationFixture : public ::testing::Test {
@@ -188,10 +196,34 @@ class FederationFixture : public ::testing::Test {
     return nlohmann::json::parse(ReadAll(run_ + "/report.json"), nullptr, false);
   }
 
+  // One HTTPS request with curl (the suite lists "curl" in SuiteSetup::commands) to
+  // https://127.0.0.1:<port><path>, trusting the suite's CA. `cert`: a name under pki/ whose
+  // certificate curl presents, or "" for none; `args`: further curl arguments (-X POST, -I, ...).
+  HttpsReply Curl(uint16_t port, const std::string& path, const std::string& cert,
+                  const std::string& args = "", const std::string& scheme = "https") {
+    const std::string base = run_ + "/curl" + std::to_string(++curl_calls_);
+    std::string cmd = "curl -sS --max-time 10 --tlsv1.3 --cacert " + Pki() + "/ca.crt ";
+    if (!cert.empty()) {
+      cmd += "--cert " + Pki() + "/" + cert + ".crt --key " + Pki() + "/" + cert + ".key ";
+    }
+    cmd += args + " -D " + base + ".h -o " + base + ".b -w '%{http_code}' " + scheme +
+           "://127.0.0.1:" + std::to_string(port) + path + " > " + base + ".code 2> " + base +
+           ".err";
+    HttpsReply r;
+    const int rc = fedseg::testing::Run(cmd);
+    r.curl_rc = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+    r.http = std::atoi(ReadAll(base + ".code").c_str());
+    r.headers = ReadAll(base + ".h");
+    r.body = ReadAll(base + ".b");
+    r.error = ReadAll(base + ".err");
+    return r;
+  }
+
   inline static std::string* dir_ = nullptr;
   inline static bool ok_ = false;
   std::string run_;
   uint16_t port_ = 0;
+  int curl_calls_ = 0;
 };
 
 }  // namespace fedseg::testing

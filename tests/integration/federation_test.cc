@@ -582,7 +582,7 @@ TEST_F(FederationTest, HostileRegionIsRefusedAndTheFinalModelIsUnaffected) {
   run_federation("hostile", true);
   ASSERT_FALSE(HasFailure());
   const std::string log = CoordinatorLog();
-  EXPECT_NE(log.find("region r1: refused update for round 8 (current round 1)"), std::string::npos) << log;
+  EXPECT_NE(log.find("region r1: refused update for round 8 (the current round is 1)"), std::string::npos) << log;
   EXPECT_NE(log.find("second update for round 1"), std::string::npos) << log;
   EXPECT_NE(log.find("weights, the model has"), std::string::npos) << log;
   EXPECT_NE(log.find("is not finite"), std::string::npos) << log;

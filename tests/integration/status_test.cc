@@ -105,11 +105,7 @@ Exposition ParseExposition(const std::string& text) {
 
 // ---------------------------------------------------------------------------------------------
 
-struct Reply {
-  int curl_rc = -1;  // curl's exit code: 0 = an HTTP exchange took place
-  int http = 0;      // HTTP status code (0 without a response)
-  std::string headers, body, error;
-};
+using Reply = testing::HttpsReply;
 
 class StatusTest : public testing::FederationFixture {
  protected:
@@ -145,27 +141,11 @@ class StatusTest : public testing::FederationFixture {
     return FederationFixture::StartRegion(i, o);
   }
 
-  // One HTTPS request with curl. `cert`: a name under pki/ whose certificate curl presents, or ""
-  // for none. `args`: further curl arguments (-X POST, -I, ...).
+  // One HTTPS request to the status endpoint (FederationFixture::Curl), by default as the
+  // monitoring identity.
   Reply Curl(const std::string& path, const std::string& cert = "prometheus",
              const std::string& args = "", const std::string& scheme = "https") {
-    static int n = 0;
-    const std::string base = run_ + "/curl" + std::to_string(++n);
-    std::string cmd = "curl -sS --max-time 10 --tlsv1.3 --cacert " + Pki() + "/ca.crt ";
-    if (!cert.empty()) {
-      cmd += "--cert " + Pki() + "/" + cert + ".crt --key " + Pki() + "/" + cert + ".key ";
-    }
-    cmd += args + " -D " + base + ".h -o " + base + ".b -w '%{http_code}' " + scheme +
-           "://127.0.0.1:" + std::to_string(status_port_) + path + " > " + base + ".code 2> " +
-           base + ".err";
-    Reply r;
-    const int rc = testing::Run(cmd);
-    r.curl_rc = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-    r.http = std::atoi(ReadAll(base + ".code").c_str());
-    r.headers = ReadAll(base + ".h");
-    r.body = ReadAll(base + ".b");
-    r.error = ReadAll(base + ".err");
-    return r;
+    return FederationFixture::Curl(status_port_, path, cert, args, scheme);
   }
 
   nlohmann::json StatusJson() {

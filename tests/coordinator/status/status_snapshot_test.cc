@@ -33,6 +33,8 @@ StatusSnapshot Example() {
   a.epsilon_spent = 0.5;
   a.epsilon_budget = 2;
   RegionStatus b;
+  b.updates_refused = 3;
+  b.last_refused_round = 2;
   b.name = "odd\"name\\with\nnewline";
   s.regions = {a, b};
   s.refused = {{"unknown region", 2}};
@@ -55,6 +57,9 @@ TEST(StatusSnapshotTest, JsonHasTheRunState) {
   EXPECT_TRUE(j["last_metrics"]["roc_auc"].is_null());
   EXPECT_FALSE(j["last_metrics"].contains("train_loss"));
   EXPECT_EQ(j["refused_connections"]["unknown region"], 2);
+  EXPECT_EQ(j["regions"]["eu-west"]["updates_refused"], 0);
+  EXPECT_EQ(j["regions"]["odd\"name\\with\nnewline"]["updates_refused"], 3);
+  EXPECT_EQ(j["regions"]["odd\"name\\with\nnewline"]["last_refused_round"], 2);
 }
 
 TEST(StatusSnapshotTest, PrometheusTextHasTypedFamiliesAndEscapedLabels) {
@@ -73,6 +78,11 @@ TEST(StatusSnapshotTest, PrometheusTextHasTypedFamiliesAndEscapedLabels) {
   EXPECT_NE(t.find("fedseg_bytes_received_total 12345\n"), std::string::npos);
   EXPECT_NE(t.find("fedseg_region_epsilon{region=\"eu-west\"} 0.5\n"), std::string::npos);
   EXPECT_NE(t.find("fedseg_region_epsilon{region=\"odd\\\"name\\\\with\\nnewline\"} 0\n"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("# TYPE fedseg_region_updates_refused_total counter\n"
+                   "fedseg_region_updates_refused_total{region=\"eu-west\"} 0\n"
+                   "fedseg_region_updates_refused_total{region=\"odd\\\"name\\\\with\\nnewline\"} 3\n"),
             std::string::npos)
       << t;
   EXPECT_NE(t.find("fedseg_model_loss 0.25\n"), std::string::npos);
