@@ -37,12 +37,7 @@ fi
 # (20.7 -> 14.3 CPU-minutes for the Release tree); the Release build above stays one source per
 # unit, so every file is still checked to compile on its own.
 SAN_CMAKE=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1"
-           -DFEDSEG_BUILD_BENCH=OFF)
-# Unity builds for the TSan tree only: the ASan+UBSan unity tree reported a null-pointer load in
-# common/base/serialization.h (thread-local LoadBudget) under `simulate.sh --hidden none
-# --baselines` that the one-source-per-unit tree did not; until that is understood ASan stays
-# one source per unit.
-TSAN_UNITY=(-DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=8)
+           -DFEDSEG_BUILD_BENCH=OFF -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=8)
 # Under AddressSanitizer these two replay whole federations several times to compare final weights
 # bit for bit (about 500 s together, half of the sanitizer suite); they test determinism, which the
 # Release run checks, while the same code paths run under ASan in the other federation tests.
@@ -79,7 +74,7 @@ section "AddressSanitizer + UndefinedBehaviorSanitizer: all tests"
 section "ThreadSanitizer: build"
 ARCHER=/usr/lib/llvm-14/lib/libarcher.so
 [ -f "$ARCHER" ] || { echo "test.sh: $ARCHER missing (libomp-14-dev)" >&2; exit 1; }
-CXX=clang++-14 cmake -S . -B build-tsan -DFEDSEG_SANITIZE=thread "${SAN_CMAKE[@]}" "${TSAN_UNITY[@]}"
+CXX=clang++-14 cmake -S . -B build-tsan -DFEDSEG_SANITIZE=thread "${SAN_CMAKE[@]}"
 cmake --build build-tsan -j "$JOBS"
 section "ThreadSanitizer: tests labelled threaded"
 (
