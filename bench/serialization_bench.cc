@@ -57,7 +57,7 @@ ml::ModelFile MakeModelFile() {
   data::Schema schema = *data::Schema::FromSummary(data::Summarize(d), "y");
   ml::Mlp m = *ml::Mlp::Create({schema.input_dim(), {1000, 1000}, 2});
   m.InitRandom(1);
-  return ml::ModelFile{schema, m, "{}"};
+  return ml::ModelFile{schema, m, "{}", ml::DecisionRule{}};
 }
 
 void BM_EncodeModelFile(benchmark::State& state) {

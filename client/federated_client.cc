@@ -474,7 +474,10 @@ Status FederatedClient::SaveFinalModel(const std::vector<float>& weights) {
   if (contract_ && !contract_->feature_spec.empty()) {
     meta["feature_spec"] = nlohmann::json::parse(contract_->feature_spec, nullptr, false);
   }
-  FEDSEG_RETURN_IF_ERROR(ml::SaveModelFile(config_.model_out, ml::ModelFile{setup_->schema, model, meta.dump()}));
+  // The arg-max rule: the decision rule is chosen by the coordinator after the final evaluation
+  // and is not sent to regions; the coordinator's final.fsm carries it.
+  FEDSEG_RETURN_IF_ERROR(ml::SaveModelFile(
+      config_.model_out, ml::ModelFile{setup_->schema, model, meta.dump(), ml::DecisionRule{}}));
   log_->info("saved the final global model to {}", config_.model_out);
   return Status::OK();
 }

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <cmath>
@@ -122,6 +123,59 @@ std::string UnseenText(const data::EncodeStats& stats) {
          " values of categories the model does not know, encoded as 'other': " + cols;
 }
 
+// --threshold / --positive-class on evaluate and segment.
+CLI::Option* AddThresholdOptions(CLI::App* cmd, ThresholdArgs& d) {
+  CLI::Option* t = cmd->add_option(
+      "--threshold", d.threshold,
+      "Decide by p(positive class) >= T in place of the model's decision rule (two-class models; "
+      "0 < T < 1)");
+  cmd->add_option("--positive-class", d.positive_class,
+                  "The class --threshold is on (default: the model rule's, else the second class)")
+      ->needs(t);
+  return t;
+}
+
+// The rule to decide with: the model file's, or the command line's. `source` says which.
+struct ChosenRule {
+  ml::DecisionRule rule;
+  std::string source;  // "model" or "--threshold"
+};
+
+Result<ChosenRule> RuleFor(const ml::ModelFile& m, const ThresholdArgs& d) {
+  if (!d.given) return ChosenRule{m.decision, "model"};
+  const std::vector<std::string>& classes = m.schema.class_names();
+  if (!(d.threshold > 0 && d.threshold < 1)) {
+    return Status::InvalidArgument("--threshold must be strictly between 0 and 1, got " +
+                                   std::to_string(d.threshold));
+  }
+  std::string names;
+  for (const std::string& c : classes) names += (names.empty() ? "" : ", ") + c;
+  if (classes.size() != 2) {
+    return Status::InvalidArgument("--threshold: the model has " + std::to_string(classes.size()) +
+                                   " classes (" + names +
+                                   "); a threshold needs exactly two, so this model decides by "
+                                   "arg-max");
+  }
+  int pc = m.decision.is_threshold() ? m.decision.positive_class : 1;
+  if (!d.positive_class.empty()) {
+    auto it = std::find(classes.begin(), classes.end(), d.positive_class);
+    if (it == classes.end()) {
+      return Status::InvalidArgument("--positive-class '" + d.positive_class +
+                                     "' is not a class of the model (" + names + ")");
+    }
+    pc = static_cast<int>(it - classes.begin());
+  }
+  return ChosenRule{ml::DecisionRule{ml::DecisionObjective::kOperator, pc, d.threshold, 0},
+                    "--threshold"};
+}
+
+nlohmann::json RuleJson(const ChosenRule& r, const std::vector<std::string>& classes) {
+  nlohmann::json j = r.rule.ToJson(classes);
+  j["source"] = r.source;
+  j["description"] = r.rule.Describe(classes);
+  return j;
+}
+
 }  // namespace
 
 Status CheckOutputPath(const std::string& flag, const std::string& path) {
@@ -194,7 +248,8 @@ void AddTrainCommand(CLI::App& app, TrainArgs& a, int* exit_code) {
                   "Stop after N epochs without improvement on a validation split (0 = off)")
       ->capture_default_str();
   cmd->add_option("--validation-fraction", a.validation_fraction,
-                  "Share of training rows used for early stopping")
+                  "Share of training rows held out (stratified) for early stopping and for "
+                  "choosing the decision threshold")
       ->check(CLI::Range(0.01, 0.5))
       ->capture_default_str();
   cmd->add_option("--min-category-count", a.min_category_count,
@@ -202,6 +257,14 @@ void AddTrainCommand(CLI::App& app, TrainArgs& a, int* exit_code) {
                   "'other'); columns whose values are nearly all distinct are not used")
       ->check(CLI::Range(1.0, 1e9))
       ->capture_default_str();
+  cmd->add_option("--decision", a.decision,
+                  "Decision rule written into the model, chosen on the validation rows (two "
+                  "classes): f1 (threshold maximising F1 of the positive class), precision>=P "
+                  "(most recall at that precision), recall>=R (most precision at that recall) or "
+                  "argmax")
+      ->capture_default_str();
+  cmd->add_option("--positive-class", a.positive_class,
+                  "The class the threshold is on (default: the validation rows' minority class)");
   cmd->add_option("--seed", a.train.seed, "Seed for initialisation, splits and shuffling")
       ->capture_default_str();
   cmd->add_option("--threads", a.train.threads, "OpenMP threads (0 = all cores)")
@@ -216,8 +279,12 @@ void AddEvaluateCommand(CLI::App& app, EvaluateArgs& a, int* exit_code) {
   CLI::App* cmd = app.add_subcommand("evaluate", "Classification report of a model on a table");
   cmd->add_option("--model", a.model, "Model file (.fsm)")->required();
   AddTableOptions(cmd, a.table, /*label_required=*/false);
+  CLI::Option* threshold = AddThresholdOptions(cmd, a.decision);
   cmd->add_flag("--json", a.json, "Print the report as JSON on stdout");
-  cmd->callback([&a, exit_code] { *exit_code = RunEvaluate(a); });
+  cmd->callback([&a, exit_code, threshold] {
+    a.decision.given = threshold->count() > 0;
+    *exit_code = RunEvaluate(a);
+  });
 }
 
 void AddSegmentCommand(CLI::App& app, SegmentArgs& a, int* exit_code) {
@@ -225,11 +292,18 @@ void AddSegmentCommand(CLI::App& app, SegmentArgs& a, int* exit_code) {
       "segment", "Assign every user of a table to a segment, with class probabilities");
   cmd->add_option("--model", a.model, "Model file (.fsm)")->required();
   AddTableOptions(cmd, a.table, /*label_required=*/false);
-  cmd->add_option("--out", a.out, "Output CSV: id, segment, p_<class> per class")->required();
+  cmd->add_option("--out", a.out,
+                  "Output CSV: id, segment (by the model's decision rule or --threshold), "
+                  "p_<class> per class")
+      ->required();
   cmd->add_flag("--profile", a.profile,
                 "Print each segment's size, share and feature means / most common values");
+  CLI::Option* threshold = AddThresholdOptions(cmd, a.decision);
   cmd->add_flag("--json", a.json, "Print the summary (and profiles) as JSON on stdout");
-  cmd->callback([&a, exit_code] { *exit_code = RunSegment(a); });
+  cmd->callback([&a, exit_code, threshold] {
+    a.decision.given = threshold->count() > 0;
+    *exit_code = RunSegment(a);
+  });
 }
 
 int RunTrain(const TrainArgs& a) {
@@ -248,6 +322,19 @@ int RunTrain(const TrainArgs& a) {
   opts.id_column = all.id_name;
   auto classes_or = data::DistinctLabels(all);
   if (!classes_or.ok()) return FailCommand(classes_or.status());
+  auto goal_or = ml::DecisionGoal::Parse(a.decision);
+  if (!goal_or.ok()) return FailCommand(goal_or.status().WithContext("--decision"));
+  ml::DecisionGoal goal = *goal_or;
+  goal.positive_class = a.positive_class;
+  if (!goal.positive_class.empty() &&
+      std::find(classes_or->begin(), classes_or->end(), goal.positive_class) ==
+          classes_or->end()) {
+    return FailCommand(Status::InvalidArgument("--positive-class '" + goal.positive_class +
+                                               "' is not a value of the label"));
+  }
+  // Two classes and a threshold objective: the rule is chosen on validation rows.
+  const bool choose_threshold =
+      goal.objective != ml::DecisionObjective::kArgMax && classes_or->size() == 2;
   std::vector<std::string> warnings;
   if (std::string w = data::NumericLabelWarning(opts.label, *classes_or); !w.empty()) {
     warnings.push_back(w);
@@ -273,8 +360,10 @@ int RunTrain(const TrainArgs& a) {
   } else {
     train_raw = std::move(all);
   }
+  // One validation split, from the training rows only, serves early stopping and the decision
+  // threshold: the test rows never choose anything.
   data::RawDataset val_raw;
-  if (a.train.early_stopping_patience > 0) {
+  if (a.train.early_stopping_patience > 0 || choose_threshold) {
     auto [tr, va] = data::StratifiedSplit(train_raw.labels, a.validation_fraction, a.train.seed + 1);
     val_raw = data::SelectRows(train_raw, va);
     train_raw = data::SelectRows(train_raw, tr);
@@ -314,7 +403,8 @@ int RunTrain(const TrainArgs& a) {
   }
   const int total = a.train.epochs;
   ProgressLine bar;
-  auto report_or = Train(model, *train_or, val_or->rows() ? &*val_or : nullptr, a.train,
+  const bool early_stopping = a.train.early_stopping_patience > 0 && val_or->rows() > 0;
+  auto report_or = Train(model, *train_or, early_stopping ? &*val_or : nullptr, a.train,
                          [&](const ml::EpochReport& e) {
                            if (!a.quiet) PrintEpoch(bar, e, total);
                          });
@@ -344,7 +434,15 @@ int RunTrain(const TrainArgs& a) {
         {"sampling", a.train.sampling},
         {"seed", a.train.seed}}}};
   if (!feature_spec.is_null()) meta["feature_spec"] = feature_spec;  // segment recomputes it
-  ml::ModelFile file{schema, model, meta.dump()};
+  // The decision rule, chosen on the validation rows' summary (decision_rule.h).
+  const std::vector<std::string>& names = schema.class_names();
+  auto choice_or = ml::ChooseDecisionRule(ml::Evaluate(model, *val_or), goal, names);
+  if (!choice_or.ok()) return FailCommand(choice_or.status());
+  const ml::DecisionChoice& choice = *choice_or;
+  if (!choice.note.empty()) std::cerr << "warning: decision rule: " << choice.note << "\n";
+  meta["decision"] = choice.ToJson(names);
+  meta["validation_rows"] = val_or->rows();
+  ml::ModelFile file{schema, model, meta.dump(), choice.rule};
   Status st = ml::SaveModelFile(a.out, file);
   if (!st.ok()) return FailCommand(st);
 
@@ -369,19 +467,36 @@ int RunTrain(const TrainArgs& a) {
   out["data"] = quality;
   out["warnings"] = warnings;
   out["rare_categories_dropped"] = kept.rare_categories_dropped;
-  ml::ClassificationReport rep;
+  out["validation_rows"] = val_or->rows();
+  out["decision"] = choice.ToJson(names);
+  out["decision"]["description"] = choice.rule.Describe(names);
+  ml::ClassificationReport rep, rep_rule;
   if (test_or->rows() > 0) {
-    rep = ml::ComputeReport(ml::Evaluate(model, *test_or));
-    out["test"] = rep.ToJson(schema.class_names());
+    const ml::RuleEvaluation ev = ml::EvaluateWithRule(model, *test_or, choice.rule);
+    rep = ml::ComputeReport(ev.summary);
+    auto at_rule = ml::ComputeReport(ev.summary, ev.rule_confusion);
+    if (!at_rule.ok()) return FailCommand(at_rule.status());
+    rep_rule = *at_rule;
+    out["test"] = rep.ToJson(names);  // at arg-max, as before decision rules
+    out["test_at_rule"] = rep_rule.ToJson(names);
   }
   if (a.json) {
     std::cout << out.dump(2) << "\n";
   } else {
     std::cout << "model " << spec.ToString() << " (" << spec.num_params() << " parameters) saved to "
               << a.out << "\n";
-    if (test_or->rows() > 0) {
-      std::cout << "\nTest report (" << test_or->rows() << " rows):\n"
-                << rep.ToText(schema.class_names());
+    std::cout << "decision rule: " << choice.rule.Describe(names);
+    if (choice.rule.is_threshold()) {
+      std::cout << ", chosen on " << choice.rows << " validation rows";
+    }
+    std::cout << "\n";
+    if (test_or->rows() > 0 && choice.rule.is_threshold()) {
+      std::cout << "\nTest report at the decision rule (" << test_or->rows() << " rows):\n"
+                << rep_rule.ToText(names) << "\nTest report at arg-max (" << test_or->rows()
+                << " rows):\n"
+                << rep.ToText(names);
+    } else if (test_or->rows() > 0) {
+      std::cout << "\nTest report (" << test_or->rows() << " rows):\n" << rep.ToText(names);
     }
   }
   return 0;
@@ -425,18 +540,34 @@ int RunEvaluate(const EvaluateArgs& a) {
   ml::ConfigureThreads(0);
   auto loaded = LoadForModel(a.model, a.table, /*label_optional=*/false);
   if (!loaded.ok()) return FailCommand(loaded.status());
-  const ml::ClassificationReport rep = ComputeReport(Evaluate(loaded->model.model, loaded->encoded));
+  auto rule = RuleFor(loaded->model, a.decision);
+  if (!rule.ok()) return FailCommand(rule.status());
+  const ml::RuleEvaluation ev =
+      ml::EvaluateWithRule(loaded->model.model, loaded->encoded, rule->rule);
+  const ml::ClassificationReport rep = ComputeReport(ev.summary);
+  auto at_rule = ComputeReport(ev.summary, ev.rule_confusion);
+  if (!at_rule.ok()) return FailCommand(at_rule.status());
   const auto& classes = loaded->model.schema.class_names();
   if (a.json) {
-    nlohmann::json out = rep.ToJson(classes);
+    nlohmann::json out = rep.ToJson(classes);  // at arg-max, as before decision rules
     out["model"] = a.model;
     out["data"] = TableName(a.table);
     out["unseen_categories"] = UnseenJson(loaded->stats);
+    out["decision_rule"] = RuleJson(*rule, classes);
+    out["at_rule"] = at_rule->ToJson(classes);
     std::cout << out.dump(2) << "\n";
   } else {
     std::cout << "Evaluation of " << a.model << " on " << TableName(a.table) << " ("
-              << loaded->encoded.rows() << " rows; " << UnseenText(loaded->stats) << "):\n"
-              << rep.ToText(classes);
+              << loaded->encoded.rows() << " rows; " << UnseenText(loaded->stats) << "):\n";
+    if (rule->rule.is_threshold()) {
+      std::cout << "\nAt the decision rule " << rule->rule.Describe(classes)
+                << (rule->source == "model" ? ", from the model" : "")
+                << ":\n"
+                << at_rule->ToText(classes) << "\nAt arg-max (the most probable class):\n"
+                << rep.ToText(classes);
+    } else {
+      std::cout << "decision rule: arg-max (the most probable class)\n" << rep.ToText(classes);
+    }
   }
   return 0;
 }
@@ -446,6 +577,8 @@ int RunSegment(const SegmentArgs& a) {
   ml::ConfigureThreads(0);
   auto loaded = LoadForModel(a.model, a.table, /*label_optional=*/true);
   if (!loaded.ok()) return FailCommand(loaded.status());
+  auto rule = RuleFor(loaded->model, a.decision);
+  if (!rule.ok()) return FailCommand(rule.status());
   const data::Schema& schema = loaded->model.schema;
   const auto& classes = schema.class_names();
   Eigen::MatrixXf probs;
@@ -463,9 +596,10 @@ int RunSegment(const SegmentArgs& a) {
   }
   csv += '\n';
   char num[32];
+  const int k = static_cast<int>(classes.size());
   for (size_t i = 0; i < n; ++i) {
-    Eigen::Index best = 0;
-    probs.col(static_cast<Eigen::Index>(i)).maxCoeff(&best);
+    const Eigen::Index best =
+        rule->rule.Decide(probs.data() + i * static_cast<size_t>(k), k);
     segment[i] = static_cast<int>(best);
     confidence[i] = probs(best, static_cast<Eigen::Index>(i));
     data::AppendCsvField(csv, loaded->raw.ids[i]);
@@ -485,7 +619,8 @@ int RunSegment(const SegmentArgs& a) {
   if (a.json) {
     nlohmann::json out = {{"model", a.model}, {"data", TableName(a.table)}, {"out", a.out}, {"rows", n},
                           {"data_quality", DataQualityJson(loaded->raw)},
-                          {"unseen_categories", UnseenJson(loaded->stats)}};
+                          {"unseen_categories", UnseenJson(loaded->stats)},
+                          {"decision_rule", RuleJson(*rule, classes)}};
     nlohmann::json sizes = nlohmann::json::object();
     std::vector<uint64_t> count(classes.size(), 0);
     for (int s : segment) ++count[s];
@@ -495,7 +630,9 @@ int RunSegment(const SegmentArgs& a) {
     std::cout << out.dump(2) << "\n";
   } else {
     std::cout << "segmented " << n << " rows of " << TableName(a.table) << " into " << a.out << " ("
-              << DataQualityText(loaded->raw) << "; " << UnseenText(loaded->stats) << ")\n";
+              << DataQualityText(loaded->raw) << "; " << UnseenText(loaded->stats) << ")\n"
+              << "decision rule: " << rule->rule.Describe(classes)
+              << (rule->source == "model" ? ", from the model" : "") << "\n";
     if (a.profile) std::cout << "\n" << ProfilesToText(profiles);
   }
   return 0;

@@ -40,7 +40,11 @@ struct TrainArgs {
   double test_fraction = 0.2;
   std::string hidden = "64,32";
   ml::TrainConfig train = DefaultLocalTrainConfig();
-  double validation_fraction = 0.1;  // taken from the training rows when early stopping is on
+  // Taken from the training rows (stratified, seed + 1) for early stopping and for choosing the
+  // decision threshold; never the test rows.
+  double validation_fraction = 0.1;
+  std::string decision = "f1";  // ml::DecisionGoal::Parse: f1, argmax, precision>=P, recall>=R
+  std::string positive_class;   // the class thresholded; "" = the validation rows' minority
   // A category held by fewer training rows never enters the model (data::CategoryPolicy).
   double min_category_count = 10;
   std::string out;
@@ -48,15 +52,24 @@ struct TrainArgs {
   bool quiet = false;
 };
 
+// A decision threshold given on the command line in place of the model's rule.
+struct ThresholdArgs {
+  bool given = false;           // --threshold was given
+  double threshold = 0.5;       // --threshold T, 0 < T < 1
+  std::string positive_class;   // --positive-class: default the rule's, else the second class
+};
+
 struct EvaluateArgs {
   std::string model;
   TableArgs table;
+  ThresholdArgs decision;
   bool json = false;
 };
 
 struct SegmentArgs {
   std::string model;
   TableArgs table;
+  ThresholdArgs decision;
   std::string out;
   bool profile = false;
   bool json = false;

@@ -38,6 +38,28 @@ Fields MakeFields() {
       FormatConfigDefault(std::string(StrategyKindName(StrategyConfig{}.kind))),
       "`fedavg`, `fedavgm` (server momentum), `fedadam` (server Adam), or the robust "
       "`median`, `trimmed-mean`, `krum` (breakdown points in [security.md](security.md))"};
+  ConfigField<C> decision_objective{
+      "decision.objective",
+      [](Reader& r, const char* key, C* c) {
+        std::string name(ml::DecisionObjectiveName(c->decision.objective));
+        r.Get(key, &name);
+        Result<ml::DecisionObjective> o = ml::ParseDecisionObjective(name);
+        if (o.ok() && *o != ml::DecisionObjective::kOperator) {
+          c->decision.objective = *o;
+        } else {
+          r.Merge(Status::InvalidArgument("decision.objective must be max_f1, min_precision, "
+                                          "min_recall or argmax, got '" + name + "'")
+                      .WithContext(r.source()));
+        }
+      },
+      [](const C& c) { return json(std::string(ml::DecisionObjectiveName(c.decision.objective))); },
+      FormatConfigDefault(std::string(ml::DecisionObjectiveName(ml::DecisionGoal{}.objective))),
+      "how the decision rule written into `final.fsm` is chosen on the final model's merged "
+      "evaluation summaries (two classes; more classes always use arg-max): `max_f1` (the "
+      "threshold on p(positive class) that maximises its F1), `min_precision` (the most recall "
+      "with precision >= `decision.target`), `min_recall` (the most precision with recall >= "
+      "`decision.target`) or `argmax` (no threshold). See "
+      "[quickstart.md](quickstart.md#decision-threshold)"};
   return {
       Field<C>("listen.host", [](auto& c) -> auto& { return c.host; },
                "address to listen on (`0.0.0.0` for every interface)"),
@@ -198,6 +220,14 @@ Fields MakeFields() {
       Field<C>("privacy.stats_noise_multiplier",
                [](auto& c) -> auto& { return c.stats_noise_multiplier; },
                "Gaussian noise on the released preprocessing statistics"),
+      std::move(decision_objective),
+      Field<C>("decision.target", [](auto& c) -> auto& { return c.decision.target; },
+               "the precision (`min_precision`) or recall (`min_recall`) target, in (0, 1]"),
+      Field<C>("decision.positive_class",
+               [](auto& c) -> auto& { return c.decision.positive_class; },
+               "the class the threshold is on (a label value, e.g. `TRUE`); empty: the minority "
+               "class of the final evaluation's rows",
+               "the minority class"),
       Field<C>("status.enabled", [](auto& c) -> auto& { return c.status.enabled; },
                "serve the read-only live status endpoint (`GET /status` JSON, `GET /metrics` "
                "Prometheus text) over HTTPS; see "
@@ -324,6 +354,7 @@ Status CoordinatorConfig::Validate() const {
                                    std::to_string(checkpoints_kept));
   }
   FEDSEG_RETURN_IF_ERROR(defences.Validate());
+  FEDSEG_RETURN_IF_ERROR(decision.Validate().WithContext("decision"));
   return strategy.Validate().WithContext("strategy");
 }
 

@@ -13,6 +13,7 @@
 
 #include "common/base/json_config.h"
 #include "common/base/status.h"
+#include "common/ml/decision_rule.h"
 #include "common/net/tls.h"
 #include "common/protocol/messages.h"
 #include "coordinator/strategy.h"
@@ -81,6 +82,9 @@ struct CoordinatorConfig {
   uint32_t max_frame_bytes = 256u << 20;
   int max_connections = 4096;
   StatusConfig status;
+  // The decision rule written into final.fsm, chosen on the final model's merged evaluation
+  // summaries (common/ml/decision_rule.h): max F1 of the minority class unless set.
+  ml::DecisionGoal decision;
 
   int rounds() const { return plan.total_rounds; }
 

@@ -523,7 +523,7 @@ void Coordinator::FinishFinalEvaluation() {
   if (!config_.data.feature_spec.empty()) {  // segment recomputes the features from raw sources
     meta["feature_spec"] = nlohmann::json::parse(config_.data.feature_spec, nullptr, false);
   }
-  ml::ModelFile file{schema_, model, meta.dump()};
+  ml::ModelFile file{schema_, model, meta.dump(), ChooseDecision()};
   Status st = ml::SaveModelFile(run_dir_->final_model_path(), file);
   if (!st.ok()) {
     log_->error("cannot write the final model: {}", st.message());
@@ -558,6 +558,46 @@ void Coordinator::FinishFinalEvaluation() {
   }
   LogPrivacy("final");
   Finish(verdict, detail);
+}
+
+ml::DecisionRule Coordinator::ChooseDecision() {
+  // The final model's merged evaluation summaries: only what regions already released.
+  const std::vector<std::string>& classes = schema_.class_names();
+  Result<ml::DecisionChoice> choice =
+      ml::ChooseDecisionRule(evals_.total(), config_.decision, classes);
+  DecisionRecord rec;
+  rec.goal = std::string(ml::DecisionObjectiveName(config_.decision.objective));
+  rec.target = config_.decision.target;
+  if (!choice.ok()) {  // a configured positive class that is not a class of the schema
+    rec.note = choice.status().message() + "; the rule is arg-max";
+    log_->error("decision rule: {}", rec.note);
+    record_.decision = std::move(rec);
+    return ml::DecisionRule{};
+  }
+  rec.kind = choice->rule.is_threshold() ? "threshold" : "argmax";
+  if (choice->rule.is_threshold()) rec.threshold = choice->rule.threshold;
+  rec.note = choice->note;
+  rec.rows = choice->rows;
+  if (choice->positive_class >= 0) {
+    rec.positive_class = classes[static_cast<size_t>(choice->positive_class)];
+    const auto metrics = [](const ml::BinaryCounts& c) {
+      return DecisionMetrics{c.precision(), c.recall(), c.f1()};
+    };
+    rec.at_rule = metrics(choice->at_rule);
+    rec.at_argmax = metrics(choice->at_argmax);
+  }
+  if (!rec.note.empty()) log_->warn("decision rule: {}", rec.note);
+  if (rec.at_rule) {
+    log_->info("decision rule: {} on {} evaluation rows: {} precision {:.4f} recall {:.4f} F1 "
+               "{:.4f} (arg-max: precision {:.4f} recall {:.4f} F1 {:.4f})",
+               choice->rule.Describe(classes), rec.rows, rec.positive_class,
+               rec.at_rule->precision, rec.at_rule->recall, rec.at_rule->f1,
+               rec.at_argmax->precision, rec.at_argmax->recall, rec.at_argmax->f1);
+  } else {
+    log_->info("decision rule: {}", choice->rule.Describe(classes));
+  }
+  record_.decision = std::move(rec);
+  return choice->rule;
 }
 
 void Coordinator::Finish(RunStatus status, const std::string& detail) {

@@ -117,6 +117,9 @@ class Coordinator {
 
   // Outputs (coordinator_outputs.cc).
   void RecordEvaluation(uint32_t model_round, const EvaluationTally& evals);
+  // The decision rule of final.fsm, chosen for config_.decision on evals_' merged total (the final
+  // evaluation); recorded in record_.decision.
+  ml::DecisionRule ChooseDecision();
   // The training figures of round_, just aggregated from updates_ of selected_.
   void RecordRound(uint64_t examples, double loss, double secs);
   // checkpoint.fsc and checkpoint-round-<R>.fsc, keeping config_.checkpoints_kept of the latter.

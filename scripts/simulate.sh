@@ -15,7 +15,10 @@
 # the coordinator and one `fedseg-client join` per region, prints a per-round table, and leaves
 # DIR with logs/, configs/, certs/, data/, metrics.csv, report.json, report.html (the run report:
 # one self-contained page with the plots; its path is printed at the end), checkpoint.fsc and
-# final.fsm (the global model, usable with `fedseg-client segment`). --dp-epsilon E trains with DP-SGD under a
+# final.fsm (the global model, usable with `fedseg-client segment`). With --data it then segments the
+# union of the regions' test rows (DIR/data/pooled_test.csv) with final.fsm and prints the ROC AUC
+# and F1 of segment's own decisions at the model's decision rule and at arg-max (DIR/heldout.txt;
+# docs/quickstart.md, "Decision threshold"). --dp-epsilon E trains with DP-SGD under a
 # budget of E per region (delta 1e-5 unless --dp-delta), each region keeping a signed privacy
 # ledger in DIR/data/<region>/ledger.jsonl (check it with `fedseg-audit verify`). --baselines also trains the same MLP on
 # the pooled training rows and on each region alone, and compares them with the federated model.
@@ -316,8 +319,10 @@ fi
 echo "final model: $run_dir/final.fsm"
 echo "report:      $run_dir/report.html (open in a browser; data: report.json, metrics.csv)"
 
-# 6. Baselines: the same MLP on the pooled training rows, and each region alone.
-if [[ $baselines -eq 1 ]]; then
+# 6. The union of the regions' held-out rows (data/pooled_test.csv, with pooled_train.csv), and
+# F1 of segment's own decisions on it: at the model's decision rule and at arg-max (the most
+# probable class, i.e. a threshold of 0.5 for two classes), with the ROC AUC of `evaluate`.
+if [[ -z "$spec" && -f "$run_dir/final.fsm" ]]; then
   python3 - "$run_dir" "${regions[@]}" <<'PY'
 import csv, sys
 run_dir, regions = sys.argv[1], sys.argv[2:]
@@ -332,7 +337,65 @@ for part in ("train", "test"):
                     w = csv.writer(out, lineterminator="\n"); w.writerow(header)
                 w.writerows(rd)
 PY
-  common=(--label "$label" --hidden "${hidden:-none}" --batch-size "$batch_size" --lr "$lr" --l2 "$l2" --seed "$seed" --quiet --json)
+  "$bin/fedseg-client" segment --model "$run_dir/final.fsm" --data "$run_dir/data/pooled_test.csv" \
+    --out "$run_dir/heldout_segments.csv" --json > "$run_dir/heldout_segment.json"
+  "$bin/fedseg-client" evaluate --model "$run_dir/final.fsm" --data "$run_dir/data/pooled_test.csv" \
+    --json > "$run_dir/heldout_evaluate.json"
+  python3 - "$run_dir" "$label" <<'PY' | tee "$run_dir/heldout.txt"
+import csv, json, sys
+run_dir, label = sys.argv[1], sys.argv[2]
+seg = json.load(open(f"{run_dir}/heldout_segment.json"))
+ev = json.load(open(f"{run_dir}/heldout_evaluate.json"))
+rule = seg["decision_rule"]
+with open(f"{run_dir}/data/pooled_test.csv", newline="") as f:
+    truth = [row[label] for row in csv.DictReader(f)]
+with open(f"{run_dir}/heldout_segments.csv", newline="") as f:
+    rows = list(csv.DictReader(f))
+classes = [k[2:] for k in rows[0] if k.startswith("p_")] if rows else []
+def f1(pos, decided):
+    tp = sum(1 for t, d in zip(truth, decided) if t == pos and d == pos)
+    fp = sum(1 for t, d in zip(truth, decided) if t != pos and d == pos)
+    fn = sum(1 for t, d in zip(truth, decided) if t == pos and d != pos)
+    return 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0
+if len(classes) == 2 and len(rows) == len(truth):
+    pos = rule["positive_class"] or classes[1]
+    # arg-max: the first of the most probable classes, as segment decides without a threshold.
+    argmax = [max(classes, key=lambda c: (float(r["p_" + c]), -classes.index(c))) for r in rows]
+    t = rule["threshold"]
+    where = f"p({pos}) >= {t:.4f}" if t is not None else "arg-max"
+    # The federation chose the rule on these same rows (the regions' evaluation summaries), so its
+    # F1 here is in-sample. Cross-fitted estimate: rows split by index parity, the F1-maximising
+    # threshold of one half (over its exact scores) decides the other half.
+    p = [float(r["p_" + pos]) for r in rows]
+    def best_threshold(idx):
+        cands = sorted({p[i] for i in idx})
+        npos = sum(1 for i in idx if truth[i] == pos)
+        best, best_f1 = 0.5, -1.0
+        for t in cands:
+            tp = sum(1 for i in idx if p[i] >= t and truth[i] == pos)
+            fp = sum(1 for i in idx if p[i] >= t and truth[i] != pos)
+            v = 2 * tp / (tp + fp + npos) if tp + fp + npos else 0.0
+            if v > best_f1:
+                best, best_f1 = t, v
+        return best
+    halves = [list(range(0, len(rows), 2)), list(range(1, len(rows), 2))]
+    crossed = [None] * len(rows)
+    for a, b in ((0, 1), (1, 0)):
+        t_a = best_threshold(halves[a])
+        for i in halves[b]:
+            crossed[i] = pos if p[i] >= t_a else next(c for c in classes if c != pos)
+    print(f"held-out rows of every region ({len(rows)}): ROC AUC {ev['roc_auc']:.4f}; "
+          f"F1({pos}) {f1(pos, [r['segment'] for r in rows]):.4f} at the model's rule ({where}), "
+          f"{f1(pos, argmax):.4f} at arg-max, {f1(pos, crossed):.4f} cross-fitted (threshold chosen "
+          f"on the other half of these rows)")
+PY
+fi
+
+# 7. Baselines: the same MLP on the pooled training rows, and each region alone.
+if [[ $baselines -eq 1 ]]; then
+  # --decision argmax: the baselines train on all their training rows, as the federation does
+  # (a threshold would hold out a validation split); the table compares them at arg-max.
+  common=(--label "$label" --hidden "${hidden:-none}" --batch-size "$batch_size" --lr "$lr" --l2 "$l2" --seed "$seed" --decision argmax --quiet --json)
   [[ -n "$categorical" ]] && common+=(--categorical "$categorical")
   [[ -n "$numeric" ]] && common+=(--numeric "$numeric")
   [[ -n "$drop" ]] && common+=(--drop "$drop")

@@ -35,6 +35,13 @@ std::string WrapContainer(std::string_view magic8, uint32_t version, std::string
 Result<std::string_view> OpenContainer(std::string_view bytes, std::string_view magic8,
                                        uint32_t version, std::string_view source,
                                        std::string_view kind) {
+  uint32_t v = 0;
+  return OpenContainer(bytes, magic8, version, version, source, kind, &v);
+}
+
+Result<std::string_view> OpenContainer(std::string_view bytes, std::string_view magic8,
+                                       uint32_t oldest, uint32_t newest, std::string_view source,
+                                       std::string_view kind, uint32_t* version) {
   const std::string src(source);
   const std::string k(kind);
   if (bytes.size() < kContainerHeaderSize) {
@@ -46,11 +53,15 @@ Result<std::string_view> OpenContainer(std::string_view bytes, std::string_view 
     return Status::Corruption(src + ": not a " + k + " (bad magic)");
   }
   const uint32_t v = static_cast<uint32_t>(GetLe(bytes.data() + 8, 4));
-  if (v != version) {
-    return Status::Corruption(src + ": " + k + " format version " + std::to_string(v) +
-                              " is not supported (this build reads version " +
-                              std::to_string(version) + ")");
+  if (v < oldest || v > newest) {
+    return Status::Corruption(
+        src + ": " + k + " format version " + std::to_string(v) +
+        " is not supported (this build reads version " +
+        (oldest == newest ? std::to_string(newest)
+                          : std::to_string(oldest) + " to " + std::to_string(newest)) +
+        ")");
   }
+  *version = v;
   const uint32_t header = static_cast<uint32_t>(GetLe(bytes.data() + 12, 4));
   if (header != kContainerHeaderSize) {
     return Status::Corruption(src + ": header size " + std::to_string(header) + " is invalid");

@@ -32,6 +32,11 @@ std::string WrapContainer(std::string_view magic8, uint32_t version, std::string
 Result<std::string_view> OpenContainer(std::string_view bytes, std::string_view magic8,
                                        uint32_t version, std::string_view source,
                                        std::string_view kind);
+// The same for a format that reads every version in [oldest, newest]; *version receives the
+// file's.
+Result<std::string_view> OpenContainer(std::string_view bytes, std::string_view magic8,
+                                       uint32_t oldest, uint32_t newest, std::string_view source,
+                                       std::string_view kind, uint32_t* version);
 
 }  // namespace fedseg
 

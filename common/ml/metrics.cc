@@ -16,6 +16,9 @@ constexpr int kBins = ClassificationSummary::kScoreBins;
 constexpr double kBinsPerLogit =
     kBins / (ClassificationSummary::kLogitMax - ClassificationSummary::kLogitMin);
 
+ClassificationReport ComputeReportWith(const ClassificationSummary& s,
+                                       const std::vector<uint64_t>& confusion);
+
 bool ValidClassCount(int k) { return k >= 2 && k <= ClassificationSummary::kMaxClasses; }
 
 // Largest log-loss contribution of one row, in units: q_y >= eps and sum_k q_k <= K, so the loss
@@ -224,6 +227,36 @@ Status ClassificationSummary::Validate() const {
 }
 
 ClassificationReport ComputeReport(const ClassificationSummary& s) {
+  return ComputeReportWith(s, s.confusion());
+}
+
+Result<ClassificationReport> ComputeReport(const ClassificationSummary& s,
+                                           const std::vector<uint64_t>& confusion) {
+  const size_t kk = static_cast<size_t>(s.num_classes());
+  if (confusion.size() != kk * kk) {
+    return Status::InvalidArgument("a confusion matrix of " + std::to_string(confusion.size()) +
+                                   " cells for " + std::to_string(kk) + " classes");
+  }
+  const std::vector<uint64_t>& own = s.confusion();
+  for (size_t t = 0; t < kk; ++t) {
+    uint64_t a = 0, b = 0;
+    for (size_t p = 0; p < kk; ++p) {
+      a += confusion[t * kk + p];
+      b += own[t * kk + p];
+    }
+    if (a != b) {
+      return Status::InvalidArgument("the confusion matrix holds " + std::to_string(a) +
+                                     " rows of class " + std::to_string(t) + ", the summary " +
+                                     std::to_string(b));
+    }
+  }
+  return ComputeReportWith(s, confusion);
+}
+
+namespace {
+
+ClassificationReport ComputeReportWith(const ClassificationSummary& s,
+                                       const std::vector<uint64_t>& confusion) {
   ClassificationReport r;
   const int k = s.num_classes();
   const size_t kk = static_cast<size_t>(k);
@@ -231,7 +264,7 @@ ClassificationReport ComputeReport(const ClassificationSummary& s) {
   r.num_classes = k;
   r.count = n;
   r.invalid_rows = s.invalid_rows();
-  r.confusion = s.confusion();
+  r.confusion = confusion;
   r.positive_class = k == 2 ? 1 : -1;
   r.accuracy = r.cohen_kappa = r.roc_auc = r.log_loss = kNaN;
   if (k == 0) {
@@ -298,6 +331,8 @@ ClassificationReport ComputeReport(const ClassificationSummary& s) {
   }
   return r;
 }
+
+}  // namespace
 
 nlohmann::json ClassificationReport::ToJson(const std::vector<std::string>& class_names) const {
   nlohmann::json j;

@@ -241,6 +241,12 @@ struct ClassificationReport {
 };
 
 ClassificationReport ComputeReport(const ClassificationSummary& s);
+// The report of the same rows under another decision rule (decision_rule.h): `confusion` (K*K,
+// row = true class) replaces the summary's arg-max matrix in every metric computed from it; AUC
+// and log loss stay the summary's. InvalidArgument when its size or its row sums (the rows of
+// each true class) differ from the summary's.
+Result<ClassificationReport> ComputeReport(const ClassificationSummary& s,
+                                           const std::vector<uint64_t>& confusion);
 
 // Exact reference implementations (used in tests and for small local evaluations):
 // AUC of scores for labels01 (1 = positive, 0 = negative) with ties counted 1/2, as sklearn's

@@ -9,7 +9,8 @@
 namespace fedseg::ml {
 namespace {
 
-struct ModelPayload {
+// Version 1: everything but the decision rule.
+struct ModelPayloadV1 {
   data::Schema schema;
   ModelSpec spec;
   std::vector<float> params;
@@ -18,6 +19,17 @@ struct ModelPayload {
   template <class Archive>
   void serialize(Archive& ar) {
     ar(schema, spec, params, metadata_json);
+  }
+};
+
+// Version 2 (kModelFormatVersion): version 1, then the decision rule.
+struct ModelPayload : ModelPayloadV1 {
+  DecisionRule decision;
+
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ModelPayloadV1::serialize(ar);
+    ar(decision);
   }
 };
 
@@ -30,17 +42,26 @@ std::string EncodeModelFile(const ModelFile& file) {
   p.params.assign(file.model.params().data(),
                   file.model.params().data() + file.model.params().size());
   p.metadata_json = file.metadata_json;
+  p.decision = file.decision;
   return WrapContainer(std::string_view(kModelMagic, sizeof(kModelMagic)), kModelFormatVersion,
                        Serialize(p));
 }
 
 Result<ModelFile> DecodeModelFile(std::string_view bytes, std::string_view source) {
   const std::string src(source);
-  FEDSEG_ASSIGN_OR_RETURN(std::string_view payload,
-                          OpenContainer(bytes, std::string_view(kModelMagic, sizeof(kModelMagic)),
-                                        kModelFormatVersion, source, "fedseg model file"));
+  uint32_t version = 0;
+  FEDSEG_ASSIGN_OR_RETURN(
+      std::string_view payload,
+      OpenContainer(bytes, std::string_view(kModelMagic, sizeof(kModelMagic)),
+                    kOldestModelFormatVersion, kModelFormatVersion, source, "fedseg model file",
+                    &version));
   ModelPayload p;
-  FEDSEG_RETURN_IF_ERROR(Parse(payload, &p, src + ": model payload"));
+  if (version == 1) {  // no rule: the arg-max these files were always used with
+    FEDSEG_RETURN_IF_ERROR(
+        Parse(payload, static_cast<ModelPayloadV1*>(&p), src + ": model payload"));
+  } else {
+    FEDSEG_RETURN_IF_ERROR(Parse(payload, &p, src + ": model payload"));
+  }
   Status st = p.spec.Validate();
   if (!st.ok()) return Status::Corruption(src + ": invalid architecture: " + st.message());
   st = p.schema.Validate();
@@ -57,6 +78,8 @@ Result<ModelFile> DecodeModelFile(std::string_view bytes, std::string_view sourc
                               " weights, the " + p.spec.ToString() + " model needs " +
                               std::to_string(p.spec.num_params()));
   }
+  st = p.decision.Validate(p.spec.num_classes);
+  if (!st.ok()) return Status::Corruption(src + ": " + st.message());
   FEDSEG_ASSIGN_OR_RETURN(Mlp model, Mlp::Create(p.spec));
   Eigen::VectorXf params = Eigen::Map<const Eigen::VectorXf>(
       p.params.data(), static_cast<Eigen::Index>(p.params.size()));
@@ -66,6 +89,7 @@ Result<ModelFile> DecodeModelFile(std::string_view bytes, std::string_view sourc
   out.schema = std::move(p.schema);
   out.model = std::move(model);
   out.metadata_json = std::move(p.metadata_json);
+  out.decision = p.decision;
   return out;
 }
 

@@ -3,12 +3,17 @@
 //
 // Layout: the checksummed container of common/base/container.h with magic "FSEGMODL" and format
 // version kModelFormatVersion, whose payload is a cereal portable-binary record of the schema, the
-// architecture, the weights and the metadata JSON (model_file.cc, ModelPayload).
+// architecture, the weights and the metadata JSON (model_file.cc, ModelPayload), then, from
+// version 2, the decision rule (decision_rule.h): uint8 objective, int32 positive class, float64
+// threshold, float64 target. Version 1 files (no rule) still load, with the arg-max rule they
+// were used with; files are always written as the current version.
 //
 // Loading checks, in order: the file is at least a header long, the magic, the version, that the
 // payload size equals the bytes actually present (truncation), the checksum (corruption), that the
 // payload parses with nothing left over, and that the parsed model is consistent (spec valid,
-// weights of the right count and finite, schema matching the spec). Each failure is a clear error.
+// weights of the right count and finite, schema matching the spec, the decision rule valid for
+// the class count: a known objective, a finite threshold in [0, 1], positive class 0 or 1 and
+// two classes for a threshold). Each failure is a clear error.
 #ifndef FEDSEG_COMMON_ML_MODEL_FILE_H_
 #define FEDSEG_COMMON_ML_MODEL_FILE_H_
 
@@ -18,17 +23,20 @@
 
 #include "common/base/status.h"
 #include "common/data/schema.h"
+#include "common/ml/decision_rule.h"
 #include "common/ml/mlp.h"
 
 namespace fedseg::ml {
 
 inline constexpr char kModelMagic[8] = {'F', 'S', 'E', 'G', 'M', 'O', 'D', 'L'};
-inline constexpr uint32_t kModelFormatVersion = 1;
+inline constexpr uint32_t kModelFormatVersion = 2;   // written
+inline constexpr uint32_t kOldestModelFormatVersion = 1;  // read: 1 (no rule) to 2
 
 struct ModelFile {
   data::Schema schema;
   Mlp model;
   std::string metadata_json = "{}";  // training metadata: mode, rows, epochs/rounds, config, time
+  DecisionRule decision;             // how segment turns probabilities into segments (arg-max)
 };
 
 // Encodes a model file to bytes (header + payload).

@@ -131,6 +131,40 @@ Result<std::map<std::string, RegionResult>> ReadRegions(const Json& j, const std
   return out;
 }
 
+Result<DecisionMetrics> ReadDecisionMetrics(const JsonReader& parent, const std::string& key) {
+  FEDSEG_ASSIGN_OR_RETURN(JsonReader r, parent.Object(key));
+  DecisionMetrics m;
+  FEDSEG_RETURN_IF_ERROR(r.NumberOrNull("precision", &m.precision));
+  FEDSEG_RETURN_IF_ERROR(r.NumberOrNull("recall", &m.recall));
+  FEDSEG_RETURN_IF_ERROR(r.NumberOrNull("f1", &m.f1));
+  return m;
+}
+
+Result<DecisionRecord> ReadDecision(const JsonReader& r) {
+  DecisionRecord d;
+  FEDSEG_RETURN_IF_ERROR(r.String("goal", &d.goal));
+  FEDSEG_RETURN_IF_ERROR(r.NumberOrNull("target", &d.target));
+  FEDSEG_RETURN_IF_ERROR(r.String("kind", &d.kind));
+  if (d.kind != "argmax" && d.kind != "threshold") {
+    return r.Error("kind", "is '" + d.kind + "', expected argmax or threshold");
+  }
+  FEDSEG_ASSIGN_OR_RETURN(const Json* pc, r.Member("positive_class"));
+  if (!pc->is_null()) FEDSEG_RETURN_IF_ERROR(r.String("positive_class", &d.positive_class));
+  FEDSEG_ASSIGN_OR_RETURN(const Json* threshold, r.Member("threshold"));
+  if (!threshold->is_null()) {
+    double t = 0;
+    FEDSEG_RETURN_IF_ERROR(r.NumberOrNull("threshold", &t));
+    d.threshold = t;
+  }
+  FEDSEG_RETURN_IF_ERROR(r.String("note", &d.note));
+  FEDSEG_RETURN_IF_ERROR(r.Uint64("rows", &d.rows));
+  if (r.Has("at_rule") || r.Has("at_argmax")) {
+    FEDSEG_ASSIGN_OR_RETURN(d.at_rule, ReadDecisionMetrics(r, "at_rule"));
+    FEDSEG_ASSIGN_OR_RETURN(d.at_argmax, ReadDecisionMetrics(r, "at_argmax"));
+  }
+  return d;
+}
+
 std::string CsvCell(double v) {
   if (!std::isfinite(v)) return "";
   char b[32];
@@ -202,6 +236,25 @@ Json RegionResult::ToJson() const {
   return out;
 }
 
+Json DecisionMetrics::ToJson() const {
+  return {{"precision", NumberOrNull(precision)},
+          {"recall", NumberOrNull(recall)},
+          {"f1", NumberOrNull(f1)}};
+}
+
+Json DecisionRecord::ToJson() const {
+  Json j = {{"goal", goal},
+            {"target", NumberOrNull(target)},
+            {"kind", kind},
+            {"positive_class", positive_class.empty() ? Json() : Json(positive_class)},
+            {"threshold", threshold ? NumberOrNull(*threshold) : Json()},
+            {"note", note},
+            {"rows", rows}};
+  if (at_rule) j["at_rule"] = at_rule->ToJson();
+  if (at_argmax) j["at_argmax"] = at_argmax->ToJson();
+  return j;
+}
+
 Json ModelFacts::ToJson() const {
   return {{"architecture", architecture}, {"parameters", parameters}, {"classes", classes}};
 }
@@ -242,6 +295,7 @@ Json RunRecord::ToJson() const {
   }
   if (const RoundResult* f = Final()) report["final"] = f->ToJson();
   if (refused_connections) report["refused_connections"] = *refused_connections;
+  if (decision) report["decision"] = decision->ToJson();
   return report;
 }
 
@@ -289,6 +343,11 @@ Result<RunRecord> RunRecord::FromJson(const Json& j, const std::string& where) {
       FEDSEG_RETURN_IF_ERROR(refused.Uint64(reason, &counts[reason]));
     }
     rec.refused_connections = std::move(counts);
+  }
+  // Added with decision rules (issue 14): older reports have none.
+  if (root.Has("decision")) {
+    FEDSEG_ASSIGN_OR_RETURN(JsonReader d, root.Object("decision"));
+    FEDSEG_ASSIGN_OR_RETURN(rec.decision, ReadDecision(d));
   }
   return rec;
 }

@@ -12,7 +12,8 @@
 //   model: { architecture, parameters, classes }          (once the schema is agreed),
 //   final: the final model's round, written by the coordinator as a copy of
 //          rounds[completed_round] (once the final model is evaluated),
-//   refused_connections: { reason: count }               (while the listener exists).
+//   refused_connections: { reason: count }               (while the listener exists),
+//   decision: the decision rule written into final.fsm (DecisionRecord; once it is written).
 // A RoundResult is {round} plus, once the model of that round has been evaluated,
 //   global (MetricsBrief), regions {name: MetricsBrief}, evaluated_by, and for the final model
 //   report (ml::ClassificationReport::ToJson: per-class metrics and the confusion matrix);
@@ -33,6 +34,7 @@
 //     of runs without a refusal read as before.
 //   - the optional groups above (a round's evaluation or training, model, final,
 //     refused_connections, a round's report) are absent whenever the run had not reached them.
+//   - decision came with decision rules (issue 14): reports of earlier runs have none.
 #ifndef FEDSEG_COORDINATOR_RECORD_RUN_RECORD_H_
 #define FEDSEG_COORDINATOR_RECORD_RUN_RECORD_H_
 
@@ -126,6 +128,30 @@ struct ModelFacts {
   bool operator==(const ModelFacts&) const = default;
 };
 
+// Precision, recall and F1 of the positive class under one decision rule.
+struct DecisionMetrics {
+  double precision = 0, recall = 0, f1 = 0;
+  nlohmann::json ToJson() const;
+  bool operator==(const DecisionMetrics&) const = default;
+};
+
+// The decision rule of final.fsm and what it was chosen for (common/ml/decision_rule.h). JSON:
+// {goal, target, kind, positive_class (null for more than two classes), threshold (null for
+// arg-max), note, rows, at_rule and at_argmax (DecisionMetrics; absent without positive_class)}.
+struct DecisionRecord {
+  std::string goal = "max_f1";   // the objective asked for (config decision.objective)
+  double target = 0;             // its precision / recall target (0 for the others)
+  std::string kind = "argmax";   // the rule written: "argmax" or "threshold"
+  std::string positive_class;    // the class thresholded and measured; "" for K > 2
+  std::optional<double> threshold;  // absent (null) for arg-max
+  std::string note;              // why the rule is arg-max when a threshold was asked for
+  uint64_t rows = 0;             // the merged evaluation rows it was chosen on
+  std::optional<DecisionMetrics> at_rule, at_argmax;  // on those rows
+
+  nlohmann::json ToJson() const;
+  bool operator==(const DecisionRecord&) const = default;
+};
+
 struct RunRecord {
   std::string run_id;
   std::string status;         // a word of kRunStatusNames (run_status.h)
@@ -140,6 +166,7 @@ struct RunRecord {
   // evaluation is recorded (report.json's "final").
   std::optional<RoundResult> final_round;
   std::optional<std::map<std::string, uint64_t>> refused_connections;
+  std::optional<DecisionRecord> decision;  // set when final.fsm is written
 
   // rounds[r], appending empty rounds up to it (as the coordinator's history grows).
   RoundResult& Round(uint32_t r);

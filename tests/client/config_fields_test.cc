@@ -186,5 +186,35 @@ TEST(ConfigFieldsTest, DpSgdParametersAreCheckedOnceWithUniformMessages) {
   EXPECT_EQ(c->plan.dp_noise_multiplier, 1.1);
 }
 
+// The decision section: the objective by name, a target for min_precision / min_recall.
+TEST(ConfigFieldsTest, DecisionSectionIsReadAndChecked) {
+  const std::string example = FEDSEG_SOURCE_DIR "/examples/coordinator.json";
+  auto c = coordinator::LoadCoordinatorConfig(example, {});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->decision.objective, ml::DecisionObjective::kMaxF1);  // the default
+  EXPECT_EQ(c->decision.positive_class, "");
+  c = coordinator::LoadCoordinatorConfig(
+      example, {{"/decision/objective", "min_precision"}, {"/decision/target", 0.7},
+                {"/decision/positive_class", "TRUE"}});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->decision.objective, ml::DecisionObjective::kMinPrecision);
+  EXPECT_EQ(c->decision.target, 0.7);
+  EXPECT_EQ(c->decision.positive_class, "TRUE");
+  EXPECT_EQ(c->ToJson()["decision"]["objective"], "min_precision");
+  c = coordinator::LoadCoordinatorConfig(example, {{"/decision/objective", "min_recall"}});
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(),
+            example + ": decision: min_recall: the target must be in (0, 1], got 0.000000");
+  c = coordinator::LoadCoordinatorConfig(example, {{"/decision/objective", "operator"}});
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("decision.objective must be max_f1, min_precision, "
+                                      "min_recall or argmax, got 'operator'"),
+            std::string::npos)
+      << c.status().message();
+  c = coordinator::LoadCoordinatorConfig(example, {{"/decision/objective", "argmax"}});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->decision.objective, ml::DecisionObjective::kArgMax);
+}
+
 }  // namespace
 }  // namespace fedseg

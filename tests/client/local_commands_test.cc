@@ -5,10 +5,15 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
+#include <vector>
+
+#include "common/ml/model_file.h"
 
 namespace fedseg::client {
 namespace {
@@ -86,8 +91,9 @@ TEST_F(LocalCommandsTest, IdentifierAndRareCategoriesNeverEnterTheModel) {
   ASSERT_EQ(RunTrain(Train(Table("t.csv", 200, 4), model)), 0);
   const nlohmann::json out = nlohmann::json::parse(::testing::internal::GetCapturedStdout());
   const std::string err = ::testing::internal::GetCapturedStderr();
-  EXPECT_NE(err.find("warning: column 'customer' looks like an identifier (160 distinct values in "
-                     "160 rows)"),
+  // 160 training rows, 16 of them held out to choose the decision threshold.
+  EXPECT_NE(err.find("warning: column 'customer' looks like an identifier (144 distinct values in "
+                     "144 rows)"),
             std::string::npos)
       << err;
   ASSERT_EQ(out["warnings"].size(), 1u);
@@ -144,6 +150,188 @@ TEST_F(LocalCommandsTest, UnseenCategoriesAreCountedAndAMissingColumnIsNamed) {
             std::string::npos)
       << err;
   EXPECT_EQ(err.find("given as types"), std::string::npos) << err;
+}
+
+// segment's CSV: per row the segment and p(yes) (columns row, segment, p_no, p_yes).
+struct SegmentRow {
+  std::string segment;
+  double p_yes;
+};
+std::vector<SegmentRow> ReadSegments(const std::string& path) {
+  std::ifstream f(path);
+  std::string line;
+  std::getline(f, line);
+  EXPECT_EQ(line, "row,segment,p_no,p_yes");
+  std::vector<SegmentRow> rows;
+  while (std::getline(f, line)) {
+    std::vector<std::string> cells;
+    std::stringstream ss(line);
+    for (std::string c; std::getline(ss, c, ',');) cells.push_back(c);
+    EXPECT_EQ(cells.size(), 4u) << line;
+    if (cells.size() == 4) rows.push_back({cells[1], std::stod(cells[3])});
+  }
+  return rows;
+}
+
+// A threshold halfway between the q-quantile of `rows`' p(yes) and the next larger value, so
+// that no row sits on it (the CSV rounds to 6 decimals).
+double ThresholdBetween(const std::vector<SegmentRow>& rows, double q) {
+  std::vector<double> p;
+  for (const SegmentRow& r : rows) p.push_back(r.p_yes);
+  std::sort(p.begin(), p.end());
+  p.erase(std::unique(p.begin(), p.end()), p.end());
+  const size_t i = std::min(p.size() - 2, static_cast<size_t>(q * static_cast<double>(p.size())));
+  return (p[i] + p[i + 1]) / 2;
+}
+
+TEST_F(LocalCommandsTest, SegmentAndEvaluateFollowTheModelRuleOrThreshold) {
+  const std::string model = (dir_ / "m.fsm").string();
+  const std::string data = Table("t.csv", 200, 0);
+  TrainArgs t = Train(data, model);
+  t.train.epochs = 5;
+  ::testing::internal::CaptureStdout();
+  ASSERT_EQ(RunTrain(t), 0);
+  const nlohmann::json trained = nlohmann::json::parse(::testing::internal::GetCapturedStdout());
+  // 160 training rows: 10% (16) are held out to choose the rule, never the 40 test rows.
+  EXPECT_EQ(trained["validation_rows"], 16);
+  EXPECT_EQ(trained["train_rows"], 144);
+  EXPECT_EQ(trained["test_rows"], 40);
+  EXPECT_EQ(trained["decision"]["rows"], 16);
+  EXPECT_EQ(trained["decision"]["goal"]["objective"], "max_f1");
+  ASSERT_TRUE(trained.contains("test_at_rule"));
+  auto file = ml::LoadModelFile(model);
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  EXPECT_EQ(file->decision.is_threshold(), trained["decision"]["rule"]["kind"] == "threshold");
+
+  SegmentArgs s;
+  s.model = model;
+  s.table.data = data;
+  s.out = (dir_ / "segments.csv").string();
+  s.json = true;
+  ::testing::internal::CaptureStdout();
+  ASSERT_EQ(RunSegment(s), 0);
+  ::testing::internal::GetCapturedStdout();
+  const std::vector<SegmentRow> first = ReadSegments(s.out);
+  ASSERT_EQ(first.size(), 200u);
+
+  // The model's rule: set a known threshold in the file; segment decides p(yes) >= it.
+  const double rule_t = ThresholdBetween(first, 0.6);
+  file->decision = ml::DecisionRule{ml::DecisionObjective::kMaxF1, 1, rule_t, 0};
+  ASSERT_TRUE(ml::SaveModelFile(model, *file).ok());
+  ::testing::internal::CaptureStdout();
+  ASSERT_EQ(RunSegment(s), 0);
+  nlohmann::json out = nlohmann::json::parse(::testing::internal::GetCapturedStdout());
+  EXPECT_EQ(out["decision_rule"]["source"], "model");
+  EXPECT_EQ(out["decision_rule"]["threshold"], rule_t);
+  EXPECT_EQ(out["decision_rule"]["positive_class"], "yes");
+  std::vector<SegmentRow> rows = ReadSegments(s.out);
+  ASSERT_EQ(rows.size(), 200u);
+  uint64_t yes = 0;
+  for (const SegmentRow& r : rows) {
+    EXPECT_EQ(r.segment, r.p_yes >= rule_t ? "yes" : "no") << r.p_yes << " vs " << rule_t;
+    yes += r.segment == "yes";
+  }
+  EXPECT_EQ(out["segment_sizes"]["yes"], yes);
+  EXPECT_GT(yes, 0u);
+  EXPECT_LT(yes, 200u);
+
+  // --threshold overrides it.
+  const double cli_t = ThresholdBetween(first, 0.25);
+  s.decision.given = true;
+  s.decision.threshold = cli_t;
+  ::testing::internal::CaptureStdout();
+  ASSERT_EQ(RunSegment(s), 0);
+  out = nlohmann::json::parse(::testing::internal::GetCapturedStdout());
+  EXPECT_EQ(out["decision_rule"]["source"], "--threshold");
+  EXPECT_EQ(out["decision_rule"]["objective"], "operator");
+  EXPECT_EQ(out["decision_rule"]["threshold"], cli_t);
+  rows = ReadSegments(s.out);
+  for (const SegmentRow& r : rows) EXPECT_EQ(r.segment, r.p_yes >= cli_t ? "yes" : "no");
+  // On the other class: p(no) >= T.
+  s.decision.positive_class = "no";
+  ::testing::internal::CaptureStdout();
+  ASSERT_EQ(RunSegment(s), 0);
+  ::testing::internal::GetCapturedStdout();
+  rows = ReadSegments(s.out);
+  for (const SegmentRow& r : rows) {
+    EXPECT_EQ(r.segment, 1 - r.p_yes >= cli_t ? "no" : "yes") << r.p_yes;
+  }
+
+  // Evaluate: the rule's report counts the rule's decisions; the top level stays arg-max.
+  EvaluateArgs e;
+  e.model = model;
+  e.table.data = data;
+  e.json = true;
+  ::testing::internal::CaptureStdout();
+  ASSERT_EQ(RunEvaluate(e), 0);
+  const nlohmann::json ev = nlohmann::json::parse(::testing::internal::GetCapturedStdout());
+  uint64_t tp = 0, fp = 0, fn = 0, tn = 0, argmax_yes = 0;
+  for (size_t i = 0; i < first.size(); ++i) {
+    const bool truth = i % 2 == 1;  // Table(): churn is "yes" on odd rows
+    const bool flagged = first[i].p_yes >= rule_t;
+    (truth ? (flagged ? tp : fn) : (flagged ? fp : tn)) += 1;
+    argmax_yes += first[i].p_yes > 0.5;
+  }
+  EXPECT_EQ(ev["decision_rule"]["source"], "model");
+  EXPECT_EQ(ev["at_rule"]["confusion"], nlohmann::json({{tn, fp}, {fn, tp}}));
+  const nlohmann::json& cm = ev["confusion"];
+  EXPECT_EQ(cm[0][1].get<uint64_t>() + cm[1][1].get<uint64_t>(), argmax_yes);
+  EXPECT_EQ(ev["at_rule"]["roc_auc"], ev["roc_auc"]);
+  e.json = false;
+  ::testing::internal::CaptureStdout();
+  ASSERT_EQ(RunEvaluate(e), 0);
+  const std::string text = ::testing::internal::GetCapturedStdout();
+  EXPECT_NE(text.find("At the decision rule p(yes) >= "), std::string::npos) << text;
+  EXPECT_NE(text.find("At arg-max (the most probable class):"), std::string::npos) << text;
+}
+
+TEST_F(LocalCommandsTest, ThresholdIsRefusedOutOfRangeAndForMoreThanTwoClasses) {
+  const std::string model = (dir_ / "m.fsm").string();
+  const std::string data = Table("t.csv", 200, 0);
+  ::testing::internal::CaptureStdout();
+  ASSERT_EQ(RunTrain(Train(data, model)), 0);
+  ::testing::internal::GetCapturedStdout();
+  SegmentArgs s;
+  s.model = model;
+  s.table.data = data;
+  s.out = (dir_ / "segments.csv").string();
+  s.decision.given = true;
+  for (double bad : {0.0, 1.0, 1.5, -0.2}) {
+    s.decision.threshold = bad;
+    ::testing::internal::CaptureStderr();
+    EXPECT_EQ(RunSegment(s), 2) << bad;
+    const std::string err = ::testing::internal::GetCapturedStderr();
+    EXPECT_NE(err.find("--threshold must be strictly between 0 and 1, got "), std::string::npos)
+        << err;
+  }
+  s.decision.threshold = 0.4;
+  s.decision.positive_class = "maybe";
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(RunSegment(s), 2);
+  EXPECT_NE(::testing::internal::GetCapturedStderr().find(
+                "--positive-class 'maybe' is not a class of the model (no, yes)"),
+            std::string::npos);
+
+  // Three classes (plan: basic, legacy, pro): arg-max only, and the rule says so.
+  TrainArgs t = Train(Table("plans.csv", 300, 40), model);
+  t.table.label = "plan";
+  t.min_category_count = 1;
+  ::testing::internal::CaptureStdout();
+  ::testing::internal::CaptureStderr();
+  ASSERT_EQ(RunTrain(t), 0);
+  const nlohmann::json trained = nlohmann::json::parse(::testing::internal::GetCapturedStdout());
+  ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(trained["decision"]["rule"]["kind"], "argmax");
+  EXPECT_EQ(trained["validation_rows"], 0);  // nothing to choose: no rows held out
+  s.table.data = Table("plans2.csv", 50, 10);
+  s.decision.positive_class = "";
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(RunSegment(s), 2);
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("--threshold: the model has 3 classes (basic, legacy, pro); a threshold "
+                     "needs exactly two, so this model decides by arg-max"),
+            std::string::npos)
+      << err;
 }
 
 TEST_F(LocalCommandsTest, ANumericLabelWithManyValuesWarnsAndTooManyClassesAreRefused) {

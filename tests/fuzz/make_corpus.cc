@@ -157,7 +157,7 @@ ml::ModelFile SmallModel() {
   data::Schema schema = *data::Schema::FromSummary(Summarize(d), "y");
   ml::Mlp m = *ml::Mlp::Create({schema.input_dim(), {4}, 2});
   m.InitRandom(1);
-  return ml::ModelFile{schema, m, R"({"mode":"local"})"};
+  return ml::ModelFile{schema, m, R"({"mode":"local"})", ml::DecisionRule{}};
 }
 
 void MakeContainers() {
@@ -169,6 +169,9 @@ void MakeContainers() {
   no_hidden.model = *ml::Mlp::Create({no_hidden.schema.input_dim(), {}, 2});
   Write("model_file", "no_hidden_payload",
         WithByte(1, EncodeModelFile(no_hidden).substr(kContainerHeaderSize)));
+  ml::ModelFile thresholded = SmallModel();
+  thresholded.decision = ml::DecisionRule{ml::DecisionObjective::kMaxF1, 1, 0.3125, 0};
+  Write("model_file", "threshold_rule_file", WithByte(0, ml::EncodeModelFile(thresholded)));
 
   coordinator::Checkpoint c;
   ml::ModelFile f = SmallModel();

@@ -90,6 +90,19 @@ TEST_F(FederationTest, RoundsCompleteAndTheGlobalModelImproves) {
   auto r1_model = ml::LoadModelFile(run_ + "/r1.fsm");
   ASSERT_TRUE(r1_model.ok()) << r1_model.status().ToString();
   EXPECT_EQ(final_model->model.params(), r1_model->model.params());
+  // final.fsm carries the decision rule chosen on the final evaluation's merged summaries (the
+  // default: max F1 of the minority class), and report.json records it.
+  const ml::DecisionRule& rule = final_model->decision;
+  ASSERT_TRUE(rule.is_threshold()) << rep["decision"].dump();
+  EXPECT_EQ(rule.objective, ml::DecisionObjective::kMaxF1);
+  EXPECT_EQ(rep["decision"]["kind"], "threshold");
+  EXPECT_EQ(rep["decision"]["threshold"].get<double>(), rule.threshold);
+  EXPECT_EQ(rep["decision"]["positive_class"],
+            final_model->schema.class_names()[static_cast<size_t>(rule.positive_class)]);
+  EXPECT_EQ(rep["decision"]["rows"], rounds[4]["global"]["rows"]);
+  EXPECT_GE(rep["decision"]["at_rule"]["f1"].get<double>(),
+            rep["decision"]["at_argmax"]["f1"].get<double>());
+  EXPECT_FALSE(r1_model->decision.is_threshold());  // regions' copies are not sent the rule
   std::string metrics = ReadAll(run_ + "/metrics.csv");
   EXPECT_EQ(metrics.rfind("round,scope,rows,loss,accuracy,macro_f1,positive_f1,roc_auc,kappa\n", 0),
             0u);
@@ -111,6 +124,14 @@ TEST_F(FederationTest, RoundsCompleteAndTheGlobalModelImproves) {
                             Shard(2) + "/test.csv --out " + seg + " > /dev/null");
   EXPECT_EQ(seg_rc, 0);
   EXPECT_EQ(ReadAll(seg).rfind("row,segment,p_FALSE,p_TRUE\n", 0), 0u);
+  const std::string seg_json = run_ + "/segments.json";
+  ASSERT_EQ(testing::Run(kBin + "/fedseg-client segment --json --model " + run_ +
+                         "/final.fsm --data " + Shard(2) + "/test.csv --out " + seg + " > " +
+                         seg_json),
+            0);
+  const nlohmann::json seg_out = nlohmann::json::parse(ReadAll(seg_json), nullptr, false);
+  EXPECT_EQ(seg_out["decision_rule"]["source"], "model");
+  EXPECT_EQ(seg_out["decision_rule"]["threshold"].get<double>(), rule.threshold);
 }
 
 // `fedseg-client load` (scripts/load_test.sh) runs every region config of a directory as one

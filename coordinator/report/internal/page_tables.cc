@@ -185,6 +185,12 @@ std::string Page::Configuration() {
     out += "<h3>Model</h3>\n<pre class=\"config model\">" +
            HtmlEscape(Dump(record_.model->ToJson(), 2)) + "</pre>\n";
   }
+  if (record_.decision) {  // runs before decision rules have none
+    out += "<h3>Decision rule of final.fsm</h3>\n<p>Chosen on the final evaluation's merged "
+           "summaries; precision, recall and F1 of the positive class at the rule and at arg-max "
+           "on those rows.</p>\n<pre class=\"config decision\">" +
+           HtmlEscape(Dump(record_.decision->ToJson(), 2)) + "</pre>\n";
+  }
   if (config_ == nullptr) return out + Missing("No configuration (\"config\")");
   return out + "<h3>Coordinator configuration</h3>\n<pre class=\"config\">" +
          HtmlEscape(Dump(*config_, 2)) + "</pre>\n";

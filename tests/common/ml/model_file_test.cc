@@ -19,7 +19,7 @@ ModelFile MakeModel() {
   data::Schema schema = *data::Schema::FromSummary(data::Summarize(d), "y");
   Mlp m = *Mlp::Create({schema.input_dim(), {4}, 2});
   m.InitRandom(1);
-  return ModelFile{schema, m, R"({"mode":"local"})"};
+  return ModelFile{schema, m, R"({"mode":"local"})", DecisionRule{}};
 }
 
 TEST(ModelFileTest, RoundTrip) {
@@ -31,6 +31,18 @@ TEST(ModelFileTest, RoundTrip) {
   EXPECT_EQ(g.schema.class_names(), f.schema.class_names());
   EXPECT_EQ(g.schema.columns()[1].vocabulary, f.schema.columns()[1].vocabulary);
   EXPECT_EQ(g.metadata_json, f.metadata_json);
+  EXPECT_EQ(g.decision, DecisionRule{});  // arg-max unless set
+}
+
+TEST(ModelFileTest, RoundTripWithADecisionRule) {
+  ModelFile f = MakeModel();
+  f.decision = DecisionRule{DecisionObjective::kMinPrecision, 1, 0.3125, 0.8};
+  const std::string bytes = EncodeModelFile(f);
+  EXPECT_EQ(bytes[8], 2);  // written as version 2
+  auto g = DecodeModelFile(bytes, "m.fsm");
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_EQ(g->decision, f.decision);
+  EXPECT_EQ(EncodeModelFile(*g), bytes);
 }
 
 TEST(ModelFileTest, EveryTruncationFails) {
@@ -80,7 +92,8 @@ TEST(ModelFileTest, SaveAndLoadFile) {
   EXPECT_TRUE(LoadModelFile(path + ".missing").status().IsNotFound());
 }
 
-// The payload layout of model_file.cc (schema, spec, weights, metadata), to forge files.
+// The version-1 payload layout of model_file.cc (schema, spec, weights, metadata; version 2
+// appends the decision rule), to forge files.
 struct ForgedPayload {
   data::Schema schema;
   ModelSpec spec;
@@ -99,12 +112,56 @@ TEST(ModelFileTest, RefusesMissingWeightsBeforeAllocatingTheModel) {
   ForgedPayload p{f.schema, {f.schema.input_dim(), {8192, 8192}, 2}, {}, "{}"};
   ASSERT_TRUE(p.spec.Validate().ok());
   std::string bytes = WrapContainer(std::string_view(kModelMagic, sizeof(kModelMagic)),
-                                    kModelFormatVersion, Serialize(p));
+                                    /*version 1: no rule*/ 1, Serialize(p));
   auto r = DecodeModelFile(bytes, "m.fsm");
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(r.status().IsCorruption());
   EXPECT_NE(r.status().message().find("m.fsm: the file holds 0 weights, the "), std::string::npos)
       << r.status().message();
+}
+
+// A version-1 file (before decision rules: no rule after the metadata) loads with arg-max.
+TEST(ModelFileTest, VersionOneLoadsWithArgMax) {
+  ModelFile f = MakeModel();
+  ForgedPayload p{f.schema, f.model.spec(),
+                  std::vector<float>(f.model.params().data(),
+                                     f.model.params().data() + f.model.params().size()),
+                  f.metadata_json};
+  const std::string v1 = WrapContainer(std::string_view(kModelMagic, sizeof(kModelMagic)), 1,
+                                       Serialize(p));
+  auto g = DecodeModelFile(v1, "old.fsm");
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_FALSE(g->decision.is_threshold());
+  EXPECT_EQ(g->decision.positive_class, -1);
+  EXPECT_EQ(g->model.params(), f.model.params());
+  EXPECT_EQ(g->metadata_json, f.metadata_json);
+  // A version-2 header on that payload is short of the rule: refused, not read past the end.
+  const std::string v2 = WrapContainer(std::string_view(kModelMagic, sizeof(kModelMagic)), 2,
+                                       Serialize(p));
+  EXPECT_TRUE(DecodeModelFile(v2, "m.fsm").status().IsCorruption());
+  // Versions outside 1..2 are named.
+  const std::string v3 = WrapContainer(std::string_view(kModelMagic, sizeof(kModelMagic)), 3,
+                                       Serialize(p));
+  EXPECT_EQ(DecodeModelFile(v3, "m.fsm").status().message(),
+            "m.fsm: fedseg model file format version 3 is not supported (this build reads "
+            "version 1 to 2)");
+}
+
+TEST(ModelFileTest, RefusesAnInvalidDecisionRule) {
+  auto refused = [](DecisionRule rule, const std::string& what) {
+    ModelFile f = MakeModel();
+    f.decision = rule;
+    auto r = DecodeModelFile(EncodeModelFile(f), "m.fsm");
+    ASSERT_FALSE(r.ok()) << what;
+    EXPECT_TRUE(r.status().IsCorruption());
+    EXPECT_NE(r.status().message().find("m.fsm: decision rule: " + what), std::string::npos)
+        << r.status().message();
+  };
+  refused({DecisionObjective::kMaxF1, 1, std::nan(""), 0}, "threshold nan is not a number in [0, 1]");
+  refused({DecisionObjective::kMaxF1, 1, 1.25, 0}, "threshold 1.250000 is not a number in [0, 1]");
+  refused({DecisionObjective::kMaxF1, 2, 0.5, 0}, "positive class 2 is not 0 or 1");
+  refused({DecisionObjective::kMaxF1, -1, 0.5, 0}, "positive class -1 is not 0 or 1");
+  refused({static_cast<DecisionObjective>(7), 1, 0.5, 0}, "unknown objective 7");
 }
 
 struct Blob {

@@ -182,6 +182,53 @@ TEST(RunRecordTest, RefusalsAreWrittenOnlyWhenAnUpdateWasRefusedAndReadBack) {
             "report.json: rounds[1].refused: expected an array of strings, found string");
 }
 
+TEST(RunRecordTest, DecisionIsWrittenWhenSetAndReadBack) {
+  RunRecord rec = SmallRecord();
+  EXPECT_FALSE(rec.ToJson().contains("decision"));  // the fixtures' runs (before rules) lack it
+  DecisionRecord d;
+  d.goal = "min_precision";
+  d.target = 0.8;
+  d.kind = "threshold";
+  d.positive_class = "TRUE";
+  d.threshold = 0.3125;
+  d.rows = 2466;
+  d.at_rule = DecisionMetrics{0.8, 0.5, 0.6153846153846154};
+  d.at_argmax = DecisionMetrics{0.9, 0.25, 0.391304347826087};
+  rec.decision = d;
+  const nlohmann::json j = rec.ToJson();
+  EXPECT_EQ(j["decision"]["threshold"], 0.3125);
+  EXPECT_EQ(j["decision"]["positive_class"], "TRUE");
+  EXPECT_EQ(j["decision"]["at_rule"]["recall"], 0.5);
+  Result<RunRecord> back = RunRecord::FromJson(nlohmann::json::parse(j.dump()), "r");
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->decision, rec.decision);
+  EXPECT_EQ(back->ToJson(), j);
+
+  // Arg-max (more than two classes): null threshold and class, no metrics.
+  rec.decision = DecisionRecord{};
+  rec.decision->note = "3 classes: thresholds are for two classes, the rule is arg-max";
+  const nlohmann::json a = rec.ToJson();
+  EXPECT_TRUE(a["decision"]["threshold"].is_null());
+  EXPECT_TRUE(a["decision"]["positive_class"].is_null());
+  EXPECT_FALSE(a["decision"].contains("at_rule"));
+  back = RunRecord::FromJson(nlohmann::json::parse(a.dump()), "r");
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->decision, rec.decision);
+
+  nlohmann::json bad = j;
+  bad["decision"]["kind"] = "coin";
+  EXPECT_EQ(RunRecord::FromJson(bad, "report.json").status().message(),
+            "report.json: decision.kind: is 'coin', expected argmax or threshold");
+  bad = j;
+  bad["decision"]["at_argmax"].erase("f1");
+  EXPECT_EQ(RunRecord::FromJson(bad, "report.json").status().message(),
+            "report.json: decision.at_argmax.f1: missing");
+  bad = j;
+  bad["decision"]["threshold"] = "0.3";
+  EXPECT_EQ(RunRecord::FromJson(bad, "report.json").status().message(),
+            "report.json: decision.threshold: expected a number or null, found string");
+}
+
 TEST(RunRecordTest, MetricsCsvRows) {
   EXPECT_EQ(SmallRecord().MetricsCsv(),
             "round,scope,rows,loss,accuracy,macro_f1,positive_f1,roc_auc,kappa\n"

@@ -169,6 +169,19 @@ TEST_F(ReportHtmlTest, RefusedUpdatesHaveASectionOnlyWhenThereAreAny) {
   EXPECT_EQ(CountOccurrences(html, "<tr data-region=\"Region-2\">"), 1u);
 }
 
+TEST_F(ReportHtmlTest, DecisionRuleIsShownOnlyWhenRecorded) {
+  EXPECT_EQ(RenderReportHtml(plain_).find("Decision rule of final.fsm"), std::string::npos);
+  Json report = plain_;
+  report["decision"] = {{"goal", "max_f1"},     {"target", 0},  {"kind", "threshold"},
+                        {"positive_class", "<T>"}, {"threshold", 0.3125}, {"note", ""},
+                        {"rows", 2466}};
+  const std::string html = RenderReportHtml(report);
+  EXPECT_NE(html.find("<h3>Decision rule of final.fsm</h3>"), std::string::npos);
+  EXPECT_NE(html.find("&quot;threshold&quot;: 0.3125"), std::string::npos) << html;
+  EXPECT_NE(html.find("&lt;T&gt;"), std::string::npos);
+  EXPECT_EQ(html.find("\"<T>\""), std::string::npos);
+}
+
 TEST_F(ReportHtmlTest, HostileNamesAreEscapedEverywhere) {
   Json report = dp_;
   const std::string evil_region = "<script>alert('region')</script>";
