@@ -9,6 +9,7 @@
 
 #include "common/data/csv.h"
 #include "common/features/internal/accumulator.h"
+#include "common/features/internal/huge_page_allocator.h"
 #include "common/features/internal/record_reader.h"
 #include "common/features/timestamp.h"
 
@@ -16,6 +17,7 @@ namespace fedseg::features {
 namespace {
 
 using internal::Accumulator;
+using internal::HugePageAllocator;
 using internal::RecordReader;
 
 // A fast hash of a short text (user ids, timestamp fields): 8-byte words folded through the
@@ -110,7 +112,7 @@ class Users {
     s.len = static_cast<uint8_t>(std::min<size_t>(id.size(), kLong));
     if (s.len < kLong) std::memcpy(s.key, id.data(), id.size());
   }
-  std::vector<Slot> slots_;
+  std::vector<Slot, HugePageAllocator<Slot>> slots_;
   std::vector<uint64_t> hashes_;
   size_t mask_ = 0;
 };
@@ -134,7 +136,7 @@ struct Layout {
 struct CompactBlock {
   size_t width = 0;
   std::vector<double> init;  // a new user's row
-  std::vector<double> rows;
+  std::vector<double, HugePageAllocator<double>> rows;
   const double* Row(size_t u) const {
     return (u + 1) * width <= rows.size() ? &rows[u * width] : init.data();
   }
@@ -436,7 +438,7 @@ class SourcePass {
           r.user = kSkip;
         }
       }
-      std::vector<double>& rows = block_->rows;
+      auto& rows = block_->rows;
       while (width > 0 && rows.size() < users_.size() * width)
         rows.insert(rows.end(), block_->init.begin(), block_->init.end());
       // (3) Statistics, in file order, prefetching the row kAhead records ahead.
