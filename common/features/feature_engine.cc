@@ -20,6 +20,18 @@ using internal::Accumulator;
 using internal::HugePageAllocator;
 using internal::RecordReader;
 
+// Equality of short byte strings without a libc call: the ids, dates and category values
+// compared per event are a few bytes long, shorter than memcmp's dispatch.
+inline bool SameBytes(const char* a, const char* b, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
+inline bool SameText(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && SameBytes(a.data(), b.data(), a.size());
+}
+
 // A fast hash of a short text (user ids, timestamp fields): 8-byte words folded through the
 // splitmix64 finalizer. Only placement in hash tables depends on it, never a result.
 uint64_t HashText(std::string_view s) {
@@ -57,7 +69,7 @@ class Users {
       const Slot& s = slots_[i];
       if (s.user == 0) return -1;
       if (s.tag != tag || s.len != std::min<size_t>(id.size(), kLong)) continue;
-      if (s.len < kLong ? std::memcmp(s.key, id.data(), s.len) == 0 : ids[s.user - 1] == id)
+      if (s.len < kLong ? SameBytes(s.key, id.data(), s.len) : ids[s.user - 1] == id)
         return s.user - 1;
     }
   }
@@ -300,7 +312,7 @@ bool PassesFilters(const std::vector<CompiledFilter>& filters,
       }
       if (!ok) return false;
     } else {
-      const bool eq = data::TrimWhitespace(fields[cf.field]) == f.value;
+      const bool eq = SameText(data::TrimWhitespace(fields[cf.field]), f.value);
       if (eq != (f.op == FilterOp::kEq)) return false;
     }
   }
@@ -407,7 +419,7 @@ class SourcePass {
           break;
         }
         if (r.user == kSkip) continue;
-        if (have_last && r.id == last_id) {
+        if (have_last && SameText(r.id, last_id)) {
           r.user = kSameAsLast;
         } else {
           r.hash = HashText(r.id);
@@ -631,7 +643,7 @@ class SourcePass {
   bool ParseTime(std::string_view text, double* t) {
     if (text.size() > kTimeKey) return ParseTimestamp(text, src_.timestamp_format, t);
     TimeEntry& e = time_cache_[HashText(text) & (kTimeCache - 1)];
-    if (e.len == text.size() && std::memcmp(e.key, text.data(), text.size()) == 0) {
+    if (e.len == text.size() && SameBytes(e.key, text.data(), text.size())) {
       *t = e.days;
       return true;
     }
@@ -669,7 +681,7 @@ class SourcePass {
       if (at.lo >= 0 && x < row[at.lo]) row[at.lo] = x;
       if (at.hi >= 0 && x > row[at.hi]) row[at.hi] = x;
     } else if (g.kind == GroupKind::kShare) {
-      if (data::TrimWhitespace(fields_[g.text_field]) == g.value) row[at.matches] += 1;
+      if (SameText(data::TrimWhitespace(fields_[g.text_field]), g.value)) row[at.matches] += 1;
     }
     ++g.events;
     return true;
