@@ -9,6 +9,7 @@
 
 #include "common/data/csv.h"
 #include "common/features/internal/accumulator.h"
+#include "common/features/internal/fast_number.h"
 #include "common/features/internal/huge_page_allocator.h"
 #include "common/features/internal/record_reader.h"
 #include "common/features/timestamp.h"
@@ -551,7 +552,7 @@ class SourcePass {
     }
     for (size_t k = 0; k < slot_fields_.size(); ++k) {
       const std::string_view cell = fields_[slot_fields_[k]];
-      if (data::ParseNumber(cell, &nums[k])) continue;
+      if (internal::FastParseDecimal(cell, &nums[k]) || data::ParseNumber(cell, &nums[k])) continue;
       nums[k] = std::numeric_limits<double>::quiet_NaN();
       if (!data::IsMissingValue(cell)) {
         return Bad("bad_number", "column '" + header_.names[slot_fields_[k]] + "' holds " +
