@@ -10,7 +10,11 @@
 # recency, tenure, share of category A, events in the last 30 days), runs
 # `fedseg-client features` and bench/features_pandas.py (read_csv + groupby().agg() computing the
 # same features) under GNU time, checks that both give the same values, and prints events/s, the
-# ratio and each one's peak memory. Needs python3-pandas (scripts/install-deps.sh --reference).
+# ratio and each one's peak memory: a table, then one key=value line per figure (ratio_cpu=,
+# ratio_wall=, events_per_s=, events_per_cpu_s=, peak_rss_mib=, pandas_*, load_avg=) for scripts.
+# The load average before and after the runs is printed too: on a shared machine wall-clock
+# figures depend on it, the CPU-time ratio much less. Needs python3-pandas
+# (scripts/install-deps.sh --reference).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -81,6 +85,7 @@ JSON
 
 peak_kib() { awk -F': ' '/Maximum resident set size/ { print $2 }' "$1"; }
 cpu_s() { awk -F': ' '/User time|System time/ { s += $2 } END { print s }' "$1"; }
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 start=$(date +%s.%N)
 /usr/bin/time -v "$client" features --spec "$work/spec.json" --out "$work/fedseg.csv" --json \
   > "$work/fedseg.json" 2> "$work/fedseg.time"
@@ -89,13 +94,15 @@ start=$(date +%s.%N)
 /usr/bin/time -v /usr/bin/python3 "$here/features_pandas.py" "$work/log.csv" "$work/pandas.csv" \
   > "$work/pandas.json" 2> "$work/pandas.time"
 pandas_s=$(echo "$(date +%s.%N) - $start" | bc -l)
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 /usr/bin/python3 - "$work" "$rows" "$fedseg_s" "$pandas_s" "$(peak_kib "$work/fedseg.time")" "$(peak_kib "$work/pandas.time")" \
-  "$(cpu_s "$work/fedseg.time")" "$(cpu_s "$work/pandas.time")" <<'PY'
+  "$(cpu_s "$work/fedseg.time")" "$(cpu_s "$work/pandas.time")" "$load_before" "$load_after" "$(nproc)" <<'PY'
 import sys
 import numpy as np
 import pandas as pd
 work, rows, fs, ps, fk, pk, fc, pc = sys.argv[1], int(sys.argv[2]), *map(float, sys.argv[3:9])
+load_before, load_after, cores = sys.argv[9], sys.argv[10], sys.argv[11]
 a = pd.read_csv(f"{work}/fedseg.csv", dtype={"user_id": str}).set_index("user_id").sort_index()
 b = pd.read_csv(f"{work}/pandas.csv", dtype={"user_id": str}).set_index("user_id").sort_index()[a.columns]
 assert a.index.equals(b.index), "the two tables have different users"
@@ -105,5 +112,12 @@ print(f"{'':8} {'wall s':>8} {'events/s':>12} {'CPU s':>8} {'events/CPU-s':>13} 
 print(f"{'fedseg':8} {fs:8.2f} {rows / fs:12,.0f} {fc:8.2f} {rows / fc:13,.0f} {fk / 1024:9.0f}")
 print(f"{'pandas':8} {ps:8.2f} {rows / ps:12,.0f} {pc:8.2f} {rows / pc:13,.0f} {pk / 1024:9.0f}")
 print(f"fedseg / pandas speed: {ps / fs:.2f}x wall clock, {pc / fc:.2f}x CPU time")
+print(f"load average (1, 5, 15 min) before: {load_before}, after: {load_after}; {cores} cores")
+print(f"ratio_cpu={pc / fc:.2f} ratio_wall={ps / fs:.2f}")
+print(f"events_per_s={rows / fs:.0f} events_per_cpu_s={rows / fc:.0f} wall_s={fs:.2f} cpu_s={fc:.2f} "
+      f"peak_rss_mib={fk / 1024:.0f}")
+print(f"pandas_events_per_s={rows / ps:.0f} pandas_events_per_cpu_s={rows / pc:.0f} "
+      f"pandas_wall_s={ps:.2f} pandas_cpu_s={pc:.2f} pandas_peak_rss_mib={pk / 1024:.0f}")
+print(f"load_avg_before={load_before.split()[0]} load_avg_after={load_after.split()[0]} cores={cores}")
 assert worst < 1e-6, "fedseg and pandas disagree"
 PY

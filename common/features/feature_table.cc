@@ -8,6 +8,24 @@ namespace {
 
 void AppendNumber(std::string& out, double v) {
   if (std::isnan(v)) return;  // an empty cell: missing
+  // Small whole numbers (counts, days) are most cells: their shortest form is their digits, as
+  // to_chars would write them (its scientific form "1e+00" is never shorter below 10,000).
+  if (v > -10000 && v < 10000 && v == static_cast<double>(static_cast<int>(v)) &&
+      !(v == 0 && std::signbit(v))) {
+    int i = static_cast<int>(v);
+    if (i < 0) {
+      out += '-';
+      i = -i;
+    }
+    char digits[4];
+    int n = 0;
+    do {
+      digits[n++] = static_cast<char>('0' + i % 10);
+      i /= 10;
+    } while (i > 0);
+    while (n > 0) out += digits[--n];
+    return;
+  }
   char buf[32];
   auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
   out.append(buf, ec == std::errc() ? p : buf);

@@ -76,6 +76,7 @@ Status RecordReader::Refill() {
   }
   bytes_read_ += got;
   end_ += got;
+  next_quote_ = kUnknown;
   if (first_ && end_ >= 3 && std::memcmp(buffer_.data(), "\xEF\xBB\xBF", 3) == 0) pos_ = 3;
   first_ = false;
   return Status::OK();
@@ -84,14 +85,25 @@ Status RecordReader::Refill() {
 Result<size_t> RecordReader::FindRecordEnd() {
   size_t scan = pos_;
   bool in_quotes = false;
+  record_has_quote_ = false;
   for (;;) {
     const char* base = buffer_.data();
     const void* nl = std::memchr(base + scan, '\n', end_ - scan);
     const size_t stop = nl ? static_cast<const char*>(nl) - base : end_;
-    // Quote parity up to this line break: an odd count means the break is inside a field.
-    for (const char* q = base + scan;
-         (q = static_cast<const char*>(std::memchr(q, '"', base + stop - q))) != nullptr; ++q) {
-      in_quotes = !in_quotes;
+    // The next quote in the buffer is looked up once and reused until passed, so a file with
+    // few quotes costs one memchr per buffer, not one per record.
+    if (next_quote_ == kUnknown || next_quote_ < scan) {
+      const void* q = std::memchr(base + scan, '"', end_ - scan);
+      next_quote_ = q ? static_cast<size_t>(static_cast<const char*>(q) - base) : end_;
+    }
+    if (next_quote_ < stop) {
+      record_has_quote_ = true;
+      // Quote parity up to this line break: an odd count means the break is inside a field.
+      for (const char* q = base + next_quote_;
+           (q = static_cast<const char*>(std::memchr(q, '"', base + stop - q))) != nullptr; ++q) {
+        in_quotes = !in_quotes;
+      }
+      next_quote_ = kUnknown;  // look again past this line
     }
     if (nl && !in_quotes) return stop;
     if (nl) {  // a line break inside a quoted field
@@ -129,18 +141,15 @@ void RecordReader::Split(std::string_view rec, std::vector<std::string_view>* fi
     }
     return;
   }
-  if (rec.find('"') == std::string_view::npos) {
+  if (!record_has_quote_) {
     size_t b = 0;
-    for (;;) {
-      const void* d = std::memchr(rec.data() + b, delimiter_, rec.size() - b);
-      if (d == nullptr) {
-        fields->emplace_back(rec.substr(b));
-        return;
-      }
-      const size_t e = static_cast<const char*>(d) - rec.data();
-      fields->emplace_back(rec.substr(b, e - b));
-      b = e + 1;
+    for (size_t i = 0; i < rec.size(); ++i) {
+      if (rec[i] != delimiter_) continue;
+      fields->emplace_back(rec.data() + b, i - b);
+      b = i + 1;
     }
+    fields->emplace_back(rec.data() + b, rec.size() - b);
+    return;
   }
   // Quoted fields: unquote into one scratch string (reserved up front so views stay valid).
   unquoted_.clear();
@@ -188,8 +197,7 @@ Result<bool> RecordReader::Next(std::vector<std::string_view>* fields) {
     std::string_view rec(buffer_.data() + pos_, stop - pos_);
     record_line_ = next_line_;
     next_line_ += 1;
-    if (rec.find('"') != std::string_view::npos)
-      next_line_ += std::count(rec.begin(), rec.end(), '\n');
+    if (record_has_quote_) next_line_ += std::count(rec.begin(), rec.end(), '\n');
     pos_ = std::min(stop + 1, end_);
     if (!rec.empty() && rec.back() == '\r') rec.remove_suffix(1);
     if (rec.find_first_not_of(" \t") == std::string_view::npos) continue;  // blank line

@@ -56,6 +56,10 @@ class RecordReader {
   size_t pos_ = 0, end_ = 0;
   bool eof_ = false;
   bool first_ = true;
+  bool record_has_quote_ = false;  // set by FindRecordEnd: the record needs unquoting
+  // The first '"' at or after the scan position (end_: none up to the end of the data).
+  static constexpr size_t kUnknown = static_cast<size_t>(-1);
+  size_t next_quote_ = kUnknown;
   uint64_t next_line_ = 1, record_line_ = 0, bytes_read_ = 0;
   std::string transcoded_, unquoted_;
 };
