@@ -278,7 +278,7 @@ TEST_F(RegionPolicyTest, NoiseBelowTheRegionsFloorIsDeclined) {
 
 TEST_F(RegionPolicyTest, ExactStatisticsAreDeclinedUnderTheDefaultFloor) {
   testing::CoordinatorOptions co;
-  co.dp = true;
+  co.dp = false;  // r1 and r2 (mode none, no budget) train; r3 declines before the plan
   // r3 keeps the default privacy.min_stats_noise_multiplier (30); the coordinator asks for exact
   // statistics (stats_noise_multiplier 0).
   const Outcome o = Run(co, [](nlohmann::json& c) { c["privacy"].erase("min_stats_noise_multiplier"); });
