@@ -79,7 +79,7 @@ void BM_DpSgdStep(benchmark::State& state) {
   const data::EncodedData data = MakeData(spec, batch, 2);
   auto computer = *PrivateGradientComputer::Create(/*clip_norm=*/1.0, /*noise_multiplier=*/1.0,
                                                    /*expected_batch=*/batch, threads);
-  auto noise = *MakeNoiseSource(false, 0);
+  auto noise = *MakeNoiseSource();
   auto opt = *ml::MakeOptimizer({});
   Eigen::VectorXf grad;
   for (auto _ : state) {
@@ -105,7 +105,7 @@ void BM_DpSgdTrain(benchmark::State& state) {
   config.sampling_rate = 0.01;
   config.steps = 100;
   config.threads = threads;
-  auto noise = *MakeNoiseSource(false, 0);
+  auto noise = *MakeNoiseSource();
   int64_t examples = 0;
   for (auto _ : state) {
     auto report = DpSgdTrain(model, data, config, *noise);
@@ -130,7 +130,7 @@ void BM_DpVsNonPrivate(benchmark::State& state) {
   const std::vector<float> coef(batch, 1.0f / static_cast<float>(batch));
   ml::GradientComputer gc(threads);
   auto computer = *PrivateGradientComputer::Create(1.0, 1.0, batch, threads);
-  auto noise = *MakeNoiseSource(false, 0);
+  auto noise = *MakeNoiseSource();
   auto plain_opt = *ml::MakeOptimizer({});
   auto priv_opt = *ml::MakeOptimizer({});
   Eigen::VectorXf plain_grad, priv_grad;
@@ -173,7 +173,7 @@ BENCHMARK(BM_DpSgdTrain)->FEDSEG_DP_SHAPES;
 
 void BM_SecureNoise(benchmark::State& state) {
   const size_t n = static_cast<size_t>(state.range(0));
-  auto noise = *MakeNoiseSource(false, 0);
+  auto noise = *MakeNoiseSource();
   std::vector<float> out(n);
   for (auto _ : state) {
     noise->FillGaussian(out.data(), n, 1.0);

@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
     dc.steps = static_cast<int64_t>(epochs) * ((samples + batch - 1) / batch);
     dc.optimizer = oc;
     dc.threads = threads;
-    auto noise = privacy::MakeNoiseSource(false, 0);
+    auto noise = privacy::MakeNoiseSource();
     if (!noise.ok()) {
       std::fprintf(stderr, "error: %s\n", noise.status().ToString().c_str());
       return 1;

@@ -10,6 +10,7 @@
 
 #include "client/features_command.h"
 #include "client/local_commands.h"
+#include "client/privacy_policy.h"
 #include "common/base/json_config.h"
 #include "common/base/log_escape.h"
 #include "common/base/progress.h"
@@ -31,10 +32,11 @@ namespace {
 // Longer than EscapeForLog's default: a schema mismatch names columns.
 std::string FromCoordinator(std::string_view text) { return EscapeForLog(text, 1024); }
 
+// The contract's test_fraction and split_seed are not compared: the region ignores them (its own
+// data.test_fraction and data.split_seed split its rows).
 bool SameContract(const protocol::DataContract& a, const protocol::DataContract& b) {
   return a.label == b.label && a.categorical == b.categorical && a.numeric == b.numeric &&
-         a.drop == b.drop && a.test_fraction == b.test_fraction && a.split_seed == b.split_seed &&
-         a.bounds == b.bounds && a.feature_spec == b.feature_spec;
+         a.drop == b.drop && a.bounds == b.bounds && a.feature_spec == b.feature_spec;
 }
 
 }  // namespace
@@ -56,6 +58,21 @@ int FederatedClient::Run() {
       config_.region, std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
   log_->set_pattern("%Y-%m-%dT%H:%M:%S.%e [%n] %^%l%$ %v");
   log_->set_level(options_.log_level);
+  if (Status st = CheckSeededNoiseAvailable(config_, options_.seeded_noise); !st.ok()) {
+    log_->error("{}", st.message());
+    return 1;
+  }
+  if (config_.dp_mode()) {
+    log_->info("privacy policy: mode dp, budget epsilon {} at delta {:.3g}; accepts DP-SGD with "
+               "noise multiplier >= {}, clip norm <= {}, sampling rate <= {}, <= {} steps per "
+               "round, statistics noise multiplier >= {}",
+               config_.epsilon_budget, config_.delta, config_.min_noise_multiplier,
+               config_.max_clip_norm, config_.max_sampling_rate, config_.max_steps_per_round,
+               config_.min_stats_noise_multiplier);
+  } else {
+    log_->info("privacy policy: mode none (no differential privacy: statistics, updates and "
+               "evaluations are sent exactly)");
+  }
 
   std::mt19937_64 jitter(std::random_device{}());
   int backoff = config_.backoff_initial_ms;
@@ -171,40 +188,13 @@ FederatedClient::Outcome FederatedClient::Session(net::TlsClientConnection& conn
                       st.ok() ? "no data contract yet" : FromCoordinator(st.message()));
           return Outcome::kReconnect;
         }
-        protocol::SummaryReplyMsg reply{{}, train_raw_.num_rows(), test_raw_.num_rows()};
-        if (req.noise_multiplier > 0) {
-          // Private statistics: Gaussian noise on clipped values, recorded in the ledger.
-          if (!privacy_ || privacy_run_ != welcome_run_) {
-            privacy_.reset();  // the ledger admits one writer at a time
-            auto p = RegionPrivacy::Create(config_, train_raw_.num_rows(), welcome_run_);
-            if (!p.ok()) {
-              log_->error("privacy set-up: {}", p.status().message());
-              return Outcome::kFatal;
-            }
-            privacy_ = std::move(*p);
-            privacy_run_ = welcome_run_;
-          }
-          auto s = privacy_->ReleaseSummary(train_raw_, req.noise_multiplier, contract_->bounds, 0);
-          if (!s.ok()) {
-            log_->error("cannot release the data summary: {}", s.status().message());
-            return Outcome::kFatal;
-          }
-          reply.summary = std::move(*s);
-        } else {
-          reply.summary = Summarize(train_raw_);
+        auto answer = HandleSummaryRequest(req);
+        if (!answer.ok()) {
+          log_->error("cannot release the data summary: {}", answer.status().message());
+          return Outcome::kFatal;
         }
-        // Identifier-like columns and categories of fewer than k rows never leave the region.
-        const data::CategoryPolicyReport kept =
-            data::ApplyCategoryPolicy(data::CategoryPolicy{config_.min_category_count}, &reply.summary);
-        for (const std::string& w : kept.Warnings()) log_->warn("{}", w);
-        if (kept.rare_categories_dropped > 0) {
-          log_->info("data summary: {} categories held by fewer than {} rows are not sent",
-                     kept.rare_categories_dropped, config_.min_category_count);
-        }
-        st = conn.Send(static_cast<uint16_t>(protocol::MessageType::kSummaryReply), Serialize(reply),
-                       io_timeout);
+        st = conn.Send(answer->type, answer->payload, io_timeout);
         if (!st.ok()) return Outcome::kReconnect;
-        log_->info("sent data summary ({} training rows)", train_raw_.num_rows());
         break;
       }
       case protocol::MessageType::kSetup: {
@@ -279,6 +269,61 @@ FederatedClient::Outcome FederatedClient::Session(net::TlsClientConnection& conn
   }
 }
 
+Status FederatedClient::OpenPrivacy(const std::string& run, size_t n_train) {
+  if (privacy_ && privacy_run_ == run) return Status::OK();
+  privacy_.reset();  // the ledger admits one writer at a time
+  FEDSEG_ASSIGN_OR_RETURN(privacy_,
+                          RegionPrivacy::Create(config_, n_train, run, options_.seeded_noise));
+  privacy_run_ = run;
+  return Status::OK();
+}
+
+protocol::DeclineMsg FederatedClient::MakeDecline(uint32_t round, const std::string& reason) const {
+  protocol::DeclineMsg d{round, reason, 0.0, config_.epsilon_budget, ""};
+  if (privacy_) {
+    d.epsilon_spent = privacy_->epsilon_spent();
+    d.epsilon_budget = privacy_->budget();
+    d.ledger_head = privacy_->ledger_head();
+  }
+  return d;
+}
+
+Result<net::Frame> FederatedClient::HandleSummaryRequest(const protocol::SummaryRequestMsg& req) {
+  // The policy first: nothing about the table is computed for a request the region declines.
+  const PolicyDecision decision = CheckSummaryRequest(config_, req.noise_multiplier);
+  if (!decision.accept) {
+    log_->warn("data summary declined: {}", decision.reason);
+    summary_declined_run_ = welcome_run_;
+    summary_decline_reason_ = decision.reason;
+    if (config_.dp_mode()) {
+      // The ledger is opened (and created) so the Decline carries its head.
+      FEDSEG_RETURN_IF_ERROR(OpenPrivacy(welcome_run_, train_raw_.num_rows()));
+    }
+    return protocol::MakeFrame(protocol::MessageType::kDecline,
+                               MakeDecline(0, decision.reason));
+  }
+  protocol::SummaryReplyMsg reply{{}, train_raw_.num_rows(), test_raw_.num_rows()};
+  if (req.noise_multiplier > 0) {
+    // Private statistics: Gaussian noise on clipped values, recorded in the ledger.
+    FEDSEG_RETURN_IF_ERROR(OpenPrivacy(welcome_run_, train_raw_.num_rows())
+                               .WithContext("privacy set-up"));
+    FEDSEG_ASSIGN_OR_RETURN(reply.summary, privacy_->ReleaseSummary(train_raw_, req.noise_multiplier,
+                                                                     contract_->bounds, 0));
+  } else {
+    reply.summary = Summarize(train_raw_);
+  }
+  // Identifier-like columns and categories of fewer than k rows never leave the region.
+  const data::CategoryPolicyReport kept =
+      data::ApplyCategoryPolicy(data::CategoryPolicy{config_.min_category_count}, &reply.summary);
+  for (const std::string& w : kept.Warnings()) log_->warn("{}", w);
+  if (kept.rare_categories_dropped > 0) {
+    log_->info("data summary: {} categories held by fewer than {} rows are not sent",
+               kept.rare_categories_dropped, config_.min_category_count);
+  }
+  log_->info("sending data summary ({} training rows)", train_raw_.num_rows());
+  return protocol::MakeFrame(protocol::MessageType::kSummaryReply, reply);
+}
+
 // The region's table from its feature spec, which must define the features of the contract's.
 Result<data::RawDataset> FederatedClient::LoadContractSpec(const protocol::DataContract& contract,
                                                            const data::LoadOptions& opts) {
@@ -324,7 +369,16 @@ Status FederatedClient::HandleWelcome(const protocol::WelcomeMsg& msg) {
     FEDSEG_ASSIGN_OR_RETURN(test_raw_, data::LoadDatasetFile(config_.test_data, test_opts));
     train_raw_ = std::move(all);
   } else {
-    auto [tr, te] = data::StratifiedSplit(all.labels, msg.contract.test_fraction, msg.contract.split_seed);
+    // The region's own split: the contract's test_fraction and split_seed are a suggestion it
+    // ignores (whoever picks the split picks which private rows are evaluated on).
+    if (msg.contract.test_fraction != config_.test_fraction ||
+        msg.contract.split_seed != config_.split_seed) {
+      log_->info("the coordinator's contract suggests test fraction {} and split seed {}; this "
+                 "region splits with its own data.test_fraction {} and data.split_seed {}",
+                 msg.contract.test_fraction, msg.contract.split_seed, config_.test_fraction,
+                 config_.split_seed);
+    }
+    auto [tr, te] = data::StratifiedSplit(all.labels, config_.test_fraction, config_.split_seed);
     train_raw_ = data::SelectRows(all, tr);
     test_raw_ = SelectRows(all, te);
   }
@@ -350,12 +404,27 @@ Status FederatedClient::HandleSetup(const protocol::SetupMsg& msg) {
   FEDSEG_ASSIGN_OR_RETURN(train_, msg.schema.Encode(train_raw_));
   FEDSEG_ASSIGN_OR_RETURN(test_, msg.schema.Encode(test_raw_));
   setup_ = msg;
+  plan_decline_.reset();
+  // The region's policy decides before anything is trained or evaluated: a plan outside it is
+  // declined in every round of this run (docs/privacy.md, "The region's privacy policy").
+  const PolicyDecision decision = CheckTrainingPlan(config_, msg.plan, train_.rows());
+  if (config_.dp_mode()) FEDSEG_RETURN_IF_ERROR(OpenPrivacy(msg.run_id, train_.rows()));
+  if (summary_declined_run_ == msg.run_id && !summary_declined_run_.empty()) {
+    plan_decline_ = summary_decline_reason_;
+    log_->warn("this region declined the run's data summary, so it declines every round of it "
+               "too: {}",
+               summary_decline_reason_);
+    return Status::OK();
+  }
+  if (!decision.accept) {
+    plan_decline_ = decision.reason;
+    log_->warn("the coordinator's training plan is outside this region's privacy policy; every "
+               "round will be declined: {}{}",
+               decision.reason, decision.detail.empty() ? "" : " (" + decision.detail + ")");
+    return Status::OK();
+  }
   if (msg.plan.dp) {
-    if (!privacy_ || privacy_run_ != msg.run_id) {
-      privacy_.reset();  // the ledger admits one writer at a time
-      FEDSEG_ASSIGN_OR_RETURN(privacy_, RegionPrivacy::Create(config_, train_.rows(), msg.run_id));
-      privacy_run_ = msg.run_id;
-    }
+    FEDSEG_RETURN_IF_ERROR(OpenPrivacy(msg.run_id, train_.rows()));
     FEDSEG_RETURN_IF_ERROR(privacy_->SetPlan(msg.plan));
     log_->info("DP-SGD: clip norm {}, budget epsilon {} at delta {:.3g}, {} spent so far",
                msg.plan.dp_clip_norm, privacy_->budget(), privacy_->delta(),
@@ -388,6 +457,23 @@ Result<net::Frame> FederatedClient::HandleRound(const protocol::RoundStartMsg& m
 
 Result<net::Frame> FederatedClient::ComputeRoundAnswer(const protocol::RoundStartMsg& msg) {
   const protocol::SetupMsg& s = *setup_;
+  if (plan_decline_) {
+    // Declined before the model is even evaluated: no data-dependent byte for this plan.
+    log_->warn("round {}: declined: {}", msg.round, *plan_decline_);
+    return protocol::MakeFrame(protocol::MessageType::kDecline,
+                               MakeDecline(msg.round, *plan_decline_));
+  }
+  // The round's DP-SGD plan, or its decline (budget, noise ceiling), also before evaluating.
+  std::optional<RegionPrivacy::RoundPlan> dp_plan;
+  if (msg.train && privacy_ && s.plan.dp) {
+    FEDSEG_ASSIGN_OR_RETURN(dp_plan, privacy_->PlanRound(msg.round));
+    if (dp_plan->decline) {
+      log_->warn("round {}: declined: {}{}", msg.round, dp_plan->reason,
+                 dp_plan->detail.empty() ? "" : " (" + dp_plan->detail + ")");
+      return protocol::MakeFrame(protocol::MessageType::kDecline,
+                                 MakeDecline(msg.round, dp_plan->reason));
+    }
+  }
   FEDSEG_ASSIGN_OR_RETURN(ml::Mlp model, ml::Mlp::Create(s.spec));
   const Eigen::VectorXf global = Eigen::Map<const Eigen::VectorXf>(
       msg.weights.data(), static_cast<Eigen::Index>(msg.weights.size()));
@@ -408,15 +494,8 @@ Result<net::Frame> FederatedClient::ComputeRoundAnswer(const protocol::RoundStar
   }
   const auto t0 = std::chrono::steady_clock::now();
   double train_loss = 0.0;
-  if (privacy_) {
-    FEDSEG_ASSIGN_OR_RETURN(RegionPrivacy::RoundPlan plan, privacy_->PlanRound(msg.round));
-    if (plan.decline) {
-      log_->warn("round {}: declined: {}{}", msg.round, plan.reason,
-                 plan.detail.empty() ? "" : " (" + plan.detail + ")");
-      protocol::DeclineMsg d{msg.round, plan.reason, privacy_->epsilon_spent(), privacy_->budget(),
-                   privacy_->ledger_head()};
-      return protocol::MakeFrame(protocol::MessageType::kDecline, d);
-    }
+  if (dp_plan) {
+    const RegionPrivacy::RoundPlan& plan = *dp_plan;
     FEDSEG_ASSIGN_OR_RETURN(privacy::DpSgdReport rep,
                             privacy::DpSgdTrain(model, train_, plan.dp, privacy_->noise()));
     // The loss of the sampled rows is a statistic of raw data no accountant covers: it stays in

@@ -27,6 +27,9 @@ namespace fedseg::client {
 struct FederatedClientOptions {
   spdlog::level::level_enum log_level = spdlog::level::info;
   bool progress = true;  // a progress bar per local epoch when stderr is a terminal
+  // Set only by the test build of the region binary (FEDSEG_INSECURE_TEST_NOISE): without it a
+  // config with privacy.insecure_seeded_noise is refused.
+  SeededNoiseFactory seeded_noise;
 };
 
 class FederatedClient {
@@ -42,6 +45,12 @@ class FederatedClient {
   Result<data::RawDataset> LoadContractSpec(const protocol::DataContract& contract,
                                             const data::LoadOptions& opts);
   Status HandleSetup(const protocol::SetupMsg& msg);
+  // The answer to a SummaryRequest: a SummaryReply, or a Decline when the request is outside the
+  // region's privacy policy (checked before the table is summarised).
+  Result<net::Frame> HandleSummaryRequest(const protocol::SummaryRequestMsg& req);
+  // Opens the privacy guard (ledger, noise) for `run` unless it is open for it already.
+  Status OpenPrivacy(const std::string& run, size_t n_train);
+  protocol::DeclineMsg MakeDecline(uint32_t round, const std::string& reason) const;
   // The round's answer: an Update frame, or a Decline frame when the privacy budget is spent.
   Result<net::Frame> HandleRound(const protocol::RoundStartMsg& msg);
   Result<net::Frame> ComputeRoundAnswer(const protocol::RoundStartMsg& msg);
@@ -63,6 +72,13 @@ class FederatedClient {
   data::EncodedData train_, test_;
   std::unique_ptr<RegionPrivacy> privacy_;  // with a DP plan; kept across reconnects of one run
   std::string privacy_run_;
+  // Set at Setup when the coordinator's plan is outside the region's policy: every round request,
+  // training or evaluation-only, is then declined with this reason before any data is touched.
+  std::optional<std::string> plan_decline_;
+  // The run whose data summary this region declined, and why: it then takes no part in that run
+  // (its plan is declined too, so it neither trains nor evaluates).
+  std::string summary_declined_run_;
+  std::string summary_decline_reason_;
   std::string welcome_run_;
   // The last answer released and what it answered (run, round, seed, hash of the global weights).
   // A coordinator that restarts from its checkpoint asks for the same round again: the region

@@ -1,5 +1,9 @@
 // fedseg-client: a region's node. Local commands (train, evaluate, segment) work on this node's
 // table alone; `join` takes part in a federation.
+//
+// The test suite compiles this file a second time, with FEDSEG_INSECURE_TEST_NOISE, into
+// fedseg-client-seeded-noise (tests/CMakeLists.txt): only that copy links the seeded noise source
+// and accepts privacy.insecure_seeded_noise. fedseg-client itself refuses such a config.
 #include <CLI/CLI.hpp>
 #include <iostream>
 
@@ -8,6 +12,9 @@
 #include "client/load_command.h"
 #include "client/local_commands.h"
 #include "client/region_config.h"
+#ifdef FEDSEG_INSECURE_TEST_NOISE
+#include "privacy/noise/testing/seeded_noise.h"
+#endif
 
 int main(int argc, char** argv) {
   CLI::App app{"fedseg-client: a region's node for federated user segmentation"};
@@ -44,7 +51,19 @@ int main(int argc, char** argv) {
       exit_code = 2;
       return;
     }
-    fedseg::client::FederatedClient client(std::move(*config));
+    fedseg::client::FederatedClientOptions options;
+#ifdef FEDSEG_INSECURE_TEST_NOISE
+    options.seeded_noise = [](uint64_t seed) {
+      return fedseg::privacy::MakeInsecureSeededNoiseForTesting(seed);
+    };
+#endif
+    if (auto st = fedseg::client::CheckSeededNoiseAvailable(*config, options.seeded_noise);
+        !st.ok()) {
+      std::cerr << "error: " << config_path << ": " << st.message() << "\n";
+      exit_code = 2;
+      return;
+    }
+    fedseg::client::FederatedClient client(std::move(*config), options);
     exit_code = client.Run();
   });
   fedseg::client::LoadArgs load;

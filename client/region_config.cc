@@ -28,8 +28,47 @@ Status RegionConfig::Validate() const {
   if (Status st = net::TcpKeepalive{std::chrono::seconds(dead_peer_timeout_s)}.Validate(); !st.ok()) {
     return st.WithContext("coordinator.dead_peer_timeout_s");
   }
-  if (!(epsilon_budget >= 0) || !(delta >= 0 && delta < 1)) {
-    return Status::InvalidArgument("privacy.epsilon_budget must be >= 0 and privacy.delta in [0, 1)");
+  if (mode != "" && mode != "dp" && mode != "none") {
+    return Status::InvalidArgument("privacy.mode must be \"dp\" or \"none\", got \"" +
+                                   mode.substr(0, 64) + "\"");
+  }
+  if (!(epsilon_budget >= 0) || !std::isfinite(epsilon_budget)) {
+    return Status::InvalidArgument("privacy.epsilon_budget must be a finite number >= 0");
+  }
+  if (mode.empty() && epsilon_budget == 0) {
+    return Status::InvalidArgument(
+        "privacy.mode is required when no privacy.epsilon_budget is set: \"dp\" (with a budget) "
+        "or \"none\" to opt out of differential privacy explicitly (this region's statistics, "
+        "updates and evaluations are then sent exactly)");
+  }
+  if (mode == "none" && epsilon_budget > 0) {
+    return Status::InvalidArgument(
+        "privacy.epsilon_budget is set but privacy.mode is \"none\": remove the budget, or use "
+        "mode \"dp\"");
+  }
+  if (mode == "dp" && !(epsilon_budget > 0)) {
+    return Status::InvalidArgument("privacy.mode \"dp\" needs privacy.epsilon_budget > 0");
+  }
+  if (!(delta > 0 && delta < 1)) {
+    return Status::InvalidArgument("privacy.delta must be in (0, 1)");
+  }
+  if (!(min_noise_multiplier > 0) || !std::isfinite(min_noise_multiplier)) {
+    return Status::InvalidArgument("privacy.min_noise_multiplier must be a finite number > 0");
+  }
+  if (!(max_clip_norm > 0) || !std::isfinite(max_clip_norm)) {
+    return Status::InvalidArgument("privacy.max_clip_norm must be a finite number > 0");
+  }
+  if (!(max_sampling_rate > 0 && max_sampling_rate <= 1)) {
+    return Status::InvalidArgument("privacy.max_sampling_rate must be in (0, 1]");
+  }
+  if (max_steps_per_round < 1) {
+    return Status::InvalidArgument("privacy.max_steps_per_round must be >= 1");
+  }
+  if (!(min_stats_noise_multiplier >= 0) || !std::isfinite(min_stats_noise_multiplier)) {
+    return Status::InvalidArgument("privacy.min_stats_noise_multiplier must be a finite number >= 0");
+  }
+  if (!(test_fraction > 0 && test_fraction < 1)) {
+    return Status::InvalidArgument("data.test_fraction must be in (0, 1)");
   }
   if (accountant != "pld" && accountant != "rdp") {
     return Status::InvalidArgument("privacy.accountant must be \"pld\" or \"rdp\", got \"" +
@@ -40,6 +79,10 @@ Status RegionConfig::Validate() const {
   }
   if (!(max_noise_multiplier > 0) || !std::isfinite(max_noise_multiplier)) {
     return Status::InvalidArgument("privacy.max_noise_multiplier must be a finite number > 0");
+  }
+  if (min_noise_multiplier > max_noise_multiplier) {
+    return Status::InvalidArgument(
+        "privacy.min_noise_multiplier must not exceed privacy.max_noise_multiplier");
   }
   return Status::OK();
 }
@@ -99,12 +142,24 @@ Fields MakeFields() {
                "a category held by fewer training rows is not sent in the data summary (it encodes "
                "as 'other'); a categorical column whose values are nearly all distinct sends no "
                "category (an undeclared identifier, logged as a warning)"),
+      Field<C>("data.test_fraction", [](auto& c) -> auto& { return c.test_fraction; },
+               "without `data.test`: the share of the region's rows held out for evaluation "
+               "(stratified); the region's choice, the coordinator's contract cannot change it"),
+      Field<C>("data.split_seed", [](auto& c) -> auto& { return c.split_seed; },
+               "seed of that split; the region's, not the coordinator's"),
       Field<C>("output.model", [](auto& c) -> auto& { return c.model_out; },
                "where to save the final global model (a `.fsm` model file)", "none"),
+      Field<C>("privacy.mode", [](auto& c) -> auto& { return c.mode; },
+               "`dp`: the region takes part only under DP-SGD and its own policy below, and "
+               "declines any other plan; `none`: it opts out of differential privacy (exact "
+               "statistics, updates and evaluations); a budget with `none` is an error",
+               "`dp` with a budget, else required"),
       Field<C>("privacy.epsilon_budget", [](auto& c) -> auto& { return c.epsilon_budget; },
-               "this region's ε budget (`0` = none)"),
+               "this region's ε budget over its lifetime (its ledger); required in mode `dp`",
+               "required in mode `dp`"),
       Field<C>("privacy.delta", [](auto& c) -> auto& { return c.delta; },
-               "δ of the region's guarantee", "`1/(10 n)`"),
+               "δ of the region's guarantee, chosen by the operator (never derived from the row "
+               "count)"),
       Field<C>("privacy.accountant", [](auto& c) -> auto& { return c.accountant; },
                "`pld` (privacy-loss distribution) or `rdp` (Rényi DP): the accountant that "
                "calibrates the noise and computes the ε recorded in the ledger (see "
@@ -114,6 +169,22 @@ Fields MakeFields() {
                "the region's signed privacy ledger (JSON lines, see [ledger.md](ledger.md)); keep "
                "it for the region's lifetime: it carries the spent budget across runs",
                "`privacy-ledger-<region>.jsonl`"),
+      Field<C>("privacy.min_noise_multiplier",
+               [](auto& c) -> auto& { return c.min_noise_multiplier; },
+               "mode `dp`: a plan whose fixed DP-SGD noise multiplier is below this is declined; a "
+               "calibrated one is raised to it"),
+      Field<C>("privacy.max_clip_norm", [](auto& c) -> auto& { return c.max_clip_norm; },
+               "mode `dp`: a plan whose DP-SGD clip norm is above this is declined"),
+      Field<C>("privacy.max_sampling_rate", [](auto& c) -> auto& { return c.max_sampling_rate; },
+               "mode `dp`: a plan whose sampling rate q = batch size / training rows is above "
+               "this is declined"),
+      Field<C>("privacy.max_steps_per_round",
+               [](auto& c) -> auto& { return c.max_steps_per_round; },
+               "mode `dp`: a plan with more DP-SGD steps per round (local epochs / q) is declined"),
+      Field<C>("privacy.min_stats_noise_multiplier",
+               [](auto& c) -> auto& { return c.min_stats_noise_multiplier; },
+               "mode `dp`: a data-summary request with a lower noise multiplier (`0`: exact "
+               "statistics) is declined"),
       Field<C>("privacy.max_noise_multiplier",
                [](auto& c) -> auto& { return c.max_noise_multiplier; },
                "the region declines a DP-SGD round whose noise multiplier (fixed by the "
@@ -121,7 +192,9 @@ Fields MakeFields() {
                "updates are mostly noise (see [privacy.md](privacy.md#noise-ceiling))"),
       Field<C>("privacy.insecure_seeded_noise",
                [](auto& c) -> auto& { return c.insecure_seeded_noise; },
-               "TEST ONLY: deterministic DP noise from `noise_seed`"),
+               "TEST ONLY: deterministic DP noise from `noise_seed`; only the test build "
+               "`fedseg-client-seeded-noise` accepts it, the release `fedseg-client` refuses "
+               "the config (see [security.md](security.md#seeded-noise))"),
       Field<C>("privacy.noise_seed", [](auto& c) -> auto& { return c.noise_seed; },
                "seed for the test-only switch"),
   };
@@ -140,6 +213,7 @@ Result<RegionConfig> RegionConfigFromJson(const nlohmann::json& j, const std::st
   if (!j.is_object()) return Status::InvalidArgument(source + ": the config must be a JSON object");
   RegionConfig c;
   FEDSEG_RETURN_IF_ERROR(ReadConfigFields(j, source, RegionConfigFields(), &c));
+  if (c.mode.empty() && c.epsilon_budget > 0) c.mode = "dp";  // a budget implies dp
   Status st = c.Validate();
   if (!st.ok()) return st.WithContext(source);
   return c;

@@ -35,18 +35,36 @@ struct RegionConfig {
   int give_up_after_s = 900;        // stop reconnecting after this long without a connection
   int dead_peer_timeout_s = 60;     // drop the connection when the coordinator is unreachable
                                     // this long (TCP keepalive); 0 = off
-  // Privacy (DP-SGD budget of this region).
-  double epsilon_budget = 0.0;      // 0 = no budget (DP only if the coordinator's plan asks)
-  double delta = 0.0;               // 0 = 1 / (10 n)
+  // The region's own split of its table when it has no data.test: the coordinator's contract
+  // carries a test_fraction and split_seed too, which the region ignores (it would let the
+  // coordinator choose which private rows the model is evaluated on).
+  double test_fraction = 0.2;
+  uint64_t split_seed = 42;
+  // Privacy policy (docs/privacy.md, "The region's privacy policy"): enforced by the region
+  // whatever the coordinator asks; a plan outside it is declined, naming the rule.
+  std::string mode;                 // "dp" or "none"; "" = "dp" when a budget is set, else an error
+  double epsilon_budget = 0.0;      // required (> 0) in mode dp; must be 0 in mode none
+  double delta = 1e-6;              // chosen by the operator, never derived from the row count
   std::string accountant = "pld";   // "pld" or "rdp": how ε is computed, calibrated and recorded
   std::string ledger;               // privacy ledger (JSON lines); default
                                     // privacy-ledger-<region>.jsonl in the working directory
+  // What a plan must respect in mode dp (floors and ceilings on the coordinator's choices).
+  double min_noise_multiplier = 0.5;        // DP-SGD sigma, fixed or calibrated
+  double max_clip_norm = 10.0;              // DP-SGD clip norm C
+  double max_sampling_rate = 0.25;          // q = batch / training rows
+  int64_t max_steps_per_round = 10000;      // DP-SGD steps = local epochs / q
+  double min_stats_noise_multiplier = 30.0; // sigma of the data summary's Gaussian mechanisms
   // Past this noise multiplier the region's updates are mostly noise: it declines the round
   // instead of training (docs/privacy.md, "Noise ceiling").
   double max_noise_multiplier = 10.0;
-  bool insecure_seeded_noise = false;  // TEST ONLY: deterministic DP noise
+  // TEST ONLY: deterministic DP noise. Accepted only by the test build of the region binary
+  // (fedseg-client-seeded-noise, compiled with FEDSEG_INSECURE_TEST_NOISE); the release
+  // fedseg-client refuses a config that sets it (docs/security.md, "Seeded noise").
+  bool insecure_seeded_noise = false;
   uint64_t noise_seed = 0;
 
+  // True when the region's privacy mode is dp (stated, or implied by a budget).
+  bool dp_mode() const { return mode == "dp" || (mode.empty() && epsilon_budget > 0); }
   Status Validate() const;
   nlohmann::json ToJson() const;
 };

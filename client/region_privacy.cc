@@ -4,14 +4,26 @@
 #include <cmath>
 #include <cstdio>
 
+#include "client/privacy_policy.h"
 #include "common/base/serialization.h"
 #include "common/base/sha256.h"
 
 namespace fedseg::client {
 
+Status CheckSeededNoiseAvailable(const RegionConfig& config, const SeededNoiseFactory& seeded) {
+  if (config.insecure_seeded_noise && !seeded) {
+    return Status::FailedPrecondition(
+        "privacy.insecure_seeded_noise is set, but this is a release build of fedseg-client: "
+        "seeded (predictable) DP noise gives no privacy and exists only in the test build "
+        "fedseg-client-seeded-noise (compiled with FEDSEG_INSECURE_TEST_NOISE); remove the key");
+  }
+  return Status::OK();
+}
+
 Result<std::unique_ptr<RegionPrivacy>> RegionPrivacy::Create(const RegionConfig& config,
                                                              size_t n_train,
-                                                             const std::string& run_id) {
+                                                             const std::string& run_id,
+                                                             const SeededNoiseFactory& seeded) {
   if (n_train == 0) return Status::FailedPrecondition("no training rows");
   std::unique_ptr<RegionPrivacy> p(new RegionPrivacy());
   p->run_id_ = run_id;
@@ -19,10 +31,19 @@ Result<std::unique_ptr<RegionPrivacy>> RegionPrivacy::Create(const RegionConfig&
   p->budget_ = config.epsilon_budget;
   p->threads_ = config.threads;
   p->max_sigma_ = config.max_noise_multiplier;
-  // Default delta = 1 / (10 n): well below the 1/n at which a mechanism could reveal a row outright.
-  p->delta_ = config.delta > 0 ? config.delta : 1.0 / (10.0 * static_cast<double>(n_train));
-  FEDSEG_ASSIGN_OR_RETURN(p->noise_, privacy::MakeNoiseSource(config.insecure_seeded_noise,
-                                                              config.noise_seed));
+  p->min_sigma_ = config.dp_mode() ? config.min_noise_multiplier : 0.0;
+  // The operator's delta (privacy.delta, default 1e-6). Never derived from the row count: a delta
+  // computed from n would publish n in every epsilon figure the region reports.
+  if (!(config.delta > 0 && config.delta < 1)) {
+    return Status::InvalidArgument("privacy.delta must be in (0, 1)");
+  }
+  p->delta_ = config.delta;
+  FEDSEG_RETURN_IF_ERROR(CheckSeededNoiseAvailable(config, seeded));
+  if (config.insecure_seeded_noise) {
+    p->noise_ = seeded(config.noise_seed);
+  } else {
+    FEDSEG_ASSIGN_OR_RETURN(p->noise_, privacy::MakeNoiseSource());
+  }
   std::string ledger = config.ledger;
   if (ledger.empty()) ledger = "privacy-ledger-" + config.region + ".jsonl";
   FEDSEG_ASSIGN_OR_RETURN(privacy::AccountantKind accountant,
@@ -43,9 +64,9 @@ Status RegionPrivacy::SetPlan(const protocol::TrainingPlan& plan) {
   if (!params.ok()) return params.status().WithContext("the training plan's DP-SGD parameters");
   plan_ = plan;
   params_ = *params;
-  q_ = std::min(1.0, static_cast<double>(plan.batch_size) / static_cast<double>(n_train_));
-  // One local epoch = 1/q expected steps of Poisson-sampled batches.
-  steps_per_round_ = std::max<int64_t>(1, static_cast<int64_t>(std::llround(plan.local_epochs / q_)));
+  const DpSgdRoundShape shape = RoundShape(plan, n_train_);
+  q_ = shape.sampling_rate;
+  steps_per_round_ = shape.steps;
   if (params_->noise_multiplier() > 0) {
     sigma_ = params_->noise_multiplier();
   } else if (budget_ <= 0) {
@@ -70,11 +91,14 @@ Result<data::DataSummary> RegionPrivacy::ReleaseSummary(
   r.round = round;
   r.mechanism = "gaussian";
   r.delta = delta_;
+  // `count` Gaussian mechanisms, each with noise sigma times its own sensitivity: clip_norm 1 is
+  // that normalised sensitivity (the ledger's "gaussian" entry, docs/ledger.md).
   r.params = {{"noise_multiplier", noise_multiplier},
               {"count", ps.mechanisms},
-              {"release", "preprocessing statistics (counts, clipped sums, sums of squares)"},
-              {"category_threshold", ps.category_threshold},
-              {"selection_delta", sc.selection_delta * ps.categorical_columns}};
+              {"clip_norm", 1.0},
+              {"sensitivity",
+               "preprocessing statistics: counts and histograms (1), sums clipped to public "
+               "bounds (B), sums of squares (B^2); noise sigma times each group's sensitivity"}};
   FEDSEG_ASSIGN_OR_RETURN(privacy::EpsilonResult after, ledger_->EpsilonIfAppended(r));
   if (budget_ > 0 && after.epsilon > budget_) {
     return Status::ResourceExhausted("releasing the data summary would bring epsilon to " +
@@ -168,7 +192,8 @@ Result<RegionPrivacy::RoundPlan> RegionPrivacy::PlanRound(uint32_t round) {
       plan.reason = s.status().message();
       return plan;
     }
-    sigma_ = *s;
+    // Never below the region's floor: more noise than the budget needs spends less of it.
+    sigma_ = std::max(*s, min_sigma_);
   }
   if (sigma_ > max_sigma_) {
     // The sigma itself stays in the local log: through q = batch / n it depends on the row count.

@@ -8,10 +8,14 @@
 // restart: any further spend would still exceed the budget). The noise multiplier is either fixed
 // by the coordinator's plan or calibrated once per run so the planned rounds spend the budget.
 // A noise multiplier above the region's ceiling (privacy.max_noise_multiplier) is declined too:
-// an update that is mostly noise spends budget and degrades the global model for nothing.
+// an update that is mostly noise spends budget and degrades the global model for nothing. In mode
+// dp a calibrated noise multiplier is never below privacy.min_noise_multiplier (the plan itself is
+// checked against the policy first, client/privacy_policy.h). δ is the region's own
+// (privacy.delta), never derived from its row count.
 #ifndef FEDSEG_CLIENT_REGION_PRIVACY_H_
 #define FEDSEG_CLIENT_REGION_PRIVACY_H_
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,11 +29,21 @@
 
 namespace fedseg::client {
 
+// Makes the seeded (insecure) noise source for a config with privacy.insecure_seeded_noise. Only
+// the test build of the region binary supplies one (client/main.cc under
+// FEDSEG_INSECURE_TEST_NOISE); without it such a config is refused.
+using SeededNoiseFactory = std::function<std::unique_ptr<privacy::NoiseSource>(uint64_t seed)>;
+
+// OK, or the error for a config that asks for seeded noise from a build that has none.
+Status CheckSeededNoiseAvailable(const RegionConfig& config, const SeededNoiseFactory& seeded);
+
 class RegionPrivacy {
  public:
   // Opens the region's ledger and noise source. n_train: training rows (one row = one user).
+  // `seeded`: see SeededNoiseFactory (empty in release builds).
   static Result<std::unique_ptr<RegionPrivacy>> Create(const RegionConfig& config, size_t n_train,
-                                                       const std::string& run_id);
+                                                       const std::string& run_id,
+                                                       const SeededNoiseFactory& seeded = {});
   // Fixes the DP-SGD plan (at Setup); fails when its clip norm or noise multiplier is invalid
   // (privacy::DpSgdParams) or when DP is asked for without budget or noise.
   Status SetPlan(const protocol::TrainingPlan& plan);
@@ -74,6 +88,7 @@ class RegionPrivacy {
   int64_t steps_per_round_ = 0;
   double sigma_ = 0.0;  // 0 until fixed
   double max_sigma_ = 0.0;
+  double min_sigma_ = 0.0;  // mode dp: privacy.min_noise_multiplier (a calibrated sigma's floor)
   double spent_ = 0.0;
   bool exhausted_ = false;
   int threads_ = 0;

@@ -101,9 +101,11 @@ Fields MakeFields() {
       Field<C>("data.drop", [](auto& c) -> auto& { return c.data.drop; },
                "columns every region ignores"),
       Field<C>("data.test_fraction", [](auto& c) -> auto& { return c.data.test_fraction; },
-               "stratified held-out share, for regions without a separate test table"),
+               "a suggested held-out share, sent in the data contract; regions ignore it and split "
+               "with their own `data.test_fraction` (the split is theirs, docs/privacy.md)"),
       Field<C>("data.split_seed", [](auto& c) -> auto& { return c.data.split_seed; },
-               "seed of that split"),
+               "a suggested split seed, sent in the data contract and ignored by regions (each "
+               "uses its own `data.split_seed`)"),
       Field<C>("data.min_category_count", [](auto& c) -> auto& { return c.min_category_count; },
                "a category enters the global vocabulary only with at least this merged (noisy) "
                "count; rarer values encode as 'other' (regions also hold back categories below "
@@ -219,7 +221,9 @@ Fields MakeFields() {
                "DP-SGD sigma; `0` with `dp`: each region calibrates sigma to its own budget"),
       Field<C>("privacy.stats_noise_multiplier",
                [](auto& c) -> auto& { return c.stats_noise_multiplier; },
-               "Gaussian noise on the released preprocessing statistics"),
+               "Gaussian noise on the released preprocessing statistics; a region in privacy mode "
+               "`dp` declines a request below its `privacy.min_stats_noise_multiplier` (default "
+               "30)"),
       std::move(decision_objective),
       Field<C>("decision.target", [](auto& c) -> auto& { return c.decision.target; },
                "the precision (`min_precision`) or recall (`min_recall`) target, in (0, 1]"),

@@ -83,6 +83,9 @@ class Coordinator {
   void OnClose(const std::shared_ptr<net::TlsSession>& s, const Status& st);
   void OnHello(const std::shared_ptr<net::TlsSession>& s, const net::Frame& f);
   void OnSummaryReply(RegionState& r, const net::Frame& f);
+  // Builds the schema once every region has sent a summary or declined (or ends the run when the
+  // summaries fall short of the quorum).
+  void MaybeBuildSchema();
   void OnUpdate(RegionState& r, const net::Frame& f);
   void OnDecline(RegionState& r, const net::Frame& f);
   // `kind` is the bounded refusal counter key ("unknown region"); `reason` the full message.
@@ -165,6 +168,8 @@ class Coordinator {
   data::DataSummary merged_summary_;
   std::map<std::string, data::DataSummary> summaries_;  // by region, merged in this order
   std::set<std::string> summary_received_;
+  // Regions that declined the summary request (outside their privacy policy: docs/privacy.md).
+  std::set<std::string> summary_declined_;
   bool have_schema_ = false;
   data::Schema schema_;
   ml::ModelSpec spec_;

@@ -165,7 +165,19 @@ void Coordinator::OnSummaryReply(RegionState& r, const net::Frame& f) {
   r.result.test_rows = msg.test_rows;
   log_->info("region {}: summary of {} training rows ({} test rows) received ({}/{})", r.name,
              msg.train_rows, msg.test_rows, summary_received_.size(), summary_asked_.size());
-  if (summary_received_.size() == config_.regions.size()) BuildSchema();
+  MaybeBuildSchema();
+}
+
+void Coordinator::MaybeBuildSchema() {
+  // Every region has answered, with a summary or a decline: the schema need not wait for the
+  // summary deadline.
+  if (summary_received_.size() + summary_declined_.size() < config_.regions.size()) return;
+  if (static_cast<int>(summary_received_.size()) >= config_.min_regions) return BuildSchema();
+  Finish(RunStatus::kFailed,
+         "schema: " + std::to_string(summary_declined_.size()) +
+             " regions declined the data summary (outside their privacy policies), " +
+             std::to_string(summary_received_.size()) + " sent one, quorum " +
+             std::to_string(config_.min_regions));
 }
 
 void Coordinator::OnUpdate(RegionState& r, const net::Frame& f) {
@@ -224,8 +236,23 @@ void Coordinator::OnDecline(RegionState& r, const net::Frame& f) {
   Status st = protocol::ParseFrame(f, protocol::MessageType::kDecline, &msg);
   if (!st.ok()) return ProtocolViolation(r, st.message());
   if (msg.round == r.owed_round) r.owed_round = 0;
+  if (phase_ == Phase::kSummaries && msg.round == 0 && summary_asked_.count(r.name) &&
+      !summary_received_.count(r.name)) {
+    // The region's privacy policy refuses the statistics asked for (their noise): it takes no
+    // part in the schema, nor, retired, in training.
+    if (!summary_declined_.insert(r.name).second) return;
+    r.result.decline_reason = msg.reason;
+    r.result.retired = true;
+    r.result.epsilon_spent = msg.epsilon_spent;
+    r.result.epsilon_budget = msg.epsilon_budget;
+    if (!msg.ledger_head.empty()) r.result.ledger_head = msg.ledger_head;
+    log_->warn("region {} declined the data summary: {}", r.name, EscapeForLog(msg.reason));
+    return MaybeBuildSchema();
+  }
   const bool in_round = phase_ == Phase::kRound || phase_ == Phase::kFinalEvaluation;
-  if (!in_round || msg.round != round_ || !selected_.count(r.name) || replied_.count(r.name)) {
+  // Evaluation-only regions may decline too (their privacy policy refuses the plan).
+  const bool asked = selected_.count(r.name) || evaluators_.count(r.name);
+  if (!in_round || msg.round != round_ || !asked || replied_.count(r.name)) {
     log_->warn("region {}: ignored decline for round {} (current round {})", r.name, msg.round,
                round_);
     return;

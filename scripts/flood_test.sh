@@ -80,6 +80,7 @@ for r in regions:
         "tls": {"ca": f"{certs}/ca.crt", "cert": f"{certs}/{r}.crt", "key": f"{certs}/{r}.key"},
         "data": {"train": f"{run_dir}/data/{r}/train.csv", "test": f"{run_dir}/data/{r}/test.csv"},
         "threads": 1,
+        "privacy": {"mode": "none"},
     }, open(f"{run_dir}/configs/{r}.json", "w"), indent=2)
 PY
 

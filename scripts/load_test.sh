@@ -121,6 +121,7 @@ for name in names:
         "data": {"train": f"{d}/data/{name}.csv"},
         "output": {"model": f"{d}/data/{name}.fsm"},
         "threads": 1,
+        "privacy": {"mode": "none"},
     }
     json.dump(region, open(f"{d}/configs/regions/{name}.json", "w"), indent=2)
 coordinator = {

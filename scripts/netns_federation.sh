@@ -220,6 +220,7 @@ for r in regions:
         "data": {"train": f"{work}/data/{r}/train.csv", "test": f"{work}/data/{r}/test.csv"},
         "output": {"model": f"{work}/data/{r}/final.fsm"},
         "threads": 1,
+        "privacy": {"mode": "none"},
     }, open(f"{work}/configs/{r}.json", "w"), indent=2)
 PY
 

@@ -217,8 +217,13 @@ for r in regions:
         "threads": 1,
     }
     if dp:
-        region["privacy"] = {"epsilon_budget": float(dp_epsilon), "delta": float(dp_delta),
+        # The coordinator here asks for exact data statistics: these simulated regions accept them
+        # explicitly (min_stats_noise_multiplier 0); their budget covers DP-SGD training.
+        region["privacy"] = {"mode": "dp", "epsilon_budget": float(dp_epsilon),
+                             "delta": float(dp_delta), "min_stats_noise_multiplier": 0,
                              "ledger": f"{run_dir}/data/{r}/ledger.jsonl"}
+    else:
+        region["privacy"] = {"mode": "none"}
     json.dump(region, open(f"{run_dir}/configs/{r}.json", "w"), indent=2)
 PY
 

@@ -11,7 +11,6 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <random>
 #include <string>
 #include <utility>
 
@@ -230,21 +229,6 @@ class SecureNoiseSource final : public WordNoiseSource {
   pid_t pid_ = getpid();
 };
 
-// TESTS ONLY: std::mt19937_64. Predictable from its seed.
-class SeededNoiseSource final : public WordNoiseSource {
- public:
-  explicit SeededNoiseSource(uint64_t seed) : rng_(seed), buffer_(kBufferWords) {}
-
- private:
-  const uint64_t* Words(size_t count) override {
-    for (size_t i = 0; i < count; ++i) buffer_[i] = rng_();
-    return buffer_.data();
-  }
-
-  std::mt19937_64 rng_;
-  std::vector<uint64_t> buffer_;
-};
-
 }  // namespace
 
 double NoiseSource::Gaussian() {
@@ -256,23 +240,13 @@ double NoiseSource::Gaussian() {
   return std::sqrt(-2.0 * std::log(1.0 - u[0])) * std::cos(kTwoPi * u[1]);
 }
 
-Result<std::unique_ptr<NoiseSource>> MakeNoiseSource(bool insecure_seeded_for_testing,
-                                                     uint64_t seed) {
-  if (insecure_seeded_for_testing) return MakeInsecureSeededNoiseForTesting(seed);
+Result<std::unique_ptr<NoiseSource>> MakeNoiseSource() {
   std::unique_ptr<NoiseSource> source = std::make_unique<SecureNoiseSource>(OpenSslBytes);
   // Draw once now, so a CSPRNG that cannot seed itself is reported here rather than mid-training.
   double probe;
   source->FillUniform(&probe, 1);
   FEDSEG_RETURN_IF_ERROR(source->status().WithContext("creating the secure noise source"));
   return source;
-}
-
-std::unique_ptr<NoiseSource> MakeInsecureSeededNoiseForTesting(uint64_t seed) {
-  spdlog::warn(
-      "MakeInsecureSeededNoiseForTesting(seed={}): a seeded, predictable noise source; it gives "
-      "NO privacy and is for tests only",
-      seed);
-  return std::make_unique<SeededNoiseSource>(seed);
 }
 
 std::unique_ptr<NoiseSource> MakeSecureNoiseWithBytesForTesting(

@@ -2,13 +2,14 @@
 // noise and its sampling decisions from, the secure production implementation, and a seeded one
 // for tests.
 //
-// Production code calls MakeNoiseSource(false, 0) and gets a SecureNoiseSource: every random bit
+// Production code calls MakeNoiseSource() and gets a SecureNoiseSource: every random bit
 // comes from OpenSSL's private CSPRNG (RAND_priv_bytes), read 64 KiB at a time. Gaussians use the
 // Box-Muller transform in double precision on a 64-bit radius uniform and a 53-bit angle uniform,
 // with branch-free fdlibm log / sin / cos kernels (so it vectorises and takes the same time for
 // every value), and are rounded to float at the end. The only non-secure implementation, a
-// std::mt19937_64 stream, can only be made by functions whose names end in "ForTesting", and it
-// logs a warning when it is made.
+// seeded std::mt19937_64 stream, is not in this library at all: it lives in
+// privacy/noise/testing (fedseg_privacy_noise_testing), which only test targets link, so no
+// release binary contains it (docs/security.md, "Seeded noise").
 //
 // Floating-point attacks. Mironov (2012, "On significance of the least significant bits for
 // differential privacy") showed that a textbook floating-point Laplace sampler leaks its input
@@ -76,15 +77,9 @@ class NoiseSource {
   double Gaussian();
 };
 
-// The production source (a SecureNoiseSource backed by OpenSSL), or, when
-// insecure_seeded_for_testing is true, MakeInsecureSeededNoiseForTesting(seed). `seed` is ignored
-// by the secure source. Fails if OpenSSL's CSPRNG cannot produce its first bytes.
-Result<std::unique_ptr<NoiseSource>> MakeNoiseSource(bool insecure_seeded_for_testing,
-                                                     uint64_t seed);
-
-// TESTS ONLY: a reproducible std::mt19937_64 stream. Its output is predictable from the seed and
-// gives no privacy at all. Logs a warning each time one is made.
-std::unique_ptr<NoiseSource> MakeInsecureSeededNoiseForTesting(uint64_t seed);
+// The production source: a SecureNoiseSource backed by OpenSSL. Fails if OpenSSL's CSPRNG cannot
+// produce its first bytes.
+Result<std::unique_ptr<NoiseSource>> MakeNoiseSource();
 
 // TESTS ONLY: a SecureNoiseSource that takes its bytes from `bytes` (which fills a buffer and
 // returns false on failure) instead of OpenSSL, to test how CSPRNG failures are handled.

@@ -177,7 +177,7 @@ TEST(ConfigFieldsTest, DpSgdParametersAreCheckedOnceWithUniformMessages) {
             example + ": privacy: noise_multiplier must be finite and >= 0, got -1.000000");
   c = coordinator::LoadCoordinatorConfig(example, {{"/privacy/noise_multiplier", -1}});
   EXPECT_FALSE(c.ok());
-  c = coordinator::LoadCoordinatorConfig(example, {{"/privacy/clip_norm", 0}});
+  c = coordinator::LoadCoordinatorConfig(example, {{"/privacy/dp", false}, {"/privacy/clip_norm", 0}});
   EXPECT_TRUE(c.ok()) << c.status().ToString();  // unused without dp
   c = coordinator::LoadCoordinatorConfig(
       example, {{"/privacy/dp", true}, {"/privacy/noise_multiplier", 1.1}});

@@ -72,7 +72,8 @@ TEST(RegionConfigTest, SyntaxErrorsUnknownFieldsAndOverrides) {
   EXPECT_NE(c.status().message().find("unknown field 'data.tset'"), std::string::npos)
       << c.status().message();
 
-  std::ofstream(path) << R"({"tls": {"ca": "a", "cert": "b", "key": "c"}, "data": {"train": "t.csv"}})";
+  std::ofstream(path) << R"({"tls": {"ca": "a", "cert": "b", "key": "c"}, "data": {"train": "t.csv"},
+                           "privacy": {"mode": "none"}})";
   c = client::LoadRegionConfig(path, {{"/coordinator/port", 9000}, {"/threads", 2}});
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->coordinator_port, 9000);
@@ -110,7 +111,8 @@ TEST(DeadPeerTimeoutConfigTest, ReadByBothSidesDefaultsToOneMinuteAndIsValidated
       << c.status().message();
 
   const std::string path = ::testing::TempDir() + "/dead_peer_region.json";
-  std::ofstream(path) << R"({"tls": {"ca": "a", "cert": "b", "key": "c"}, "data": {"train": "t.csv"}})";
+  std::ofstream(path) << R"({"tls": {"ca": "a", "cert": "b", "key": "c"}, "data": {"train": "t.csv"},
+                           "privacy": {"mode": "none"}})";
   auto r = client::LoadRegionConfig(path);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->dead_peer_timeout_s, 60);

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "privacy/accounting/accountant.h"
+#include "privacy/noise/testing/seeded_noise.h"
 
 namespace fedseg::client {
 namespace {
@@ -32,8 +33,16 @@ class RegionPrivacyTest : public ::testing::Test {
     c.epsilon_budget = budget;
     c.delta = 1e-5;
     c.ledger = *dir_ + "/" + ledger;
+    c.mode = budget > 0 ? "dp" : "none";
     c.insecure_seeded_noise = true;
     return c;
+  }
+  // RegionPrivacy::Create with the seeded noise the test build supplies.
+  static Result<std::unique_ptr<RegionPrivacy>> Create(const RegionConfig& c, size_t n,
+                                                       const std::string& run) {
+    return RegionPrivacy::Create(c, n, run, [](uint64_t seed) {
+      return privacy::MakeInsecureSeededNoiseForTesting(seed);
+    });
   }
   static protocol::TrainingPlan Plan(double sigma, int rounds) {
     protocol::TrainingPlan p;
@@ -56,7 +65,7 @@ TEST_F(RegionPrivacyTest, TheRoundThatWouldOverspendIsDeclinedAndNothingIsTraine
   const double per_round2 = *privacy::ComputePldEpsilon(0.05, 1.0, 40, 1e-5);
   const double per_round3 = *privacy::ComputePldEpsilon(0.05, 1.0, 60, 1e-5);
   const double budget = 0.5 * (per_round2 + per_round3);  // affords exactly two rounds
-  auto p = RegionPrivacy::Create(Config("overspend.jsonl", budget), 1000, "run-1");
+  auto p = Create(Config("overspend.jsonl", budget), 1000, "run-1");
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   ASSERT_TRUE((*p)->SetPlan(Plan(1.0, 10)).ok());
   for (uint32_t round = 1; round <= 2; ++round) {
@@ -78,7 +87,7 @@ TEST_F(RegionPrivacyTest, TheRoundThatWouldOverspendIsDeclinedAndNothingIsTraine
   EXPECT_TRUE(fourth->decline);
   // The ledger holds exactly the two rounds; a restarted region sees the spend and still declines.
   p->reset();  // the ledger admits one writer at a time
-  auto again = RegionPrivacy::Create(Config("overspend.jsonl", budget), 1000, "run-1");
+  auto again = Create(Config("overspend.jsonl", budget), 1000, "run-1");
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_NEAR((*again)->epsilon_spent(), per_round2, 1e-6 * per_round2);
   ASSERT_TRUE((*again)->SetPlan(Plan(1.0, 10)).ok());
@@ -87,7 +96,7 @@ TEST_F(RegionPrivacyTest, TheRoundThatWouldOverspendIsDeclinedAndNothingIsTraine
 
 TEST_F(RegionPrivacyTest, CalibratedNoiseSpendsTheBudgetOverThePlannedRounds) {
   ASSERT_TRUE(ok_);
-  auto p = RegionPrivacy::Create(Config("calibrated.jsonl", 3.0), 1000, "run-2");
+  auto p = Create(Config("calibrated.jsonl", 3.0), 1000, "run-2");
   ASSERT_TRUE(p.ok());
   ASSERT_TRUE((*p)->SetPlan(Plan(/*sigma=*/0, /*rounds=*/5)).ok());  // 0: calibrate
   double sigma = 0;
@@ -111,7 +120,7 @@ TEST_F(RegionPrivacyTest, TheRdpAccountantCanBeChosen) {
   ASSERT_TRUE(ok_);
   RegionConfig c = Config("rdp.jsonl", 10.0);
   c.accountant = "rdp";
-  auto p = RegionPrivacy::Create(c, 1000, "run-4");
+  auto p = Create(c, 1000, "run-4");
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   ASSERT_TRUE((*p)->SetPlan(Plan(1.0, 10)).ok());
   auto plan = (*p)->PlanRound(1);
@@ -128,7 +137,7 @@ TEST_F(RegionPrivacyTest, TheRdpAccountantCanBeChosen) {
 TEST_F(RegionPrivacyTest, NoiseAboveTheCeilingIsDeclinedWithAGenericReason) {
   ASSERT_TRUE(ok_);
   const double tiny = 0.02;  // over 5 rounds of 20 steps at q 0.05: sigma far above 10
-  auto p = RegionPrivacy::Create(Config("ceiling.jsonl", tiny), 1000, "run-5");
+  auto p = Create(Config("ceiling.jsonl", tiny), 1000, "run-5");
   ASSERT_TRUE(p.ok());
   ASSERT_TRUE((*p)->SetPlan(Plan(0, 5)).ok());
   auto plan = (*p)->PlanRound(1);
@@ -144,7 +153,7 @@ TEST_F(RegionPrivacyTest, NoiseAboveTheCeilingIsDeclinedWithAGenericReason) {
   // The same budget with a higher ceiling trains: the ceiling, not the budget, declined.
   RegionConfig lax = Config("ceiling-lax.jsonl", tiny);
   lax.max_noise_multiplier = 1000;
-  auto q = RegionPrivacy::Create(lax, 1000, "run-6");
+  auto q = Create(lax, 1000, "run-6");
   ASSERT_TRUE(q.ok());
   ASSERT_TRUE((*q)->SetPlan(Plan(0, 5)).ok());
   auto trains = (*q)->PlanRound(1);
@@ -153,7 +162,7 @@ TEST_F(RegionPrivacyTest, NoiseAboveTheCeilingIsDeclinedWithAGenericReason) {
   EXPECT_GT(trains->dp.noise_multiplier, 10.0);
 
   // A noise multiplier fixed by the coordinator above the ceiling is declined the same way.
-  auto fixed = RegionPrivacy::Create(Config("ceiling-fixed.jsonl", 0.0), 1000, "run-7");
+  auto fixed = Create(Config("ceiling-fixed.jsonl", 0.0), 1000, "run-7");
   ASSERT_TRUE(fixed.ok());
   ASSERT_TRUE((*fixed)->SetPlan(Plan(12.0, 5)).ok());
   EXPECT_TRUE((*fixed)->PlanRound(1)->decline);
@@ -161,7 +170,7 @@ TEST_F(RegionPrivacyTest, NoiseAboveTheCeilingIsDeclinedWithAGenericReason) {
 
 TEST_F(RegionPrivacyTest, DpWithoutBudgetOrNoiseIsRefused) {
   ASSERT_TRUE(ok_);
-  auto p = RegionPrivacy::Create(Config("none.jsonl", 0.0), 1000, "run-3");
+  auto p = Create(Config("none.jsonl", 0.0), 1000, "run-3");
   ASSERT_TRUE(p.ok());
   Status st = (*p)->SetPlan(Plan(0, 5));
   EXPECT_TRUE(st.IsInvalidArgument());
@@ -173,7 +182,7 @@ TEST_F(RegionPrivacyTest, DpWithoutBudgetOrNoiseIsRefused) {
 // round uses.
 TEST_F(RegionPrivacyTest, AnInvalidPlanIsRefusedWithTheDpSgdParamsMessage) {
   ASSERT_TRUE(ok_);
-  auto p = RegionPrivacy::Create(Config("bad-plan.jsonl", 0.0), 1000, "run-4");
+  auto p = Create(Config("bad-plan.jsonl", 0.0), 1000, "run-4");
   ASSERT_TRUE(p.ok());
   protocol::TrainingPlan bad = Plan(1.0, 5);
   bad.dp_clip_norm = -1;
@@ -199,6 +208,81 @@ TEST_F(RegionPrivacyTest, AnInvalidPlanIsRefusedWithTheDpSgdParamsMessage) {
   EXPECT_EQ(round->dp.steps, 20);                   // one epoch = 1/q steps
   EXPECT_EQ(round->release.params["clip_norm"], 0.5);
   EXPECT_TRUE(round->dp.Validate().ok());
+}
+
+// delta is the operator's (privacy.delta, default 1e-6), whatever the row count: a delta derived
+// from n would publish n in every epsilon the region reports.
+TEST_F(RegionPrivacyTest, DeltaIsTheConfiguredOneNeverDerivedFromTheRowCount) {
+  ASSERT_TRUE(ok_);
+  RegionConfig c = Config("delta.jsonl", 3.0);
+  c.delta = RegionConfig{}.delta;
+  EXPECT_EQ(c.delta, 1e-6);
+  for (size_t n : {100u, 1000u}) {
+    auto p = Create(c, n, "run-d" + std::to_string(n));
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    EXPECT_EQ((*p)->delta(), 1e-6) << n;
+  }
+  c.delta = 0;  // formerly "derive 1/(10 n)": now refused
+  EXPECT_EQ(Create(c, 1000, "run-d0").status().message(), "privacy.delta must be in (0, 1)");
+}
+
+// In mode dp a calibrated sigma is never below privacy.min_noise_multiplier: a large budget then
+// spends less than it could, never more noise-free training.
+TEST_F(RegionPrivacyTest, ACalibratedSigmaIsRaisedToTheRegionsFloor) {
+  ASSERT_TRUE(ok_);
+  RegionConfig c = Config("floor.jsonl", 1000.0);  // calibrates to the search's 0.3 lower end
+  c.min_noise_multiplier = 0.8;
+  c.accountant = "rdp";  // the quick calibration
+  auto p = Create(c, 1000, "run-f");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  ASSERT_TRUE((*p)->SetPlan(Plan(0, 5)).ok());
+  auto plan = (*p)->PlanRound(1);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_FALSE(plan->decline) << plan->reason;
+  EXPECT_EQ(plan->dp.noise_multiplier, 0.8);
+  EXPECT_EQ(plan->release.params["noise_multiplier"], 0.8);
+}
+
+// A release build has no seeded noise: a config asking for it is refused, not silently secure.
+TEST_F(RegionPrivacyTest, SeededNoiseIsRefusedWithoutTheTestBuildsFactory) {
+  ASSERT_TRUE(ok_);
+  RegionConfig c = Config("seeded.jsonl", 3.0);
+  const std::string expected =
+      "privacy.insecure_seeded_noise is set, but this is a release build of fedseg-client: seeded "
+      "(predictable) DP noise gives no privacy and exists only in the test build "
+      "fedseg-client-seeded-noise (compiled with FEDSEG_INSECURE_TEST_NOISE); remove the key";
+  EXPECT_EQ(CheckSeededNoiseAvailable(c, {}).message(), expected);
+  auto p = RegionPrivacy::Create(c, 1000, "run-s");
+  EXPECT_TRUE(p.status().IsFailedPrecondition());
+  EXPECT_EQ(p.status().message(), expected);
+  c.insecure_seeded_noise = false;  // the secure source needs no factory
+  EXPECT_TRUE(CheckSeededNoiseAvailable(c, {}).ok());
+  auto secure = RegionPrivacy::Create(c, 1000, "run-s");
+  EXPECT_TRUE(secure.ok()) << secure.status().ToString();
+}
+
+// Noisy statistics are recorded in the ledger as a "gaussian" entry the ledger accepts (before,
+// its params were refused: "params.clip_norm is missing") and charged to the budget.
+TEST_F(RegionPrivacyTest, ANoisyDataSummaryIsChargedToTheLedger) {
+  ASSERT_TRUE(ok_);
+  data::RawDataset d;
+  d.source = "mem";
+  data::RawColumn amount{"amount", data::ColumnType::kNumeric, {}, {}, 0};
+  for (int i = 0; i < 200; ++i) {
+    amount.numeric.push_back(i % 7);
+    d.labels.push_back(i % 4 ? "no" : "yes");
+  }
+  d.features = {amount};
+  d.line_numbers.assign(200, 1);
+  auto p = Create(Config("summary.jsonl", 3.0), 200, "run-sum");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  auto s = (*p)->ReleaseSummary(d, 20.0, {{"amount", {0.0, 10.0}}}, 0);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_GT((*p)->epsilon_spent(), 0.0);
+  EXPECT_LT((*p)->epsilon_spent(), 3.0);
+  // Too little noise for the budget: refused before anything is released.
+  auto over = (*p)->ReleaseSummary(d, 0.5, {{"amount", {0.0, 10.0}}}, 0);
+  EXPECT_TRUE(over.status().IsResourceExhausted()) << over.status().ToString();
 }
 
 }  // namespace

@@ -25,6 +25,8 @@ namespace fedseg::testing {
 
 inline const std::string kBin = FEDSEG_BIN_DIR;
 inline const std::string kSrc = FEDSEG_SOURCE_DIR;
+// Test-only binaries (never installed): fedseg-client-seeded-noise.
+inline const std::string kTestBin = FEDSEG_TEST_BIN_DIR;
 
 // What the suite needs before its first test.
 struct SuiteSetup {
@@ -46,13 +48,19 @@ struct CoordinatorOptions {
   double hello_timeout_s = 5;
   bool scale_timeouts = true;
   bool dp = false;
+  double noise_multiplier = 0;  // privacy.noise_multiplier: 0 = each region calibrates
   nlohmann::json status;  // the "status" section; null: none
 };
 
 // Region i's config: certificate r<i>, the i-th shard.
 struct RegionOptions {
-  double epsilon_budget = 0;  // > 0: DP-SGD with this budget, delta 1e-5 and a ledger
-  bool seeded_noise = false;  // the test-only seeded noise (noise_seed 1000 + i)
+  // > 0: privacy.mode "dp" with this budget, delta 1e-5, a ledger, and exact data statistics
+  // accepted explicitly (privacy.min_stats_noise_multiplier 0: the fixture's coordinator asks for
+  // none); 0: privacy.mode "none".
+  double epsilon_budget = 0;
+  // The test-only seeded noise (noise_seed 1000 + i): runs the test build
+  // fedseg-client-seeded-noise, the only one that accepts it.
+  bool seeded_noise = false;
   bool save_model = true;     // output.model = <run>/r<i>.fsm
   bool scale_timeouts = true;
 };
@@ -132,6 +140,7 @@ class FederationFixture : public ::testing::Test {
           {"hello_timeout_s", t(o.hello_timeout_s)}}},
         {"privacy", {{"dp", o.dp}, {"clip_norm", 1.0}}},
     };
+    if (o.noise_multiplier > 0) c["privacy"]["noise_multiplier"] = o.noise_multiplier;
     if (!o.status.is_null()) c["status"] = o.status;
     const std::string path = run_ + "/coordinator.json";
     std::ofstream(path) << c.dump(2);
@@ -158,13 +167,19 @@ class FederationFixture : public ::testing::Test {
     };
     if (o.save_model) c["output"] = {{"model", run_ + "/" + name + ".fsm"}};
     if (o.epsilon_budget > 0) {
-      c["privacy"] = {{"epsilon_budget", o.epsilon_budget},
+      c["privacy"] = {{"mode", "dp"},
+                      {"epsilon_budget", o.epsilon_budget},
                       {"delta", 1e-5},
+                      {"min_stats_noise_multiplier", 0},
                       {"ledger", run_ + "/" + name + ".ledger.jsonl"}};
       if (o.seeded_noise) {
         c["privacy"]["insecure_seeded_noise"] = true;
         c["privacy"]["noise_seed"] = 1000 + i;
       }
+    } else {
+      // Its ledger, should the coordinator ask for DP anyway (mode none then trains with the
+      // coordinator's sigma, uncapped).
+      c["privacy"] = {{"mode", "none"}, {"ledger", run_ + "/" + name + ".ledger.jsonl"}};
     }
     const std::string path = run_ + "/" + name + ".json";
     std::ofstream(path) << c.dump(2);
@@ -180,11 +195,14 @@ class FederationFixture : public ::testing::Test {
     argv.insert(argv.end(), args.begin(), args.end());
     return std::make_unique<Process>(argv, run_ + "/coordinator.out", env);
   }
+  // The region binary for `o`: the release fedseg-client, or its seeded-noise test build.
+  static std::string RegionBinary(const RegionOptions& o) {
+    return o.seeded_noise ? kTestBin + "/fedseg-client-seeded-noise" : kBin + "/fedseg-client";
+  }
   // fedseg-client join as region i; its output goes to <run>/r<i>.log.
   std::unique_ptr<Process> StartRegion(int i, const RegionOptions& o = {}) const {
     return std::make_unique<Process>(
-        std::vector<std::string>{kBin + "/fedseg-client", "join", "--config",
-                                 WriteRegionConfig(i, o)},
+        std::vector<std::string>{RegionBinary(o), "join", "--config", WriteRegionConfig(i, o)},
         run_ + "/r" + std::to_string(i) + ".log");
   }
 

@@ -39,7 +39,7 @@ class RegionTest : public testing::FederationFixture {
     edit(c);
     std::ofstream(path) << c.dump(2);
     return std::make_unique<Process>(
-        std::vector<std::string>{kBin + "/fedseg-client", "join", "--config", path},
+        std::vector<std::string>{RegionBinary(o), "join", "--config", path},
         run_ + "/r" + std::to_string(i) + ".log");
   }
   // A copy of shard i's `file` (train.csv, test.csv) with `transform` applied to every line
@@ -170,7 +170,12 @@ TEST_F(RegionTest, ARegionPastItsNoiseCeilingDeclinesAndSaysWhy) {
   for (int i = 1; i <= 2; ++i) regions.push_back(FederationFixture::StartRegion(i, dp));
   // The same budget, but a ceiling below the sigma it calibrates to (about 1 for 2 rounds).
   auto capped = StartEdited(
-      3, [](nlohmann::json& c) { c["privacy"]["max_noise_multiplier"] = 0.4; }, dp);
+      3,
+      [](nlohmann::json& c) {
+        c["privacy"]["max_noise_multiplier"] = 0.4;
+        c["privacy"]["min_noise_multiplier"] = 0.3;  // the floor must not exceed the ceiling
+      },
+      dp);
   auto rc = coord->Wait(180s);
   ASSERT_TRUE(rc.has_value()) << CoordinatorLog();
   EXPECT_EQ(*rc, 0) << CoordinatorLog();
@@ -188,6 +193,102 @@ TEST_F(RegionTest, ARegionPastItsNoiseCeilingDeclinesAndSaysWhy) {
   EXPECT_EQ(r3["epsilon_spent"], 0.0);
   EXPECT_EQ(rep["completed_round"], 2);
   EXPECT_EQ(rep["regions"]["r1"]["epsilon_by_round"].size(), 2u);
+}
+
+// The region's privacy policy against a coordinator that asks for less privacy than it accepts
+// (issue 10): r1 and r2 say mode none, r3 mode dp with a budget. Each time r3 declines with a
+// reason that names the rule, before any data-dependent byte: no update and no evaluation from it
+// in any round. The run completes with the other two, and r3's ledger verifies.
+class RegionPolicyTest : public RegionTest {
+ protected:
+  struct Outcome {
+    nlohmann::json report;
+    std::string r3_log;
+  };
+  // One federation of 2 rounds with `co`; r3 (mode dp, budget 2) with `edit` applied.
+  Outcome Run(testing::CoordinatorOptions co, const std::function<void(nlohmann::json&)>& edit) {
+    co.rounds = 2;
+    co.min_regions = 2;
+    auto coord = StartCoordinator(WriteCoordinatorConfig(co));
+    std::vector<std::unique_ptr<Process>> regions;
+    for (int i = 1; i <= 2; ++i) regions.push_back(FederationFixture::StartRegion(i));
+    testing::RegionOptions dp;
+    dp.epsilon_budget = 2.0;
+    auto r3 = StartEdited(3, edit, dp);
+    Outcome out;
+    auto rc = coord->Wait(180s);
+    EXPECT_TRUE(rc.has_value()) << CoordinatorLog();
+    EXPECT_EQ(rc.value_or(-1), 0) << CoordinatorLog();
+    for (auto& r : regions) EXPECT_EQ(r->Wait(30s).value_or(-1), 0);
+    EXPECT_EQ(r3->Wait(30s).value_or(-1), 0) << RegionLog(3);
+    out.report = Report();
+    out.r3_log = RegionLog(3);
+    return out;
+  }
+  // What every case checks: r3 declined with `reason`, sent no update and no evaluation, and its
+  // ledger verifies against its certificate.
+  void ExpectDeclinedAndVerified(const Outcome& o, const std::string& reason) {
+    EXPECT_NE(o.r3_log.find(reason), std::string::npos) << o.r3_log;
+    const auto& r3 = o.report["regions"]["r3"];
+    EXPECT_EQ(r3["decline_reason"], reason);
+    EXPECT_EQ(r3["retired"], true);
+    EXPECT_EQ(r3["rounds_participated"], 0);
+    EXPECT_EQ(r3["epsilon_spent"], 0.0);
+    EXPECT_EQ(o.report["completed_round"], 2);
+    for (int r = 1; r <= 2; ++r) EXPECT_EQ(o.report["rounds"][r]["updates"], 2) << "round " << r;
+    for (const auto& round : o.report["rounds"]) {
+      if (round.contains("regions")) {
+        EXPECT_FALSE(round["regions"].contains("r3")) << round.dump();
+      }
+    }
+    const std::string out = run_ + "/r3.verify.json";
+    const int vrc = testing::Run(kBin + "/fedseg-audit verify " + run_ + "/r3.ledger.jsonl --cert " +
+                                 Pki() + "/r3.crt --json > " + out);
+    EXPECT_EQ(WEXITSTATUS(vrc), 0) << ReadAll(out);
+    nlohmann::json v = nlohmann::json::parse(ReadAll(out), nullptr, false);
+    EXPECT_EQ(v.value("ok", false), true) << ReadAll(out);
+    EXPECT_EQ(v.value("entries", -1), 0) << ReadAll(out);
+  }
+};
+
+TEST_F(RegionPolicyTest, ACoordinatorThatTurnsDpOffIsDeclined) {
+  testing::CoordinatorOptions co;
+  co.dp = false;
+  const Outcome o = Run(co, [](nlohmann::json&) {});
+  const std::string reason =
+      "privacy.mode: this region trains only with DP-SGD (mode \"dp\"); the coordinator's plan "
+      "turns DP off";
+  EXPECT_NE(o.r3_log.find("round 1: declined: " + reason), std::string::npos) << o.r3_log;
+  ExpectDeclinedAndVerified(o, reason);
+}
+
+TEST_F(RegionPolicyTest, NoiseBelowTheRegionsFloorIsDeclined) {
+  testing::CoordinatorOptions co;
+  co.dp = true;
+  co.noise_multiplier = 0.3;
+  const Outcome o = Run(co, [](nlohmann::json&) {});
+  const std::string reason =
+      "privacy.min_noise_multiplier: the plan's noise multiplier 0.3 is below this region's floor "
+      "0.5";
+  EXPECT_NE(o.r3_log.find("round 1: declined: " + reason), std::string::npos) << o.r3_log;
+  ExpectDeclinedAndVerified(o, reason);
+  // r1 and r2 (mode none) trained with the coordinator's sigma.
+  EXPECT_EQ(o.report["regions"]["r1"]["rounds_participated"], 2);
+}
+
+TEST_F(RegionPolicyTest, ExactStatisticsAreDeclinedUnderTheDefaultFloor) {
+  testing::CoordinatorOptions co;
+  co.dp = false;  // r1 and r2 (mode none, no budget) train; r3 declines before the plan
+  // r3 keeps the default privacy.min_stats_noise_multiplier (30); the coordinator asks for exact
+  // statistics (stats_noise_multiplier 0).
+  const Outcome o = Run(co, [](nlohmann::json& c) { c["privacy"].erase("min_stats_noise_multiplier"); });
+  const std::string reason =
+      "privacy.min_stats_noise_multiplier: the coordinator asks for data statistics with noise "
+      "multiplier 0, below this region's floor 30 (exact statistics)";
+  EXPECT_NE(o.r3_log.find("data summary declined: " + reason), std::string::npos) << o.r3_log;
+  EXPECT_EQ(o.r3_log.find("sending data summary"), std::string::npos) << o.r3_log;
+  EXPECT_TRUE(LogHas("region r3 declined the data summary")) << CoordinatorLog();
+  ExpectDeclinedAndVerified(o, reason);
 }
 
 // A coordinator (or whoever holds its certificate) answers the region's Hello with text meant to

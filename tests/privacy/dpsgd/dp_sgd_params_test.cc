@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "privacy/dpsgd/dp_sgd.h"
+#include "privacy/noise/testing/seeded_noise.h"
 
 namespace fedseg::privacy {
 namespace {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/ml/trainer.h"
+#include "privacy/noise/testing/seeded_noise.h"
 
 namespace fedseg::privacy {
 namespace {

@@ -1,4 +1,5 @@
 #include "privacy/noise/noise.h"
+#include "privacy/noise/testing/seeded_noise.h"
 
 #include <gtest/gtest.h>
 #include <openssl/rand.h>
@@ -90,7 +91,7 @@ TEST(NoiseTest, SeededGaussianMoments) {
 }
 
 TEST(NoiseTest, SecureGaussianMoments) {
-  auto source = MakeNoiseSource(false, 0);
+  auto source = MakeNoiseSource();
   ASSERT_TRUE(source.ok()) << source.status().ToString();
   ExpectGaussianMoments(**source, 0.3);
 }
@@ -101,13 +102,13 @@ TEST(NoiseTest, SeededUniformMoments) {
 }
 
 TEST(NoiseTest, SecureUniformMoments) {
-  auto source = MakeNoiseSource(false, 0);
+  auto source = MakeNoiseSource();
   ASSERT_TRUE(source.ok());
   ExpectUniformMoments(**source);
 }
 
 TEST(NoiseTest, GaussianConvenienceMoments) {
-  auto source = MakeNoiseSource(false, 0);
+  auto source = MakeNoiseSource();
   ASSERT_TRUE(source.ok());
   constexpr int kN = 200000;
   double mean = 0, sq = 0;
@@ -144,8 +145,8 @@ TEST(NoiseTest, SeededIsReproducibleForASeed) {
 }
 
 TEST(NoiseTest, TwoSecureSourcesGiveDifferentStreams) {
-  auto a = MakeNoiseSource(false, 0);
-  auto b = MakeNoiseSource(false, 0);  // same (ignored) seed
+  auto a = MakeNoiseSource();
+  auto b = MakeNoiseSource();  // same (ignored) seed
   ASSERT_TRUE(a.ok() && b.ok());
   std::vector<float> ga(1000), gb(1000);
   (*a)->FillGaussian(ga.data(), ga.size(), 1.0);
@@ -157,17 +158,6 @@ TEST(NoiseTest, TwoSecureSourcesGiveDifferentStreams) {
   std::vector<float> ga2(1000);
   (*a)->FillGaussian(ga2.data(), ga2.size(), 1.0);
   EXPECT_NE(ga, ga2);
-}
-
-TEST(NoiseTest, FactoryPicksTheSource) {
-  auto seeded1 = MakeNoiseSource(true, 5);
-  auto seeded2 = MakeNoiseSource(true, 5);
-  ASSERT_TRUE(seeded1.ok() && seeded2.ok());
-  EXPECT_EQ((*seeded1)->Gaussian(), (*seeded2)->Gaussian());
-  auto secure1 = MakeNoiseSource(false, 5);
-  auto secure2 = MakeNoiseSource(false, 5);
-  ASSERT_TRUE(secure1.ok() && secure2.ok());
-  EXPECT_NE((*secure1)->Gaussian(), (*secure2)->Gaussian());
 }
 
 TEST(NoiseTest, ZeroStddevGivesZeros) {
@@ -304,7 +294,7 @@ TEST(NoiseTest, OddCountsAndSmallCalls) {
 }
 
 TEST(NoiseTest, ForkedChildDoesNotRepeatParentNoise) {
-  auto source = MakeNoiseSource(false, 0);
+  auto source = MakeNoiseSource();
   ASSERT_TRUE(source.ok());
   std::vector<float> warm(16);
   (*source)->FillGaussian(warm.data(), warm.size(), 1.0);  // fills the 64 KiB buffer

@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "privacy/noise/testing/seeded_noise.h"
+
 namespace fedseg::privacy {
 namespace {
 
