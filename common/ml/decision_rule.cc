@@ -9,10 +9,6 @@
 namespace fedseg::ml {
 namespace {
 
-constexpr int kBins = ClassificationSummary::kScoreBins;
-constexpr double kBinsPerLogit =
-    kBins / (ClassificationSummary::kLogitMax - ClassificationSummary::kLogitMin);
-
 using u128 = unsigned __int128;
 
 // A non-negative ratio num / den compared exactly (counts are uint64, products fit in 128 bits).
@@ -32,11 +28,6 @@ bool AtLeast(uint64_t num, uint64_t den, double target) {
          static_cast<double>(num) >= target * static_cast<double>(den) * (1 - 1e-12);
 }
 
-std::string ClassName(const std::vector<std::string>& names, int c) {
-  return c >= 0 && static_cast<size_t>(c) < names.size() ? names[static_cast<size_t>(c)]
-                                                         : std::to_string(c);
-}
-
 std::string Fixed(double v, int digits) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", digits, v);
@@ -47,12 +38,12 @@ std::string Fixed(double v, int digits) {
 // threshold within 1e-6 bucket of an edge counts as that edge (rounding of ScoreBinLowerEdge).
 int FirstBinAtOrAbove(double t) {
   if (!(t > 0)) return 0;
-  if (t >= 1) return kBins - 1;  // p = 1 lands in the last bucket
-  const double x = (std::log(t / (1 - t)) - ClassificationSummary::kLogitMin) * kBinsPerLogit;
+  if (t >= 1) return ClassificationSummary::kScoreBins - 1;  // p = 1 lands in the last bucket
+  const double x = (std::log(t / (1 - t)) - ClassificationSummary::kLogitMin) * ClassificationSummary::kBinsPerLogit;
   if (x <= 0) return 0;
   const double r = std::nearbyint(x);
   const double b = std::fabs(x - r) < 1e-6 ? r : std::ceil(x);
-  return b >= kBins ? kBins : static_cast<int>(b);
+  return b >= ClassificationSummary::kScoreBins ? ClassificationSummary::kScoreBins : static_cast<int>(b);
 }
 
 BinaryCounts CountsFromConfusion(const std::vector<uint64_t>& cm, int pc) {
@@ -84,7 +75,7 @@ Result<DecisionObjective> ParseDecisionObjective(std::string_view name) {
 
 double ScoreBinLowerEdge(int b) {
   if (b <= 0) return 0.0;
-  const double logit = ClassificationSummary::kLogitMin + b / kBinsPerLogit;
+  const double logit = ClassificationSummary::kLogitMin + b / ClassificationSummary::kBinsPerLogit;
   return 1.0 / (1.0 + std::exp(-logit));
 }
 
@@ -133,7 +124,7 @@ int DecisionRule::Decide(const float* probs, int k) const {
 
 std::string DecisionRule::Describe(const std::vector<std::string>& names) const {
   if (!is_threshold()) return "arg-max";
-  const std::string pc = ClassName(names, positive_class);
+  const std::string pc = ClassNameOr(names, positive_class);
   std::string out = "p(" + pc + ") >= " + Fixed(threshold, 4) + " (";
   switch (objective) {
     case DecisionObjective::kMaxF1: out += "max F1 of " + pc; break;
@@ -151,7 +142,7 @@ std::string DecisionRule::Describe(const std::vector<std::string>& names) const 
 nlohmann::json DecisionRule::ToJson(const std::vector<std::string>& names) const {
   nlohmann::json j = {{"kind", is_threshold() ? "threshold" : "argmax"},
                       {"objective", std::string(DecisionObjectiveName(objective))}};
-  j["positive_class"] = is_threshold() ? nlohmann::json(ClassName(names, positive_class))
+  j["positive_class"] = is_threshold() ? nlohmann::json(ClassNameOr(names, positive_class))
                                        : nlohmann::json();
   j["threshold"] = is_threshold() ? nlohmann::json(threshold) : nlohmann::json();
   if (objective == DecisionObjective::kMinPrecision || objective == DecisionObjective::kMinRecall) {
@@ -226,7 +217,7 @@ nlohmann::json DecisionChoice::ToJson(const std::vector<std::string>& names) con
       goal.positive_class.empty() ? nlohmann::json() : nlohmann::json(goal.positive_class);
   nlohmann::json j = {{"rule", rule.ToJson(names)}, {"goal", g}, {"note", note}, {"rows", rows}};
   if (positive_class >= 0) {
-    j["counts_of"] = ClassName(names, positive_class);
+    j["counts_of"] = ClassNameOr(names, positive_class);
     j["at_rule"] = at_rule.ToJson();
     j["at_argmax"] = at_argmax.ToJson();
   }
@@ -262,10 +253,10 @@ Result<DecisionChoice> ChooseDecisionRule(const ClassificationSummary& s, const 
   out.positive_class = pc;
   out.at_argmax = out.at_rule = CountsFromConfusion(cm, pc);
   if (goal.objective == DecisionObjective::kArgMax) return out;
-  const std::string pname = ClassName(names, pc);
+  const std::string pname = ClassNameOr(names, pc);
   const std::span<const uint64_t> pos = s.positive_histogram(pc), neg = s.negative_histogram(pc);
   uint64_t num_pos = 0, num_neg = 0;
-  for (int b = 0; b < kBins; ++b) {
+  for (int b = 0; b < ClassificationSummary::kScoreBins; ++b) {
     num_pos += pos[static_cast<size_t>(b)];
     num_neg += neg[static_cast<size_t>(b)];
   }
@@ -276,8 +267,8 @@ Result<DecisionChoice> ChooseDecisionRule(const ClassificationSummary& s, const 
     return out;
   }
   // tp[b], fp[b]: rows at or above bucket b (suffix sums).
-  std::vector<uint64_t> tp(kBins + 1, 0), fp(kBins + 1, 0);
-  for (int b = kBins - 1; b >= 0; --b) {
+  std::vector<uint64_t> tp(ClassificationSummary::kScoreBins + 1, 0), fp(ClassificationSummary::kScoreBins + 1, 0);
+  for (int b = ClassificationSummary::kScoreBins - 1; b >= 0; --b) {
     tp[static_cast<size_t>(b)] = tp[static_cast<size_t>(b) + 1] + pos[static_cast<size_t>(b)];
     fp[static_cast<size_t>(b)] = fp[static_cast<size_t>(b) + 1] + neg[static_cast<size_t>(b)];
   }
@@ -285,7 +276,7 @@ Result<DecisionChoice> ChooseDecisionRule(const ClassificationSummary& s, const 
   // value replaces the best so far (a lower threshold).
   int best = -1;
   Ratio best_value;
-  for (int b = kBins - 1; b >= 0; --b) {
+  for (int b = ClassificationSummary::kScoreBins - 1; b >= 0; --b) {
     const uint64_t t = tp[static_cast<size_t>(b)], f = fp[static_cast<size_t>(b)];
     std::optional<Ratio> value;
     bool replace_on_tie = false;
@@ -314,7 +305,7 @@ Result<DecisionChoice> ChooseDecisionRule(const ClassificationSummary& s, const 
     } else {
       const bool precision = goal.objective == DecisionObjective::kMinPrecision;
       double reach = 0;
-      for (int b = 0; b < kBins; ++b) {
+      for (int b = 0; b < ClassificationSummary::kScoreBins; ++b) {
         const uint64_t t = tp[static_cast<size_t>(b)], f = fp[static_cast<size_t>(b)];
         reach = std::max(reach, precision ? ToDouble(t, t + f) : ToDouble(t, num_pos));
       }
@@ -332,7 +323,7 @@ Result<DecisionChoice> ChooseDecisionRule(const ClassificationSummary& s, const 
            fp[static_cast<size_t>(b)] == fp[static_cast<size_t>(best)];
   };
   while (lo > 0 && same(lo - 1)) --lo;
-  while (hi + 1 < kBins && same(hi + 1)) ++hi;
+  while (hi + 1 < ClassificationSummary::kScoreBins && same(hi + 1)) ++hi;
   const int chosen = lo + (hi - lo) / 2;
   out.rule.objective = goal.objective;
   out.rule.positive_class = pc;
@@ -353,7 +344,7 @@ Result<std::vector<uint64_t>> ConfusionAtRule(const ClassificationSummary& s,
   const std::span<const uint64_t> pos = s.positive_histogram(pc), neg = s.negative_histogram(pc);
   uint64_t tp = 0, fp = 0, num_pos = 0, num_neg = 0;
   const int first = FirstBinAtOrAbove(rule.threshold);
-  for (int b = 0; b < kBins; ++b) {
+  for (int b = 0; b < ClassificationSummary::kScoreBins; ++b) {
     num_pos += pos[static_cast<size_t>(b)];
     num_neg += neg[static_cast<size_t>(b)];
     if (b >= first) {

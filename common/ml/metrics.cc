@@ -13,8 +13,6 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr int kBins = ClassificationSummary::kScoreBins;
-constexpr double kBinsPerLogit =
-    kBins / (ClassificationSummary::kLogitMax - ClassificationSummary::kLogitMin);
 
 ClassificationReport ComputeReportWith(const ClassificationSummary& s,
                                        const std::vector<uint64_t>& confusion);
@@ -63,16 +61,16 @@ std::string Format(const char* fmt, ...) {
   return out;
 }
 
-std::string ClassName(const std::vector<std::string>& names, int c) {
-  return c >= 0 && static_cast<size_t>(c) < names.size() ? names[static_cast<size_t>(c)]
-                                                         : std::to_string(c);
-}
-
 nlohmann::json NumberOrNull(double v) {
   return std::isnan(v) ? nlohmann::json() : nlohmann::json(v);
 }
 
 }  // namespace
+
+std::string ClassNameOr(const std::vector<std::string>& names, int c) {
+  return c >= 0 && static_cast<size_t>(c) < names.size() ? names[static_cast<size_t>(c)]
+                                                         : std::to_string(c);
+}
 
 ClassificationSummary::ClassificationSummary(int num_classes) { Reset(num_classes); }
 
@@ -346,12 +344,12 @@ nlohmann::json ClassificationReport::ToJson(const std::vector<std::string>& clas
   j["roc_auc"] = NumberOrNull(roc_auc);
   j["log_loss"] = NumberOrNull(log_loss);
   j["positive_class"] =
-      positive_class >= 0 ? nlohmann::json(ClassName(class_names, positive_class)) : nullptr;
+      positive_class >= 0 ? nlohmann::json(ClassNameOr(class_names, positive_class)) : nullptr;
   j["positive_f1"] = NumberOrNull(positive_f1);
   nlohmann::json classes = nlohmann::json::array();
   for (size_t c = 0; c < per_class.size(); ++c) {
     const ClassMetrics& m = per_class[c];
-    classes.push_back({{"name", ClassName(class_names, static_cast<int>(c))},
+    classes.push_back({{"name", ClassNameOr(class_names, static_cast<int>(c))},
                        {"precision", NumberOrNull(m.precision)},
                        {"recall", NumberOrNull(m.recall)},
                        {"f1", NumberOrNull(m.f1)},
@@ -374,7 +372,7 @@ std::string ClassificationReport::ToText(const std::vector<std::string>& class_n
   // Layout copied from sklearn.metrics.classification_report (digits=4), so the two can be diffed.
   const int k = static_cast<int>(per_class.size());
   std::vector<std::string> names;
-  for (int c = 0; c < k; ++c) names.push_back(ClassName(class_names, c));
+  for (int c = 0; c < k; ++c) names.push_back(ClassNameOr(class_names, c));
   int width = 12;  // strlen("weighted avg")
   for (const std::string& name : names) width = std::max(width, static_cast<int>(name.size()));
 
@@ -405,7 +403,7 @@ std::string ClassificationReport::ToText(const std::vector<std::string>& class_n
   out += Format("%*s  %9.4f\n", width, "cohen kappa", cohen_kappa);
   out += Format("%*s  %9.4f  %s\n", width, "roc auc", roc_auc,
                 positive_class >= 0
-                    ? ("score: p(" + ClassName(class_names, positive_class) + ")").c_str()
+                    ? ("score: p(" + ClassNameOr(class_names, positive_class) + ")").c_str()
                     : "one-vs-rest macro average");
   out += Format("%*s  %9.4f\n", width, "log loss", log_loss);
   if (invalid_rows > 0) out += Format("%*s  %9" PRIu64 "\n", width, "invalid rows", invalid_rows);

@@ -26,6 +26,9 @@
 
 namespace fedseg::ml {
 
+// The name of class `c` in `names` (a schema's label values), or its number when `names` has none.
+std::string ClassNameOr(const std::vector<std::string>& names, int c);
+
 // Mergeable evaluation summary for a K-class classifier. Regions add rows; the coordinator merges.
 //
 // Score histograms. AUC needs the ranking of scores, which a fixed-size summary can only keep
@@ -72,6 +75,8 @@ class ClassificationSummary {
   static constexpr int kScoreBins = 4096;
   static constexpr double kLogitMin = -31.0;
   static constexpr double kLogitMax = 17.0;
+  // Buckets per unit of logit (4096 / 48).
+  static constexpr double kBinsPerLogit = kScoreBins / (kLogitMax - kLogitMin);
   // Log loss is accumulated in units of 2^-24 nat (see above).
   static constexpr double kLogLossUnitsPerNat = 16777216.0;
   // Probabilities are clipped to [kProbabilityEps, 1 - kProbabilityEps] for the log loss.
