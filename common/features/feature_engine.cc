@@ -409,11 +409,13 @@ class SourcePass {
       // (1) Check and parse; hash the user id and prefetch its index slot.
       Status row_error;
       size_t count = recs_.size();
+      // A spec whose features read no number has nslots == 0: nums_ stays empty, so rows index
+      // it through data() (an empty vector's operator[] would bind a reference to null).
       nums_.resize(count * nslots);
       for (size_t i = 0; i < count; ++i) {
         Rec& r = recs_[i];
         ++report_.rows;
-        Status st = Parse(r, &nums_[i * nslots]);
+        Status st = Parse(r, nums_.data() + i * nslots);
         if (!st.ok()) {
           row_error = std::move(st);
           count = i;
@@ -465,7 +467,7 @@ class SourcePass {
         if (r.user == kSkip) continue;
         const uint64_t u = r.user;
         const double t = r.t;
-        const double* nums = &nums_[i * nslots];
+        const double* nums = nums_.data() + i * nslots;
         Fields(r);
         line_ = r.line;
         if (t < spec_.reference_days) users_.history[u] = 1;
