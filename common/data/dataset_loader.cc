@@ -194,6 +194,15 @@ Status ResolveRoles(const CsvTable& table, const LoadOptions& o, Roles* roles) {
 
 // Fills `col` from table column `c` over the kept rows. `forced` or else inference decides the
 // type; cells that contradict a forced type are reported at their file:line:column.
+Status CheckMagnitude(const CsvTable& table, size_t r, size_t c, const std::string& name,
+                      std::string_view text, double x) {
+  if (std::fabs(x) <= kMaxAbsFeatureValue) return Status::OK();
+  return Status::InvalidArgument(table.Where(r, c) + ": column " + Quote(name) + " has value " +
+                                 Quote(text) +
+                                 ", beyond the largest magnitude a feature may have (" +
+                                 "1e15); is it in the wrong unit, or an identifier?");
+}
+
 Status LoadColumn(const CsvTable& table, size_t c, std::optional<ColumnType> forced,
                   const std::vector<size_t>& kept, RawColumn* col) {
   col->name = table.header[c];
@@ -235,6 +244,13 @@ Status LoadColumn(const CsvTable& table, size_t c, std::optional<ColumnType> for
     if (maybe_bool) {
       type = ColumnType::kBoolean;
     } else if (maybe_numeric) {
+      // One number per kept row (missing ones as NaN): the loop only breaks once neither type fits.
+      for (size_t i = 0; i < parsed.size(); ++i) {
+        if (std::isnan(parsed[i])) continue;
+        const size_t r = kept[i];
+        FEDSEG_RETURN_IF_ERROR(
+            CheckMagnitude(table, r, c, col->name, TrimWhitespace(table.rows[r][c]), parsed[i]));
+      }
       col->type = ColumnType::kNumeric;
       col->numeric = std::move(parsed);
       col->missing = missing;
@@ -257,6 +273,8 @@ Status LoadColumn(const CsvTable& table, size_t c, std::optional<ColumnType> for
         } else if (!ParseNumber(v, &x)) {
           return Status::InvalidArgument(table.Where(r, c) + ": column " + Quote(col->name) +
                                          " is numeric but value " + Quote(v) + " is not a number");
+        } else {
+          FEDSEG_RETURN_IF_ERROR(CheckMagnitude(table, r, c, col->name, v, x));
         }
         col->numeric.push_back(x);
       }

@@ -29,6 +29,11 @@ std::string_view ColumnTypeName(ColumnType t);
 
 inline constexpr std::string_view kMissingCategory = "<missing>";
 
+// The largest magnitude a numeric feature value may have. Summaries add up squares of the values
+// over every row, so a value near the double range (1e200) would make them infinite; no count,
+// amount or duration of a user is anywhere near this, so such a value is a unit or parse mistake.
+inline constexpr double kMaxAbsFeatureValue = 1e15;
+
 struct RawColumn {
   std::string name;
   ColumnType type = ColumnType::kNumeric;

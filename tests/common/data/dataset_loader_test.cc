@@ -239,6 +239,27 @@ TEST(DatasetForcedTypeTest, NonNumericValueInNumericColumnNamesTheCell) {
   EXPECT_EQ(s.message(), "t.csv:4:7: column 'b' is numeric but value '1,5' is not a number");
 }
 
+// A summary adds up squares of every value; 1e200 would make it infinite (a fuzz finding: the
+// local summary of such a table did not validate). The cell is named, in both typing paths.
+TEST(DatasetLoaderTest, NumbersBeyondTheFeatureRangeNameTheCell) {
+  Status s = LoadError("a,b,y\n1,2,x\n3,-1e200,z\n", Label("y"));
+  EXPECT_TRUE(s.IsInvalidArgument());
+  EXPECT_EQ(s.message(),
+            "t.csv:3:3: column 'b' has value '-1e200', beyond the largest magnitude a feature may "
+            "have (1e15); is it in the wrong unit, or an identifier?");
+  LoadOptions o = Label("y");
+  o.numeric = {"b"};
+  s = LoadError("a,b,y\n1,2e16,x\n3,4,z\n", o);
+  EXPECT_EQ(s.message(),
+            "t.csv:2:3: column 'b' has value '2e16', beyond the largest magnitude a feature may "
+            "have (1e15); is it in the wrong unit, or an identifier?");
+  // The bound itself is a number, and a column with some text in it stays categorical.
+  RawDataset d = MustLoad("a,b,y\n1,1e15,x\n3,-1e15,z\n", Label("y"));
+  EXPECT_EQ(Find(d, "b")->numeric, (std::vector<double>{1e15, -1e15}));
+  d = MustLoad("a,b,y\n1,1e300,x\n3,n/a-ish,z\n", Label("y"));
+  EXPECT_EQ(Find(d, "b")->type, ColumnType::kCategorical);
+}
+
 TEST(DatasetForcedTypeTest, ForcedBooleanRejectsOtherValues) {
   LoadOptions o = Label("y");
   o.types["b"] = ColumnType::kBoolean;
