@@ -19,14 +19,6 @@ ClassificationReport ComputeReportWith(const ClassificationSummary& s,
 
 bool ValidClassCount(int k) { return k >= 2 && k <= ClassificationSummary::kMaxClasses; }
 
-// Largest log-loss contribution of one row, in units: q_y >= eps and sum_k q_k <= K, so the loss
-// is at most log(K / eps); +1 covers the rounding to a whole unit.
-uint64_t MaxLossUnitsPerRow(int k) {
-  const double nats =
-      std::log(static_cast<double>(k)) - std::log(ClassificationSummary::kProbabilityEps);
-  return static_cast<uint64_t>(std::ceil(nats * ClassificationSummary::kLogLossUnitsPerNat)) + 1;
-}
-
 // Mann-Whitney count over two histograms of the same score buckets: a positive above a negative
 // counts 1, one in the same bucket 1/2.
 double HistogramRocAuc(std::span<const uint64_t> pos, std::span<const uint64_t> neg) {
@@ -73,6 +65,38 @@ std::string ClassNameOr(const std::vector<std::string>& names, int c) {
 }
 
 ClassificationSummary::ClassificationSummary(int num_classes) { Reset(num_classes); }
+
+// Largest log-loss contribution of one row, in units: q_y >= eps and sum_k q_k <= K, so the loss
+// is at most log(K / eps); +1 covers the rounding to a whole unit.
+uint64_t ClassificationSummary::MaxLossUnitsPerRow(int k) {
+  const double nats =
+      std::log(static_cast<double>(k)) - std::log(ClassificationSummary::kProbabilityEps);
+  return static_cast<uint64_t>(std::ceil(nats * ClassificationSummary::kLogLossUnitsPerNat)) + 1;
+}
+
+Result<ClassificationSummary> ClassificationSummary::FromCounts(int num_classes,
+                                                                uint64_t log_loss_units,
+                                                                std::vector<uint64_t> confusion,
+                                                                std::vector<uint64_t> positive,
+                                                                std::vector<uint64_t> negative) {
+  FEDSEG_ASSIGN_OR_RETURN(ClassificationSummary s, Create(num_classes));
+  const size_t kk = static_cast<size_t>(num_classes);
+  if (confusion.size() != kk * kk || positive.size() != kk * kBins ||
+      negative.size() != kk * kBins) {
+    return Status::InvalidArgument("classification summary counts do not match " +
+                                   std::to_string(num_classes) + " classes");
+  }
+  unsigned __int128 total = 0;
+  for (uint64_t v : confusion) total += v;
+  if (total > UINT64_MAX) return Status::InvalidArgument("classification summary count overflows");
+  s.count_ = static_cast<uint64_t>(total);
+  s.log_loss_units_ = log_loss_units;
+  s.confusion_ = std::move(confusion);
+  s.positive_ = std::move(positive);
+  s.negative_ = std::move(negative);
+  FEDSEG_RETURN_IF_ERROR(s.Validate());
+  return s;
+}
 
 Result<ClassificationSummary> ClassificationSummary::Create(int num_classes) {
   if (!ValidClassCount(num_classes)) {

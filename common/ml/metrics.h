@@ -92,6 +92,15 @@ class ClassificationSummary {
   static Result<ClassificationSummary> Create(int num_classes);
   // Clears all counts and sets the class count (same rule as the constructor).
   void Reset(int num_classes);
+  // A summary from its counts (a post-processed private release, privacy/stats): count is the sum
+  // of `confusion` (K*K), the histograms are K*kScoreBins each (class-major), as in the wire
+  // format. Fails with the first Validate() error, so only a consistent summary is built.
+  static Result<ClassificationSummary> FromCounts(int num_classes, uint64_t log_loss_units,
+                                                  std::vector<uint64_t> confusion,
+                                                  std::vector<uint64_t> positive,
+                                                  std::vector<uint64_t> negative);
+  // The largest log loss one row can add, in units (the bound Validate() checks against).
+  static uint64_t MaxLossUnitsPerRow(int num_classes);
 
   // probs: K class probabilities (sum ~1) for one row; true_class in [0, K). Predicted = argmax
   // (first max).

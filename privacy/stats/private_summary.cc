@@ -6,13 +6,34 @@
 namespace fedseg::privacy {
 namespace {
 
-double Noise(NoiseSource& noise, double stddev) {
-  float v = 0.0f;
-  noise.FillGaussian(&v, 1, stddev);
-  return v;
+// The noisy fixed-point sum: values already clipped to [-bound, bound]; each is rounded to the
+// grid, the integer sum gets noise of sigma times the sum's sensitivity in grid steps.
+double NoisyFixedPointSum(const std::vector<double>& values, double bound, double sigma,
+                          bool squares, NoiseSource& noise) {
+  const double b = squares ? bound * bound : bound;
+  const double step = FixedPointStep(b);
+  int64_t total = 0;
+  for (double v : values) {
+    if (std::isnan(v)) continue;
+    total += std::llround((squares ? v * v : v) / step);
+  }
+  const double sensitivity = std::ceil(b / step);  // one row's |rounded value| at most
+  return step * static_cast<double>(AddRoundedGaussian(total, sigma * sensitivity, noise));
 }
 
 }  // namespace
+
+int64_t AddRoundedGaussian(int64_t x, double stddev, NoiseSource& noise) {
+  double z = 0.0;
+  noise.FillGaussian(&z, 1, stddev);
+  if (!std::isfinite(z)) return x;  // a failed source: the caller checks noise.status()
+  return x + static_cast<int64_t>(std::llround(z));
+}
+
+double FixedPointStep(double bound) {
+  if (!(bound > 0) || !std::isfinite(bound)) return 1.0;
+  return std::ldexp(1.0, static_cast<int>(std::floor(std::log2(bound))) - 20);
+}
 
 double NormalUpperQuantile(double p) {
   // Bisection on erfc: 0.5 * erfc(z / sqrt(2)) = p. Monotone, exact to double precision.
@@ -24,8 +45,8 @@ double NormalUpperQuantile(double p) {
   return 0.5 * (lo + hi);
 }
 
-Result<PrivateSummary> PrivateSummarize(const data::RawDataset& data, const StatsPrivacyConfig& config,
-                                        NoiseSource& noise) {
+Result<PrivateSummary> PrivateSummarize(const data::RawDataset& data,
+                                        const StatsPrivacyConfig& config, NoiseSource& noise) {
   PrivateSummary out;
   const double sigma = config.noise_multiplier;
   if (!(sigma >= 0) || !std::isfinite(sigma)) {
@@ -44,35 +65,41 @@ Result<PrivateSummary> PrivateSummarize(const data::RawDataset& data, const Stat
     if (c.type != data::ColumnType::kNumeric) continue;
     auto it = config.bounds.find(c.name);
     if (it == config.bounds.end()) {
-      return Status::InvalidArgument(
-          "private statistics need public bounds for numeric column '" + c.name +
-          "' (data.bounds in the coordinator's config)");
+      return Status::InvalidArgument("private statistics need public bounds for numeric column '" +
+                                     c.name + "' (data.bounds in the coordinator's config)");
     }
     const auto [lo, hi] = it->second;
     if (!(lo <= hi) || !std::isfinite(lo) || !std::isfinite(hi)) {
-      return Status::InvalidArgument("bounds of column '" + c.name + "' must be finite with lo <= hi");
+      return Status::InvalidArgument("bounds of column '" + c.name +
+                                     "' must be finite with lo <= hi");
     }
     for (double& v : c.numeric) {
       if (!std::isnan(v)) v = std::clamp(v, lo, hi);
     }
   }
   data::DataSummary s = data::Summarize(clipped);
+  auto noisy_count = [&](double count, double stddev) {
+    return std::max<int64_t>(0, AddRoundedGaussian(std::llround(count), stddev, noise));
+  };
   out.category_threshold = 1.0 + sigma * NormalUpperQuantile(config.selection_delta);
-  s.rows = static_cast<uint64_t>(std::max(0.0, std::round(static_cast<double>(s.rows) + Noise(noise, sigma))));
+  s.rows = static_cast<uint64_t>(noisy_count(static_cast<double>(s.rows), sigma));
   ++out.mechanisms;
-  for (auto& [label, count] : s.label_counts) count = std::max(0.0, count + Noise(noise, sigma));
+  for (auto& [label, count] : s.label_counts)
+    count = static_cast<double>(noisy_count(count, sigma));
   ++out.mechanisms;
-  for (data::ColumnSummary& c : s.columns) {
+  for (size_t i = 0; i < s.columns.size(); ++i) {
+    data::ColumnSummary& c = s.columns[i];
     if (c.type == data::ColumnType::kCategorical) {
       std::map<std::string, double> kept;
       double missing = 0;
       for (const auto& [cat, count] : c.categories) {
-        const double noisy = count + Noise(noise, sigma);
+        const double noisy =
+            static_cast<double>(AddRoundedGaussian(std::llround(count), sigma, noise));
         if (noisy >= out.category_threshold) kept[cat] = noisy;
         if (cat == data::kMissingCategory) missing = std::max(0.0, noisy);
       }
       c.categories = std::move(kept);
-      c.missing = static_cast<uint64_t>(std::round(missing));
+      c.missing = static_cast<uint64_t>(missing);
       ++out.mechanisms;
       ++out.categorical_columns;
     } else {
@@ -81,12 +108,12 @@ Result<PrivateSummary> PrivateSummarize(const data::RawDataset& data, const Stat
         const auto [lo, hi] = config.bounds.at(c.name);
         b = std::max(std::abs(lo), std::abs(hi));
       }
-      const double count = std::max(0.0, static_cast<double>(c.count) + Noise(noise, sigma));
-      const double missing = std::max(0.0, static_cast<double>(c.missing) + Noise(noise, sigma));
-      c.count = static_cast<uint64_t>(std::round(count));
-      c.missing = static_cast<uint64_t>(std::round(missing));
-      c.sum += Noise(noise, sigma * b);
-      c.sum_sq = std::max(0.0, c.sum_sq + Noise(noise, sigma * b * b));
+      // The clipped values of this column (summaries keep columns in the dataset's order).
+      const std::vector<double>& values = clipped.features[i].numeric;
+      c.count = static_cast<uint64_t>(noisy_count(static_cast<double>(c.count), sigma));
+      c.missing = static_cast<uint64_t>(noisy_count(static_cast<double>(c.missing), sigma));
+      c.sum = NoisyFixedPointSum(values, b, sigma, /*squares=*/false, noise);
+      c.sum_sq = std::max(0.0, NoisyFixedPointSum(values, b, sigma, /*squares=*/true, noise));
       out.mechanisms += 3;
     }
   }

@@ -34,13 +34,26 @@ struct StatsPrivacyConfig {
 
 struct PrivateSummary {
   data::DataSummary summary;
-  int64_t mechanisms = 0;       // Gaussian mechanisms composed (k)
+  int64_t mechanisms = 0;  // Gaussian mechanisms composed (k)
   double category_threshold = 0.0;
   int categorical_columns = 0;  // each adds selection_delta to delta
 };
 
-Result<PrivateSummary> PrivateSummarize(const data::RawDataset& data, const StatsPrivacyConfig& config,
-                                        NoiseSource& noise);
+Result<PrivateSummary> PrivateSummarize(const data::RawDataset& data,
+                                        const StatsPrivacyConfig& config, NoiseSource& noise);
+
+// x + round(Z), Z ~ N(0, stddev^2) drawn in double: the noise of every private statistic.
+// Statistics are integers (counts, or sums in fixed point), so the output is exactly x shifted by
+// an integer noise value whose distribution does not depend on x: unlike float noise added to a
+// float sum, no low-order bit of the output carries the input (Mironov 2012). The release is a
+// post-processing (rounding) of the Gaussian mechanism and is accounted as one. |x| must stay
+// below 2^52 (checked by callers through their bounds).
+int64_t AddRoundedGaussian(int64_t x, double stddev, NoiseSource& noise);
+
+// The fixed-point grid of a sum of values clipped to magnitude `bound`: the largest power of two
+// at most bound / 2^20, so one value moves the integer sum by at most 2^20 + 1 grid steps and a
+// sum over 2^30 rows stays exact in a double.
+double FixedPointStep(double bound);
 
 // The z-score with upper tail probability p (inverse of the standard normal survival function).
 double NormalUpperQuantile(double p);

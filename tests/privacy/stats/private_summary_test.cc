@@ -80,6 +80,38 @@ TEST(PrivateSummaryTest, ClipsNoisesCountsMechanismsAndThresholdsCategories) {
   EXPECT_EQ(rare_released, 0);
 }
 
+// The old release added float noise to a double sum, whose low-order bits then told a dataset
+// with and without one row apart. Now the sum is an integer count of grid steps with integer
+// noise: the same noise draws shift it by exactly the row's rounded value, and every release lies
+// on the grid.
+TEST(PrivateSummaryTest, NoisySumsAreOnTheGridAndShiftedOnlyByTheRow) {
+  StatsPrivacyConfig c;
+  c.noise_multiplier = 2.0;
+  c.bounds["amount"] = {0.0, 100.0};
+  data::RawDataset d = Table(501);
+  d.features[0].numeric[500] = 37.123456789;  // the row that differs
+  data::RawDataset without = Table(500);
+  const double step = FixedPointStep(100.0);
+  EXPECT_EQ(step, std::ldexp(1.0, 6 - 20));  // 2^floor(log2 100) / 2^20
+  for (uint64_t seed = 1; seed <= 200; ++seed) {
+    auto n1 = MakeInsecureSeededNoiseForTesting(seed), n2 = MakeInsecureSeededNoiseForTesting(seed);
+    auto a = PrivateSummarize(d, c, *n1), b = PrivateSummarize(without, c, *n2);
+    ASSERT_TRUE(a.ok() && b.ok());
+    const double sa = a->summary.columns[0].sum, sb = b->summary.columns[0].sum;
+    EXPECT_EQ(std::fmod(sa / step, 1.0), 0.0) << sa;
+    EXPECT_EQ(sa - sb, step * std::llround(37.123456789 / step)) << "seed " << seed;
+  }
+}
+
+TEST(PrivateSummaryTest, RoundedGaussianIsAPureShift) {
+  for (int64_t x : {int64_t{0}, int64_t{1}, int64_t{-7}, int64_t{1} << 40}) {
+    auto n1 = MakeInsecureSeededNoiseForTesting(9), n2 = MakeInsecureSeededNoiseForTesting(9);
+    for (int i = 0; i < 100; ++i) {
+      EXPECT_EQ(AddRoundedGaussian(x, 3.5, *n1) - x, AddRoundedGaussian(0, 3.5, *n2));
+    }
+  }
+}
+
 TEST(PrivateSummaryTest, NormalQuantile) {
   EXPECT_NEAR(NormalUpperQuantile(0.5), 0.0, 1e-9);
   EXPECT_NEAR(NormalUpperQuantile(0.025), 1.959963985, 1e-6);

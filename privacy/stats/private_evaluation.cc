@@ -1,0 +1,153 @@
+#include "privacy/stats/private_evaluation.h"
+
+#include <algorithm>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "privacy/stats/private_summary.h"
+
+namespace fedseg::privacy {
+namespace {
+
+using ml::ClassificationSummary;
+constexpr int kFineBins = ClassificationSummary::kScoreBins;
+
+// Splits `total` over `weights` (non-negative) in proportion, by largest remainder, so the parts
+// are integers summing to `total`. All weight zero: everything goes to `fallback`.
+std::vector<uint64_t> Apportion(const std::vector<int64_t>& weights, uint64_t total,
+                                size_t fallback) {
+  std::vector<uint64_t> out(weights.size(), 0);
+  const long double sum = std::accumulate(weights.begin(), weights.end(), 0.0L);
+  if (total == 0) return out;
+  if (!(sum > 0)) {
+    out[fallback] = total;
+    return out;
+  }
+  std::vector<std::pair<long double, size_t>> remainders;
+  uint64_t given = 0;
+  for (size_t i = 0; i < weights.size(); ++i) {
+    const long double share = static_cast<long double>(weights[i]) * total / sum;
+    out[i] = static_cast<uint64_t>(share);
+    given += out[i];
+    remainders.emplace_back(share - static_cast<long double>(out[i]), i);
+  }
+  std::sort(remainders.begin(), remainders.end(), [](const auto& a, const auto& b) {
+    return a.first > b.first || (a.first == b.first && a.second < b.second);
+  });
+  for (size_t i = 0; given < total; i = (i + 1) % remainders.size(), ++given) {
+    ++out[remainders[i].second];
+  }
+  return out;
+}
+
+}  // namespace
+
+Status EvaluationPrivacyConfig::Validate() const {
+  if (!(noise_multiplier > 0) || !std::isfinite(noise_multiplier)) {
+    return Status::InvalidArgument("evaluation noise multiplier must be a finite number > 0");
+  }
+  if (score_bins < 2 || score_bins > 100) {
+    return Status::InvalidArgument("evaluation score bins must be in [2, 100], got " +
+                                   std::to_string(score_bins));
+  }
+  if (!(loss_clip_nats > 0) || !std::isfinite(loss_clip_nats)) {
+    return Status::InvalidArgument("evaluation loss clip must be a finite number > 0");
+  }
+  return Status::OK();
+}
+
+Result<PrivateEvaluation> PrivateEvaluate(const ml::Mlp& model, const data::EncodedData& test,
+                                          const EvaluationPrivacyConfig& config,
+                                          NoiseSource& noise) {
+  FEDSEG_RETURN_IF_ERROR(config.Validate());
+  const int k = model.spec().num_classes;
+  const size_t kk = static_cast<size_t>(k);
+  FEDSEG_ASSIGN_OR_RETURN(ClassificationSummary exact, ClassificationSummary::Create(k));
+  if (test.y.size() != test.rows()) {
+    return Status::InvalidArgument("the test rows have no labels to evaluate against");
+  }
+  // The exact counts and the clipped loss total; neither leaves this function.
+  // Each row's clipped loss in whole units (at most ceil(clip * units) of them), summed exactly.
+  const double units_per_nat = ClassificationSummary::kLogLossUnitsPerNat;
+  const double loss_sensitivity = std::ceil(config.loss_clip_nats * units_per_nat);
+  int64_t loss_units = 0;
+  if (test.rows() > 0) {
+    Eigen::MatrixXf probs;
+    model.Predict(test.x, &probs);
+    exact.AddBatch(test.y.data(), probs.data(), test.rows());
+    for (size_t i = 0; i < test.rows(); ++i) {
+      const int y = test.y[i];
+      if (y < 0 || y >= k) continue;
+      const double p = probs(y, static_cast<Eigen::Index>(i));
+      const double loss = std::isfinite(p) ? -std::log(std::max(p, 1e-300)) : config.loss_clip_nats;
+      loss_units += std::llround(std::min(loss, config.loss_clip_nats) * units_per_nat);
+    }
+  }
+  const double sigma = config.noise_multiplier;
+
+  // Group 1: the confusion matrix (sensitivity 1).
+  std::vector<uint64_t> confusion(kk * kk);
+  for (size_t i = 0; i < kk * kk; ++i) {
+    confusion[i] = static_cast<uint64_t>(std::max<int64_t>(
+        0, AddRoundedGaussian(static_cast<int64_t>(exact.confusion()[i]), sigma, noise)));
+  }
+  uint64_t count = 0;
+  std::vector<uint64_t> own(kk, 0);
+  for (size_t c = 0; c < kk; ++c) {
+    for (size_t j = 0; j < kk; ++j) own[c] += confusion[c * kk + j];
+    count += own[c];
+  }
+
+  // Group 2: 2K coarse histograms (sensitivity sqrt(K): one bucket per class histogram). Coarse
+  // bucket j holds the probabilities in [j / B, (j + 1) / B): fine buckets are logit-spaced, so
+  // this is a fixed, public map from fine to coarse buckets.
+  const size_t coarse_bins = static_cast<size_t>(config.score_bins);
+  std::vector<size_t> coarse_of(kFineBins);
+  for (size_t j = 1, f = 0; f < static_cast<size_t>(kFineBins); ++f) {
+    while (j < coarse_bins &&
+           static_cast<int>(f) >= ClassificationSummary::ScoreBin(static_cast<float>(
+                                      static_cast<double>(j) / static_cast<double>(coarse_bins)))) {
+      ++j;
+    }
+    coarse_of[f] = j - 1;
+  }
+  std::vector<size_t> placed(coarse_bins);  // the fine bucket of each coarse bucket's middle
+  for (size_t j = 0; j < coarse_bins; ++j) {
+    placed[j] = static_cast<size_t>(ClassificationSummary::ScoreBin(
+        static_cast<float>((static_cast<double>(j) + 0.5) / static_cast<double>(coarse_bins))));
+  }
+  const double hist_stddev = sigma * std::sqrt(static_cast<double>(k));
+  std::vector<uint64_t> positive(kk * kFineBins, 0), negative(kk * kFineBins, 0);
+  const size_t middle = coarse_bins / 2;  // p = 1/2, where a model without signal puts everything
+  for (size_t c = 0; c < kk; ++c) {
+    for (const bool pos : {true, false}) {
+      const std::span<const uint64_t> fine = pos ? exact.positive_histogram(static_cast<int>(c))
+                                                 : exact.negative_histogram(static_cast<int>(c));
+      std::vector<int64_t> coarse(coarse_bins, 0);
+      for (size_t f = 0; f < fine.size(); ++f)
+        coarse[coarse_of[f]] += static_cast<int64_t>(fine[f]);
+      for (int64_t& v : coarse) v = std::max<int64_t>(0, AddRoundedGaussian(v, hist_stddev, noise));
+      const uint64_t total = pos ? own[c] : count - own[c];
+      const std::vector<uint64_t> parts = Apportion(coarse, total, middle);
+      std::vector<uint64_t>& out = pos ? positive : negative;
+      for (size_t j = 0; j < coarse_bins; ++j) out[c * kFineBins + placed[j]] += parts[j];
+    }
+  }
+
+  // Group 3: the clipped loss total (sensitivity loss_clip_nats), in whole units.
+  int64_t noisy_loss = AddRoundedGaussian(loss_units, sigma * loss_sensitivity, noise);
+  const double max_loss = static_cast<double>(count) * config.loss_clip_nats * units_per_nat;
+  noisy_loss = std::clamp<int64_t>(noisy_loss, 0, static_cast<int64_t>(max_loss));
+  // A failed CSPRNG yields no noise at all: nothing computed from it may leave.
+  FEDSEG_RETURN_IF_ERROR(noise.status());
+
+  PrivateEvaluation out;
+  FEDSEG_ASSIGN_OR_RETURN(
+      out.summary,
+      ClassificationSummary::FromCounts(k, static_cast<uint64_t>(noisy_loss), std::move(confusion),
+                                        std::move(positive), std::move(negative)));
+  return out;
+}
+
+}  // namespace fedseg::privacy
