@@ -25,18 +25,26 @@ DpSgdRoundShape RoundShape(const protocol::TrainingPlan& plan, size_t n_train) {
   s.sampling_rate =
       std::min(1.0, static_cast<double>(plan.batch_size) / static_cast<double>(n_train));
   // One local epoch = 1/q expected steps of Poisson-sampled batches.
-  s.steps = std::max<int64_t>(1, static_cast<int64_t>(std::llround(plan.local_epochs / s.sampling_rate)));
+  s.steps =
+      std::max<int64_t>(1, static_cast<int64_t>(std::llround(plan.local_epochs / s.sampling_rate)));
   return s;
+}
+
+uint64_t PublicRowCount(uint64_t n, int64_t bucket) {
+  const uint64_t b = bucket < 1 ? 1 : static_cast<uint64_t>(bucket);
+  return (n + b - 1) / b * b;
 }
 
 PolicyDecision CheckSummaryRequest(const RegionConfig& config, double noise_multiplier) {
   if (!config.dp_mode()) return {};
   // Written so that NaN fails the check.
-  if (!(noise_multiplier >= config.min_stats_noise_multiplier) || !std::isfinite(noise_multiplier)) {
+  if (!(noise_multiplier >= config.min_stats_noise_multiplier) ||
+      !std::isfinite(noise_multiplier)) {
     return Decline("privacy.min_stats_noise_multiplier",
                    "privacy.min_stats_noise_multiplier: the coordinator asks for data statistics "
-                   "with noise multiplier " + Number(noise_multiplier) +
-                       ", below this region's floor " + Number(config.min_stats_noise_multiplier) +
+                   "with noise multiplier " +
+                       Number(noise_multiplier) + ", below this region's floor " +
+                       Number(config.min_stats_noise_multiplier) +
                        (noise_multiplier == 0 ? " (exact statistics)" : ""));
   }
   return {};
@@ -63,13 +71,13 @@ PolicyDecision CheckTrainingPlan(const RegionConfig& config, const protocol::Tra
                        " is below this region's floor " + Number(config.min_noise_multiplier));
   }
   // q and the steps depend on the private row count: the numbers stay in the local detail.
-  const DpSgdRoundShape shape = RoundShape(plan, n_train);
+  const DpSgdRoundShape shape = RoundShape(plan, PublicRowCount(n_train, config.row_count_bucket));
   if (shape.sampling_rate > config.max_sampling_rate) {
     return Decline("privacy.max_sampling_rate",
                    "privacy.max_sampling_rate: the plan's batch size gives a sampling rate above "
                    "this region's ceiling",
-                   "batch " + std::to_string(plan.batch_size) + " gives q = " +
-                       Number(shape.sampling_rate) + ", ceiling " +
+                   "batch " + std::to_string(plan.batch_size) +
+                       " gives q = " + Number(shape.sampling_rate) + ", ceiling " +
                        Number(config.max_sampling_rate));
   }
   if (shape.steps > config.max_steps_per_round) {

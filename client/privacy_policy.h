@@ -34,10 +34,15 @@ struct DpSgdRoundShape {
 };
 DpSgdRoundShape RoundShape(const protocol::TrainingPlan& plan, size_t n_train);
 
+// n rounded up to a multiple of `bucket` (>= 1): the row count a region in mode dp declares
+// public. 0 stays 0.
+uint64_t PublicRowCount(uint64_t n, int64_t bucket);
+
 // A data-summary request with Gaussian noise multiplier `noise_multiplier` (0: exact statistics).
 PolicyDecision CheckSummaryRequest(const RegionConfig& config, double noise_multiplier);
 
-// A training plan (the coordinator's Setup), for a region with n_train training rows.
+// A training plan (the coordinator's Setup), for a region with n_train training rows (in mode dp
+// q and the steps are those of the public count, PublicRowCount).
 PolicyDecision CheckTrainingPlan(const RegionConfig& config, const protocol::TrainingPlan& plan,
                                  size_t n_train);
 

@@ -38,6 +38,9 @@ Result<std::unique_ptr<RegionPrivacy>> RegionPrivacy::Create(const RegionConfig&
     return Status::InvalidArgument("privacy.delta must be in (0, 1)");
   }
   p->delta_ = config.delta;
+  p->public_rows_ = PublicRowCount(n_train, config.row_count_bucket);
+  p->evaluation_.noise_multiplier = config.evaluation_noise_multiplier;
+  p->evaluations_reserved_ = config.evaluation == "noisy" ? config.evaluations_reserved : 0;
   FEDSEG_RETURN_IF_ERROR(CheckSeededNoiseAvailable(config, seeded));
   if (config.insecure_seeded_noise) {
     p->noise_ = seeded(config.noise_seed);
@@ -48,9 +51,9 @@ Result<std::unique_ptr<RegionPrivacy>> RegionPrivacy::Create(const RegionConfig&
   if (ledger.empty()) ledger = "privacy-ledger-" + config.region + ".jsonl";
   FEDSEG_ASSIGN_OR_RETURN(privacy::AccountantKind accountant,
                           privacy::ParseAccountantKind(config.accountant));
-  FEDSEG_ASSIGN_OR_RETURN(p->ledger_, privacy::LedgerWriter::Open(ledger, config.tls.key_file,
-                                                                  config.region, run_id,
-                                                                  accountant));
+  FEDSEG_ASSIGN_OR_RETURN(
+      p->ledger_,
+      privacy::LedgerWriter::Open(ledger, config.tls.key_file, config.region, run_id, accountant));
   auto current = p->ledger_->CurrentEpsilon(p->delta_);
   if (current.ok()) p->spent_ = current->epsilon;
   return p;
@@ -64,7 +67,7 @@ Status RegionPrivacy::SetPlan(const protocol::TrainingPlan& plan) {
   if (!params.ok()) return params.status().WithContext("the training plan's DP-SGD parameters");
   plan_ = plan;
   params_ = *params;
-  const DpSgdRoundShape shape = RoundShape(plan, n_train_);
+  const DpSgdRoundShape shape = RoundShape(plan, public_rows_);
   q_ = shape.sampling_rate;
   steps_per_round_ = shape.steps;
   if (params_->noise_multiplier() > 0) {
@@ -86,7 +89,8 @@ Result<data::DataSummary> RegionPrivacy::ReleaseSummary(
   for (const auto& [col, b] : bounds) {
     if (b.size() == 2) sc.bounds[col] = {b[0], b[1]};
   }
-  FEDSEG_ASSIGN_OR_RETURN(privacy::PrivateSummary ps, privacy::PrivateSummarize(train, sc, *noise_));
+  FEDSEG_ASSIGN_OR_RETURN(privacy::PrivateSummary ps,
+                          privacy::PrivateSummarize(train, sc, *noise_));
   privacy::LedgerRelease r;
   r.round = round;
   r.mechanism = "gaussian";
@@ -114,7 +118,8 @@ Result<data::DataSummary> RegionPrivacy::ReleaseSummary(
 Result<double> RegionPrivacy::Calibrate(uint32_t round) {
   // Spend what is left of the budget evenly over the rounds left in this run: the smallest sigma
   // whose total epsilon (earlier ledger entries included) stays within the budget.
-  const int64_t rounds_left = std::max<int64_t>(1, plan_.total_rounds - static_cast<int64_t>(round) + 1);
+  const int64_t rounds_left =
+      std::max<int64_t>(1, plan_.total_rounds - static_cast<int64_t>(round) + 1);
   privacy::LedgerRelease r;
   r.round = round;
   r.mechanism = "sampled_gaussian";
@@ -125,7 +130,9 @@ Result<double> RegionPrivacy::Calibrate(uint32_t round) {
                 {"noise_multiplier", sigma},
                 {"clip_norm", params_->clip_norm()},
                 {"steps", steps_per_round_ * rounds_left}};
-    FEDSEG_ASSIGN_OR_RETURN(privacy::EpsilonResult e, ledger_->EpsilonIfAppended(r, kind));
+    std::vector<privacy::LedgerRelease> all = Reserved(round);
+    all.insert(all.begin(), r);
+    FEDSEG_ASSIGN_OR_RETURN(privacy::EpsilonResult e, ledger_->EpsilonIfAppended(all, kind));
     return e.epsilon;
   };
   // RDP first (cheap to evaluate); a PLD calibration then starts from its answer, which it
@@ -200,11 +207,13 @@ Result<RegionPrivacy::RoundPlan> RegionPrivacy::PlanRound(uint32_t round) {
     exhausted_ = true;
     plan.decline = true;
     plan.reason =
-        "noise ceiling: the noise this region would need is above its privacy.max_noise_multiplier, "
+        "noise ceiling: the noise this region would need is above its "
+        "privacy.max_noise_multiplier, "
         "so its updates would be mostly noise";
     char buf[160];
-    std::snprintf(buf, sizeof buf, "noise multiplier %.4g needed, ceiling %.4g (spent epsilon %.4f of %.4f)",
-                  sigma_, max_sigma_, spent_, budget_);
+    std::snprintf(buf, sizeof buf,
+                  "noise multiplier %.4g needed, ceiling %.4g (spent epsilon %.4f of %.4f)", sigma_,
+                  max_sigma_, spent_, budget_);
     plan.detail = buf;
     return plan;
   }
@@ -219,6 +228,7 @@ Result<RegionPrivacy::RoundPlan> RegionPrivacy::PlanRound(uint32_t round) {
   plan.dp.steps = round_params.steps();
   plan.dp.optimizer = plan_.optimizer;
   plan.dp.threads = threads_;
+  plan.dp.expected_batch = q_ * static_cast<double>(public_rows_);
   plan.release.round = round;
   plan.release.mechanism = "sampled_gaussian";
   plan.release.delta = delta_;
@@ -229,6 +239,19 @@ Result<RegionPrivacy::RoundPlan> RegionPrivacy::PlanRound(uint32_t round) {
                          {"steps", steps_per_round_}};
   FEDSEG_ASSIGN_OR_RETURN(privacy::EpsilonResult after, ledger_->EpsilonIfAppended(plan.release));
   plan.epsilon_after = after.epsilon;
+  // The round must also leave the budget of the evaluations the region keeps it for.
+  std::vector<privacy::LedgerRelease> with_reserve = Reserved(round);
+  with_reserve.insert(with_reserve.begin(), plan.release);
+  FEDSEG_ASSIGN_OR_RETURN(privacy::EpsilonResult reserved,
+                          ledger_->EpsilonIfAppended(with_reserve, ledger_->accountant()));
+  if (budget_ > 0 && reserved.epsilon > budget_ * (1 + 1e-9) && after.epsilon <= budget_) {
+    exhausted_ = true;
+    plan.decline = true;
+    plan.reason =
+        "privacy budget: the rest is kept for the reserved evaluation "
+        "(privacy.evaluations_reserved)";
+    return plan;
+  }
   if (budget_ > 0 && after.epsilon > budget_ * (1 + 1e-9)) {
     exhausted_ = true;
     plan.decline = true;
@@ -248,6 +271,55 @@ Status RegionPrivacy::Record(const RoundPlan& plan, const std::string& model_sha
   FEDSEG_ASSIGN_OR_RETURN(nlohmann::json entry, ledger_->Append(r));
   spent_ = entry.value("epsilon_after", plan.epsilon_after);
   return Status::OK();
+}
+
+privacy::LedgerRelease RegionPrivacy::EvaluationLedgerEntry(uint32_t round) const {
+  privacy::LedgerRelease r;
+  r.round = round;
+  r.mechanism = "gaussian";
+  r.delta = delta_;
+  r.model_sha256 = std::string(64, '0');  // replaced by the summary's hash when recorded
+  // Three Gaussian mechanisms, each with noise sigma times its own sensitivity (clip_norm 1 is
+  // that normalised sensitivity, as for the data summary).
+  r.params = {{"noise_multiplier", evaluation_.noise_multiplier},
+              {"count", 3},
+              {"clip_norm", 1.0},
+              {"sensitivity",
+               "evaluation: confusion matrix (1), score histograms (sqrt(K)), loss total clipped "
+               "at ln 100 nats per row; noise sigma times each group's sensitivity"}};
+  return r;
+}
+
+std::vector<privacy::LedgerRelease> RegionPrivacy::Reserved(uint32_t round) const {
+  std::vector<privacy::LedgerRelease> out;
+  for (int i = 0; i < evaluations_reserved_; ++i) out.push_back(EvaluationLedgerEntry(round));
+  return out;
+}
+
+Result<RegionPrivacy::EvaluationRelease> RegionPrivacy::ReleaseEvaluation(
+    const ml::Mlp& model, const data::EncodedData& test, uint32_t round) {
+  EvaluationRelease out;
+  privacy::LedgerRelease r = EvaluationLedgerEntry(round);
+  FEDSEG_ASSIGN_OR_RETURN(privacy::EpsilonResult after, ledger_->EpsilonIfAppended(r));
+  if (budget_ > 0 && after.epsilon > budget_ * (1 + 1e-9)) {
+    out.decline = true;
+    char buf[200];
+    std::snprintf(buf, sizeof buf,
+                  "privacy budget: this evaluation would bring epsilon to %.4f, over the budget "
+                  "%.4f (spent %.4f, delta %.3g)",
+                  after.epsilon, budget_, spent_, delta_);
+    out.reason = buf;
+    return out;
+  }
+  FEDSEG_ASSIGN_OR_RETURN(privacy::PrivateEvaluation pe,
+                          privacy::PrivateEvaluate(model, test, evaluation_, *noise_));
+  r.model_sha256 = Sha256Hex(Serialize(pe.summary));
+  // Recorded before the summary leaves the region.
+  FEDSEG_ASSIGN_OR_RETURN(nlohmann::json entry, ledger_->Append(r));
+  spent_ = entry.value("epsilon_after", after.epsilon);
+  if (evaluations_reserved_ > 0) --evaluations_reserved_;
+  out.summary = std::move(pe.summary);
+  return out;
 }
 
 }  // namespace fedseg::client

@@ -25,6 +25,7 @@
 #include "privacy/dpsgd/dp_sgd.h"
 #include "privacy/ledger/ledger.h"
 #include "privacy/noise/noise.h"
+#include "privacy/stats/private_evaluation.h"
 #include "privacy/stats/private_summary.h"
 
 namespace fedseg::client {
@@ -51,8 +52,8 @@ class RegionPrivacy {
   // Releases the data summary with Gaussian noise (sigma = noise_multiplier) and records it.
   // Refused when the release alone would exceed the budget.
   Result<data::DataSummary> ReleaseSummary(const data::RawDataset& train, double noise_multiplier,
-                                     const std::map<std::string, std::vector<double>>& bounds,
-                                     uint32_t round);
+                                           const std::map<std::string, std::vector<double>>& bounds,
+                                           uint32_t round);
 
   struct RoundPlan {
     bool decline = false;
@@ -67,6 +68,20 @@ class RegionPrivacy {
   // Appends the round's release to the ledger after training.
   Status Record(const RoundPlan& plan, const std::string& model_sha256);
 
+  // Mode dp's evaluation (privacy.evaluation "noisy"): the model evaluated on the test rows,
+  // released with noise and recorded in the ledger -- or a decline when the release would exceed
+  // the budget. Nothing is computed from the rows before the budget check.
+  struct EvaluationRelease {
+    bool decline = false;
+    std::string reason;  // sent to the coordinator
+    ml::ClassificationSummary summary;
+  };
+  Result<EvaluationRelease> ReleaseEvaluation(const ml::Mlp& model, const data::EncodedData& test,
+                                              uint32_t round);
+
+  // The training row count as the region declares it (rounded up to privacy.row_count_bucket):
+  // the example count it sends and the n of q = batch / n.
+  uint64_t public_rows() const { return public_rows_; }
   double epsilon_spent() const { return spent_; }
   double budget() const { return budget_; }
   double delta() const { return delta_; }
@@ -76,10 +91,16 @@ class RegionPrivacy {
  private:
   RegionPrivacy() = default;
   Result<double> Calibrate(uint32_t round);
+  // The ledger release of one evaluation, and the evaluations this run still keeps budget for.
+  privacy::LedgerRelease EvaluationLedgerEntry(uint32_t round) const;
+  std::vector<privacy::LedgerRelease> Reserved(uint32_t round) const;
 
   protocol::TrainingPlan plan_;
   std::optional<privacy::DpSgdParams> params_;  // the plan's clip norm and sigma, checked
   size_t n_train_ = 0;
+  uint64_t public_rows_ = 0;
+  privacy::EvaluationPrivacyConfig evaluation_;
+  int evaluations_reserved_ = 0;  // still to reserve in this run (decremented as they happen)
   bool have_plan_ = false;
   std::string run_id_;
   double budget_ = 0.0;

@@ -6,7 +6,8 @@
 #                       [--rounds R] [--run-dir DIR] [--local-epochs E] [--batch-size B] [--lr LR]
 #                       [--l2 L2] [--hidden 64,32] [--strategy fedavg|fedavgm|fedadam]
 #                       [--fraction F] [--min-regions K] [--round-deadline S] [--seed S]
-#                       [--dp-epsilon E [--dp-delta D] [--dp-clip C]] [--baselines]
+#                       [--dp-epsilon E --stats-bounds F [--dp-delta D] [--dp-clip C]]
+#                       [--baselines]
 #                       [--build-dir DIR] [--quiet] [--fresh]
 #   scripts/simulate.sh --spec S (--split-by COL | --clients N) [same training options]
 #
@@ -18,9 +19,13 @@
 # final.fsm (the global model, usable with `fedseg-client segment`). With --data it then segments the
 # union of the regions' test rows (DIR/data/pooled_test.csv) with final.fsm and prints the ROC AUC
 # and F1 of segment's own decisions at the model's decision rule and at arg-max (DIR/heldout.txt;
-# docs/quickstart.md, "Decision threshold"). --dp-epsilon E trains with DP-SGD under a
-# budget of E per region (delta 1e-5 unless --dp-delta), each region keeping a signed privacy
-# ledger in DIR/data/<region>/ledger.jsonl (check it with `fedseg-audit verify`). --baselines also trains the same MLP on
+# docs/quickstart.md, "Decision threshold"). --dp-epsilon E runs every region in privacy mode dp
+# with a budget of E (delta 1e-6 unless --dp-delta) that covers everything it sends: the data
+# summary (noise multiplier 30 on values clipped to the public bounds of --stats-bounds F, a JSON
+# file with {"column": [lo, hi], ...} or a coordinator config whose data.bounds has them, e.g.
+# examples/coordinator.json for the bundled table), DP-SGD training and the final evaluation
+# (noisy); each region keeps a signed privacy ledger in DIR/data/<region>/ledger.jsonl (check it
+# with `fedseg-audit verify`). --baselines also trains the same MLP on
 # the pooled training rows and on each region alone, and compares them with the federated model.
 # A --run-dir that holds an earlier run's outputs is refused unless --fresh, which moves them to
 # DIR/previous/<time>/ (fedseg-coordinator --fresh) and starts a new run there.
@@ -41,7 +46,7 @@ root=$(cd "$here/.." && pwd)
 data="" label="" categorical="" numeric="" drop="" id_column="" split_by="" clients="" dirichlet=""
 rounds=30 run_dir="" local_epochs=1 batch_size=32 lr=0.001 l2=0.001 hidden="64,32"
 strategy=fedavg fraction=1.0 min_regions="" round_deadline=120 seed=42 baselines=0
-build_dir="$root/build" quiet=0 fresh=0 dp_epsilon=0 dp_delta=1e-5 dp_clip=1.0 spec=""
+build_dir="$root/build" quiet=0 fresh=0 dp_epsilon=0 dp_delta=1e-6 dp_clip=1.0 spec="" stats_bounds=""
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0; }
 die() { echo "simulate.sh: $*" >&2; exit 2; }
 # Checks of option values, so a bad one gets one clear line here rather than a Python traceback
@@ -86,6 +91,7 @@ while [[ $# -gt 0 ]]; do
     --dp-epsilon) dp_epsilon=$2; shift 2 ;;
     --dp-delta) dp_delta=$2; shift 2 ;;
     --dp-clip) dp_clip=$2; shift 2 ;;
+    --stats-bounds) stats_bounds=$2; shift 2 ;;
     --build-dir) build_dir=$2; shift 2 ;;
     --quiet) quiet=1; shift ;;
     --fresh) fresh=1; shift ;;
@@ -129,6 +135,13 @@ need_int --seed "$seed"
 need_num --dp-epsilon "$dp_epsilon"
 need_positive --dp-delta "$dp_delta"
 need_positive --dp-clip "$dp_clip"
+if [[ -n "$stats_bounds" ]]; then
+  [[ -f "$stats_bounds" ]] || die "no such file: $stats_bounds (--stats-bounds)"
+  stats_bounds="$(cd "$(dirname "$stats_bounds")" && pwd)/$(basename "$stats_bounds")"
+fi
+if python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) > 0 else 1)' "$dp_epsilon"; then
+  [[ -n "$stats_bounds" ]] || die "--dp-epsilon needs --stats-bounds F: the public bounds of the numeric columns, so that the regions' data summaries are noisy and inside their budget (examples/coordinator.json has them for the bundled table)"
+fi
 # --hidden: comma-separated widths (64,32), or "none" (or empty) for no hidden layer.
 if [[ $hidden == none ]]; then
   hidden=""
@@ -178,11 +191,11 @@ bash "$here/gen-certs.sh" --out "$run_dir/certs" "${regions[@]}" >/dev/null
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 python3 - "$run_dir" "$port" "$label" "$categorical" "$numeric" "$drop" "$id_column" "$rounds" \
   "$local_epochs" "$batch_size" "$lr" "$l2" "$hidden" "$strategy" "$fraction" "$min_regions" \
-  "$round_deadline" "$seed" "$dp_epsilon" "$dp_delta" "$dp_clip" "${regions[@]}" <<'PY'
+  "$round_deadline" "$seed" "$dp_epsilon" "$dp_delta" "$dp_clip" "$stats_bounds" "${regions[@]}" <<'PY'
 import json, os, sys
 (run_dir, port, label, categorical, numeric, drop, id_column, rounds, local_epochs, batch_size, lr,
  l2, hidden, strategy, fraction, min_regions, round_deadline, seed, dp_epsilon, dp_delta,
- dp_clip), regions = sys.argv[1:22], sys.argv[22:]
+ dp_clip, stats_bounds), regions = sys.argv[1:23], sys.argv[23:]
 dp = float(dp_epsilon) > 0
 lst = lambda s: [x for x in s.split(",") if x]
 certs = f"{run_dir}/certs"
@@ -200,6 +213,14 @@ coordinator = {
     "strategy": {"name": strategy},
     "privacy": {"dp": dp, "clip_norm": float(dp_clip)},
 }
+if dp:
+    # Public bounds (a file with the bounds, or a config whose data.bounds has them; // comments
+    # on their own lines are allowed, as in the examples): the statistics are noisy.
+    text = "".join(l for l in open(stats_bounds) if not l.lstrip().startswith("//"))
+    b = json.loads(text)
+    b = b.get("data", {}).get("bounds", b) if isinstance(b.get("data"), dict) else b
+    coordinator["data"]["bounds"] = b
+    coordinator["privacy"]["stats_noise_multiplier"] = 30
 def merge(base, extra):  # FEDSEG_SIM_COORDINATOR_JSON: test harnesses' overrides
     for k, v in extra.items():
         merge(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else base.__setitem__(k, v)
@@ -217,10 +238,10 @@ for r in regions:
         "threads": 1,
     }
     if dp:
-        # The coordinator here asks for exact data statistics: these simulated regions accept them
-        # explicitly (min_stats_noise_multiplier 0); their budget covers DP-SGD training.
+        # The region's own policy, with its defaults: statistics at noise multiplier >= 30, noisy
+        # final evaluation, counts rounded to 100 rows; its budget covers all of it.
         region["privacy"] = {"mode": "dp", "epsilon_budget": float(dp_epsilon),
-                             "delta": float(dp_delta), "min_stats_noise_multiplier": 0,
+                             "delta": float(dp_delta),
                              "ledger": f"{run_dir}/data/{r}/ledger.jsonl"}
     else:
         region["privacy"] = {"mode": "none"}

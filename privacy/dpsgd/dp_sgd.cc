@@ -34,6 +34,9 @@ Status DpSgdConfig::Validate() const {
   if (threads < 0) {
     return Status::InvalidArgument("threads must be >= 0, got " + std::to_string(threads));
   }
+  if (!(expected_batch >= 0) || !std::isfinite(expected_batch)) {
+    return Status::InvalidArgument("expected_batch must be finite and >= 0 (0: q times the rows)");
+  }
   return optimizer.Validate().WithContext("optimizer");
 }
 
@@ -130,8 +133,8 @@ double PrivateGradientComputer::ClippedSum(int slot, const ml::Mlp& model,
 }
 
 Result<PrivateGradientStats> PrivateGradientComputer::Compute(
-    const ml::Mlp& model, const Eigen::Ref<const Eigen::MatrixXf>& x, const int* y, NoiseSource& noise,
-    Eigen::VectorXf* grad) {
+    const ml::Mlp& model, const Eigen::Ref<const Eigen::MatrixXf>& x, const int* y,
+    NoiseSource& noise, Eigen::VectorXf* grad) {
   const Eigen::Index p = model.spec().num_params();
   const Eigen::Index b = x.cols();
   const bool noisy = noise_multiplier_ > 0;
@@ -199,8 +202,8 @@ Result<PrivateGradientStats> PrivateGradientComputer::Compute(
   return stats;
 }
 
-Result<DpSgdReport> DpSgdTrain(ml::Mlp& model, const data::EncodedData& train, const DpSgdConfig& config,
-                               NoiseSource& noise) {
+Result<DpSgdReport> DpSgdTrain(ml::Mlp& model, const data::EncodedData& train,
+                               const DpSgdConfig& config, NoiseSource& noise) {
   FEDSEG_RETURN_IF_ERROR(config.Validate());
   const ml::ModelSpec& spec = model.spec();
   // Includes finite features: an infinite one would make its example's gradient norm infinite,
@@ -209,7 +212,11 @@ Result<DpSgdReport> DpSgdTrain(ml::Mlp& model, const data::EncodedData& train, c
   FEDSEG_RETURN_IF_ERROR(noise.status().WithContext("DP-SGD noise source"));
 
   const size_t n = train.rows();
-  const double expected_batch = config.sampling_rate * static_cast<double>(n);
+  // The divisor of the noisy sum. A region passes q times its public (rounded) row count: q times
+  // the exact count would rescale every release by a function of the private n.
+  const double expected_batch = config.expected_batch > 0
+                                    ? config.expected_batch
+                                    : config.sampling_rate * static_cast<double>(n);
   FEDSEG_ASSIGN_OR_RETURN(PrivateGradientComputer computer,
                           PrivateGradientComputer::Create(config.clip_norm, config.noise_multiplier,
                                                           expected_batch, config.threads));

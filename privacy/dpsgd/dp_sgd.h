@@ -51,6 +51,9 @@ struct DpSgdConfig {
   ml::OptimizerConfig optimizer;
   // OpenMP threads for the per-step gradient; 0 = the OpenMP default.
   int threads = 0;
+  // What the noisy gradient sum is divided by; 0 = q times the training rows. A public value
+  // (q times the region's declared row count) keeps the release a function of public numbers only.
+  double expected_batch = 0.0;
 
   // Checks q, sigma, C and steps with DpSgdParams (privacy/dpsgd/dp_sgd_params.h), then threads
   // and the optimizer.
@@ -73,8 +76,8 @@ struct DpSgdReport {
 // noise source fails mid-run, returns its error before applying the affected step: the model then
 // holds the result of the completed steps, each fully privatised. Diverging (non-finite weights)
 // is a FailedPrecondition.
-Result<DpSgdReport> DpSgdTrain(ml::Mlp& model, const data::EncodedData& train, const DpSgdConfig& config,
-                               NoiseSource& noise);
+Result<DpSgdReport> DpSgdTrain(ml::Mlp& model, const data::EncodedData& train,
+                               const DpSgdConfig& config, NoiseSource& noise);
 
 // Poisson subsampling: *rows = the indices in [0, n) that each pass an independent
 // Bernoulli(q) trial, in increasing order. Instead of n uniforms it draws the gaps between
@@ -104,8 +107,9 @@ class PrivateGradientComputer {
 
   // x: input_dim x b batch, y: b labels (b may be 0: then grad is pure noise). Fails only if the
   // noise source has failed; *grad must then not be used.
-  Result<PrivateGradientStats> Compute(const ml::Mlp& model, const Eigen::Ref<const Eigen::MatrixXf>& x,
-                                       const int* y, NoiseSource& noise, Eigen::VectorXf* grad);
+  Result<PrivateGradientStats> Compute(const ml::Mlp& model,
+                                       const Eigen::Ref<const Eigen::MatrixXf>& x, const int* y,
+                                       NoiseSource& noise, Eigen::VectorXf* grad);
 
   double clip_norm() const { return clip_norm_; }
   double noise_multiplier() const { return noise_multiplier_; }
@@ -124,10 +128,10 @@ class PrivateGradientComputer {
   double expected_batch_;
   int threads_;
   std::vector<ml::MlpWorkspace> workspaces_;  // one per thread
-  std::vector<Eigen::VectorXf> partial_;  // per-thread clipped sums
-  std::vector<Eigen::VectorXd> norms_;    // per-thread squared norms (double: see ClippedSum)
-  std::vector<Eigen::VectorXf> scale_;    // per-thread clipping factors
-  Eigen::VectorXd noise_;  // drawn and added in double
+  std::vector<Eigen::VectorXf> partial_;      // per-thread clipped sums
+  std::vector<Eigen::VectorXd> norms_;        // per-thread squared norms (double: see ClippedSum)
+  std::vector<Eigen::VectorXf> scale_;        // per-thread clipping factors
+  Eigen::VectorXd noise_;                     // drawn and added in double
 };
 
 }  // namespace fedseg::privacy

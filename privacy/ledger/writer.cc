@@ -191,6 +191,19 @@ Result<EpsilonResult> LedgerWriter::EpsilonIfAppended(const LedgerRelease& relea
   return p.epsilon;
 }
 
+Result<EpsilonResult> LedgerWriter::EpsilonIfAppended(const std::vector<LedgerRelease>& releases,
+                                                      AccountantKind kind) const {
+  if (releases.empty()) return CurrentEpsilon(0.5);
+  Accountant with = accountant_;
+  for (const LedgerRelease& r : releases) {
+    FEDSEG_ASSIGN_OR_RETURN(LedgerMechanism mech, ParseLedgerMechanism(r.mechanism, r.params));
+    FEDSEG_RETURN_IF_ERROR(CheckDelta(r.delta));
+    FEDSEG_RETURN_IF_ERROR(CheckLedgerModelHash(r.model_sha256, mech.sampled));
+    FEDSEG_RETURN_IF_ERROR(mech.AddTo(with));
+  }
+  return with.GetEpsilon(kind, releases.back().delta);
+}
+
 Result<EpsilonResult> LedgerWriter::CurrentEpsilon(double delta) const {
   FEDSEG_RETURN_IF_ERROR(CheckDelta(delta));
   // With nothing released the exact answer is 0; the RDP conversion of an empty accountant would

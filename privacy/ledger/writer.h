@@ -1,6 +1,7 @@
 // The writer of a region's privacy ledger: validates each release, composes it with every
-// earlier entry (with the accountant chosen at Open, recorded in each entry), signs it with the region's key and appends it durably as
-// one line of the format in entry.h, holding an exclusive lock on the file while it lives.
+// earlier entry (with the accountant chosen at Open, recorded in each entry), signs it with the
+// region's key and appends it durably as one line of the format in entry.h, holding an exclusive
+// lock on the file while it lives.
 #ifndef FEDSEG_PRIVACY_LEDGER_WRITER_H_
 #define FEDSEG_PRIVACY_LEDGER_WRITER_H_
 
@@ -8,6 +9,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "common/base/file_lock.h"
 #include "common/base/status.h"
@@ -57,6 +59,10 @@ class LedgerWriter {
   Result<EpsilonResult> EpsilonIfAppended(const LedgerRelease& release) const;
   // The same under another accountant (e.g. a fast RDP bracket before a PLD calibration).
   Result<EpsilonResult> EpsilonIfAppended(const LedgerRelease& release, AccountantKind kind) const;
+  // The same for several releases at once (at the last one's delta): a round's DP-SGD together
+  // with the evaluations the region keeps budget for. Nothing is written.
+  Result<EpsilonResult> EpsilonIfAppended(const std::vector<LedgerRelease>& releases,
+                                          AccountantKind kind) const;
   AccountantKind accountant() const { return kind_; }
   // ε over every entry so far at `delta`; {0, 0} while the ledger is empty (nothing released).
   Result<EpsilonResult> CurrentEpsilon(double delta) const;

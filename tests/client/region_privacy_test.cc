@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "client/privacy_policy.h"
 #include "privacy/accounting/accountant.h"
 #include "privacy/noise/testing/seeded_noise.h"
 
@@ -18,8 +19,9 @@ class RegionPrivacyTest : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new std::string(fs::temp_directory_path() / ("fedseg-rp-" + std::to_string(::getpid())));
     fs::create_directories(*dir_);
-    ok_ = std::system(("bash " FEDSEG_SOURCE_DIR "/scripts/gen-certs.sh --out " + *dir_ +
-                       " eu >/dev/null").c_str()) == 0;
+    ok_ = std::system(
+              ("bash " FEDSEG_SOURCE_DIR "/scripts/gen-certs.sh --out " + *dir_ + " eu >/dev/null")
+                  .c_str()) == 0;
   }
   static void TearDownTestSuite() {
     fs::remove_all(*dir_);
@@ -35,14 +37,15 @@ class RegionPrivacyTest : public ::testing::Test {
     c.ledger = *dir_ + "/" + ledger;
     c.mode = budget > 0 ? "dp" : "none";
     c.insecure_seeded_noise = true;
+    // Training-only budgets, as these tests compute them; the reserve has its own tests.
+    c.evaluations_reserved = 0;
     return c;
   }
   // RegionPrivacy::Create with the seeded noise the test build supplies.
   static Result<std::unique_ptr<RegionPrivacy>> Create(const RegionConfig& c, size_t n,
                                                        const std::string& run) {
-    return RegionPrivacy::Create(c, n, run, [](uint64_t seed) {
-      return privacy::MakeInsecureSeededNoiseForTesting(seed);
-    });
+    return RegionPrivacy::Create(
+        c, n, run, [](uint64_t seed) { return privacy::MakeInsecureSeededNoiseForTesting(seed); });
   }
   static protocol::TrainingPlan Plan(double sigma, int rounds) {
     protocol::TrainingPlan p;
@@ -94,6 +97,111 @@ TEST_F(RegionPrivacyTest, TheRoundThatWouldOverspendIsDeclinedAndNothingIsTraine
   EXPECT_TRUE((*again)->PlanRound(3)->decline);
 }
 
+// A model with signal and labelled test rows for the evaluation releases.
+struct EvalFixture {
+  ml::Mlp model = *ml::Mlp::Create({2, {}, 2});
+  data::EncodedData test;
+  EvalFixture() {
+    Eigen::VectorXf p = Eigen::VectorXf::Zero(model.spec().num_params());
+    p(0) = 1;
+    p(3) = 1;
+    EXPECT_TRUE(model.SetParams(p).ok());
+    test.x.resize(2, 300);
+    for (int i = 0; i < 300; ++i) {
+      test.x(0, i) = static_cast<float>(i % 2);
+      test.x(1, i) = static_cast<float>(1 - i % 2);
+      test.y.push_back(i % 2 == 0 ? 1 : 0);
+    }
+  }
+};
+
+// A coordinator that floods a region with evaluate-only requests (crafted weights or not) spends
+// the region's budget on noisy evaluations and is then declined: never a release over budget.
+TEST_F(RegionPrivacyTest, EvaluateOnlyRequestsAreChargedUntilTheBudgetThenDeclined) {
+  ASSERT_TRUE(ok_);
+  RegionConfig c = Config("eval-flood.jsonl", 2.0);
+  c.evaluation_noise_multiplier = 6;
+  auto p = Create(c, 1000, "run-e1");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EvalFixture f;
+  // How many evaluations (3 Gaussian mechanisms at sigma 6 each) fit in epsilon 2 at delta 1e-5,
+  // by the accountant directly.
+  int expected = 0;
+  for (int k = 1; k < 100; ++k) {
+    privacy::Accountant a;
+    ASSERT_TRUE(a.AddGaussian(6.0, 3 * k).ok());
+    if (a.GetEpsilon(privacy::AccountantKind::kPld, 1e-5)->epsilon > 2.0) break;
+    expected = k;
+  }
+  ASSERT_GE(expected, 1);
+  int released = 0;
+  bool declined = false;
+  for (uint32_t round = 1; round <= 20; ++round) {
+    auto ev = (*p)->ReleaseEvaluation(f.model, f.test, round);
+    ASSERT_TRUE(ev.ok()) << ev.status().ToString();
+    if (ev->decline) {
+      declined = true;
+      EXPECT_NE(ev->reason.find("privacy budget: this evaluation would bring epsilon to"),
+                std::string::npos)
+          << ev->reason;
+      EXPECT_EQ(ev->summary.count(), 0u);
+    } else {
+      EXPECT_FALSE(declined) << "a release after a decline, round " << round;
+      ++released;
+      EXPECT_TRUE(ev->summary.Validate().ok());
+      EXPECT_NEAR(static_cast<double>(ev->summary.count()), 300.0, 4 * 6 * 2);
+    }
+    EXPECT_LE((*p)->epsilon_spent(), 2.0 * (1 + 1e-9));
+  }
+  EXPECT_EQ(released, expected);
+  EXPECT_TRUE(declined);
+}
+
+// The DP-SGD calibration leaves the budget of the reserved (final) evaluation: after the planned
+// rounds it can still be released, and the total stays within the budget.
+TEST_F(RegionPrivacyTest, CalibrationKeepsTheBudgetOfTheReservedEvaluation) {
+  ASSERT_TRUE(ok_);
+  for (int reserved : {0, 1}) {
+    RegionConfig c = Config("reserve-" + std::to_string(reserved) + ".jsonl", 3.0);
+    c.evaluations_reserved = reserved;
+    auto p = Create(c, 1000, "run-r" + std::to_string(reserved));
+    ASSERT_TRUE(p.ok());
+    ASSERT_TRUE((*p)->SetPlan(Plan(/*sigma=*/0, /*rounds=*/5)).ok());
+    for (uint32_t round = 1; round <= 5; ++round) {
+      auto plan = (*p)->PlanRound(round);
+      ASSERT_TRUE(plan.ok());
+      ASSERT_FALSE(plan->decline) << "round " << round << ": " << plan->reason;
+      ASSERT_TRUE((*p)->Record(*plan, std::string(64, 'c')).ok());
+    }
+    EvalFixture f;
+    auto ev = (*p)->ReleaseEvaluation(f.model, f.test, 6);
+    ASSERT_TRUE(ev.ok());
+    // Without a reserve the rounds spend everything and the final evaluation is declined.
+    EXPECT_EQ(ev->decline, reserved == 0) << ev->reason;
+    EXPECT_LE((*p)->epsilon_spent(), 3.0 * (1 + 1e-9));
+    EXPECT_GT((*p)->epsilon_spent(), 2.9);
+  }
+}
+
+// Mode dp: the row count is declared rounded up to the bucket; q and the DP-SGD divisor use it.
+TEST_F(RegionPrivacyTest, TheRowCountIsDeclaredRoundedAndQUsesIt) {
+  ASSERT_TRUE(ok_);
+  RegionConfig c = Config("public-n.jsonl", 3.0);
+  c.row_count_bucket = 100;
+  auto p = Create(c, 1234, "run-n");
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ((*p)->public_rows(), 1300u);
+  ASSERT_TRUE((*p)->SetPlan(Plan(1.0, 5)).ok());
+  auto plan = (*p)->PlanRound(1);
+  ASSERT_TRUE(plan.ok() && !plan->decline);
+  EXPECT_DOUBLE_EQ(plan->dp.sampling_rate, 50.0 / 1300.0);
+  EXPECT_DOUBLE_EQ(plan->dp.expected_batch, 50.0);  // q * public rows, not q * 1234
+  EXPECT_EQ(PublicRowCount(1300, 100), 1300u);
+  EXPECT_EQ(PublicRowCount(1, 100), 100u);
+  EXPECT_EQ(PublicRowCount(0, 100), 0u);
+  EXPECT_EQ(PublicRowCount(1234, 1), 1234u);
+}
+
 TEST_F(RegionPrivacyTest, CalibratedNoiseSpendsTheBudgetOverThePlannedRounds) {
   ASSERT_TRUE(ok_);
   auto p = Create(Config("calibrated.jsonl", 3.0), 1000, "run-2");
@@ -129,7 +237,8 @@ TEST_F(RegionPrivacyTest, TheRdpAccountantCanBeChosen) {
   EXPECT_EQ((*p)->epsilon_spent(), privacy::ComputeEpsilon(0.05, 1.0, 20, 1e-5)->epsilon);
   c.accountant = "moments";
   c.coordinator_host = "127.0.0.1";
-  EXPECT_EQ(c.Validate().message(), "privacy.accountant must be \"pld\" or \"rdp\", got \"moments\"");
+  EXPECT_EQ(c.Validate().message(),
+            "privacy.accountant must be \"pld\" or \"rdp\", got \"moments\"");
 }
 
 // A budget all but spent calibrates to a huge sigma: past the ceiling the region declines with a
