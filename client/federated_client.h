@@ -22,8 +22,8 @@
 
 namespace fedseg::client {
 
-// How a node reports, beyond its config: `join` keeps the defaults; `fedseg-client load`, which
-// runs a thousand nodes in one process, logs warnings only and draws no progress bars.
+// How a node reports, beyond its config: `join` keeps the defaults; `fedseg-client load`, which runs
+// a thousand nodes in one process, logs warnings only and draws no progress bars.
 struct FederatedClientOptions {
   spdlog::level::level_enum log_level = spdlog::level::info;
   bool progress = true;  // a progress bar per local epoch when stderr is a terminal

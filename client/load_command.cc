@@ -68,9 +68,8 @@ int RunLoad(const LoadArgs& args) {
   }
   const auto level = spdlog::level::from_str(args.log_level);
   if (level == spdlog::level::off && args.log_level != "off") {
-    std::cerr
-        << "error: --log-level must be trace, debug, info, warn, error, critical or off, got '"
-        << args.log_level << "'\n";
+    std::cerr << "error: --log-level must be trace, debug, info, warn, error, critical or off, got '"
+              << args.log_level << "'\n";
     return 2;
   }
 
@@ -104,8 +103,7 @@ int RunLoad(const LoadArgs& args) {
   pthread_attr_init(&attr);
   const size_t stack = std::max<size_t>(static_cast<size_t>(args.stack_kib) * 1024, 256 * 1024);
   if (int rc = pthread_attr_setstacksize(&attr, stack); rc != 0) {
-    std::cerr << "error: thread stack of " << args.stack_kib << " KiB: " << std::strerror(rc)
-              << "\n";
+    std::cerr << "error: thread stack of " << args.stack_kib << " KiB: " << std::strerror(rc) << "\n";
     pthread_attr_destroy(&attr);
     return 2;
   }
@@ -143,21 +141,16 @@ int RunLoad(const LoadArgs& args) {
   const double peak_rss_mib = static_cast<double>(ru.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB
   const double cpu = Seconds(ru.ru_utime) + Seconds(ru.ru_stime);
   if (args.json) {
-    nlohmann::json j = {{"regions", runs.size()},
-                        {"started", threads.size()},
-                        {"succeeded", ok},
-                        {"failed", failed},
-                        {"wall_seconds", wall},
-                        {"slowest_region_seconds", slowest},
-                        {"peak_rss_mib", peak_rss_mib},
-                        {"cpu_seconds", cpu},
+    nlohmann::json j = {{"regions", runs.size()},          {"started", threads.size()},
+                        {"succeeded", ok},                 {"failed", failed},
+                        {"wall_seconds", wall},            {"slowest_region_seconds", slowest},
+                        {"peak_rss_mib", peak_rss_mib},    {"cpu_seconds", cpu},
                         {"stack_kib", stack / 1024}};
     std::cout << j.dump(2) << std::endl;
   } else {
-    std::printf(
-        "load: %zu/%zu regions finished the federation in %.1f s; process peak RSS %.1f MiB "
-        "(%.0f KiB per region), CPU %.1f s\n",
-        ok, runs.size(), wall, peak_rss_mib, 1024 * peak_rss_mib / runs.size(), cpu);
+    std::printf("load: %zu/%zu regions finished the federation in %.1f s; process peak RSS %.1f MiB "
+                "(%.0f KiB per region), CPU %.1f s\n",
+                ok, runs.size(), wall, peak_rss_mib, 1024 * peak_rss_mib / runs.size(), cpu);
     for (size_t i = 0; i < failed.size() && i < 20; ++i) {
       std::printf("  failed: %s\n", failed[i].c_str());
     }
@@ -170,9 +163,8 @@ int RunLoad(const LoadArgs& args) {
 
 void AddLoadCommand(CLI::App& app, LoadArgs& args, int* exit_code) {
   CLI::App* load = app.add_subcommand(
-      "load",
-      "Load test: run many regions in one process, one thread and one mutual-TLS "
-      "connection each (every *.json region config in a directory)");
+      "load", "Load test: run many regions in one process, one thread and one mutual-TLS "
+              "connection each (every *.json region config in a directory)");
   load->add_option("--config-dir", args.config_dir, "Directory of region configs (*.json)")
       ->required();
   load->add_option("--count", args.count, "Run only the first N configs, in name order (0 = all)")
@@ -180,8 +172,7 @@ void AddLoadCommand(CLI::App& app, LoadArgs& args, int* exit_code) {
   load->add_option("--log-level", args.log_level,
                    "Regions' log level on stderr: trace, debug, info, warn, error, critical, off")
       ->capture_default_str();
-  load->add_option("--stack-kib", args.stack_kib,
-                   "Stack size of each region's thread (KiB, >= 256)")
+  load->add_option("--stack-kib", args.stack_kib, "Stack size of each region's thread (KiB, >= 256)")
       ->capture_default_str()
       ->check(CLI::Range(256, 65536));
   load->add_flag("--json", args.json, "Print the summary as JSON on stdout");

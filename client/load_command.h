@@ -14,11 +14,11 @@
 namespace fedseg::client {
 
 struct LoadArgs {
-  std::string config_dir;          // region configs: every *.json in it, in name order
-  int count = 0;                   // run the first `count` of them (0 = all)
-  std::string log_level = "warn";  // for every region's log lines on stderr
-  int stack_kib = 1024;            // stack of each region's thread
-  bool json = false;               // summary as JSON on stdout
+  std::string config_dir;         // region configs: every *.json in it, in name order
+  int count = 0;                  // run the first `count` of them (0 = all)
+  std::string log_level = "warn"; // for every region's log lines on stderr
+  int stack_kib = 1024;           // stack of each region's thread
+  bool json = false;              // summary as JSON on stdout
 };
 
 // Registers `load` on `app`; its callback stores the exit code in *exit_code (0 when every region

@@ -4,10 +4,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
-#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -61,8 +61,8 @@ void AddTableOptions(CLI::App* cmd, TableArgs& t, bool label_required) {
 void PrintEpoch(ProgressLine& bar, const ml::EpochReport& e, int total) {
   char buf[160];
   if (std::isnan(e.validation_loss)) {
-    std::snprintf(buf, sizeof buf, "epoch %d/%d  loss %.4f  (%.2f s)", e.epoch, total, e.train_loss,
-                  e.seconds);
+    std::snprintf(buf, sizeof buf, "epoch %d/%d  loss %.4f  (%.2f s)", e.epoch, total,
+                  e.train_loss, e.seconds);
   } else {
     std::snprintf(buf, sizeof buf, "epoch %d/%d  loss %.4f  val_loss %.4f  (%.2f s)", e.epoch,
                   total, e.train_loss, e.validation_loss, e.seconds);
@@ -100,8 +100,7 @@ std::string DataQualityText(const data::RawDataset& d) {
 Result<data::RawDataset> LoadTable(const TableArgs& t, const data::LoadOptions& opts, bool quiet,
                                    nlohmann::json* spec_json) {
   if (!t.spec.empty()) return LoadSpecDataset(t.spec, opts, quiet, spec_json);
-  if (t.data.empty())
-    return Status::InvalidArgument("give --data (a CSV table) or --spec (a feature spec)");
+  if (t.data.empty()) return Status::InvalidArgument("give --data (a CSV table) or --spec (a feature spec)");
   return data::LoadDatasetFile(t.data, opts);
 }
 
@@ -314,8 +313,7 @@ int RunTrain(const TrainArgs& a) {
   auto opts_or = MakeLoadOptions(a.table);
   if (!opts_or.ok()) return FailCommand(opts_or.status());
   data::LoadOptions opts = *opts_or;
-  if (opts.label.empty() && a.table.spec.empty())
-    return FailCommand(Status::InvalidArgument("--label is required"));
+  if (opts.label.empty() && a.table.spec.empty()) return FailCommand(Status::InvalidArgument("--label is required"));
   nlohmann::json feature_spec;
   auto data_or = LoadTable(a.table, opts, a.quiet || a.json, &feature_spec);
   if (!data_or.ok()) return FailCommand(data_or.status());
@@ -329,7 +327,8 @@ int RunTrain(const TrainArgs& a) {
   ml::DecisionGoal goal = *goal_or;
   goal.positive_class = a.positive_class;
   if (!goal.positive_class.empty() &&
-      std::find(classes_or->begin(), classes_or->end(), goal.positive_class) == classes_or->end()) {
+      std::find(classes_or->begin(), classes_or->end(), goal.positive_class) ==
+          classes_or->end()) {
     return FailCommand(Status::InvalidArgument("--positive-class '" + goal.positive_class +
                                                "' is not a value of the label"));
   }
@@ -365,8 +364,7 @@ int RunTrain(const TrainArgs& a) {
   // threshold: the test rows never choose anything.
   data::RawDataset val_raw;
   if (a.train.early_stopping_patience > 0 || choose_threshold) {
-    auto [tr, va] =
-        data::StratifiedSplit(train_raw.labels, a.validation_fraction, a.train.seed + 1);
+    auto [tr, va] = data::StratifiedSplit(train_raw.labels, a.validation_fraction, a.train.seed + 1);
     val_raw = data::SelectRows(train_raw, va);
     train_raw = data::SelectRows(train_raw, tr);
   }
@@ -414,26 +412,27 @@ int RunTrain(const TrainArgs& a) {
   if (!report_or.ok()) return FailCommand(report_or.status());
   const ml::TrainReport& tr = *report_or;
   if (!a.quiet && tr.stopped_early) {
-    std::cerr << "early stopping after epoch " << tr.epochs_run << "; kept epoch " << tr.best_epoch
-              << "\n";
+    std::cerr << "early stopping after epoch " << tr.epochs_run << "; kept epoch "
+              << tr.best_epoch << "\n";
   }
 
-  nlohmann::json meta = {{"mode", "local"},
-                         {"created_at", NowIso8601()},
-                         {"source", TableName(a.table)},
-                         {"train_rows", train_or->rows()},
-                         {"epochs_run", tr.epochs_run},
-                         {"best_epoch", tr.best_epoch},
-                         {"config",
-                          {{"hidden", a.hidden},
-                           {"epochs", a.train.epochs},
-                           {"batch_size", a.train.batch_size},
-                           {"optimizer", a.train.optimizer.name},
-                           {"lr", a.train.optimizer.learning_rate},
-                           {"l2", a.train.optimizer.weight_decay},
-                           {"class_weight", a.train.class_weight},
-                           {"sampling", a.train.sampling},
-                           {"seed", a.train.seed}}}};
+  nlohmann::json meta = {
+      {"mode", "local"},
+      {"created_at", NowIso8601()},
+      {"source", TableName(a.table)},
+      {"train_rows", train_or->rows()},
+      {"epochs_run", tr.epochs_run},
+      {"best_epoch", tr.best_epoch},
+      {"config",
+       {{"hidden", a.hidden},
+        {"epochs", a.train.epochs},
+        {"batch_size", a.train.batch_size},
+        {"optimizer", a.train.optimizer.name},
+        {"lr", a.train.optimizer.learning_rate},
+        {"l2", a.train.optimizer.weight_decay},
+        {"class_weight", a.train.class_weight},
+        {"sampling", a.train.sampling},
+        {"seed", a.train.seed}}}};
   if (!feature_spec.is_null()) meta["feature_spec"] = feature_spec;  // segment recomputes it
   // The decision rule, chosen on the validation rows' summary (decision_rule.h).
   const std::vector<std::string>& names = schema.class_names();
@@ -447,23 +446,22 @@ int RunTrain(const TrainArgs& a) {
   Status st = ml::SaveModelFile(a.out, file);
   if (!st.ok()) return FailCommand(st);
 
-  nlohmann::json out = {
-      {"model", a.out},
-      {"architecture", spec.ToString()},
-      {"parameters", spec.num_params()},
-      {"train_rows", train_or->rows()},
-      {"test_rows", test_or->rows()},
-      {"epochs_run", tr.epochs_run},
-      {"best_epoch", tr.best_epoch},
-      {"seconds", tr.seconds},
-      {"examples_per_second", tr.seconds > 0 ? tr.examples_seen / tr.seconds : 0}};
+  nlohmann::json out = {{"model", a.out},
+                        {"architecture", spec.ToString()},
+                        {"parameters", spec.num_params()},
+                        {"train_rows", train_or->rows()},
+                        {"test_rows", test_or->rows()},
+                        {"epochs_run", tr.epochs_run},
+                        {"best_epoch", tr.best_epoch},
+                        {"seconds", tr.seconds},
+                        {"examples_per_second", tr.seconds > 0 ? tr.examples_seen / tr.seconds : 0}};
   nlohmann::json hist = nlohmann::json::array();
   for (const ml::EpochReport& e : tr.history) {
-    hist.push_back(
-        {{"epoch", e.epoch},
-         {"train_loss", e.train_loss},
-         {"validation_loss", std::isnan(e.validation_loss) ? nlohmann::json(nullptr)
-                                                           : nlohmann::json(e.validation_loss)}});
+    hist.push_back({{"epoch", e.epoch},
+                    {"train_loss", e.train_loss},
+                    {"validation_loss",
+                     std::isnan(e.validation_loss) ? nlohmann::json(nullptr)
+                                                   : nlohmann::json(e.validation_loss)}});
   }
   out["history"] = hist;
   out["data"] = quality;
@@ -485,8 +483,8 @@ int RunTrain(const TrainArgs& a) {
   if (a.json) {
     std::cout << out.dump(2) << "\n";
   } else {
-    std::cout << "model " << spec.ToString() << " (" << spec.num_params()
-              << " parameters) saved to " << a.out << "\n";
+    std::cout << "model " << spec.ToString() << " (" << spec.num_params() << " parameters) saved to "
+              << a.out << "\n";
     std::cout << "decision rule: " << choice.rule.Describe(names);
     if (choice.rule.is_threshold()) {
       std::cout << ", chosen on " << choice.rows << " validation rows";
@@ -527,9 +525,7 @@ Result<LoadedTable> LoadForModel(const std::string& model_path, const TableArgs&
     FEDSEG_ASSIGN_OR_RETURN(nlohmann::json spec, LoadJsonConfig(t.spec));
     const nlohmann::json meta = nlohmann::json::parse(out.model.metadata_json, nullptr, false);
     if (meta.is_object() && meta.contains("feature_spec")) {
-      FEDSEG_RETURN_IF_ERROR(
-          CheckSameDefinition(spec, meta["feature_spec"], "the model " + model_path)
-              .WithContext(t.spec));
+      FEDSEG_RETURN_IF_ERROR(CheckSameDefinition(spec, meta["feature_spec"], "the model " + model_path).WithContext(t.spec));
     }
   }
   FEDSEG_ASSIGN_OR_RETURN(out.raw, LoadTable(t, opts, /*quiet=*/true, nullptr));
@@ -565,7 +561,8 @@ int RunEvaluate(const EvaluateArgs& a) {
               << loaded->encoded.rows() << " rows; " << UnseenText(loaded->stats) << "):\n";
     if (rule->rule.is_threshold()) {
       std::cout << "\nAt the decision rule " << rule->rule.Describe(classes)
-                << (rule->source == "model" ? ", from the model" : "") << ":\n"
+                << (rule->source == "model" ? ", from the model" : "")
+                << ":\n"
                 << at_rule->ToText(classes) << "\nAt arg-max (the most probable class):\n"
                 << rep.ToText(classes);
     } else {
@@ -601,15 +598,15 @@ int RunSegment(const SegmentArgs& a) {
   char num[32];
   const int k = static_cast<int>(classes.size());
   for (size_t i = 0; i < n; ++i) {
-    const Eigen::Index best = rule->rule.Decide(probs.data() + i * static_cast<size_t>(k), k);
+    const Eigen::Index best =
+        rule->rule.Decide(probs.data() + i * static_cast<size_t>(k), k);
     segment[i] = static_cast<int>(best);
     confidence[i] = probs(best, static_cast<Eigen::Index>(i));
     data::AppendCsvField(csv, loaded->raw.ids[i]);
     csv += ',';
     data::AppendCsvField(csv, classes[best]);
     for (size_t c = 0; c < classes.size(); ++c) {
-      std::snprintf(num, sizeof num, ",%.6f",
-                    probs(static_cast<Eigen::Index>(c), static_cast<Eigen::Index>(i)));
+      std::snprintf(num, sizeof num, ",%.6f", probs(static_cast<Eigen::Index>(c), static_cast<Eigen::Index>(i)));
       csv += num;
     }
     csv += '\n';
@@ -620,10 +617,7 @@ int RunSegment(const SegmentArgs& a) {
   std::vector<SegmentProfile> profiles;
   if (a.profile) profiles = ComputeProfiles(loaded->raw, segment, confidence, classes);
   if (a.json) {
-    nlohmann::json out = {{"model", a.model},
-                          {"data", TableName(a.table)},
-                          {"out", a.out},
-                          {"rows", n},
+    nlohmann::json out = {{"model", a.model}, {"data", TableName(a.table)}, {"out", a.out}, {"rows", n},
                           {"data_quality", DataQualityJson(loaded->raw)},
                           {"unseen_categories", UnseenJson(loaded->stats)},
                           {"decision_rule", RuleJson(*rule, classes)}};

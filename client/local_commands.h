@@ -54,9 +54,9 @@ struct TrainArgs {
 
 // A decision threshold given on the command line in place of the model's rule.
 struct ThresholdArgs {
-  bool given = false;          // --threshold was given
-  double threshold = 0.5;      // --threshold T, 0 < T < 1
-  std::string positive_class;  // --positive-class: default the rule's, else the second class
+  bool given = false;           // --threshold was given
+  double threshold = 0.5;       // --threshold T, 0 < T < 1
+  std::string positive_class;   // --positive-class: default the rule's, else the second class
 };
 
 struct EvaluateArgs {

@@ -37,8 +37,7 @@ std::vector<SegmentProfile> ComputeProfiles(const data::RawDataset& data,
             fp[s].top_category = v;
           }
         }
-        fp[s].top_share =
-            out[s].size ? static_cast<double>(best) / static_cast<double>(out[s].size) : 0.0;
+        fp[s].top_share = out[s].size ? static_cast<double>(best) / static_cast<double>(out[s].size) : 0.0;
       }
     } else {
       std::vector<double> sum(k, 0.0);
@@ -117,14 +116,13 @@ nlohmann::json ProfilesToJson(const std::vector<SegmentProfile>& profiles) {
     nlohmann::json features = nlohmann::json::object();
     for (const FeatureProfile& f : p.features) {
       if (f.type == data::ColumnType::kCategorical) {
-        features[f.name] = {
-            {"type", "categorical"}, {"most_common", f.top_category}, {"share", f.top_share}};
+        features[f.name] = {{"type", "categorical"}, {"most_common", f.top_category},
+                            {"share", f.top_share}};
       } else if (f.type == data::ColumnType::kBoolean) {
         features[f.name] = {{"type", "boolean"}, {"share_true", f.mean}};
       } else {
-        features[f.name] = {
-            {"type", "numeric"},
-            {"mean", std::isnan(f.mean) ? nlohmann::json(nullptr) : nlohmann::json(f.mean)}};
+        features[f.name] = {{"type", "numeric"},
+                            {"mean", std::isnan(f.mean) ? nlohmann::json(nullptr) : nlohmann::json(f.mean)}};
       }
     }
     arr.push_back({{"segment", p.segment},

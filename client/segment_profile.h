@@ -15,9 +15,9 @@ namespace fedseg::client {
 struct FeatureProfile {
   std::string name;
   data::ColumnType type;
-  double mean = 0.0;         // numeric: mean of non-missing values; boolean: share of "true"
-  std::string top_category;  // categorical: most common value
-  double top_share = 0.0;    // categorical: its share within the segment
+  double mean = 0.0;          // numeric: mean of non-missing values; boolean: share of "true"
+  std::string top_category;   // categorical: most common value
+  double top_share = 0.0;     // categorical: its share within the segment
 };
 
 struct SegmentProfile {
