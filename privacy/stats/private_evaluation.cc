@@ -12,6 +12,8 @@ namespace {
 
 using ml::ClassificationSummary;
 constexpr int kFineBins = ClassificationSummary::kScoreBins;
+constexpr double kEmptyBelowStddevs = 2.0;
+constexpr double kCoarseLogit = 6.0;  // p in [0.0025, 0.9975]
 
 // Splits `total` over `weights` (non-negative) in proportion, by largest remainder, so the parts
 // are integers summing to `total`. All weight zero: everything goes to `fallback`.
@@ -47,8 +49,8 @@ Status EvaluationPrivacyConfig::Validate() const {
   if (!(noise_multiplier > 0) || !std::isfinite(noise_multiplier)) {
     return Status::InvalidArgument("evaluation noise multiplier must be a finite number > 0");
   }
-  if (score_bins < 2 || score_bins > 100) {
-    return Status::InvalidArgument("evaluation score bins must be in [2, 100], got " +
+  if (score_bins < 3 || score_bins > 100) {
+    return Status::InvalidArgument("evaluation score bins must be in [3, 100], got " +
                                    std::to_string(score_bins));
   }
   if (!(loss_clip_nats > 0) || !std::isfinite(loss_clip_nats)) {
@@ -99,27 +101,36 @@ Result<PrivateEvaluation> PrivateEvaluate(const ml::Mlp& model, const data::Enco
     count += own[c];
   }
 
-  // Group 2: 2K coarse histograms (sensitivity sqrt(K): one bucket per class histogram). Coarse
-  // bucket j holds the probabilities in [j / B, (j + 1) / B): fine buckets are logit-spaced, so
-  // this is a fixed, public map from fine to coarse buckets.
+  // Group 2: 2K coarse histograms (sensitivity sqrt(K): one bucket per class histogram). The
+  // coarse buckets split the logit range [-kCoarseLogit, kCoarseLogit] evenly, with one tail
+  // bucket on each side: a fixed, public map from the fine (logit-spaced) buckets. Even steps in
+  // logit keep rare classes' scores apart, which even steps in probability would not (a model of
+  // a 15% class puts most rows below p = 0.05).
   const size_t coarse_bins = static_cast<size_t>(config.score_bins);
+  const double width = 2 * kCoarseLogit / static_cast<double>(coarse_bins - 2);
+  auto coarse_of_logit = [&](double logit) -> size_t {
+    if (logit < -kCoarseLogit) return 0;
+    if (logit >= kCoarseLogit) return coarse_bins - 1;
+    return std::min(coarse_bins - 2, 1 + static_cast<size_t>((logit + kCoarseLogit) / width));
+  };
   std::vector<size_t> coarse_of(kFineBins);
-  for (size_t j = 1, f = 0; f < static_cast<size_t>(kFineBins); ++f) {
-    while (j < coarse_bins &&
-           static_cast<int>(f) >= ClassificationSummary::ScoreBin(static_cast<float>(
-                                      static_cast<double>(j) / static_cast<double>(coarse_bins)))) {
-      ++j;
-    }
-    coarse_of[f] = j - 1;
+  for (size_t f = 0; f < coarse_of.size(); ++f) {
+    const double mid = ClassificationSummary::kLogitMin +
+                       (static_cast<double>(f) + 0.5) / ClassificationSummary::kBinsPerLogit;
+    coarse_of[f] = coarse_of_logit(mid);
   }
   std::vector<size_t> placed(coarse_bins);  // the fine bucket of each coarse bucket's middle
   for (size_t j = 0; j < coarse_bins; ++j) {
-    placed[j] = static_cast<size_t>(ClassificationSummary::ScoreBin(
-        static_cast<float>((static_cast<double>(j) + 0.5) / static_cast<double>(coarse_bins))));
+    const double mid = j == 0 ? -kCoarseLogit - width / 2
+                       : j == coarse_bins - 1
+                           ? kCoarseLogit + width / 2
+                           : -kCoarseLogit + (static_cast<double>(j) - 0.5) * width;
+    placed[j] = static_cast<size_t>(
+        ClassificationSummary::ScoreBin(static_cast<float>(1.0 / (1.0 + std::exp(-mid)))));
   }
   const double hist_stddev = sigma * std::sqrt(static_cast<double>(k));
   std::vector<uint64_t> positive(kk * kFineBins, 0), negative(kk * kFineBins, 0);
-  const size_t middle = coarse_bins / 2;  // p = 1/2, where a model without signal puts everything
+  const size_t middle = coarse_of_logit(0.0);  // p = 1/2: where a model without signal scores all
   for (size_t c = 0; c < kk; ++c) {
     for (const bool pos : {true, false}) {
       const std::span<const uint64_t> fine = pos ? exact.positive_histogram(static_cast<int>(c))
@@ -127,7 +138,14 @@ Result<PrivateEvaluation> PrivateEvaluate(const ml::Mlp& model, const data::Enco
       std::vector<int64_t> coarse(coarse_bins, 0);
       for (size_t f = 0; f < fine.size(); ++f)
         coarse[coarse_of[f]] += static_cast<int64_t>(fine[f]);
-      for (int64_t& v : coarse) v = std::max<int64_t>(0, AddRoundedGaussian(v, hist_stddev, noise));
+      // A noisy bucket below twice the noise's standard deviation is taken as empty: clamping
+      // at 0 alone would leave every empty bucket a positive share of noise (0.4 stddev on
+      // average), which the rescaling below spreads over the whole score range and which pulls
+      // the merged ROC AUC towards 1/2.
+      for (int64_t& v : coarse) {
+        v = AddRoundedGaussian(v, hist_stddev, noise);
+        if (static_cast<double>(v) < kEmptyBelowStddevs * hist_stddev) v = 0;
+      }
       const uint64_t total = pos ? own[c] : count - own[c];
       const std::vector<uint64_t> parts = Apportion(coarse, total, middle);
       std::vector<uint64_t>& out = pos ? positive : negative;

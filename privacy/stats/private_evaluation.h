@@ -7,8 +7,9 @@
 // clipped to `loss_clip_nats`, to the loss total. Each group gets rounded Gaussian noise of
 // noise_multiplier times its sensitivity (AddRoundedGaussian), so the release is 3 Gaussian
 // mechanisms of that noise multiplier. The histograms are first coarsened to `score_bins` buckets
-// of equal width in probability (so ROC AUC sums the noise of few buckets), and the noisy counts
-// are then made consistent (non-negative; each class's histograms rescaled to the totals of the
+// of equal width in logit (so ROC AUC sums the noise of few buckets), and the noisy counts
+// are then made consistent (a bucket below twice its noise stddev taken as empty; each class's
+// histograms rescaled to the totals of the
 // noisy confusion matrix; each coarse bucket's count placed at its middle fine bucket) --
 // post-processing, free of privacy cost -- so the coordinator validates and merges the summary like
 // an exact one.
@@ -28,7 +29,8 @@ namespace fedseg::privacy {
 
 struct EvaluationPrivacyConfig {
   double noise_multiplier = 10.0;  // sigma, > 0
-  // Coarse score buckets per class histogram, of equal width in probability (20: 0.05 each).
+  // Coarse score buckets per class histogram: two tails and score_bins - 2 of equal width in
+  // logit over [-6, 6] (20: 2/3 of a logit each).
   int score_bins = 20;
   // Per-row log loss is clipped here (ln 100: a probability of the true class below 1% counts as
   // 1%), which bounds the loss total's sensitivity.

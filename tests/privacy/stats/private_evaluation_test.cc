@@ -117,7 +117,7 @@ TEST(PrivateEvaluationTest, RefusesBadConfigsAndUnlabelledRows) {
             std::string::npos);
   c = {};
   c.score_bins = 1;
-  EXPECT_NE(PrivateEvaluate(f.model, f.test, c, *noise).status().message().find("[2, 100]"),
+  EXPECT_NE(PrivateEvaluate(f.model, f.test, c, *noise).status().message().find("[3, 100]"),
             std::string::npos);
   c = {};
   f.test.y.clear();
