@@ -6,7 +6,8 @@
 #                       [--rounds R] [--run-dir DIR] [--local-epochs E] [--batch-size B] [--lr LR]
 #                       [--l2 L2] [--hidden 64,32] [--strategy fedavg|fedavgm|fedadam]
 #                       [--fraction F] [--min-regions K] [--round-deadline S] [--seed S]
-#                       [--dp-epsilon E --stats-bounds F [--dp-delta D] [--dp-clip C]]
+#                       [--dp-epsilon E --stats-bounds F [--stats-noise S] [--dp-delta D]
+#                       [--dp-clip C]]
 #                       [--baselines]
 #                       [--build-dir DIR] [--quiet] [--fresh]
 #   scripts/simulate.sh --spec S (--split-by COL | --clients N) [same training options]
@@ -21,7 +22,9 @@
 # and F1 of segment's own decisions at the model's decision rule and at arg-max (DIR/heldout.txt;
 # docs/quickstart.md, "Decision threshold"). --dp-epsilon E runs every region in privacy mode dp
 # with a budget of E (delta 1e-6 unless --dp-delta) that covers everything it sends: the data
-# summary (noise multiplier 30 on values clipped to the public bounds of --stats-bounds F, a JSON
+# summary (noise multiplier S, default max(30, 80 / E): 30 is the regions' floor, and at E = 1 a
+# summary at 30 would cost 0.87 and leave too little for training; on values clipped to the public
+# bounds of --stats-bounds F, a JSON
 # file with {"column": [lo, hi], ...} or a coordinator config whose data.bounds has them, e.g.
 # examples/coordinator.json for the bundled table), DP-SGD training and the final evaluation
 # (noisy); each region keeps a signed privacy ledger in DIR/data/<region>/ledger.jsonl (check it
@@ -46,7 +49,7 @@ root=$(cd "$here/.." && pwd)
 data="" label="" categorical="" numeric="" drop="" id_column="" split_by="" clients="" dirichlet=""
 rounds=30 run_dir="" local_epochs=1 batch_size=32 lr=0.001 l2=0.001 hidden="64,32"
 strategy=fedavg fraction=1.0 min_regions="" round_deadline=120 seed=42 baselines=0
-build_dir="$root/build" quiet=0 fresh=0 dp_epsilon=0 dp_delta=1e-6 dp_clip=1.0 spec="" stats_bounds=""
+build_dir="$root/build" quiet=0 fresh=0 dp_epsilon=0 dp_delta=1e-6 dp_clip=1.0 spec="" stats_bounds="" stats_noise=""
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0; }
 die() { echo "simulate.sh: $*" >&2; exit 2; }
 # Checks of option values, so a bad one gets one clear line here rather than a Python traceback
@@ -92,6 +95,7 @@ while [[ $# -gt 0 ]]; do
     --dp-delta) dp_delta=$2; shift 2 ;;
     --dp-clip) dp_clip=$2; shift 2 ;;
     --stats-bounds) stats_bounds=$2; shift 2 ;;
+    --stats-noise) stats_noise=$2; shift 2 ;;
     --build-dir) build_dir=$2; shift 2 ;;
     --quiet) quiet=1; shift ;;
     --fresh) fresh=1; shift ;;
@@ -135,6 +139,7 @@ need_int --seed "$seed"
 need_num --dp-epsilon "$dp_epsilon"
 need_positive --dp-delta "$dp_delta"
 need_positive --dp-clip "$dp_clip"
+[[ -z "$stats_noise" ]] || need_positive --stats-noise "$stats_noise"
 if [[ -n "$stats_bounds" ]]; then
   [[ -f "$stats_bounds" ]] || die "no such file: $stats_bounds (--stats-bounds)"
   stats_bounds="$(cd "$(dirname "$stats_bounds")" && pwd)/$(basename "$stats_bounds")"
@@ -191,11 +196,11 @@ bash "$here/gen-certs.sh" --out "$run_dir/certs" "${regions[@]}" >/dev/null
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 python3 - "$run_dir" "$port" "$label" "$categorical" "$numeric" "$drop" "$id_column" "$rounds" \
   "$local_epochs" "$batch_size" "$lr" "$l2" "$hidden" "$strategy" "$fraction" "$min_regions" \
-  "$round_deadline" "$seed" "$dp_epsilon" "$dp_delta" "$dp_clip" "$stats_bounds" "${regions[@]}" <<'PY'
+  "$round_deadline" "$seed" "$dp_epsilon" "$dp_delta" "$dp_clip" "$stats_bounds" "$stats_noise" "${regions[@]}" <<'PY'
 import json, os, sys
 (run_dir, port, label, categorical, numeric, drop, id_column, rounds, local_epochs, batch_size, lr,
  l2, hidden, strategy, fraction, min_regions, round_deadline, seed, dp_epsilon, dp_delta,
- dp_clip, stats_bounds), regions = sys.argv[1:23], sys.argv[23:]
+ dp_clip, stats_bounds, stats_noise), regions = sys.argv[1:24], sys.argv[24:]
 dp = float(dp_epsilon) > 0
 lst = lambda s: [x for x in s.split(",") if x]
 certs = f"{run_dir}/certs"
@@ -220,7 +225,8 @@ if dp:
     b = json.loads(text)
     b = b.get("data", {}).get("bounds", b) if isinstance(b.get("data"), dict) else b
     coordinator["data"]["bounds"] = b
-    coordinator["privacy"]["stats_noise_multiplier"] = 30
+    coordinator["privacy"]["stats_noise_multiplier"] = (
+        float(stats_noise) if stats_noise else max(30.0, 80.0 / float(dp_epsilon)))
 def merge(base, extra):  # FEDSEG_SIM_COORDINATOR_JSON: test harnesses' overrides
     for k, v in extra.items():
         merge(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else base.__setitem__(k, v)
