@@ -4,14 +4,10 @@
 #include <cmath>
 #include <cstdio>
 
+#include "privacy/accounting/number_format.h"
+
 namespace fedseg::client {
 namespace {
-
-std::string Number(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
-}
 
 PolicyDecision Decline(std::string rule, std::string reason, std::string detail = "") {
   return PolicyDecision{false, std::move(rule), std::move(reason), std::move(detail)};
@@ -43,8 +39,8 @@ PolicyDecision CheckSummaryRequest(const RegionConfig& config, double noise_mult
     return Decline("privacy.min_stats_noise_multiplier",
                    "privacy.min_stats_noise_multiplier: the coordinator asks for data statistics "
                    "with noise multiplier " +
-                       Number(noise_multiplier) + ", below this region's floor " +
-                       Number(config.min_stats_noise_multiplier) +
+                       privacy::FormatShortest(noise_multiplier) + ", below this region's floor " +
+                       privacy::FormatShortest(config.min_stats_noise_multiplier) +
                        (noise_multiplier == 0 ? " (exact statistics)" : ""));
   }
   return {};
@@ -60,15 +56,15 @@ PolicyDecision CheckTrainingPlan(const RegionConfig& config, const protocol::Tra
   }
   if (!(plan.dp_clip_norm <= config.max_clip_norm) || !(plan.dp_clip_norm > 0)) {
     return Decline("privacy.max_clip_norm",
-                   "privacy.max_clip_norm: the plan's clip norm " + Number(plan.dp_clip_norm) +
-                       " is above this region's ceiling " + Number(config.max_clip_norm));
+                   "privacy.max_clip_norm: the plan's clip norm " + privacy::FormatShortest(plan.dp_clip_norm) +
+                       " is above this region's ceiling " + privacy::FormatShortest(config.max_clip_norm));
   }
   // 0 = the region calibrates sigma to its budget (and raises it to its floor).
   const double sigma = plan.dp_noise_multiplier;
   if (!(sigma == 0 || sigma >= config.min_noise_multiplier) || !std::isfinite(sigma)) {
     return Decline("privacy.min_noise_multiplier",
-                   "privacy.min_noise_multiplier: the plan's noise multiplier " + Number(sigma) +
-                       " is below this region's floor " + Number(config.min_noise_multiplier));
+                   "privacy.min_noise_multiplier: the plan's noise multiplier " + privacy::FormatShortest(sigma) +
+                       " is below this region's floor " + privacy::FormatShortest(config.min_noise_multiplier));
   }
   // q and the steps depend on the private row count: the numbers stay in the local detail.
   const DpSgdRoundShape shape = RoundShape(plan, PublicRowCount(n_train, config.row_count_bucket));
@@ -77,15 +73,15 @@ PolicyDecision CheckTrainingPlan(const RegionConfig& config, const protocol::Tra
                    "privacy.max_sampling_rate: the plan's batch size gives a sampling rate above "
                    "this region's ceiling",
                    "batch " + std::to_string(plan.batch_size) +
-                       " gives q = " + Number(shape.sampling_rate) + ", ceiling " +
-                       Number(config.max_sampling_rate));
+                       " gives q = " + privacy::FormatShortest(shape.sampling_rate) + ", ceiling " +
+                       privacy::FormatShortest(config.max_sampling_rate));
   }
   if (shape.steps > config.max_steps_per_round) {
     return Decline("privacy.max_steps_per_round",
                    "privacy.max_steps_per_round: the plan asks for more DP-SGD steps per round "
                    "than this region allows",
                    std::to_string(plan.local_epochs) + " local epoch(s) at q = " +
-                       Number(shape.sampling_rate) + " give " + std::to_string(shape.steps) +
+                       privacy::FormatShortest(shape.sampling_rate) + " give " + std::to_string(shape.steps) +
                        " steps, ceiling " + std::to_string(config.max_steps_per_round));
   }
   return {};

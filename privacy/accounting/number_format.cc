@@ -1,8 +1,11 @@
 #include "privacy/accounting/number_format.h"
 
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <string>
 
 namespace fedseg::privacy {
 
@@ -12,7 +15,19 @@ std::string FormatShortest(double v) {
     std::snprintf(buf.data(), buf.size(), "%.*g", digits, v);
     if (std::strtod(buf.data(), nullptr) == v) break;  // NaN: all 17 tries print "nan"
   }
-  return buf.data();
+  std::string shortest = buf.data();
+  // %g switches to an exponent once the exponent reaches the precision: 30 is "3e+01". Fixed
+  // notation wins when it is no longer (30, 10, 1500), the exponent when it is shorter (1e-07).
+  if (shortest.find('e') != std::string::npos && std::isfinite(v) && std::fabs(v) < 1e17) {
+    for (int decimals = 0; decimals <= 17; ++decimals) {
+      std::snprintf(buf.data(), buf.size(), "%.*f", decimals, v);
+      if (std::strtod(buf.data(), nullptr) == v) {
+        if (std::strlen(buf.data()) <= shortest.size()) shortest = buf.data();
+        break;
+      }
+    }
+  }
+  return shortest;
 }
 
 }  // namespace fedseg::privacy

@@ -21,6 +21,13 @@ TEST(FormatShortestTest, ShortestTextThatReadsBack) {
   EXPECT_EQ(FormatShortest(1.0 / 3.0), "0.3333333333333333");
   EXPECT_EQ(FormatShortest(0.1 + 0.2), "0.30000000000000004");  // 17 digits: the longest form
   EXPECT_EQ(FormatShortest(123456789.0), "123456789");
+  // Fixed notation when it is no longer than the exponent form %g picks (3e+01).
+  EXPECT_EQ(FormatShortest(30.0), "30");
+  EXPECT_EQ(FormatShortest(10.0), "10");
+  EXPECT_EQ(FormatShortest(1500.0), "1500");
+  EXPECT_EQ(FormatShortest(-200.0), "-200");
+  EXPECT_EQ(FormatShortest(1e-7), "1e-07");
+  EXPECT_EQ(FormatShortest(1e16), "1e+16");
 }
 
 TEST(FormatShortestTest, RoundTripsEveryDouble) {
