@@ -190,7 +190,14 @@ TEST_F(RegionTest, ARegionPastItsNoiseCeilingDeclinesAndSaysWhy) {
   const auto& r3 = rep["regions"]["r3"];
   EXPECT_EQ(r3["decline_reason"], reason);
   EXPECT_EQ(r3["declined_rounds"].size(), 1u);
-  EXPECT_EQ(r3["epsilon_spent"], 0.0);
+  // It trained nothing; what it spent is the final evaluation's noisy release (mode dp), within
+  // its budget.
+  EXPECT_GT(r3["epsilon_spent"].get<double>(), 0.0);
+  EXPECT_LE(r3["epsilon_spent"].get<double>(), 2.0);
+  std::ifstream ledger(run_ + "/r3.ledger.jsonl");
+  for (std::string line; std::getline(ledger, line);) {
+    EXPECT_EQ(line.find("sampled_gaussian"), std::string::npos) << line;
+  }
   EXPECT_EQ(rep["completed_round"], 2);
   EXPECT_EQ(rep["regions"]["r1"]["epsilon_by_round"].size(), 2u);
 }
@@ -242,8 +249,8 @@ class RegionPolicyTest : public RegionTest {
       }
     }
     const std::string out = run_ + "/r3.verify.json";
-    const int vrc = testing::Run(kBin + "/fedseg-audit verify " + run_ + "/r3.ledger.jsonl --cert " +
-                                 Pki() + "/r3.crt --json > " + out);
+    const int vrc = testing::Run(kBin + "/fedseg-audit verify " + run_ +
+                                 "/r3.ledger.jsonl --cert " + Pki() + "/r3.crt --json > " + out);
     EXPECT_EQ(WEXITSTATUS(vrc), 0) << ReadAll(out);
     nlohmann::json v = nlohmann::json::parse(ReadAll(out), nullptr, false);
     EXPECT_EQ(v.value("ok", false), true) << ReadAll(out);
@@ -281,7 +288,8 @@ TEST_F(RegionPolicyTest, ExactStatisticsAreDeclinedUnderTheDefaultFloor) {
   co.dp = false;  // r1 and r2 (mode none, no budget) train; r3 declines before the plan
   // r3 keeps the default privacy.min_stats_noise_multiplier (30); the coordinator asks for exact
   // statistics (stats_noise_multiplier 0).
-  const Outcome o = Run(co, [](nlohmann::json& c) { c["privacy"].erase("min_stats_noise_multiplier"); });
+  const Outcome o =
+      Run(co, [](nlohmann::json& c) { c["privacy"].erase("min_stats_noise_multiplier"); });
   const std::string reason =
       "privacy.min_stats_noise_multiplier: the coordinator asks for data statistics with noise "
       "multiplier 0, below this region's floor 30 (exact statistics)";
@@ -289,6 +297,94 @@ TEST_F(RegionPolicyTest, ExactStatisticsAreDeclinedUnderTheDefaultFloor) {
   EXPECT_EQ(o.r3_log.find("sending data summary"), std::string::npos) << o.r3_log;
   EXPECT_TRUE(LogHas("region r3 declined the data summary")) << CoordinatorLog();
   ExpectDeclinedAndVerified(o, reason);
+}
+
+// Hostile coordinators that stay inside the plan a region accepts (DP-SGD at sigma 1): what r3
+// (mode dp, budget 2) sends beyond its training updates is charged, or declined.
+std::vector<nlohmann::json> LedgerEntries(const std::string& path) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) out.push_back(nlohmann::json::parse(line, nullptr, false));
+  }
+  return out;
+}
+
+void ExpectLedgerVerifiesWithin(const std::string& ledger, const std::string& cert, double budget,
+                                const std::string& out) {
+  const int rc = testing::Run(kBin + "/fedseg-audit verify " + ledger + " --cert " + cert +
+                              " --json > " + out);
+  EXPECT_EQ(WEXITSTATUS(rc), 0) << ReadAll(out);
+  nlohmann::json v = nlohmann::json::parse(ReadAll(out), nullptr, false);
+  EXPECT_EQ(v.value("ok", false), true) << ReadAll(out);
+  EXPECT_LE(v.value("epsilon", 1e9), budget * (1 + 1e-9)) << ReadAll(out);
+}
+
+TEST_F(RegionPolicyTest, EvaluationsLeaveOnlyNoisyAndChargedInModeDp) {
+  testing::CoordinatorOptions co;
+  co.dp = true;
+  co.noise_multiplier = 1.0;
+  const Outcome o = Run(co, [](nlohmann::json&) {});
+  // r3 trained both rounds; its training updates carried no evaluation (the per-round reports of
+  // the models of rounds 0 and 1 come from r1 and r2 only), and the final evaluation counted it.
+  EXPECT_EQ(o.report["regions"]["r3"]["rounds_participated"], 2);
+  const auto& rounds = o.report["rounds"];
+  for (const auto& round : rounds) {
+    if (round.value("round", -1) < 2 && round.contains("regions")) {
+      EXPECT_FALSE(round["regions"].contains("r3")) << round.dump();
+    }
+  }
+  EXPECT_TRUE(rounds.back()["regions"].contains("r3")) << rounds.back().dump();
+  // Its ledger: two DP-SGD rounds, then the evaluation as 3 Gaussian mechanisms at sigma 10.
+  const auto entries = LedgerEntries(run_ + "/r3.ledger.jsonl");
+  ASSERT_FALSE(entries.empty());
+  const nlohmann::json& last = entries.back();
+  EXPECT_EQ(last["mechanism"], "gaussian") << last.dump();
+  EXPECT_EQ(last["params"]["count"], 3) << last.dump();
+  EXPECT_EQ(last["params"]["noise_multiplier"], 10.0) << last.dump();
+  int sgd = 0;
+  for (const auto& e : entries) sgd += e.value("mechanism", "") == "sampled_gaussian";
+  EXPECT_EQ(sgd, 2);
+  EXPECT_NE(o.r3_log.find("sent with noise, epsilon now"), std::string::npos) << o.r3_log;
+  ExpectLedgerVerifiesWithin(run_ + "/r3.ledger.jsonl", Pki() + "/r3.crt", 2.0,
+                             run_ + "/r3.verify.json");
+}
+
+TEST_F(RegionPolicyTest, AnEvaluationOverTheBudgetIsDeclined) {
+  testing::CoordinatorOptions co;
+  co.dp = true;
+  co.noise_multiplier = 1.0;
+  // One evaluation at sigma 0.5 (3 mechanisms) costs far more than the budget of 2.
+  const Outcome o = Run(co, [](nlohmann::json& c) {
+    c["privacy"]["evaluation_noise_multiplier"] = 0.5;
+    c["privacy"]["evaluations_reserved"] = 0;
+  });
+  EXPECT_EQ(o.report["regions"]["r3"]["rounds_participated"], 2);
+  EXPECT_NE(o.r3_log.find("evaluation declined: privacy budget: this evaluation would bring "
+                          "epsilon to"),
+            std::string::npos)
+      << o.r3_log;
+  EXPECT_FALSE(o.report["rounds"].back()["regions"].contains("r3"))
+      << o.report["rounds"].back().dump();
+  for (const auto& e : LedgerEntries(run_ + "/r3.ledger.jsonl")) {
+    EXPECT_NE(e.value("mechanism", ""), "gaussian") << e.dump();
+  }
+  ExpectLedgerVerifiesWithin(run_ + "/r3.ledger.jsonl", Pki() + "/r3.crt", 2.0,
+                             run_ + "/r3.verify.json");
+}
+
+TEST_F(RegionPolicyTest, EvaluationOffDeclinesEveryEvaluationRequest) {
+  testing::CoordinatorOptions co;
+  co.dp = true;
+  co.noise_multiplier = 1.0;
+  const Outcome o = Run(co, [](nlohmann::json& c) { c["privacy"]["evaluation"] = "off"; });
+  EXPECT_NE(o.r3_log.find("declined: privacy.evaluation: this region does not release "
+                          "evaluations (\"off\")"),
+            std::string::npos)
+      << o.r3_log;
+  EXPECT_FALSE(o.report["rounds"].back()["regions"].contains("r3"));
+  ExpectLedgerVerifiesWithin(run_ + "/r3.ledger.jsonl", Pki() + "/r3.crt", 2.0,
+                             run_ + "/r3.verify.json");
 }
 
 // A coordinator (or whoever holds its certificate) answers the region's Hello with text meant to
