@@ -63,6 +63,15 @@ int FederatedClient::Run() {
     return 1;
   }
   if (config_.dp_mode()) {
+    // Before connecting: a missing, foreign or broken ledger stops the region here, never after
+    // it has said anything (the writer is closed again at once; each run opens its own).
+    Result<std::unique_ptr<privacy::LedgerWriter>> ledger = OpenRegionLedger(config_, "preflight");
+    if (!ledger.ok()) {
+      log_->error("privacy ledger: {}", ledger.status().message());
+      return 1;
+    }
+  }
+  if (config_.dp_mode()) {
     log_->info("privacy policy: mode dp, budget epsilon {} at delta {:.3g}; accepts DP-SGD with "
                "noise multiplier >= {}, clip norm <= {}, sampling rate <= {}, <= {} steps per "
                "round, statistics noise multiplier >= {}",

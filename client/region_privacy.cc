@@ -7,6 +7,7 @@
 #include "client/privacy_policy.h"
 #include "common/base/serialization.h"
 #include "common/base/sha256.h"
+#include "privacy/accounting/number_format.h"
 
 namespace fedseg::client {
 
@@ -18,6 +19,29 @@ Status CheckSeededNoiseAvailable(const RegionConfig& config, const SeededNoiseFa
         "fedseg-client-seeded-noise (compiled with FEDSEG_INSECURE_TEST_NOISE); remove the key");
   }
   return Status::OK();
+}
+
+Result<std::unique_ptr<privacy::LedgerWriter>> OpenRegionLedger(const RegionConfig& config,
+                                                                const std::string& run_id) {
+  if (config.ledger.empty()) {
+    return Status::FailedPrecondition("privacy.ledger is not set: the region has no ledger");
+  }
+  FEDSEG_ASSIGN_OR_RETURN(privacy::AccountantKind accountant,
+                          privacy::ParseAccountantKind(config.accountant));
+  FEDSEG_ASSIGN_OR_RETURN(std::unique_ptr<privacy::LedgerWriter> ledger,
+                          privacy::LedgerWriter::Open(config.ledger, config.LedgerKeyPath(),
+                                                      config.region, run_id, accountant));
+  // The genesis entry's budget is the region's lifetime budget: a config that states another
+  // one was edited after `ledger init` (raising it would hand the region a fresh budget).
+  if (ledger->epsilon_budget() != config.epsilon_budget || ledger->budget_delta() != config.delta) {
+    return Status::FailedPrecondition(
+        "privacy.epsilon_budget " + privacy::FormatShortest(config.epsilon_budget) +
+        " and privacy.delta " + privacy::FormatShortest(config.delta) + " differ from the budget " +
+        privacy::FormatShortest(ledger->epsilon_budget()) + " at delta " +
+        privacy::FormatShortest(ledger->budget_delta()) + " recorded in ledger " + config.ledger +
+        " when it was created; the ledger's budget is the region's lifetime budget");
+  }
+  return ledger;
 }
 
 Result<std::unique_ptr<RegionPrivacy>> RegionPrivacy::Create(const RegionConfig& config,
@@ -44,13 +68,12 @@ Result<std::unique_ptr<RegionPrivacy>> RegionPrivacy::Create(const RegionConfig&
   } else {
     FEDSEG_ASSIGN_OR_RETURN(p->noise_, privacy::MakeNoiseSource());
   }
-  std::string ledger = config.ledger;
-  if (ledger.empty()) ledger = "privacy-ledger-" + config.region + ".jsonl";
-  FEDSEG_ASSIGN_OR_RETURN(privacy::AccountantKind accountant,
-                          privacy::ParseAccountantKind(config.accountant));
-  FEDSEG_ASSIGN_OR_RETURN(p->ledger_, privacy::LedgerWriter::Open(ledger, config.tls.key_file,
-                                                                  config.region, run_id,
-                                                                  accountant));
+  if (!config.dp_mode()) {
+    // Mode none: the region opted out of differential privacy and has no budget to account
+    // against, so it keeps no ledger (a coordinator's DP-SGD plan is followed, unrecorded).
+    return p;
+  }
+  FEDSEG_ASSIGN_OR_RETURN(p->ledger_, OpenRegionLedger(config, run_id));
   auto current = p->ledger_->CurrentEpsilon(p->delta_);
   if (current.ok()) p->spent_ = current->epsilon;
   return p;
@@ -86,7 +109,8 @@ Result<data::DataSummary> RegionPrivacy::ReleaseSummary(
   for (const auto& [col, b] : bounds) {
     if (b.size() == 2) sc.bounds[col] = {b[0], b[1]};
   }
-  FEDSEG_ASSIGN_OR_RETURN(privacy::PrivateSummary ps, privacy::PrivateSummarize(train, sc, *noise_));
+  FEDSEG_ASSIGN_OR_RETURN(privacy::PrivateSummary ps,
+                          privacy::PrivateSummarize(train, sc, *noise_));
   privacy::LedgerRelease r;
   r.round = round;
   r.mechanism = "gaussian";
@@ -99,6 +123,7 @@ Result<data::DataSummary> RegionPrivacy::ReleaseSummary(
               {"sensitivity",
                "preprocessing statistics: counts and histograms (1), sums clipped to public "
                "bounds (B), sums of squares (B^2); noise sigma times each group's sensitivity"}};
+  if (!ledger_) return ps.summary;  // mode none: no ledger (see Create)
   FEDSEG_ASSIGN_OR_RETURN(privacy::EpsilonResult after, ledger_->EpsilonIfAppended(r));
   if (budget_ > 0 && after.epsilon > budget_) {
     return Status::ResourceExhausted("releasing the data summary would bring epsilon to " +
@@ -112,9 +137,11 @@ Result<data::DataSummary> RegionPrivacy::ReleaseSummary(
 }
 
 Result<double> RegionPrivacy::Calibrate(uint32_t round) {
+  if (!ledger_) return Status::FailedPrecondition("no ledger to calibrate against (mode none)");
   // Spend what is left of the budget evenly over the rounds left in this run: the smallest sigma
   // whose total epsilon (earlier ledger entries included) stays within the budget.
-  const int64_t rounds_left = std::max<int64_t>(1, plan_.total_rounds - static_cast<int64_t>(round) + 1);
+  const int64_t rounds_left =
+      std::max<int64_t>(1, plan_.total_rounds - static_cast<int64_t>(round) + 1);
   privacy::LedgerRelease r;
   r.round = round;
   r.mechanism = "sampled_gaussian";
@@ -200,11 +227,13 @@ Result<RegionPrivacy::RoundPlan> RegionPrivacy::PlanRound(uint32_t round) {
     exhausted_ = true;
     plan.decline = true;
     plan.reason =
-        "noise ceiling: the noise this region would need is above its privacy.max_noise_multiplier, "
+        "noise ceiling: the noise this region would need is above its "
+        "privacy.max_noise_multiplier, "
         "so its updates would be mostly noise";
     char buf[160];
-    std::snprintf(buf, sizeof buf, "noise multiplier %.4g needed, ceiling %.4g (spent epsilon %.4f of %.4f)",
-                  sigma_, max_sigma_, spent_, budget_);
+    std::snprintf(buf, sizeof buf,
+                  "noise multiplier %.4g needed, ceiling %.4g (spent epsilon %.4f of %.4f)", sigma_,
+                  max_sigma_, spent_, budget_);
     plan.detail = buf;
     return plan;
   }
@@ -227,6 +256,7 @@ Result<RegionPrivacy::RoundPlan> RegionPrivacy::PlanRound(uint32_t round) {
                          {"noise_multiplier", sigma_},
                          {"clip_norm", params_->clip_norm()},
                          {"steps", steps_per_round_}};
+  if (!ledger_) return plan;  // mode none: no budget, no ledger (see Create)
   FEDSEG_ASSIGN_OR_RETURN(privacy::EpsilonResult after, ledger_->EpsilonIfAppended(plan.release));
   plan.epsilon_after = after.epsilon;
   if (budget_ > 0 && after.epsilon > budget_ * (1 + 1e-9)) {
@@ -243,6 +273,7 @@ Result<RegionPrivacy::RoundPlan> RegionPrivacy::PlanRound(uint32_t round) {
 }
 
 Status RegionPrivacy::Record(const RoundPlan& plan, const std::string& model_sha256) {
+  if (!ledger_) return Status::OK();  // mode none
   privacy::LedgerRelease r = plan.release;
   r.model_sha256 = model_sha256;
   FEDSEG_ASSIGN_OR_RETURN(nlohmann::json entry, ledger_->Append(r));
