@@ -288,11 +288,12 @@ Status FederatedClient::OpenPrivacy(const std::string& run, size_t n_train) {
 }
 
 protocol::DeclineMsg FederatedClient::MakeDecline(uint32_t round, const std::string& reason) const {
-  protocol::DeclineMsg d{round, reason, 0.0, config_.epsilon_budget, ""};
+  protocol::DeclineMsg d{round, reason, 0.0, config_.epsilon_budget, "", 0};
   if (privacy_) {
     d.epsilon_spent = privacy_->epsilon_spent();
     d.epsilon_budget = privacy_->budget();
     d.ledger_head = privacy_->ledger_head();
+    d.ledger_entries = static_cast<uint64_t>(privacy_->ledger_entries());
   }
   return d;
 }
@@ -495,6 +496,7 @@ Result<net::Frame> FederatedClient::ComputeRoundAnswer(const protocol::RoundStar
     up.epsilon_budget = privacy_->budget();
     up.epsilon_delta = privacy_->delta();
     up.ledger_head = privacy_->ledger_head();
+    up.ledger_entries = static_cast<uint64_t>(privacy_->ledger_entries());
   }
   if (!msg.train) {
     log_->info("round {}: evaluated the model on {} test rows (no training)", msg.round,
@@ -518,6 +520,7 @@ Result<net::Frame> FederatedClient::ComputeRoundAnswer(const protocol::RoundStar
                                          up.delta.size() * sizeof(float)))));
     up.epsilon_spent = privacy_->epsilon_spent();
     up.ledger_head = privacy_->ledger_head();
+    up.ledger_entries = static_cast<uint64_t>(privacy_->ledger_entries());
     log_->info("round {}: DP-SGD {} steps (q {:.4f}, sigma {:.3f}, clipped {:.0f}%), epsilon now "
                "{:.4f} of {:.4f}",
                msg.round, rep.steps, plan.dp.sampling_rate, plan.dp.noise_multiplier,

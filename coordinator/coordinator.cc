@@ -85,6 +85,7 @@ Status Coordinator::Init() {
 
   run_dir_->RemoveStaleTemporaries();
   FEDSEG_RETURN_IF_ERROR(ProtectRunFiles());
+  FEDSEG_ASSIGN_OR_RETURN(ledger_heads_, LedgerHeads::Load(run_dir_->ledger_heads_path()));
   const std::string ckpt_path = options_.from_round > 0
                                     ? RoundCheckpointPath(run_dir_->path(), options_.from_round)
                                     : run_dir_->checkpoint_path();

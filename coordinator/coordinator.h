@@ -40,6 +40,7 @@
 #include "coordinator/record/run_record.h"
 #include "coordinator/record/run_status.h"
 #include "coordinator/region_registry.h"
+#include "coordinator/ledger_heads.h"
 #include "coordinator/run_directory.h"
 #include "coordinator/status/status_server.h"
 #include "coordinator/status/status_snapshot.h"
@@ -89,6 +90,9 @@ class Coordinator {
   void OnUpdate(RegionState& r, const net::Frame& f);
   void OnDecline(RegionState& r, const net::Frame& f);
   // `kind` is the bounded refusal counter key ("unknown region"); `reason` the full message.
+  // Checks a region's reported ledger head against the heads recorded across runs
+  // (ledger_heads.h) and records it; false after refusing the region (its ledger went backwards).
+  bool CheckLedgerHead(RegionState& r, const std::string& head, uint64_t entries);
   void Refuse(const std::shared_ptr<net::TlsSession>& s, const std::string& kind,
               const std::string& reason);
   void ProtocolViolation(RegionState& r, const std::string& what);
@@ -141,6 +145,7 @@ class Coordinator {
   CoordinatorConfig config_;
   Options options_;
   std::unique_ptr<RunDirectory> run_dir_;  // locked for the coordinator's lifetime
+  std::optional<LedgerHeads> ledger_heads_;  // run_dir_->ledger_heads_path()
   std::optional<CheckpointKey> checkpoint_key_;  // authenticates every checkpoint written or read
   std::shared_ptr<spdlog::logger> log_;    // run_dir_->log()
   boost::asio::io_context io_;

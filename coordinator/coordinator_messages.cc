@@ -168,6 +168,25 @@ void Coordinator::OnSummaryReply(RegionState& r, const net::Frame& f) {
   MaybeBuildSchema();
 }
 
+bool Coordinator::CheckLedgerHead(RegionState& r, const std::string& head, uint64_t entries) {
+  const Status st = ledger_heads_->Observe(r.name, head, entries);
+  if (st.ok()) return true;
+  if (!st.IsFailedPrecondition() && !st.IsInvalidArgument()) {
+    // The record could not be written: the head was checked, only its persistence failed.
+    log_->error("region {}: {}", r.name, st.message());
+    return true;
+  }
+  log_->error("refused region {}: {}", r.name, EscapeForLog(st.message()));
+  r.result.retired = true;
+  r.result.decline_reason = st.message();
+  if (r.connected) {
+    r.session->Send(protocol::MakeFrame(protocol::MessageType::kError,
+                                        protocol::ErrorMsg{"refused: " + st.message()}));
+    r.session->Close("ledger went backwards");
+  }
+  return false;
+}
+
 void Coordinator::MaybeBuildSchema() {
   // Every region has answered, with a summary or a decline: the schema need not wait for the
   // summary deadline.
@@ -205,6 +224,7 @@ void Coordinator::OnUpdate(RegionState& r, const net::Frame& f) {
   st = protocol::ValidateUpdate(msg, round_, static_cast<size_t>(spec_.num_params()), spec_.num_classes,
                       train);
   if (!st.ok()) return ProtocolViolation(r, st.message());
+  if (!CheckLedgerHead(r, msg.ledger_head, msg.ledger_entries)) return;
   replied_.insert(r.name);
   if (msg.evaluation.count() > 0) {
     // Merged now: only the running total and the region's report are kept (evaluation_tally.h).
@@ -235,6 +255,7 @@ void Coordinator::OnDecline(RegionState& r, const net::Frame& f) {
   protocol::DeclineMsg msg;
   Status st = protocol::ParseFrame(f, protocol::MessageType::kDecline, &msg);
   if (!st.ok()) return ProtocolViolation(r, st.message());
+  if (!CheckLedgerHead(r, msg.ledger_head, msg.ledger_entries)) return;
   if (msg.round == r.owed_round) r.owed_round = 0;
   if (phase_ == Phase::kSummaries && msg.round == 0 && summary_asked_.count(r.name) &&
       !summary_received_.count(r.name)) {

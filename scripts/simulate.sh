@@ -252,6 +252,15 @@ coord_args=(--config "$run_dir/configs/coordinator.json")
   > "$run_dir/logs/coordinator.out" 2> "$run_dir/logs/coordinator.err" &
 coord_pid=$!
 pids+=("$coord_pid")
+# A DP region's ledger is created once, before its first join (a missing ledger is an error at
+# join, never a fresh budget); a re-used --run-dir keeps the ledgers it has.
+if awk -v e="$dp_epsilon" 'BEGIN { exit !(e > 0) }'; then
+  for r in "${regions[@]}"; do
+    [[ -e "$run_dir/data/$r/ledger.jsonl" ]] && continue
+    "$bin/fedseg-client" ledger init --config "$run_dir/configs/$r.json" > "$run_dir/logs/$r.init.log" 2>&1 ||
+      { echo "simulate.sh: ledger init failed for $r: $(cat "$run_dir/logs/$r.init.log")" >&2; exit 1; }
+  done
+fi
 for r in "${regions[@]}"; do
   # FEDSEG_SIM_REGION_CMD (test harnesses, e.g. scripts/poisoning_test.sh): a command run as
   # `CMD REGION CONFIG` instead of `fedseg-client join --config CONFIG`.

@@ -157,10 +157,12 @@ struct UpdateMsg {
   double epsilon_budget = 0.0;
   double epsilon_delta = 0.0;        // the delta of epsilon_spent
   std::string ledger_head;           // hash of the region's last ledger entry (for audits)
+  uint64_t ledger_entries = 0;       // its release entries: the head's seq (the coordinator
+                                     // refuses a ledger that went backwards across runs)
   template <class A>
   void serialize(A& ar) {
     ar(round, num_examples, delta, train_loss, evaluation, epsilon_spent, epsilon_budget,
-       epsilon_delta, ledger_head);
+       epsilon_delta, ledger_head, ledger_entries);
   }
 };
 
@@ -170,9 +172,10 @@ struct DeclineMsg {
   double epsilon_spent = 0.0;
   double epsilon_budget = 0.0;
   std::string ledger_head;
+  uint64_t ledger_entries = 0;  // as in UpdateMsg
   template <class A>
   void serialize(A& ar) {
-    ar(round, reason, epsilon_spent, epsilon_budget, ledger_head);
+    ar(round, reason, epsilon_spent, epsilon_budget, ledger_head, ledger_entries);
   }
 };
 

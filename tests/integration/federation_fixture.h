@@ -63,6 +63,9 @@ struct RegionOptions {
   bool seeded_noise = false;
   bool save_model = true;     // output.model = <run>/r<i>.fsm
   bool scale_timeouts = true;
+  // Mode dp: StartRegion runs `fedseg-client ledger init` first when the ledger does not exist
+  // yet (what an operator does once per region); false leaves it missing.
+  bool init_ledger = true;
 };
 
 // What FederationFixture::Curl got back.
@@ -171,15 +174,15 @@ class FederationFixture : public ::testing::Test {
                       {"epsilon_budget", o.epsilon_budget},
                       {"delta", 1e-5},
                       {"min_stats_noise_multiplier", 0},
-                      {"ledger", run_ + "/" + name + ".ledger.jsonl"}};
+                      {"ledger", LedgerPath(i)}};
       if (o.seeded_noise) {
         c["privacy"]["insecure_seeded_noise"] = true;
         c["privacy"]["noise_seed"] = 1000 + i;
       }
     } else {
-      // Its ledger, should the coordinator ask for DP anyway (mode none then trains with the
-      // coordinator's sigma, uncapped).
-      c["privacy"] = {{"mode", "none"}, {"ledger", run_ + "/" + name + ".ledger.jsonl"}};
+      // No budget and no ledger: should the coordinator ask for DP anyway, mode none trains with
+      // the coordinator's sigma, uncapped and unrecorded.
+      c["privacy"] = {{"mode", "none"}};
     }
     const std::string path = run_ + "/" + name + ".json";
     std::ofstream(path) << c.dump(2);
@@ -199,10 +202,26 @@ class FederationFixture : public ::testing::Test {
   static std::string RegionBinary(const RegionOptions& o) {
     return o.seeded_noise ? kTestBin + "/fedseg-client-seeded-noise" : kBin + "/fedseg-client";
   }
-  // fedseg-client join as region i; its output goes to <run>/r<i>.log.
+  // Region i's ledger (absolute: run_ is).
+  std::string LedgerPath(int i) const { return run_ + "/r" + std::to_string(i) + ".ledger.jsonl"; }
+  // `fedseg-client ledger init --config` for region i's config; its exit status (0 = created).
+  // Output goes to <run>/r<i>.init.log.
+  int InitLedger(int i, const std::string& config) const {
+    const int rc = fedseg::testing::Run(kBin + "/fedseg-client ledger init --config '" + config +
+                                        "' >>'" + run_ + "/r" + std::to_string(i) +
+                                        ".init.log' 2>&1");
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  }
+  // fedseg-client join as region i; its output goes to <run>/r<i>.log. In mode dp its ledger is
+  // created first (once) unless o.init_ledger is false.
   std::unique_ptr<Process> StartRegion(int i, const RegionOptions& o = {}) const {
+    const std::string config = WriteRegionConfig(i, o);
+    if (o.epsilon_budget > 0 && o.init_ledger && !std::filesystem::exists(LedgerPath(i))) {
+      EXPECT_EQ(InitLedger(i, config), 0)
+          << ReadAll(run_ + "/r" + std::to_string(i) + ".init.log");
+    }
     return std::make_unique<Process>(
-        std::vector<std::string>{RegionBinary(o), "join", "--config", WriteRegionConfig(i, o)},
+        std::vector<std::string>{RegionBinary(o), "join", "--config", config},
         run_ + "/r" + std::to_string(i) + ".log");
   }
 
