@@ -35,8 +35,7 @@ Result<LedgerHeads> LedgerHeads::Load(const std::string& path) {
   return h;
 }
 
-Status LedgerHeads::Observe(const std::string& region, const std::string& head,
-                            uint64_t entries) {
+Status LedgerHeads::Observe(const std::string& region, const std::string& head, uint64_t entries) {
   if (head.empty()) return Status::OK();
   if (!IsSha256Hex(head)) {
     return Status::InvalidArgument("region " + region +

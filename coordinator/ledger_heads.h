@@ -22,7 +22,7 @@ namespace fedseg::coordinator {
 class LedgerHeads {
  public:
   struct Head {
-    std::string head;     // lowercase hex SHA-256 of the ledger's last entry
+    std::string head;      // lowercase hex SHA-256 of the ledger's last entry
     uint64_t entries = 0;  // its release entries (the head's seq)
   };
 

@@ -42,9 +42,7 @@ Status CheckNewAbsolutePath(const std::string& path, const char* what) {
   return Status::OK();
 }
 
-}  // namespace
-
-Result<LedgerInitResult> InitLedger(const LedgerInitOptions& o) {
+Status CheckLedgerInitOptions(const LedgerInitOptions& o) {
   FEDSEG_RETURN_IF_ERROR(CheckLedgerName(o.region, "region"));
   if (!(o.epsilon_budget > 0) || !std::isfinite(o.epsilon_budget)) {
     return Status::InvalidArgument("epsilon_budget must be finite and positive, got " +
@@ -52,34 +50,45 @@ Result<LedgerInitResult> InitLedger(const LedgerInitOptions& o) {
   }
   FEDSEG_RETURN_IF_ERROR(CheckDelta(o.delta));
   FEDSEG_RETURN_IF_ERROR(CheckNewAbsolutePath(o.ledger_path, "the ledger"));
-  FEDSEG_RETURN_IF_ERROR(CheckNewAbsolutePath(o.key_path, "the ledger key"));
   if (o.key_path == o.ledger_path) {
     return Status::InvalidArgument("the ledger key and the ledger must be different files");
   }
+  return Status::OK();
+}
 
+Result<LedgerInitResult> WriteGenesis(const LedgerInitOptions& o) {
+  FEDSEG_ASSIGN_OR_RETURN(PkeyPtr key, LoadLedgerPrivateKey(o.key_path));
+  FEDSEG_RETURN_IF_ERROR(CheckLedgerKeyType(key.get(), o.key_path));
+  FEDSEG_ASSIGN_OR_RETURN(std::string public_key, LedgerPublicKeyBase64(key.get()));
+  nlohmann::json genesis =
+      MakeLedgerGenesisContent(GenesisTimeUtc(), o.region, public_key, o.epsilon_budget, o.delta);
+  const std::string hash = Sha256Hex(genesis.dump());
+  FEDSEG_ASSIGN_OR_RETURN(std::string signature,
+                          SignLedgerHash(key.get(), hash, kLedgerSignatureContext));
+  genesis["hash"] = hash;
+  genesis["signature"] = signature;
+  Status wrote = CreateFileExclusive(o.ledger_path, genesis.dump() + "\n", 0600);
+  if (!wrote.ok()) return wrote.WithContext("writing the ledger");
+  return LedgerInitResult{hash, public_key};
+}
+
+}  // namespace
+
+Result<LedgerInitResult> CreateLedgerWithKey(const LedgerInitOptions& o) {
+  FEDSEG_RETURN_IF_ERROR(CheckLedgerInitOptions(o));
+  return WriteGenesis(o);
+}
+
+Result<LedgerInitResult> InitLedger(const LedgerInitOptions& o) {
+  FEDSEG_RETURN_IF_ERROR(CheckLedgerInitOptions(o));
+  FEDSEG_RETURN_IF_ERROR(CheckNewAbsolutePath(o.key_path, "the ledger key"));
   FEDSEG_ASSIGN_OR_RETURN(std::string pem, GenerateLedgerKeyPem());
   Status wrote_key = CreateFileExclusive(o.key_path, pem, 0600);
   OPENSSL_cleanse(pem.data(), pem.size());
   if (!wrote_key.ok()) return wrote_key.WithContext("writing the ledger key");
-  auto fail = [&](Status st) {
-    ::unlink(o.key_path.c_str());  // ours: made a moment ago, never used
-    return st;
-  };
-  Result<PkeyPtr> key = LoadLedgerPrivateKey(o.key_path);
-  if (!key.ok()) return fail(key.status());
-  Result<std::string> public_key = LedgerPublicKeyBase64(key->get());
-  if (!public_key.ok()) return fail(public_key.status());
-
-  nlohmann::json genesis =
-      MakeLedgerGenesisContent(GenesisTimeUtc(), o.region, *public_key, o.epsilon_budget, o.delta);
-  const std::string hash = Sha256Hex(genesis.dump());
-  Result<std::string> signature = SignLedgerHash(key->get(), hash, kLedgerSignatureContext);
-  if (!signature.ok()) return fail(signature.status());
-  genesis["hash"] = hash;
-  genesis["signature"] = *signature;
-  Status wrote = CreateFileExclusive(o.ledger_path, genesis.dump() + "\n", 0600);
-  if (!wrote.ok()) return fail(wrote.WithContext("writing the ledger"));
-  return LedgerInitResult{hash, *public_key};
+  Result<LedgerInitResult> r = WriteGenesis(o);
+  if (!r.ok()) ::unlink(o.key_path.c_str());  // ours: made a moment ago, never used
+  return r;
 }
 
 }  // namespace fedseg::privacy

@@ -24,6 +24,11 @@ struct LedgerInitResult {
   std::string public_key;    // base64 DER of the ledger key's public half
 };
 
+// Writes a new ledger (mode 0600, never over an existing file) whose genesis entry records the
+// public half of the EXISTING key at options.key_path and signs with it: the second half of
+// InitLedger, for tools and tests that hold a key already. Returns the genesis hash.
+Result<LedgerInitResult> CreateLedgerWithKey(const LedgerInitOptions& options);
+
 // Generates the key, writes it (mode 0600, crash-safe, never over an existing file), then the
 // ledger with its genesis entry (mode 0600, the same way). If the ledger cannot be written, the key
 // just made is removed. Errors name the path or the field.
