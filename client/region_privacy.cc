@@ -7,7 +7,6 @@
 #include "client/privacy_policy.h"
 #include "common/base/serialization.h"
 #include "common/base/sha256.h"
-#include "privacy/accounting/number_format.h"
 
 namespace fedseg::client {
 
@@ -34,11 +33,11 @@ Result<std::unique_ptr<privacy::LedgerWriter>> OpenRegionLedger(const RegionConf
   // The genesis entry's budget is the region's lifetime budget: a config that states another
   // one was edited after `ledger init` (raising it would hand the region a fresh budget).
   if (ledger->epsilon_budget() != config.epsilon_budget || ledger->budget_delta() != config.delta) {
+    auto shown = [](double v) { return nlohmann::json(v).dump(); };  // shortest exact form
     return Status::FailedPrecondition(
-        "privacy.epsilon_budget " + privacy::FormatShortest(config.epsilon_budget) +
-        " and privacy.delta " + privacy::FormatShortest(config.delta) + " differ from the budget " +
-        privacy::FormatShortest(ledger->epsilon_budget()) + " at delta " +
-        privacy::FormatShortest(ledger->budget_delta()) + " recorded in ledger " + config.ledger +
+        "privacy.epsilon_budget " + shown(config.epsilon_budget) + " and privacy.delta " +
+        shown(config.delta) + " differ from the budget " + shown(ledger->epsilon_budget()) +
+        " at delta " + shown(ledger->budget_delta()) + " recorded in ledger " + config.ledger +
         " when it was created; the ledger's budget is the region's lifetime budget");
   }
   return ledger;

@@ -46,6 +46,14 @@ Result<std::unique_ptr<LedgerWriter>> LedgerWriter::Open(const std::string& path
                                                          AccountantKind accountant) {
   FEDSEG_RETURN_IF_ERROR(CheckLedgerName(region, "region"));
   FEDSEG_RETURN_IF_ERROR(CheckLedgerName(run_id, "run_id"));
+  struct stat path_stat {};
+  if (::stat(path.c_str(), &path_stat) != 0 && errno == ENOENT) {
+    // Never a fresh, empty ledger in its place: that would reset the region's spent budget.
+    return Status::NotFound("ledger " + path +
+                            " does not exist: create it once with `fedseg-client ledger init "
+                            "--config <region config>` (a missing ledger is never replaced by a "
+                            "fresh budget; if it was moved, point privacy.ledger at it)");
+  }
   FEDSEG_ASSIGN_OR_RETURN(PkeyPtr key, LoadLedgerPrivateKey(key_file));
   FEDSEG_RETURN_IF_ERROR(CheckLedgerKeyType(key.get(), key_file));
 
@@ -56,14 +64,6 @@ Result<std::unique_ptr<LedgerWriter>> LedgerWriter::Open(const std::string& path
   w->kind_ = accountant;
   w->key_ = std::make_unique<Key>(Key{std::move(key)});
 
-  struct stat path_stat {};
-  if (::stat(path.c_str(), &path_stat) != 0 && errno == ENOENT) {
-    // Never a fresh, empty ledger in its place: that would reset the region's spent budget.
-    return Status::NotFound("ledger " + path +
-                            " does not exist: create it once with `fedseg-client ledger init "
-                            "--config <region config>` (a missing ledger is never replaced by a "
-                            "fresh budget; if it was moved, point privacy.ledger at it)");
-  }
   bool created = false;
   FileLock::Options lock_options;
   lock_options.create = false;
