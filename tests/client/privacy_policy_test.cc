@@ -68,7 +68,8 @@ TEST(RegionPolicyConfigTest, ModeNoneIsExplicit) {
 
 TEST(RegionPolicyConfigTest, TheLedgerPathIsAbsoluteAndRequiredInModeDp) {
   json p = {{"epsilon_budget", 3.0}, {"ledger", "ledger.jsonl"}};
-  EXPECT_EQ(ErrorOf(p), "region.json: privacy.ledger must be an absolute path, got \"ledger.jsonl\"");
+  EXPECT_EQ(ErrorOf(p),
+            "region.json: privacy.ledger must be an absolute path, got \"ledger.jsonl\"");
   p["ledger"] = "./ledger.jsonl";
   EXPECT_EQ(ErrorOf(p),
             "region.json: privacy.ledger must be an absolute path, got \"./ledger.jsonl\"");
@@ -92,8 +93,8 @@ TEST(RegionPolicyConfigTest, TheLedgerPathIsAbsoluteAndRequiredInModeDp) {
   // The TLS key never signs the ledger.
   json tls_key = BaseConfig();
   tls_key["tls"]["key"] = "/srv/eu.key";
-  tls_key["privacy"] = {{"epsilon_budget", 3.0}, {"ledger", "/srv/ledger.jsonl"},
-                        {"ledger_key", "/srv/eu.key"}};
+  tls_key["privacy"] = {
+      {"epsilon_budget", 3.0}, {"ledger", "/srv/ledger.jsonl"}, {"ledger_key", "/srv/eu.key"}};
   auto refused = RegionConfigFromJson(tls_key, "region.json");
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.status().message().find(
@@ -134,8 +135,10 @@ TEST(RegionPolicyConfigTest, EachInvalidFieldIsNamed) {
   EXPECT_EQ(with("min_noise_multiplier", 20),
             "region.json: privacy.min_noise_multiplier must not exceed "
             "privacy.max_noise_multiplier");
-  EXPECT_EQ(with("max_clip_norm", 0), "region.json: privacy.max_clip_norm must be a finite number > 0");
-  EXPECT_EQ(with("max_sampling_rate", 0), "region.json: privacy.max_sampling_rate must be in (0, 1]");
+  EXPECT_EQ(with("max_clip_norm", 0),
+            "region.json: privacy.max_clip_norm must be a finite number > 0");
+  EXPECT_EQ(with("max_sampling_rate", 0),
+            "region.json: privacy.max_sampling_rate must be in (0, 1]");
   EXPECT_EQ(with("max_sampling_rate", 1.5),
             "region.json: privacy.max_sampling_rate must be in (0, 1]");
   EXPECT_EQ(with("max_steps_per_round", 0),

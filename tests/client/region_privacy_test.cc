@@ -1,12 +1,11 @@
 #include "client/region_privacy.h"
 
-#include "client/ledger_command.h"
-
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <filesystem>
 
+#include "client/ledger_command.h"
 #include "privacy/accounting/accountant.h"
 #include "privacy/noise/testing/seeded_noise.h"
 
@@ -20,8 +19,9 @@ class RegionPrivacyTest : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new std::string(fs::temp_directory_path() / ("fedseg-rp-" + std::to_string(::getpid())));
     fs::create_directories(*dir_);
-    ok_ = std::system(("bash " FEDSEG_SOURCE_DIR "/scripts/gen-certs.sh --out " + *dir_ +
-                       " eu >/dev/null").c_str()) == 0;
+    ok_ = std::system(
+              ("bash " FEDSEG_SOURCE_DIR "/scripts/gen-certs.sh --out " + *dir_ + " eu >/dev/null")
+                  .c_str()) == 0;
   }
   static void TearDownTestSuite() {
     fs::remove_all(*dir_);
@@ -47,9 +47,8 @@ class RegionPrivacyTest : public ::testing::Test {
       Result<LedgerInitReport> r = InitRegionLedger(c);
       EXPECT_TRUE(r.ok()) << r.status().ToString();
     }
-    return RegionPrivacy::Create(c, n, run, [](uint64_t seed) {
-      return privacy::MakeInsecureSeededNoiseForTesting(seed);
-    });
+    return RegionPrivacy::Create(
+        c, n, run, [](uint64_t seed) { return privacy::MakeInsecureSeededNoiseForTesting(seed); });
   }
   static protocol::TrainingPlan Plan(double sigma, int rounds) {
     protocol::TrainingPlan p;
@@ -136,7 +135,8 @@ TEST_F(RegionPrivacyTest, TheRdpAccountantCanBeChosen) {
   EXPECT_EQ((*p)->epsilon_spent(), privacy::ComputeEpsilon(0.05, 1.0, 20, 1e-5)->epsilon);
   c.accountant = "moments";
   c.coordinator_host = "127.0.0.1";
-  EXPECT_EQ(c.Validate().message(), "privacy.accountant must be \"pld\" or \"rdp\", got \"moments\"");
+  EXPECT_EQ(c.Validate().message(),
+            "privacy.accountant must be \"pld\" or \"rdp\", got \"moments\"");
 }
 
 // A budget all but spent calibrates to a huge sigma: past the ceiling the region declines with a

@@ -49,7 +49,7 @@ struct CoordinatorOptions {
   bool scale_timeouts = true;
   bool dp = false;
   double noise_multiplier = 0;  // privacy.noise_multiplier: 0 = each region calibrates
-  nlohmann::json status;  // the "status" section; null: none
+  nlohmann::json status;        // the "status" section; null: none
 };
 
 // Region i's config: certificate r<i>, the i-th shard.
@@ -61,7 +61,7 @@ struct RegionOptions {
   // The test-only seeded noise (noise_seed 1000 + i): runs the test build
   // fedseg-client-seeded-noise, the only one that accepts it.
   bool seeded_noise = false;
-  bool save_model = true;     // output.model = <run>/r<i>.fsm
+  bool save_model = true;  // output.model = <run>/r<i>.fsm
   bool scale_timeouts = true;
   // Mode dp: StartRegion runs `fedseg-client ledger init` first when the ledger does not exist
   // yet (what an operator does once per region); false leaves it missing.
@@ -134,8 +134,7 @@ class FederationFixture : public ::testing::Test {
            {"Month", "VisitorType", "Weekend", "OperatingSystems", "Browser", "Region",
             "TrafficType"}}}},
         {"model", {{"hidden", {16}}, {"seed", 7}}},
-        {"training",
-         {{"rounds", o.rounds}, {"local_epochs", o.local_epochs}, {"batch_size", 32}}},
+        {"training", {{"rounds", o.rounds}, {"local_epochs", o.local_epochs}, {"batch_size", 32}}},
         {"federation",
          {{"min_regions", o.min_regions},
           {"round_deadline_s", t(o.round_deadline_s)},
@@ -207,19 +206,22 @@ class FederationFixture : public ::testing::Test {
   // `fedseg-client ledger init --config` for region i's config; its exit status (0 = created).
   // Output goes to <run>/r<i>.init.log.
   int InitLedger(int i, const std::string& config) const {
-    const int rc = fedseg::testing::Run(kBin + "/fedseg-client ledger init --config '" + config +
-                                        "' >>'" + run_ + "/r" + std::to_string(i) +
-                                        ".init.log' 2>&1");
+    const int rc =
+        fedseg::testing::Run(kBin + "/fedseg-client ledger init --config '" + config + "' >>'" +
+                             run_ + "/r" + std::to_string(i) + ".init.log' 2>&1");
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
   }
-  // fedseg-client join as region i; its output goes to <run>/r<i>.log. In mode dp its ledger is
-  // created first (once) unless o.init_ledger is false.
+  // In mode dp, region i's ledger is created once (`fedseg-client ledger init` on `config`, what
+  // its operator does before the first join) unless o.init_ledger is false or it exists.
+  void EnsureLedger(int i, const RegionOptions& o, const std::string& config) const {
+    if (o.epsilon_budget > 0 && o.init_ledger && !std::filesystem::exists(LedgerPath(i))) {
+      EXPECT_EQ(InitLedger(i, config), 0) << ReadAll(run_ + "/r" + std::to_string(i) + ".init.log");
+    }
+  }
+  // fedseg-client join as region i; its output goes to <run>/r<i>.log. See EnsureLedger.
   std::unique_ptr<Process> StartRegion(int i, const RegionOptions& o = {}) const {
     const std::string config = WriteRegionConfig(i, o);
-    if (o.epsilon_budget > 0 && o.init_ledger && !std::filesystem::exists(LedgerPath(i))) {
-      EXPECT_EQ(InitLedger(i, config), 0)
-          << ReadAll(run_ + "/r" + std::to_string(i) + ".init.log");
-    }
+    EnsureLedger(i, o, config);
     return std::make_unique<Process>(
         std::vector<std::string>{RegionBinary(o), "join", "--config", config},
         run_ + "/r" + std::to_string(i) + ".log");

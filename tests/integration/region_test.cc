@@ -38,6 +38,7 @@ class RegionTest : public testing::FederationFixture {
     nlohmann::json c = nlohmann::json::parse(ReadAll(path));
     edit(c);
     std::ofstream(path) << c.dump(2);
+    EnsureLedger(i, o, path);
     return std::make_unique<Process>(
         std::vector<std::string>{RegionBinary(o), "join", "--config", path},
         run_ + "/r" + std::to_string(i) + ".log");
@@ -242,8 +243,8 @@ class RegionPolicyTest : public RegionTest {
       }
     }
     const std::string out = run_ + "/r3.verify.json";
-    const int vrc = testing::Run(kBin + "/fedseg-audit verify " + run_ + "/r3.ledger.jsonl --cert " +
-                                 Pki() + "/r3.crt --json > " + out);
+    const int vrc = testing::Run(kBin + "/fedseg-audit verify " + run_ +
+                                 "/r3.ledger.jsonl --cert " + Pki() + "/r3.crt --json > " + out);
     EXPECT_EQ(WEXITSTATUS(vrc), 0) << ReadAll(out);
     nlohmann::json v = nlohmann::json::parse(ReadAll(out), nullptr, false);
     EXPECT_EQ(v.value("ok", false), true) << ReadAll(out);
@@ -281,7 +282,8 @@ TEST_F(RegionPolicyTest, ExactStatisticsAreDeclinedUnderTheDefaultFloor) {
   co.dp = false;  // r1 and r2 (mode none, no budget) train; r3 declines before the plan
   // r3 keeps the default privacy.min_stats_noise_multiplier (30); the coordinator asks for exact
   // statistics (stats_noise_multiplier 0).
-  const Outcome o = Run(co, [](nlohmann::json& c) { c["privacy"].erase("min_stats_noise_multiplier"); });
+  const Outcome o =
+      Run(co, [](nlohmann::json& c) { c["privacy"].erase("min_stats_noise_multiplier"); });
   const std::string reason =
       "privacy.min_stats_noise_multiplier: the coordinator asks for data statistics with noise "
       "multiplier 0, below this region's floor 30 (exact statistics)";
