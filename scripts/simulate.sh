@@ -20,7 +20,8 @@
 # and F1 of segment's own decisions at the model's decision rule and at arg-max (DIR/heldout.txt;
 # docs/quickstart.md, "Decision threshold"). --dp-epsilon E trains with DP-SGD under a
 # budget of E per region (delta 1e-5 unless --dp-delta), each region keeping a signed privacy
-# ledger in DIR/data/<region>/ledger.jsonl (check it with `fedseg-audit verify`). --baselines also trains the same MLP on
+# ledger in DIR/data/<region>/ledger.jsonl, created with `fedseg-client ledger init` before its
+# first join (check it with `fedseg-audit verify`). --baselines also trains the same MLP on
 # the pooled training rows and on each region alone, and compares them with the federated model.
 # A --run-dir that holds an earlier run's outputs is refused unless --fresh, which moves them to
 # DIR/previous/<time>/ (fedseg-coordinator --fresh) and starts a new run there.
