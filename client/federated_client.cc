@@ -54,8 +54,8 @@ int FederatedClient::Run() {
     }
     config_.region = *cn;
   }
-  log_ = std::make_shared<spdlog::logger>(config_.region,
-                                          std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+  log_ = std::make_shared<spdlog::logger>(
+      config_.region, std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
   log_->set_pattern("%Y-%m-%dT%H:%M:%S.%e [%n] %^%l%$ %v");
   log_->set_level(options_.log_level);
   if (Status st = CheckSeededNoiseAvailable(config_, options_.seeded_noise); !st.ok()) {
@@ -72,26 +72,25 @@ int FederatedClient::Run() {
     }
   }
   if (config_.dp_mode()) {
-    log_->info(
-        "privacy policy: mode dp, budget epsilon {} at delta {:.3g}; accepts DP-SGD with "
-        "noise multiplier >= {}, clip norm <= {}, sampling rate <= {}, <= {} steps per "
-        "round, statistics noise multiplier >= {}",
-        config_.epsilon_budget, config_.delta, config_.min_noise_multiplier, config_.max_clip_norm,
-        config_.max_sampling_rate, config_.max_steps_per_round, config_.min_stats_noise_multiplier);
+    log_->info("privacy policy: mode dp, budget epsilon {} at delta {:.3g}; accepts DP-SGD with "
+               "noise multiplier >= {}, clip norm <= {}, sampling rate <= {}, <= {} steps per "
+               "round, statistics noise multiplier >= {}",
+               config_.epsilon_budget, config_.delta, config_.min_noise_multiplier,
+               config_.max_clip_norm, config_.max_sampling_rate, config_.max_steps_per_round,
+               config_.min_stats_noise_multiplier);
   } else {
-    log_->info(
-        "privacy policy: mode none (no differential privacy: statistics, updates and "
-        "evaluations are sent exactly)");
+    log_->info("privacy policy: mode none (no differential privacy: statistics, updates and "
+               "evaluations are sent exactly)");
   }
 
   std::mt19937_64 jitter(std::random_device{}());
   int backoff = config_.backoff_initial_ms;
   auto last_connected = std::chrono::steady_clock::now();
   for (;;) {
-    auto conn = net::TlsClientConnection::Connect(
-        config_.coordinator_host, config_.coordinator_port, config_.tls,
-        std::chrono::milliseconds(config_.connect_timeout_ms),
-        net::TcpKeepalive{std::chrono::seconds(config_.dead_peer_timeout_s)});
+    auto conn = net::TlsClientConnection::Connect(config_.coordinator_host, config_.coordinator_port,
+                                             config_.tls,
+                                             std::chrono::milliseconds(config_.connect_timeout_ms),
+                                             net::TcpKeepalive{std::chrono::seconds(config_.dead_peer_timeout_s)});
     if (conn.ok()) {
       last_connected = std::chrono::steady_clock::now();
       backoff = config_.backoff_initial_ms;
@@ -108,11 +107,9 @@ int FederatedClient::Run() {
     // After the final evaluation only Done was missing: a coordinator that stays unreachable has
     // finished the run (its final.fsm holds the model), so stop soon instead of retrying for long.
     constexpr int kAfterRunGraceS = 5;
-    if (final_evaluation_seen_ &&
-        waited > std::chrono::seconds(std::min(kAfterRunGraceS, config_.give_up_after_s))) {
-      log_->error(
-          "the coordinator is gone after the final evaluation: the run has ended without "
-          "sending this region the final model (it is final.fsm in the run directory)");
+    if (final_evaluation_seen_ && waited > std::chrono::seconds(std::min(kAfterRunGraceS, config_.give_up_after_s))) {
+      log_->error("the coordinator is gone after the final evaluation: the run has ended without "
+                  "sending this region the final model (it is final.fsm in the run directory)");
       return 1;
     }
     if (waited > std::chrono::seconds(config_.give_up_after_s)) {
@@ -244,10 +241,9 @@ FederatedClient::Outcome FederatedClient::Session(net::TlsClientConnection& conn
         }
         DrainReady(conn);
         if (RoundSuperseded()) {
-          log_->info(
-              "round {}: the round ended while this region was training; the late answer "
-              "is not sent",
-              r.round);
+          log_->info("round {}: the round ended while this region was training; the late answer "
+                     "is not sent",
+                     r.round);
           break;
         }
         st = conn.Send(answer->type, answer->payload, io_timeout);
@@ -276,8 +272,7 @@ FederatedClient::Outcome FederatedClient::Session(net::TlsClientConnection& conn
         return e.message.rfind("refused", 0) == 0 ? Outcome::kFatal : Outcome::kReconnect;
       }
       default:
-        log_->error("unexpected {} message from the coordinator",
-                    protocol::MessageTypeName(frame->type));
+        log_->error("unexpected {} message from the coordinator", protocol::MessageTypeName(frame->type));
         return Outcome::kReconnect;
     }
   }
@@ -314,16 +309,16 @@ Result<net::Frame> FederatedClient::HandleSummaryRequest(const protocol::Summary
       // The ledger is opened (and created) so the Decline carries its head.
       FEDSEG_RETURN_IF_ERROR(OpenPrivacy(welcome_run_, train_raw_.num_rows()));
     }
-    return protocol::MakeFrame(protocol::MessageType::kDecline, MakeDecline(0, decision.reason));
+    return protocol::MakeFrame(protocol::MessageType::kDecline,
+                               MakeDecline(0, decision.reason));
   }
   protocol::SummaryReplyMsg reply{{}, train_raw_.num_rows(), test_raw_.num_rows()};
   if (req.noise_multiplier > 0) {
     // Private statistics: Gaussian noise on clipped values, recorded in the ledger.
-    FEDSEG_RETURN_IF_ERROR(
-        OpenPrivacy(welcome_run_, train_raw_.num_rows()).WithContext("privacy set-up"));
-    FEDSEG_ASSIGN_OR_RETURN(
-        reply.summary,
-        privacy_->ReleaseSummary(train_raw_, req.noise_multiplier, contract_->bounds, 0));
+    FEDSEG_RETURN_IF_ERROR(OpenPrivacy(welcome_run_, train_raw_.num_rows())
+                               .WithContext("privacy set-up"));
+    FEDSEG_ASSIGN_OR_RETURN(reply.summary, privacy_->ReleaseSummary(train_raw_, req.noise_multiplier,
+                                                                     contract_->bounds, 0));
   } else {
     reply.summary = Summarize(train_raw_);
   }
@@ -388,11 +383,10 @@ Status FederatedClient::HandleWelcome(const protocol::WelcomeMsg& msg) {
     // ignores (whoever picks the split picks which private rows are evaluated on).
     if (msg.contract.test_fraction != config_.test_fraction ||
         msg.contract.split_seed != config_.split_seed) {
-      log_->info(
-          "the coordinator's contract suggests test fraction {} and split seed {}; this "
-          "region splits with its own data.test_fraction {} and data.split_seed {}",
-          msg.contract.test_fraction, msg.contract.split_seed, config_.test_fraction,
-          config_.split_seed);
+      log_->info("the coordinator's contract suggests test fraction {} and split seed {}; this "
+                 "region splits with its own data.test_fraction {} and data.split_seed {}",
+                 msg.contract.test_fraction, msg.contract.split_seed, config_.test_fraction,
+                 config_.split_seed);
     }
     auto [tr, te] = data::StratifiedSplit(all.labels, config_.test_fraction, config_.split_seed);
     train_raw_ = data::SelectRows(all, tr);
@@ -427,18 +421,16 @@ Status FederatedClient::HandleSetup(const protocol::SetupMsg& msg) {
   if (config_.dp_mode()) FEDSEG_RETURN_IF_ERROR(OpenPrivacy(msg.run_id, train_.rows()));
   if (summary_declined_run_ == msg.run_id && !summary_declined_run_.empty()) {
     plan_decline_ = summary_decline_reason_;
-    log_->warn(
-        "this region declined the run's data summary, so it declines every round of it "
-        "too: {}",
-        summary_decline_reason_);
+    log_->warn("this region declined the run's data summary, so it declines every round of it "
+               "too: {}",
+               summary_decline_reason_);
     return Status::OK();
   }
   if (!decision.accept) {
     plan_decline_ = decision.reason;
-    log_->warn(
-        "the coordinator's training plan is outside this region's privacy policy; every "
-        "round will be declined: {}{}",
-        decision.reason, decision.detail.empty() ? "" : " (" + decision.detail + ")");
+    log_->warn("the coordinator's training plan is outside this region's privacy policy; every "
+               "round will be declined: {}{}",
+               decision.reason, decision.detail.empty() ? "" : " (" + decision.detail + ")");
     return Status::OK();
   }
   if (msg.plan.dp) {
@@ -462,10 +454,9 @@ Result<net::Frame> FederatedClient::HandleRound(const protocol::RoundStartMsg& m
       Sha256Hex(std::string_view(reinterpret_cast<const char*>(msg.weights.data()),
                                  msg.weights.size() * sizeof(float)));
   if (last_answer_ && key == last_round_key_) {
-    log_->info(
-        "round {}: the coordinator asks again for the same round and model (it restarted): "
-        "sending the same answer again, no new training and no new privacy spend",
-        msg.round);
+    log_->info("round {}: the coordinator asks again for the same round and model (it restarted): "
+               "sending the same answer again, no new training and no new privacy spend",
+               msg.round);
     return *last_answer_;
   }
   FEDSEG_ASSIGN_OR_RETURN(net::Frame answer, ComputeRoundAnswer(msg));
@@ -530,11 +521,10 @@ Result<net::Frame> FederatedClient::ComputeRoundAnswer(const protocol::RoundStar
     up.epsilon_spent = privacy_->epsilon_spent();
     up.ledger_head = privacy_->ledger_head();
     up.ledger_entries = static_cast<uint64_t>(privacy_->ledger_entries());
-    log_->info(
-        "round {}: DP-SGD {} steps (q {:.4f}, sigma {:.3f}, clipped {:.0f}%), epsilon now "
-        "{:.4f} of {:.4f}",
-        msg.round, rep.steps, plan.dp.sampling_rate, plan.dp.noise_multiplier,
-        100 * rep.clipped_fraction, privacy_->epsilon_spent(), privacy_->budget());
+    log_->info("round {}: DP-SGD {} steps (q {:.4f}, sigma {:.3f}, clipped {:.0f}%), epsilon now "
+               "{:.4f} of {:.4f}",
+               msg.round, rep.steps, plan.dp.sampling_rate, plan.dp.noise_multiplier,
+               100 * rep.clipped_fraction, privacy_->epsilon_spent(), privacy_->budget());
   } else {
     ml::TrainConfig tc;
     tc.epochs = s.plan.local_epochs;
@@ -547,12 +537,11 @@ Result<net::Frame> FederatedClient::ComputeRoundAnswer(const protocol::RoundStar
     tc.seed = DeriveSeed(msg.seed, config_.region);
     tc.threads = config_.threads;
     ProgressLine bar;  // a terminal gets a bar per local epoch; logs get the summary line below
-    FEDSEG_ASSIGN_OR_RETURN(ml::TrainReport rep,
-                            ml::Train(model, train_, nullptr, tc, [&](const ml::EpochReport& e) {
-                              if (!options_.progress) return;
-                              bar.Update("round " + std::to_string(msg.round) + " local training " +
-                                         ProgressBar(static_cast<double>(e.epoch) / tc.epochs));
-                            }));
+    FEDSEG_ASSIGN_OR_RETURN(ml::TrainReport rep, ml::Train(model, train_, nullptr, tc, [&](const ml::EpochReport& e) {
+      if (!options_.progress) return;
+      bar.Update("round " + std::to_string(msg.round) + " local training " +
+                 ProgressBar(static_cast<double>(e.epoch) / tc.epochs));
+    }));
     bar.Done();
     train_loss = rep.history.empty() ? 0.0 : rep.history.back().train_loss;
     Eigen::VectorXf delta = model.params() - global;
@@ -572,8 +561,7 @@ Status FederatedClient::SaveFinalModel(const std::vector<float>& weights) {
   FEDSEG_ASSIGN_OR_RETURN(ml::Mlp model, ml::Mlp::Create(setup_->spec));
   FEDSEG_RETURN_IF_ERROR(model.SetParams(Eigen::Map<const Eigen::VectorXf>(
       weights.data(), static_cast<Eigen::Index>(weights.size()))));
-  nlohmann::json meta = {
-      {"mode", "federated"}, {"run_id", setup_->run_id}, {"region", config_.region}};
+  nlohmann::json meta = {{"mode", "federated"}, {"run_id", setup_->run_id}, {"region", config_.region}};
   if (contract_ && !contract_->feature_spec.empty()) {
     meta["feature_spec"] = nlohmann::json::parse(contract_->feature_spec, nullptr, false);
   }

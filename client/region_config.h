@@ -16,25 +16,25 @@
 namespace fedseg::client {
 
 struct RegionConfig {
-  std::string region;  // identity; defaults to the certificate's subject CN
+  std::string region;               // identity; defaults to the certificate's subject CN
   std::string coordinator_host = "127.0.0.1";
   uint16_t coordinator_port = 7443;
   net::TlsConfig tls;
-  std::string train_data;  // the region's private table (CSV)
-  std::string spec_file;   // or: a feature spec over its raw sources (docs/features.md)
-  std::string test_data;   // optional held-out table; else a stratified split
+  std::string train_data;           // the region's private table (CSV)
+  std::string spec_file;            // or: a feature spec over its raw sources (docs/features.md)
+  std::string test_data;            // optional held-out table; else a stratified split
   std::string id_column;
-  std::string delimiter;           // "", ",", ";", "tab", "|"
-  double min_category_count = 10;  // categories held by fewer rows are not sent (k)
-  std::string model_out;           // where to save the final global model (optional)
-  int threads = 0;                 // OpenMP threads for local training (0 = all cores)
+  std::string delimiter;            // "", ",", ";", "tab", "|"
+  double min_category_count = 10;   // categories held by fewer rows are not sent (k)
+  std::string model_out;            // where to save the final global model (optional)
+  int threads = 0;                  // OpenMP threads for local training (0 = all cores)
   int connect_timeout_ms = 10000;
-  int receive_timeout_s = 1800;  // the longest silence tolerated between two messages
-  int backoff_initial_ms = 250;  // reconnect: exponential backoff with full jitter
+  int receive_timeout_s = 1800;     // the longest silence tolerated between two messages
+  int backoff_initial_ms = 250;     // reconnect: exponential backoff with full jitter
   int backoff_max_ms = 15000;
-  int give_up_after_s = 900;     // stop reconnecting after this long without a connection
-  int dead_peer_timeout_s = 60;  // drop the connection when the coordinator is unreachable
-                                 // this long (TCP keepalive); 0 = off
+  int give_up_after_s = 900;        // stop reconnecting after this long without a connection
+  int dead_peer_timeout_s = 60;     // drop the connection when the coordinator is unreachable
+                                    // this long (TCP keepalive); 0 = off
   // The region's own split of its table when it has no data.test: the coordinator's contract
   // carries a test_fraction and split_seed too, which the region ignores (it would let the
   // coordinator choose which private rows the model is evaluated on).
@@ -42,19 +42,19 @@ struct RegionConfig {
   uint64_t split_seed = 42;
   // Privacy policy (docs/privacy.md, "The region's privacy policy"): enforced by the region
   // whatever the coordinator asks; a plan outside it is declined, naming the rule.
-  std::string mode;                // "dp" or "none"; "" = "dp" when a budget is set, else an error
-  double epsilon_budget = 0.0;     // required (> 0) in mode dp; must be 0 in mode none
-  double delta = 1e-6;             // chosen by the operator, never derived from the row count
-  std::string accountant = "pld";  // "pld" or "rdp": how ε is computed, calibrated and recorded
-  std::string ledger;              // privacy ledger (JSON lines): absolute, required in mode dp;
-                                   // created once by `fedseg-client ledger init`
-  std::string ledger_key;          // its signing key (absolute); "" = ledger + ".key"
+  std::string mode;                 // "dp" or "none"; "" = "dp" when a budget is set, else an error
+  double epsilon_budget = 0.0;      // required (> 0) in mode dp; must be 0 in mode none
+  double delta = 1e-6;              // chosen by the operator, never derived from the row count
+  std::string accountant = "pld";   // "pld" or "rdp": how ε is computed, calibrated and recorded
+  std::string ledger;               // privacy ledger (JSON lines): absolute, required in mode dp;
+                                    // created once by `fedseg-client ledger init`
+  std::string ledger_key;           // its signing key (absolute); "" = ledger + ".key"
   // What a plan must respect in mode dp (floors and ceilings on the coordinator's choices).
-  double min_noise_multiplier = 0.5;         // DP-SGD sigma, fixed or calibrated
-  double max_clip_norm = 10.0;               // DP-SGD clip norm C
-  double max_sampling_rate = 0.25;           // q = batch / training rows
-  int64_t max_steps_per_round = 10000;       // DP-SGD steps = local epochs / q
-  double min_stats_noise_multiplier = 30.0;  // sigma of the data summary's Gaussian mechanisms
+  double min_noise_multiplier = 0.5;        // DP-SGD sigma, fixed or calibrated
+  double max_clip_norm = 10.0;              // DP-SGD clip norm C
+  double max_sampling_rate = 0.25;          // q = batch / training rows
+  int64_t max_steps_per_round = 10000;      // DP-SGD steps = local epochs / q
+  double min_stats_noise_multiplier = 30.0; // sigma of the data summary's Gaussian mechanisms
   // Past this noise multiplier the region's updates are mostly noise: it declines the round
   // instead of training (docs/privacy.md, "Noise ceiling").
   double max_noise_multiplier = 10.0;
@@ -76,8 +76,7 @@ struct RegionConfig {
 // table).
 const std::vector<ConfigField<RegionConfig>>& RegionConfigFields();
 
-Result<RegionConfig> LoadRegionConfig(const std::string& path,
-                                      const nlohmann::json& overrides = {});
+Result<RegionConfig> LoadRegionConfig(const std::string& path, const nlohmann::json& overrides = {});
 // The same from parsed JSON; `source` names it in messages.
 Result<RegionConfig> RegionConfigFromJson(const nlohmann::json& j, const std::string& source);
 

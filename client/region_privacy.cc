@@ -108,8 +108,7 @@ Result<data::DataSummary> RegionPrivacy::ReleaseSummary(
   for (const auto& [col, b] : bounds) {
     if (b.size() == 2) sc.bounds[col] = {b[0], b[1]};
   }
-  FEDSEG_ASSIGN_OR_RETURN(privacy::PrivateSummary ps,
-                          privacy::PrivateSummarize(train, sc, *noise_));
+  FEDSEG_ASSIGN_OR_RETURN(privacy::PrivateSummary ps, privacy::PrivateSummarize(train, sc, *noise_));
   privacy::LedgerRelease r;
   r.round = round;
   r.mechanism = "gaussian";
@@ -139,8 +138,7 @@ Result<double> RegionPrivacy::Calibrate(uint32_t round) {
   if (!ledger_) return Status::FailedPrecondition("no ledger to calibrate against (mode none)");
   // Spend what is left of the budget evenly over the rounds left in this run: the smallest sigma
   // whose total epsilon (earlier ledger entries included) stays within the budget.
-  const int64_t rounds_left =
-      std::max<int64_t>(1, plan_.total_rounds - static_cast<int64_t>(round) + 1);
+  const int64_t rounds_left = std::max<int64_t>(1, plan_.total_rounds - static_cast<int64_t>(round) + 1);
   privacy::LedgerRelease r;
   r.round = round;
   r.mechanism = "sampled_gaussian";
@@ -226,13 +224,11 @@ Result<RegionPrivacy::RoundPlan> RegionPrivacy::PlanRound(uint32_t round) {
     exhausted_ = true;
     plan.decline = true;
     plan.reason =
-        "noise ceiling: the noise this region would need is above its "
-        "privacy.max_noise_multiplier, "
+        "noise ceiling: the noise this region would need is above its privacy.max_noise_multiplier, "
         "so its updates would be mostly noise";
     char buf[160];
-    std::snprintf(buf, sizeof buf,
-                  "noise multiplier %.4g needed, ceiling %.4g (spent epsilon %.4f of %.4f)", sigma_,
-                  max_sigma_, spent_, budget_);
+    std::snprintf(buf, sizeof buf, "noise multiplier %.4g needed, ceiling %.4g (spent epsilon %.4f of %.4f)",
+                  sigma_, max_sigma_, spent_, budget_);
     plan.detail = buf;
     return plan;
   }
