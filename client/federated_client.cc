@@ -63,12 +63,21 @@ int FederatedClient::Run() {
     return 1;
   }
   if (config_.dp_mode()) {
-    log_->info(
-        "privacy policy: mode dp, budget epsilon {} at delta {:.3g}; accepts DP-SGD with "
-        "noise multiplier >= {}, clip norm <= {}, sampling rate <= {}, <= {} steps per "
-        "round, statistics noise multiplier >= {}",
-        config_.epsilon_budget, config_.delta, config_.min_noise_multiplier, config_.max_clip_norm,
-        config_.max_sampling_rate, config_.max_steps_per_round, config_.min_stats_noise_multiplier);
+    // Before connecting: a missing, foreign or broken ledger stops the region here, never after
+    // it has said anything (the writer is closed again at once; each run opens its own).
+    Result<std::unique_ptr<privacy::LedgerWriter>> ledger = OpenRegionLedger(config_, "preflight");
+    if (!ledger.ok()) {
+      log_->error("privacy ledger: {}", ledger.status().message());
+      return 1;
+    }
+  }
+  if (config_.dp_mode()) {
+    log_->info("privacy policy: mode dp, budget epsilon {} at delta {:.3g}; accepts DP-SGD with "
+               "noise multiplier >= {}, clip norm <= {}, sampling rate <= {}, <= {} steps per "
+               "round, statistics noise multiplier >= {}",
+               config_.epsilon_budget, config_.delta, config_.min_noise_multiplier,
+               config_.max_clip_norm, config_.max_sampling_rate, config_.max_steps_per_round,
+               config_.min_stats_noise_multiplier);
   } else {
     log_->info(
         "privacy policy: mode none (no differential privacy: statistics, updates and "
@@ -284,11 +293,12 @@ Status FederatedClient::OpenPrivacy(const std::string& run, size_t n_train) {
 }
 
 protocol::DeclineMsg FederatedClient::MakeDecline(uint32_t round, const std::string& reason) const {
-  protocol::DeclineMsg d{round, reason, 0.0, config_.epsilon_budget, ""};
+  protocol::DeclineMsg d{round, reason, 0.0, config_.epsilon_budget, "", 0};
   if (privacy_) {
     d.epsilon_spent = privacy_->epsilon_spent();
     d.epsilon_budget = privacy_->budget();
     d.ledger_head = privacy_->ledger_head();
+    d.ledger_entries = static_cast<uint64_t>(privacy_->ledger_entries());
   }
   return d;
 }
@@ -520,6 +530,7 @@ Result<net::Frame> FederatedClient::ComputeRoundAnswer(const protocol::RoundStar
     up.epsilon_budget = privacy_->budget();
     up.epsilon_delta = privacy_->delta();
     up.ledger_head = privacy_->ledger_head();
+    up.ledger_entries = static_cast<uint64_t>(privacy_->ledger_entries());
   }
   if (!msg.train) {
     log_->info(
@@ -544,11 +555,11 @@ Result<net::Frame> FederatedClient::ComputeRoundAnswer(const protocol::RoundStar
                                          up.delta.size() * sizeof(float)))));
     up.epsilon_spent = privacy_->epsilon_spent();
     up.ledger_head = privacy_->ledger_head();
-    log_->info(
-        "round {}: DP-SGD {} steps (q {:.4f}, sigma {:.3f}, clipped {:.0f}%), epsilon now "
-        "{:.4f} of {:.4f}",
-        msg.round, rep.steps, plan.dp.sampling_rate, plan.dp.noise_multiplier,
-        100 * rep.clipped_fraction, privacy_->epsilon_spent(), privacy_->budget());
+    up.ledger_entries = static_cast<uint64_t>(privacy_->ledger_entries());
+    log_->info("round {}: DP-SGD {} steps (q {:.4f}, sigma {:.3f}, clipped {:.0f}%), epsilon now "
+               "{:.4f} of {:.4f}",
+               msg.round, rep.steps, plan.dp.sampling_rate, plan.dp.noise_multiplier,
+               100 * rep.clipped_fraction, privacy_->epsilon_spent(), privacy_->budget());
   } else {
     ml::TrainConfig tc;
     tc.epochs = s.plan.local_epochs;

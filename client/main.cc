@@ -9,6 +9,7 @@
 
 #include "client/features_command.h"
 #include "client/federated_client.h"
+#include "client/ledger_command.h"
 #include "client/load_command.h"
 #include "client/local_commands.h"
 #include "client/region_config.h"
@@ -66,6 +67,8 @@ int main(int argc, char** argv) {
     fedseg::client::FederatedClient client(std::move(*config), options);
     exit_code = client.Run();
   });
+  fedseg::client::LedgerArgs ledger;
+  fedseg::client::AddLedgerCommand(app, ledger, &exit_code);
   fedseg::client::LoadArgs load;
   fedseg::client::AddLoadCommand(app, load, &exit_code);
   try {

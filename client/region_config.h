@@ -42,12 +42,13 @@ struct RegionConfig {
   uint64_t split_seed = 42;
   // Privacy policy (docs/privacy.md, "The region's privacy policy"): enforced by the region
   // whatever the coordinator asks; a plan outside it is declined, naming the rule.
-  std::string mode;                // "dp" or "none"; "" = "dp" when a budget is set, else an error
-  double epsilon_budget = 0.0;     // required (> 0) in mode dp; must be 0 in mode none
-  double delta = 1e-6;             // chosen by the operator, never derived from the row count
-  std::string accountant = "pld";  // "pld" or "rdp": how ε is computed, calibrated and recorded
-  std::string ledger;              // privacy ledger (JSON lines); default
-                                   // privacy-ledger-<region>.jsonl in the working directory
+  std::string mode;                 // "dp" or "none"; "" = "dp" when a budget is set, else an error
+  double epsilon_budget = 0.0;      // required (> 0) in mode dp; must be 0 in mode none
+  double delta = 1e-6;              // chosen by the operator, never derived from the row count
+  std::string accountant = "pld";   // "pld" or "rdp": how ε is computed, calibrated and recorded
+  std::string ledger;               // privacy ledger (JSON lines): absolute, required in mode dp;
+                                    // created once by `fedseg-client ledger init`
+  std::string ledger_key;           // its signing key (absolute); "" = ledger + ".key"
   // What a plan must respect in mode dp (floors and ceilings on the coordinator's choices).
   double min_noise_multiplier = 0.5;         // DP-SGD sigma, fixed or calibrated
   double max_clip_norm = 10.0;               // DP-SGD clip norm C
@@ -73,6 +74,8 @@ struct RegionConfig {
 
   // True when the region's privacy mode is dp (stated, or implied by a budget).
   bool dp_mode() const { return mode == "dp" || (mode.empty() && epsilon_budget > 0); }
+  // privacy.ledger_key, or the ledger's path + ".key" when it is not set.
+  std::string LedgerKeyPath() const { return ledger_key.empty() ? ledger + ".key" : ledger_key; }
   Status Validate() const;
   nlohmann::json ToJson() const;
 };

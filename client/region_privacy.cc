@@ -20,6 +20,29 @@ Status CheckSeededNoiseAvailable(const RegionConfig& config, const SeededNoiseFa
   return Status::OK();
 }
 
+Result<std::unique_ptr<privacy::LedgerWriter>> OpenRegionLedger(const RegionConfig& config,
+                                                                const std::string& run_id) {
+  if (config.ledger.empty()) {
+    return Status::FailedPrecondition("privacy.ledger is not set: the region has no ledger");
+  }
+  FEDSEG_ASSIGN_OR_RETURN(privacy::AccountantKind accountant,
+                          privacy::ParseAccountantKind(config.accountant));
+  FEDSEG_ASSIGN_OR_RETURN(std::unique_ptr<privacy::LedgerWriter> ledger,
+                          privacy::LedgerWriter::Open(config.ledger, config.LedgerKeyPath(),
+                                                      config.region, run_id, accountant));
+  // The genesis entry's budget is the region's lifetime budget: a config that states another
+  // one was edited after `ledger init` (raising it would hand the region a fresh budget).
+  if (ledger->epsilon_budget() != config.epsilon_budget || ledger->budget_delta() != config.delta) {
+    auto shown = [](double v) { return nlohmann::json(v).dump(); };  // shortest exact form
+    return Status::FailedPrecondition(
+        "privacy.epsilon_budget " + shown(config.epsilon_budget) + " and privacy.delta " +
+        shown(config.delta) + " differ from the budget " + shown(ledger->epsilon_budget()) +
+        " at delta " + shown(ledger->budget_delta()) + " recorded in ledger " + config.ledger +
+        " when it was created; the ledger's budget is the region's lifetime budget");
+  }
+  return ledger;
+}
+
 Result<std::unique_ptr<RegionPrivacy>> RegionPrivacy::Create(const RegionConfig& config,
                                                              size_t n_train,
                                                              const std::string& run_id,
@@ -47,13 +70,12 @@ Result<std::unique_ptr<RegionPrivacy>> RegionPrivacy::Create(const RegionConfig&
   } else {
     FEDSEG_ASSIGN_OR_RETURN(p->noise_, privacy::MakeNoiseSource());
   }
-  std::string ledger = config.ledger;
-  if (ledger.empty()) ledger = "privacy-ledger-" + config.region + ".jsonl";
-  FEDSEG_ASSIGN_OR_RETURN(privacy::AccountantKind accountant,
-                          privacy::ParseAccountantKind(config.accountant));
-  FEDSEG_ASSIGN_OR_RETURN(
-      p->ledger_,
-      privacy::LedgerWriter::Open(ledger, config.tls.key_file, config.region, run_id, accountant));
+  if (!config.dp_mode()) {
+    // Mode none: the region opted out of differential privacy and has no budget to account
+    // against, so it keeps no ledger (a coordinator's DP-SGD plan is followed, unrecorded).
+    return p;
+  }
+  FEDSEG_ASSIGN_OR_RETURN(p->ledger_, OpenRegionLedger(config, run_id));
   auto current = p->ledger_->CurrentEpsilon(p->delta_);
   if (current.ok()) p->spent_ = current->epsilon;
   return p;
@@ -103,6 +125,7 @@ Result<data::DataSummary> RegionPrivacy::ReleaseSummary(
               {"sensitivity",
                "preprocessing statistics: counts and histograms (1), sums clipped to public "
                "bounds (B), sums of squares (B^2); noise sigma times each group's sensitivity"}};
+  if (!ledger_) return ps.summary;  // mode none: no ledger (see Create)
   FEDSEG_ASSIGN_OR_RETURN(privacy::EpsilonResult after, ledger_->EpsilonIfAppended(r));
   if (budget_ > 0 && after.epsilon > budget_) {
     return Status::ResourceExhausted("releasing the data summary would bring epsilon to " +
@@ -116,6 +139,7 @@ Result<data::DataSummary> RegionPrivacy::ReleaseSummary(
 }
 
 Result<double> RegionPrivacy::Calibrate(uint32_t round) {
+  if (!ledger_) return Status::FailedPrecondition("no ledger to calibrate against (mode none)");
   // Spend what is left of the budget evenly over the rounds left in this run: the smallest sigma
   // whose total epsilon (earlier ledger entries included) stays within the budget.
   const int64_t rounds_left =
@@ -237,6 +261,7 @@ Result<RegionPrivacy::RoundPlan> RegionPrivacy::PlanRound(uint32_t round) {
                          {"noise_multiplier", sigma_},
                          {"clip_norm", params_->clip_norm()},
                          {"steps", steps_per_round_}};
+  if (!ledger_) return plan;  // mode none: no budget, no ledger (see Create)
   FEDSEG_ASSIGN_OR_RETURN(privacy::EpsilonResult after, ledger_->EpsilonIfAppended(plan.release));
   plan.epsilon_after = after.epsilon;
   // The round must also leave the budget of the evaluations the region keeps it for.
@@ -266,6 +291,7 @@ Result<RegionPrivacy::RoundPlan> RegionPrivacy::PlanRound(uint32_t round) {
 }
 
 Status RegionPrivacy::Record(const RoundPlan& plan, const std::string& model_sha256) {
+  if (!ledger_) return Status::OK();  // mode none
   privacy::LedgerRelease r = plan.release;
   r.model_sha256 = model_sha256;
   FEDSEG_ASSIGN_OR_RETURN(nlohmann::json entry, ledger_->Append(r));
@@ -298,6 +324,7 @@ std::vector<privacy::LedgerRelease> RegionPrivacy::Reserved(uint32_t round) cons
 
 Result<RegionPrivacy::EvaluationRelease> RegionPrivacy::ReleaseEvaluation(
     const ml::Mlp& model, const data::EncodedData& test, uint32_t round) {
+  if (!ledger_) return Status::FailedPrecondition("a noisy evaluation needs the ledger (mode dp)");
   EvaluationRelease out;
   privacy::LedgerRelease r = EvaluationLedgerEntry(round);
   FEDSEG_ASSIGN_OR_RETURN(privacy::EpsilonResult after, ledger_->EpsilonIfAppended(r));

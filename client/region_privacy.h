@@ -38,9 +38,17 @@ using SeededNoiseFactory = std::function<std::unique_ptr<privacy::NoiseSource>(u
 // OK, or the error for a config that asks for seeded noise from a build that has none.
 Status CheckSeededNoiseAvailable(const RegionConfig& config, const SeededNoiseFactory& seeded);
 
+// Opens the region's ledger (privacy.ledger, signed with privacy.ledger_key) for `run_id`: it must
+// exist (NotFound naming `fedseg-client ledger init` otherwise) and its genesis entry must record
+// the config's budget and delta. fedseg-client join opens it once before connecting, so a missing
+// or broken ledger stops the region before it talks to anyone.
+Result<std::unique_ptr<privacy::LedgerWriter>> OpenRegionLedger(const RegionConfig& config,
+                                                                const std::string& run_id);
+
 class RegionPrivacy {
  public:
-  // Opens the region's ledger and noise source. n_train: training rows (one row = one user).
+  // Opens the region's ledger (mode dp; it must exist: `fedseg-client ledger init`, and record
+  // the config's budget and delta) and noise source. n_train: training rows (one row = one user).
   // `seeded`: see SeededNoiseFactory (empty in release builds).
   static Result<std::unique_ptr<RegionPrivacy>> Create(const RegionConfig& config, size_t n_train,
                                                        const std::string& run_id,
@@ -85,7 +93,9 @@ class RegionPrivacy {
   double epsilon_spent() const { return spent_; }
   double budget() const { return budget_; }
   double delta() const { return delta_; }
-  std::string ledger_head() const { return ledger_->head_hash(); }
+  // The ledger's head and release count ("" and 0 in mode none, which keeps no ledger).
+  std::string ledger_head() const { return ledger_ ? ledger_->head_hash() : std::string(); }
+  int64_t ledger_entries() const { return ledger_ ? ledger_->entries() : 0; }
   privacy::NoiseSource& noise() { return *noise_; }
 
  private:

@@ -85,6 +85,7 @@ Status Coordinator::Init() {
 
   run_dir_->RemoveStaleTemporaries();
   FEDSEG_RETURN_IF_ERROR(ProtectRunFiles());
+  FEDSEG_ASSIGN_OR_RETURN(ledger_heads_, LedgerHeads::Load(run_dir_->ledger_heads_path()));
   const std::string ckpt_path = options_.from_round > 0
                                     ? RoundCheckpointPath(run_dir_->path(), options_.from_round)
                                     : run_dir_->checkpoint_path();
@@ -136,8 +137,12 @@ Status Coordinator::Init() {
   so.keepalive.dead_after = std::chrono::seconds(config_.dead_peer_timeout_s);
   net::TlsServerHandlers h;
   h.on_session = [this](std::shared_ptr<net::TlsSession> s) { OnSession(std::move(s)); };
-  h.on_frame = [this](const std::shared_ptr<net::TlsSession>& s, net::Frame f) { OnFrame(s, std::move(f)); };
-  h.on_close = [this](const std::shared_ptr<net::TlsSession>& s, const Status& st) { OnClose(s, st); };
+  h.on_frame = [this](const std::shared_ptr<net::TlsSession>& s, net::Frame f) {
+    OnFrame(s, std::move(f));
+  };
+  h.on_close = [this](const std::shared_ptr<net::TlsSession>& s, const Status& st) {
+    OnClose(s, st);
+  };
   FEDSEG_ASSIGN_OR_RETURN(server_, net::TlsServer::Create(io_, tls, so, std::move(h)));
   log_->info("coordinator listening on {}:{} for {} regions; run directory {}", config_.host,
              server_->port(), config_.regions.size(), config_.run_dir);
@@ -184,7 +189,8 @@ void Coordinator::SendSetup(RegionState& r) {
   // The Setup is the same for every region once the schema exists: encoded once, shared.
   if (!setup_frame_) {
     protocol::SetupMsg m{record_.run_id, schema_, spec_, config_.plan};
-    setup_frame_ = std::make_shared<const net::Frame>(protocol::MakeFrame(protocol::MessageType::kSetup, m));
+    setup_frame_ =
+        std::make_shared<const net::Frame>(protocol::MakeFrame(protocol::MessageType::kSetup, m));
   }
   r.session->Send(setup_frame_);
   r.set_up = true;
@@ -248,9 +254,10 @@ void Coordinator::Tick() {
         log_->info("all {} rounds were completed before the restart", config_.rounds());
         StartFinalEvaluation();
       } else if (active < config_.min_regions) {
-        log_->warn("only {} regions can still train (the others declined: privacy budgets spent), "
-                   "quorum {}: stopping after round {}",
-                   active, config_.min_regions, completed_round_);
+        log_->warn(
+            "only {} regions can still train (the others declined: privacy budgets spent), "
+            "quorum {}: stopping after round {}",
+            active, config_.min_regions, completed_round_);
         StartFinalEvaluation();
       } else if (static_cast<int>(ready) >= config_.min_regions) {
         StartRound();
@@ -274,13 +281,13 @@ void Coordinator::Tick() {
         progress_.Update(line);
       }
       if (now > deadline_) {
-        log_->warn("round {} deadline passed: {}/{} regions replied", round_,
-                   SelectedReplied(), selected_.size());
+        log_->warn("round {} deadline passed: {}/{} regions replied", round_, SelectedReplied(),
+                   selected_.size());
         if (replied_.size() - SelectedReplied() < evaluators_.size()) {
-          log_->warn("round {}: {} of {} evaluation-only regions answered; the round's metrics "
-                     "cover the {} regions that did",
-                     round_, replied_.size() - SelectedReplied(), evaluators_.size(),
-                     replied_.size());
+          log_->warn(
+              "round {}: {} of {} evaluation-only regions answered; the round's metrics "
+              "cover the {} regions that did",
+              round_, replied_.size() - SelectedReplied(), evaluators_.size(), replied_.size());
         }
         FinishRound();
       }
@@ -288,7 +295,8 @@ void Coordinator::Tick() {
     case Phase::kFinalEvaluation:
       if (now > deadline_) FinishFinalEvaluation();
       break;
-    case Phase::kDone: return;
+    case Phase::kDone:
+      return;
   }
   if (phase_ == Phase::kDone) return;
   tick_.expires_after(kTick);
@@ -332,10 +340,11 @@ void Coordinator::BuildSchema() {
   have_schema_ = true;
   std::string classes;
   for (const auto& c : schema_.class_names()) classes += (classes.empty() ? "" : ", ") + c;
-  log_->info("global schema from {} regions ({} rows): {} features, classes [{}]; model {} ({} "
-             "parameters)",
-             summary_received_.size(), merged_summary_.rows, schema_.input_dim(), classes,
-             spec_.ToString(), spec_.num_params());
+  log_->info(
+      "global schema from {} regions ({} rows): {} features, classes [{}]; model {} ({} "
+      "parameters)",
+      summary_received_.size(), merged_summary_.rows, schema_.input_dim(), classes,
+      spec_.ToString(), spec_.num_params());
   for (auto& [name, r] : registry_.regions()) {
     if (r.connected) SendSetup(r);
   }
@@ -376,7 +385,8 @@ void Coordinator::StartRound() {
   // name), so a 1M-parameter model is serialised once per round, not once per region.
   msg.seed = DeriveSeed(config_.seed, round_);
   // One shared frame: 1,000 regions queue the same payload, not 1,000 copies of the weights.
-  const auto frame = std::make_shared<const net::Frame>(protocol::MakeFrame(protocol::MessageType::kRoundStart, msg));
+  const auto frame = std::make_shared<const net::Frame>(
+      protocol::MakeFrame(protocol::MessageType::kRoundStart, msg));
   for (const std::string& name : selected_) SendRoundStart(name, frame);
   if (!evaluators_.empty()) {
     // The others evaluate the same model without training (no privacy spend: evaluation-only
@@ -401,9 +411,10 @@ void Coordinator::FinishRound() {
   }
   lost_.clear();
   if (static_cast<int>(updates_.size()) < config_.min_regions) {
-    log_->warn("round {} failed: {} updates, quorum {}; the model is unchanged and the round will "
-               "be retried when enough regions are ready",
-               round_, updates_.size(), config_.min_regions);
+    log_->warn(
+        "round {} failed: {} updates, quorum {}; the model is unchanged and the round will "
+        "be retried when enough regions are ready",
+        round_, updates_.size(), config_.min_regions);
     selected_.clear();
     evaluators_.clear();
     phase_ = Phase::kWaitingForQuorum;
@@ -424,8 +435,9 @@ void Coordinator::FinishRound() {
     log_->error("round {} failed: {}; the model is unchanged ({} of {} attempts)", round_,
                 st.message(), failed_aggregations_, kMaxFailedAggregations);
     if (failed_aggregations_ >= kMaxFailedAggregations) {
-      return Finish(RunStatus::kFailed, "round " + std::to_string(round_) + " could not be aggregated " +
-                           std::to_string(kMaxFailedAggregations) + " times: " + st.message());
+      return Finish(RunStatus::kFailed,
+                    "round " + std::to_string(round_) + " could not be aggregated " +
+                        std::to_string(kMaxFailedAggregations) + " times: " + st.message());
     }
     selected_.clear();
     phase_ = Phase::kWaitingForQuorum;
@@ -455,9 +467,9 @@ void Coordinator::FinishRound() {
     std::snprintf(line, sizeof line,
                   "round %u/%d: %zu/%zu updates, %.2f s, train loss %.4f | model@%u: loss %.4f "
                   "AUC %.4f F1 %.4f acc %.4f",
-                  round_, config_.rounds(), used.size(), selected_.size(), secs, loss,
-                  round_ - 1, FiniteOrNaN(g.loss), FiniteOrNaN(g.roc_auc),
-                  FiniteOrNaN(g.positive_f1), FiniteOrNaN(g.accuracy));
+                  round_, config_.rounds(), used.size(), selected_.size(), secs, loss, round_ - 1,
+                  FiniteOrNaN(g.loss), FiniteOrNaN(g.roc_auc), FiniteOrNaN(g.positive_f1),
+                  FiniteOrNaN(g.accuracy));
   } else {
     std::snprintf(line, sizeof line, "round %u/%d: %zu/%zu updates, %.2f s, train loss %.4f",
                   round_, config_.rounds(), used.size(), selected_.size(), secs, loss);
@@ -504,7 +516,8 @@ void Coordinator::StartFinalEvaluation() {
   msg.round = round_;
   msg.train = false;
   msg.weights.assign(global_.data(), global_.data() + global_.size());
-  const auto frame = std::make_shared<const net::Frame>(protocol::MakeFrame(protocol::MessageType::kRoundStart, msg));
+  const auto frame = std::make_shared<const net::Frame>(
+      protocol::MakeFrame(protocol::MessageType::kRoundStart, msg));
   for (const std::string& name : selected_) SendRoundStart(name, frame);
   log_->info("final evaluation of the global model on {} regions", selected_.size());
   if (selected_.empty()) FinishFinalEvaluation();
@@ -546,7 +559,8 @@ void Coordinator::FinishFinalEvaluation() {
   }
   protocol::DoneMsg done{std::vector<float>(global_.data(), global_.data() + global_.size()),
                          verdict == RunStatus::kCompleted ? "completed" : "degraded: " + detail};
-  const auto done_frame = std::make_shared<const net::Frame>(protocol::MakeFrame(protocol::MessageType::kDone, done));
+  const auto done_frame =
+      std::make_shared<const net::Frame>(protocol::MakeFrame(protocol::MessageType::kDone, done));
   for (auto& [name, r] : registry_.regions()) {
     if (r.connected) r.session->Send(done_frame);
   }
@@ -588,11 +602,12 @@ ml::DecisionRule Coordinator::ChooseDecision() {
   }
   if (!rec.note.empty()) log_->warn("decision rule: {}", rec.note);
   if (rec.at_rule) {
-    log_->info("decision rule: {} on {} evaluation rows: {} precision {:.4f} recall {:.4f} F1 "
-               "{:.4f} (arg-max: precision {:.4f} recall {:.4f} F1 {:.4f})",
-               choice->rule.Describe(classes), rec.rows, rec.positive_class,
-               rec.at_rule->precision, rec.at_rule->recall, rec.at_rule->f1,
-               rec.at_argmax->precision, rec.at_argmax->recall, rec.at_argmax->f1);
+    log_->info(
+        "decision rule: {} on {} evaluation rows: {} precision {:.4f} recall {:.4f} F1 "
+        "{:.4f} (arg-max: precision {:.4f} recall {:.4f} F1 {:.4f})",
+        choice->rule.Describe(classes), rec.rows, rec.positive_class, rec.at_rule->precision,
+        rec.at_rule->recall, rec.at_rule->f1, rec.at_argmax->precision, rec.at_argmax->recall,
+        rec.at_argmax->f1);
   } else {
     log_->info("decision rule: {}", choice->rule.Describe(classes));
   }

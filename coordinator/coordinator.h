@@ -37,6 +37,7 @@
 #include "coordinator/checkpoint_key.h"
 #include "coordinator/config.h"
 #include "coordinator/evaluation_tally.h"
+#include "coordinator/ledger_heads.h"
 #include "coordinator/record/run_record.h"
 #include "coordinator/record/run_status.h"
 #include "coordinator/region_registry.h"
@@ -52,10 +53,10 @@ struct Checkpoint;
 class Coordinator {
  public:
   struct Options {
-    bool resume = false;   // continue from run_dir/checkpoint.fsc if present
-    bool fresh = false;    // move an earlier run's files aside and start a new run
+    bool resume = false;      // continue from run_dir/checkpoint.fsc if present
+    bool fresh = false;       // move an earlier run's files aside and start a new run
     uint32_t from_round = 0;  // with resume: roll back to checkpoint-round-<R>.fsc (0 = latest)
-    bool json = false;     // print the final summary as JSON on stdout
+    bool json = false;        // print the final summary as JSON on stdout
   };
 
   static Result<std::unique_ptr<Coordinator>> Create(CoordinatorConfig config, Options options);
@@ -89,6 +90,9 @@ class Coordinator {
   void OnUpdate(RegionState& r, const net::Frame& f);
   void OnDecline(RegionState& r, const net::Frame& f);
   // `kind` is the bounded refusal counter key ("unknown region"); `reason` the full message.
+  // Checks a region's reported ledger head against the heads recorded across runs
+  // (ledger_heads.h) and records it; false after refusing the region (its ledger went backwards).
+  bool CheckLedgerHead(RegionState& r, const std::string& head, uint64_t entries);
   void Refuse(const std::shared_ptr<net::TlsSession>& s, const std::string& kind,
               const std::string& reason);
   void ProtocolViolation(RegionState& r, const std::string& what);
@@ -140,9 +144,10 @@ class Coordinator {
 
   CoordinatorConfig config_;
   Options options_;
-  std::unique_ptr<RunDirectory> run_dir_;  // locked for the coordinator's lifetime
+  std::unique_ptr<RunDirectory> run_dir_;        // locked for the coordinator's lifetime
+  std::optional<LedgerHeads> ledger_heads_;      // run_dir_->ledger_heads_path()
   std::optional<CheckpointKey> checkpoint_key_;  // authenticates every checkpoint written or read
-  std::shared_ptr<spdlog::logger> log_;    // run_dir_->log()
+  std::shared_ptr<spdlog::logger> log_;          // run_dir_->log()
   boost::asio::io_context io_;
   std::unique_ptr<net::TlsServer> server_;
   std::unique_ptr<StatusServer> status_server_;  // null unless status.enabled
@@ -178,21 +183,21 @@ class Coordinator {
   std::shared_ptr<const net::Frame> setup_frame_;  // encoded once the schema exists
 
   // Rounds.
-  uint32_t round_ = 0;                 // current (or next) round number
+  uint32_t round_ = 0;  // current (or next) round number
   uint32_t completed_round_ = 0;
-  std::set<std::string> selected_;    // regions asked to train this round
+  std::set<std::string> selected_;  // regions asked to train this round
   // Connected regions not selected: asked only to evaluate the round's starting model, so that
   // every round's global metrics cover every connected region, not the selected sample only.
   std::set<std::string> evaluators_;
   std::vector<ClientUpdate> updates_;
-  int failed_aggregations_ = 0;        // consecutive rounds whose aggregate was refused
+  int failed_aggregations_ = 0;  // consecutive rounds whose aggregate was refused
   // Regions whose update the defences refused in this round, over all its attempts (a round whose
   // aggregate fails is asked again); recorded with the round, then cleared.
   std::set<std::string> round_refused_;
   EvaluationTally evals_;  // of the model after round_-1
   std::map<std::string, double> train_losses_;
   std::set<std::string> replied_;
-  std::set<std::string> lost_;         // selected regions that disconnected before answering
+  std::set<std::string> lost_;  // selected regions that disconnected before answering
   Clock::time_point round_started_;
   double last_round_seconds_ = 0;
   ProgressLine progress_;  // on a terminal: updates received and time left, redrawn each tick

@@ -40,10 +40,17 @@ void Coordinator::OnFrame(const std::shared_ptr<net::TlsSession>& s, net::Frame 
   if (region == nullptr) return;  // session being replaced or closed
   RegionState& r = *region;
   switch (static_cast<protocol::MessageType>(f.type)) {
-    case protocol::MessageType::kSummaryReply: OnSummaryReply(r, f); break;
-    case protocol::MessageType::kUpdate: OnUpdate(r, f); break;
-    case protocol::MessageType::kDecline: OnDecline(r, f); break;
-    default: ProtocolViolation(r, "unexpected " + protocol::MessageTypeName(f.type) + " message");
+    case protocol::MessageType::kSummaryReply:
+      OnSummaryReply(r, f);
+      break;
+    case protocol::MessageType::kUpdate:
+      OnUpdate(r, f);
+      break;
+    case protocol::MessageType::kDecline:
+      OnDecline(r, f);
+      break;
+    default:
+      ProtocolViolation(r, "unexpected " + protocol::MessageTypeName(f.type) + " message");
   }
 }
 
@@ -52,7 +59,8 @@ void Coordinator::Refuse(const std::shared_ptr<net::TlsSession>& s, const std::s
   log_->warn("refused {}: {}", s->peer_label(), EscapeForLog(reason));
   registry_.CountRefusal(kind);
   registry_.RemovePending(s->id());
-  s->Send(protocol::MakeFrame(protocol::MessageType::kError, protocol::ErrorMsg{"refused: " + reason}));
+  s->Send(
+      protocol::MakeFrame(protocol::MessageType::kError, protocol::ErrorMsg{"refused: " + reason}));
   s->Close(reason);
 }
 
@@ -60,7 +68,8 @@ void Coordinator::ProtocolViolation(RegionState& r, const std::string& what) {
   log_->warn("region {}: protocol violation in round {}: {}; closing its connection", r.name,
              round_, what);
   if (r.connected) {
-    r.session->Send(protocol::MakeFrame(protocol::MessageType::kError, protocol::ErrorMsg{"protocol violation: " + what}));
+    r.session->Send(protocol::MakeFrame(protocol::MessageType::kError,
+                                        protocol::ErrorMsg{"protocol violation: " + what}));
     r.session->Close(what);
   }
 }
@@ -83,7 +92,8 @@ void Coordinator::OnHello(const std::shared_ptr<net::TlsSession>& s, const net::
     previous->Close("replaced by a new connection");
   }
   RegionState& r = *registry_.Find(name);
-  log_->info("region {} joined from {} ({})", r.name, s->peer_label(), EscapeForLog(hello.software));
+  log_->info("region {} joined from {} ({})", r.name, s->peer_label(),
+             EscapeForLog(hello.software));
 
   protocol::WelcomeMsg w{record_.run_id, config_.data, round_};
   s->Send(protocol::MakeFrame(protocol::MessageType::kWelcome, w));
@@ -127,9 +137,9 @@ void Coordinator::MaybeCompleteRound() {
     size_t selected_lost = 0;
     for (const std::string& name : lost_) selected_lost += selected_.count(name);
     if (phase_ == Phase::kRound && SelectedReplied() + selected_lost >= selected_.size()) {
-      const auto grace = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                            std::chrono::duration<double>(std::max(
-                                                2.0, 0.25 * config_.round_deadline_s)));
+      const auto grace =
+          Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+                             std::max(2.0, 0.25 * config_.round_deadline_s)));
       deadline_ = std::min(deadline_, grace);
     }
     return;
@@ -168,6 +178,25 @@ void Coordinator::OnSummaryReply(RegionState& r, const net::Frame& f) {
   MaybeBuildSchema();
 }
 
+bool Coordinator::CheckLedgerHead(RegionState& r, const std::string& head, uint64_t entries) {
+  const Status st = ledger_heads_->Observe(r.name, head, entries);
+  if (st.ok()) return true;
+  if (!st.IsFailedPrecondition() && !st.IsInvalidArgument()) {
+    // The record could not be written: the head was checked, only its persistence failed.
+    log_->error("region {}: {}", r.name, st.message());
+    return true;
+  }
+  log_->error("refused region {}: {}", r.name, EscapeForLog(st.message()));
+  r.result.retired = true;
+  r.result.decline_reason = st.message();
+  if (r.connected) {
+    r.session->Send(protocol::MakeFrame(protocol::MessageType::kError,
+                                        protocol::ErrorMsg{"refused: " + st.message()}));
+    r.session->Close("ledger went backwards");
+  }
+  return false;
+}
+
 void Coordinator::MaybeBuildSchema() {
   // Every region has answered, with a summary or a decline: the schema need not wait for the
   // summary deadline.
@@ -191,10 +220,10 @@ void Coordinator::OnUpdate(RegionState& r, const net::Frame& f) {
     // A late or unsolicited update is refused but is no reason to drop the region. The reason
     // says which check failed: a round restarted under the same number is not "current" for an
     // answer to its earlier attempt from a region that was dropped from it.
-    const std::string why = !in_round               ? "no round is open"
-                            : msg.round != round_   ? "the current round is " + std::to_string(round_)
-                            : lost_.count(r.name)   ? "the region was dropped from this round"
-                                                    : "the region was not asked in this round";
+    const std::string why = !in_round             ? "no round is open"
+                            : msg.round != round_ ? "the current round is " + std::to_string(round_)
+                            : lost_.count(r.name) ? "the region was dropped from this round"
+                                                  : "the region was not asked in this round";
     log_->warn("region {}: refused update for round {} ({})", r.name, msg.round, why);
     return;
   }
@@ -202,9 +231,10 @@ void Coordinator::OnUpdate(RegionState& r, const net::Frame& f) {
     return ProtocolViolation(r, "second update for round " + std::to_string(round_));
   }
   const bool train = phase_ == Phase::kRound && selected_.count(r.name) > 0;
-  st = protocol::ValidateUpdate(msg, round_, static_cast<size_t>(spec_.num_params()), spec_.num_classes,
-                      train);
+  st = protocol::ValidateUpdate(msg, round_, static_cast<size_t>(spec_.num_params()),
+                                spec_.num_classes, train);
   if (!st.ok()) return ProtocolViolation(r, st.message());
+  if (!CheckLedgerHead(r, msg.ledger_head, msg.ledger_entries)) return;
   replied_.insert(r.name);
   if (msg.evaluation.count() > 0) {
     // Merged now: only the running total and the region's report are kept (evaluation_tally.h).
@@ -235,6 +265,7 @@ void Coordinator::OnDecline(RegionState& r, const net::Frame& f) {
   protocol::DeclineMsg msg;
   Status st = protocol::ParseFrame(f, protocol::MessageType::kDecline, &msg);
   if (!st.ok()) return ProtocolViolation(r, st.message());
+  if (!CheckLedgerHead(r, msg.ledger_head, msg.ledger_entries)) return;
   if (msg.round == r.owed_round) r.owed_round = 0;
   if (phase_ == Phase::kSummaries && msg.round == 0 && summary_asked_.count(r.name) &&
       !summary_received_.count(r.name)) {

@@ -57,6 +57,8 @@ class RunDirectory {
   std::string report_html_path() const { return dir_ + "/report.html"; }
   std::string metrics_csv_path() const { return dir_ + "/metrics.csv"; }
   std::string final_model_path() const { return dir_ + "/final.fsm"; }
+  // The regions' ledger heads (ledger_heads.h): kept ACROSS runs, never moved aside by --fresh.
+  std::string ledger_heads_path() const { return dir_ + "/ledger_heads.json"; }
 
  private:
   RunDirectory(std::string dir, FileLock lock) : dir_(std::move(dir)), lock_(std::move(lock)) {}

@@ -197,6 +197,13 @@ for r in "${regions[@]}"; do
   play "$work/manifests/$r-storage.yaml"
   d=$(volume_dir "fedseg-$r-data")
   install -m 0644 "$work/data/$r/train.csv" "$work/data/$r/test.csv" "$d/"
+  # The region's ledger, created once before its first pod (deploy/kubernetes/region/
+  # ledger-init-job.yaml in a cluster): a region never joins without one. As the pod's user.
+  podman run --rm --network none --user 10001:10001 \
+    -v "fedseg-$r-state:/var/lib/fedseg:U" \
+    -v "$work/manifests/$r-region.json:/etc/fedseg/config/region.json:ro" \
+    "$tag" fedseg-client ledger init --config /etc/fedseg/config/region.json >> "$work/ledger-init.log" 2>&1 ||
+    { tail -n 5 "$work/ledger-init.log" >&2; fail "fedseg-client ledger init for $r"; }
 done
 
 status_json() {  # the coordinator's /status, as its readiness probe reads it (HTTPS, no client cert)

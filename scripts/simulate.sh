@@ -27,9 +27,9 @@
 # bounds of --stats-bounds F, a JSON
 # file with {"column": [lo, hi], ...} or a coordinator config whose data.bounds has them, e.g.
 # examples/coordinator.json for the bundled table), DP-SGD training and the final evaluation
-# (noisy); each region keeps a signed privacy ledger in DIR/data/<region>/ledger.jsonl (check it
-# with `fedseg-audit verify`). --baselines also trains the same MLP on
-# the pooled training rows and on each region alone, and compares them with the federated model.
+# (noisy); each region keeps a signed privacy ledger in DIR/data/<region>/ledger.jsonl, created
+# with `fedseg-client ledger init` before its first join (check it with `fedseg-audit verify`).
+# --baselines also trains the same MLP on the pooled training rows and on each region alone, and compares them with the federated model.
 # A --run-dir that holds an earlier run's outputs is refused unless --fresh, which moves them to
 # DIR/previous/<time>/ (fedseg-coordinator --fresh) and starts a new run there.
 # --hidden none trains a linear model (no hidden layer), as `fedseg-client train --hidden none`.
@@ -279,6 +279,15 @@ coord_args=(--config "$run_dir/configs/coordinator.json")
   > "$run_dir/logs/coordinator.out" 2> "$run_dir/logs/coordinator.err" &
 coord_pid=$!
 pids+=("$coord_pid")
+# A DP region's ledger is created once, before its first join (a missing ledger is an error at
+# join, never a fresh budget); a re-used --run-dir keeps the ledgers it has.
+if awk -v e="$dp_epsilon" 'BEGIN { exit !(e > 0) }'; then
+  for r in "${regions[@]}"; do
+    [[ -e "$run_dir/data/$r/ledger.jsonl" ]] && continue
+    "$bin/fedseg-client" ledger init --config "$run_dir/configs/$r.json" > "$run_dir/logs/$r.init.log" 2>&1 ||
+      { echo "simulate.sh: ledger init failed for $r: $(cat "$run_dir/logs/$r.init.log")" >&2; exit 1; }
+  done
+fi
 for r in "${regions[@]}"; do
   # FEDSEG_SIM_REGION_CMD (test harnesses, e.g. scripts/poisoning_test.sh): a command run as
   # `CMD REGION CONFIG` instead of `fedseg-client join --config CONFIG`.

@@ -118,6 +118,38 @@ Status WriteFileAtomic(const std::string& path, std::string_view contents) {
   return Status::OK();
 }
 
+Status CreateFileExclusive(const std::string& path, std::string_view contents, mode_t mode) {
+  std::filesystem::path target(path);
+  std::filesystem::path dir = target.parent_path();
+  if (dir.empty()) dir = ".";
+  std::random_device rd;
+  std::string name = ".";
+  name += target.filename().string();
+  name += ".new.";
+  name += std::to_string(rd());
+  const std::string tmp = (dir / name).string();
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) return Status::IOError("create " + tmp + ": " + ErrnoText(errno));
+  Status st = ::fchmod(fd, mode) == 0 ? Status::OK()  // the umask may have narrowed nothing more
+                                      : Status::IOError("chmod " + tmp + ": " + ErrnoText(errno));
+  if (st.ok()) st = WriteAll(fd, contents, tmp);
+  if (st.ok() && ::fsync(fd) != 0) st = Status::IOError("fsync " + tmp + ": " + ErrnoText(errno));
+  if (::close(fd) != 0 && st.ok()) st = Status::IOError("close " + tmp + ": " + ErrnoText(errno));
+  if (st.ok() && ::link(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    st = err == EEXIST ? Status::FailedPrecondition(path + " already exists; not replacing it")
+                       : Status::IOError("link " + tmp + " -> " + path + ": " + ErrnoText(err));
+  }
+  ::unlink(tmp.c_str());
+  if (!st.ok()) return st;
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);  // best effort: some file systems refuse fsync on directories
+    ::close(dfd);
+  }
+  return Status::OK();
+}
+
 Status AppendLineDurable(const std::string& path, std::string_view line) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) return Status::IOError("open " + path + " for append: " + ErrnoText(errno));

@@ -7,6 +7,8 @@
 #ifndef FEDSEG_COMMON_BASE_FILE_UTIL_H_
 #define FEDSEG_COMMON_BASE_FILE_UTIL_H_
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -20,6 +22,11 @@ Result<std::string> ReadFile(const std::string& path, uint64_t max_bytes = uint6
 
 // Atomically replaces `path` with `contents` (temp file + fsync + rename + directory fsync).
 Status WriteFileAtomic(const std::string& path, std::string_view contents);
+
+// Creates `path` with `contents` and permissions `mode` (e.g. 0600 for a key), crash-safely as
+// WriteFileAtomic does, but never replaces an existing file: the fsync'ed temporary is linked into
+// place with link(2), which refuses an existing name (FailedPrecondition "... already exists").
+Status CreateFileExclusive(const std::string& path, std::string_view contents, mode_t mode);
 
 // Appends one line (a '\n' is added) and fsyncs; used for append-only logs such as the ledger.
 Status AppendLineDurable(const std::string& path, std::string_view line);

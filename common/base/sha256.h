@@ -17,6 +17,8 @@ inline std::string Sha256Hex(std::string_view data) {
   Sha256Digest d = Sha256(data);
   return ToHex(d.data(), d.size());
 }
+// True iff `s` is what Sha256Hex returns: exactly 64 lowercase hex digits.
+bool IsSha256Hex(std::string_view s);
 
 }  // namespace fedseg
 

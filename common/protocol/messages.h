@@ -1,5 +1,6 @@
 // The federation's messages: what a region and the coordinator say to each other inside frames
-// (common/net/frame.h), their cereal encodings, and the checks every received message passes before use.
+// (common/net/frame.h), their cereal encodings, and the checks every received message passes before
+// use.
 //
 // Conversation (docs/protocol.md has the full state machine):
 //
@@ -88,8 +89,8 @@ struct TrainingPlan {
 };
 
 struct HelloMsg {
-  std::string region;      // must equal the certificate's subject CN
-  std::string software;    // "fedseg 0.1.0"
+  std::string region;    // must equal the certificate's subject CN
+  std::string software;  // "fedseg 0.1.0"
   template <class A>
   void serialize(A& ar) {
     ar(region, software);
@@ -138,9 +139,9 @@ struct SetupMsg {
 
 struct RoundStartMsg {
   uint32_t round = 0;
-  bool train = true;            // false: evaluate only (the final evaluation)
-  uint64_t seed = 0;            // round seed; a region mixes in its name for local shuffling
-  std::vector<float> weights;   // the global model
+  bool train = true;           // false: evaluate only (the final evaluation)
+  uint64_t seed = 0;           // round seed; a region mixes in its name for local shuffling
+  std::vector<float> weights;  // the global model
   template <class A>
   void serialize(A& ar) {
     ar(round, train, seed, weights);
@@ -149,18 +150,20 @@ struct RoundStartMsg {
 
 struct UpdateMsg {
   uint32_t round = 0;
-  uint64_t num_examples = 0;         // training rows behind the update (FedAvg weight)
-  std::vector<float> delta;          // local - global; empty when the round was evaluate-only
-  double train_loss = 0.0;           // mean local training loss
+  uint64_t num_examples = 0;             // training rows behind the update (FedAvg weight)
+  std::vector<float> delta;              // local - global; empty when the round was evaluate-only
+  double train_loss = 0.0;               // mean local training loss
   ml::ClassificationSummary evaluation;  // the received global model on the region's test split
-  double epsilon_spent = 0.0;        // region's total epsilon after this round (0 without DP)
+  double epsilon_spent = 0.0;            // region's total epsilon after this round (0 without DP)
   double epsilon_budget = 0.0;
-  double epsilon_delta = 0.0;        // the delta of epsilon_spent
-  std::string ledger_head;           // hash of the region's last ledger entry (for audits)
+  double epsilon_delta = 0.0;   // the delta of epsilon_spent
+  std::string ledger_head;      // hash of the region's last ledger entry (for audits)
+  uint64_t ledger_entries = 0;  // its release entries: the head's seq (the coordinator
+                                // refuses a ledger that went backwards across runs)
   template <class A>
   void serialize(A& ar) {
     ar(round, num_examples, delta, train_loss, evaluation, epsilon_spent, epsilon_budget,
-       epsilon_delta, ledger_head);
+       epsilon_delta, ledger_head, ledger_entries);
   }
 };
 
@@ -170,9 +173,10 @@ struct DeclineMsg {
   double epsilon_spent = 0.0;
   double epsilon_budget = 0.0;
   std::string ledger_head;
+  uint64_t ledger_entries = 0;  // as in UpdateMsg
   template <class A>
   void serialize(A& ar) {
-    ar(round, reason, epsilon_spent, epsilon_budget, ledger_head);
+    ar(round, reason, epsilon_spent, epsilon_budget, ledger_head, ledger_entries);
   }
 };
 

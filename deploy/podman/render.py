@@ -138,6 +138,10 @@ def main():
         for d in docs:
             if d["kind"] == "ConfigMap":
                 patch_config(d, "region.json", region_json)
+                # The rendered config on its own, for `fedseg-client ledger init` (run once per
+                # region before its first pod, as the operator does with ledger-init-job.yaml).
+                with open(os.path.join(a.out, r + "-region.json"), "w") as f:
+                    f.write(d["data"]["region.json"])
         drop_ports(docs)
         storage, app = split(docs)
         write(os.path.join(a.out, r + "-storage.yaml"), storage)

@@ -12,8 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include "privacy/accounting/number_format.h"
 #include "privacy/accounting/accountant.h"
+#include "privacy/accounting/number_format.h"
 #include "privacy/ledger/verifier.h"
 
 namespace fedseg::privacy {
@@ -88,6 +88,12 @@ nlohmann::json VerificationJson(const VerifyCommand& c, const LedgerVerification
   return {{"ok", v.ok},
           {"ledger", c.ledger},
           {"cert", c.cert},
+          {"format", v.format},
+          {"legacy", v.legacy},
+          {"region", v.region},
+          {"public_key", v.public_key},
+          {"epsilon_budget", v.epsilon_budget},
+          {"over_budget", v.over_budget},
           {"entries", v.entries},
           {"head_hash", v.head_hash},
           {"epsilon", v.epsilon},
@@ -129,9 +135,8 @@ void PrintAligned(std::ostream& out, const std::vector<std::vector<std::string>>
 }
 
 void PrintVerificationTable(std::ostream& out, const LedgerVerification& v) {
-  std::vector<std::vector<std::string>> rows = {{"seq", "round", "mechanism", "q", "sigma",
-                                                 "steps", "delta", "eps_recorded",
-                                                 "eps_recomputed", "ok"}};
+  std::vector<std::vector<std::string>> rows = {{"seq", "round", "mechanism", "q", "sigma", "steps",
+                                                 "delta", "eps_recorded", "eps_recomputed", "ok"}};
   bool rounded = false;
   for (const LedgerEntryReport& r : v.rows) {
     rows.push_back({std::to_string(r.seq), std::to_string(r.round), r.mechanism,
@@ -142,15 +147,22 @@ void PrintVerificationTable(std::ostream& out, const LedgerVerification& v) {
   }
   PrintAligned(out, rows);
   if (rounded) out << "(q and sigma to 6 significant digits; --json has them exactly)\n";
-  PrintLines(out,
-             {{"entries", std::to_string(v.entries)},
-              {"head_hash", v.head_hash.empty() ? "(unreadable)" : v.head_hash},
-              {"epsilon", FormatRoundedUp(v.epsilon)},
-              {"delta", FormatShortest(v.delta)},
-              {"order", FormatShortest(v.order)},
-              {"accountant", v.accountant},
-              {"result", v.ok ? std::string("OK")
-                              : std::to_string(v.problems.size()) + " problem(s), on stderr"}});
+  PrintLines(
+      out,
+      {{"format",
+        v.legacy ? v.format + " (LEGACY: signed with the TLS key, no budget recorded)" : v.format},
+       {"region", v.region},
+       {"entries", std::to_string(v.entries)},
+       {"head_hash", v.head_hash.empty() ? "(unreadable)" : v.head_hash},
+       {"epsilon", FormatRoundedUp(v.epsilon)},
+       {"delta", FormatShortest(v.delta)},
+       {"budget",
+        v.legacy ? std::string("(not recorded)")
+                 : FormatShortest(v.epsilon_budget) + (v.over_budget ? " EXCEEDED" : " (within)")},
+       {"order", FormatShortest(v.order)},
+       {"accountant", v.accountant},
+       {"result",
+        v.ok ? std::string("OK") : std::to_string(v.problems.size()) + " problem(s), on stderr"}});
 }
 
 }  // namespace
@@ -216,10 +228,9 @@ int RunCalibrate(const CalibrateCommand& command, std::ostream& out, std::ostrea
   std::vector<ResultField> fields = {RoundedUp("noise_multiplier", *sigma),
                                      RoundedUp("epsilon", r->epsilon)};
   AddAccountantFields(fields, *kind, *r);
-  fields.insert(fields.end(),
-                {Exact("target_epsilon", command.target_epsilon),
-                 Exact("sampling_rate", c.sampling_rate), Count("steps", *steps),
-                 Exact("delta", c.delta)});
+  fields.insert(fields.end(), {Exact("target_epsilon", command.target_epsilon),
+                               Exact("sampling_rate", c.sampling_rate), Count("steps", *steps),
+                               Exact("delta", c.delta)});
   PrintResult(out, c.json, fields);
   return 0;
 }

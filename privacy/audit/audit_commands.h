@@ -5,7 +5,7 @@
 //                          [--accountant pld|rdp] [--json]
 //   fedseg-audit calibrate --target-epsilon E --sampling-rate Q --steps T --delta D
 //                          [--accountant pld|rdp] [--json]
-//   fedseg-audit verify    LEDGER --cert REGION.crt [--expect-head H] [--expect-entries N] [--json]
+//   fedseg-audit verify    LEDGER [--cert REGION.crt] [--expect-head H] [--expect-entries N] [--json]
 //
 // Each Run* prints its result to `out` (text, or one JSON object with json = true) and its errors
 // to `err`, and returns the exit status: 0 on success, kAuditExitError on an error; verify returns

@@ -57,12 +57,15 @@ void RegisterVerify(CLI::App& app, int& exit_code) {
   auto c = std::make_shared<privacy::VerifyCommand>();
   CLI::App* cmd = app.add_subcommand(
       "verify",
-      "Check a region's privacy ledger (hash chain, signatures, region) against its certificate "
-      "and recompute the epsilon of every entry; exit 0 when it verifies, 1 on a problem, 2 when "
-      "it cannot be checked");
+      "Check a region's privacy ledger (hash chain, signatures by the ledger's own key, region), "
+      "recompute the epsilon of every entry and compare the total, at the budget's delta, with "
+      "the budget in its genesis entry; exit 0 when it verifies, 1 on a problem (including an "
+      "exceeded budget), 2 when it cannot be checked");
   cmd->add_option("ledger", c->ledger, "The region's ledger (JSON lines)")->required();
-  cmd->add_option("--cert", c->cert, "The region's PEM certificate (public key and subject CN)")
-      ->required();
+  cmd->add_option("--cert", c->cert,
+                  "The region's PEM TLS certificate: its subject CN must be the ledger's region "
+                  "and its key must not be the ledger's; required for a legacy (v1) ledger, "
+                  "signed with that key");
   cmd->add_option("--expect-head", c->expect_head,
                   "The head hash the region reported (report.json ledger_head); catches a "
                   "truncated ledger");
@@ -76,7 +79,8 @@ void RegisterVerify(CLI::App& app, int& exit_code) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"fedseg-audit: differential-privacy accounting for fedseg (PLD and RDP accountants)"};
+  CLI::App app{
+      "fedseg-audit: differential-privacy accounting for fedseg (PLD and RDP accountants)"};
   app.require_subcommand(1);
   int exit_code = 0;
   RegisterEpsilon(app, exit_code);

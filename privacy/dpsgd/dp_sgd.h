@@ -15,8 +15,12 @@
 // per-example gradient computations"; Lee and Kifer 2021). Large batches are split across OpenMP
 // threads as in GradientComputer.
 //
-// Floating point: per-example norms are computed in float, so a clipped contribution can exceed C
-// by float rounding (~1e-6 relative); that moves epsilon by a similar relative amount.
+// Floating point: per-example squared norms and clipping factors are computed in double and
+// examples are clipped to C * (1 - 1e-6), so the float rounding of the factor and of the products
+// that apply it never lifts a clipped contribution above C; the noise is drawn in double and
+// added to the clipped sum in double before one rounding to float (dp_sgd_test.cc:
+// ExamplesWhoseFloatClippingExceedsTheClipNormStayWithinItNow shows examples on which the former
+// all-float arithmetic exceeded C).
 //
 // What is private: the model parameters after training (and anything computed from them only).
 // The losses, batch sizes and clipping counts in DpSgdReport and PrivateGradientStats are computed

@@ -1,5 +1,6 @@
 #include "privacy/ledger/entry.h"
 
+#include <cmath>
 #include <limits>
 #include <set>
 #include <string_view>
@@ -35,7 +36,69 @@ const std::set<std::string>& EntryKeys() {
   return keys;
 }
 
+const std::set<std::string>& GenesisKeys() {
+  static const std::set<std::string> keys = {"seq",        "format",         "time",  "region",
+                                             "public_key", "epsilon_budget", "delta", "prev_hash",
+                                             "hash",       "signature"};
+  return keys;
+}
+
 }  // namespace
+
+bool IsLedgerGenesis(const json& j) { return j.is_object() && j.contains("format"); }
+
+Result<LedgerGenesis> ParseLedgerGenesis(const json& j) {
+  if (!j.is_object()) return Status::InvalidArgument("not a JSON object");
+  FEDSEG_RETURN_IF_ERROR(CheckKeys(j, GenesisKeys(), {}, ""));
+  LedgerGenesis g;
+  FEDSEG_ASSIGN_OR_RETURN(std::string format, GetString(j, "format", ""));
+  if (format != kLedgerFormatV2) {
+    return Status::InvalidArgument("format must be \"" + std::string(kLedgerFormatV2) +
+                                   "\", got \"" + format.substr(0, 80) +
+                                   "\": a ledger format this verifier does not know");
+  }
+  FEDSEG_ASSIGN_OR_RETURN(int64_t seq, GetInteger(j, "seq", ""));
+  if (seq != 0) {
+    return Status::InvalidArgument("the genesis entry's seq must be 0, got " + std::to_string(seq));
+  }
+  FEDSEG_ASSIGN_OR_RETURN(g.time, GetString(j, "time", ""));
+  if (!IsIsoUtcTime(g.time)) {
+    return Status::InvalidArgument("time must be UTC ISO-8601 (YYYY-MM-DDTHH:MM:SSZ), got \"" +
+                                   g.time.substr(0, 80) + "\"");
+  }
+  FEDSEG_ASSIGN_OR_RETURN(g.region, GetString(j, "region", ""));
+  FEDSEG_RETURN_IF_ERROR(CheckLedgerName(g.region, "region"));
+  FEDSEG_ASSIGN_OR_RETURN(g.public_key, GetString(j, "public_key", ""));
+  FEDSEG_ASSIGN_OR_RETURN(g.epsilon_budget, GetNumber(j, "epsilon_budget", ""));
+  if (!(g.epsilon_budget > 0) || !std::isfinite(g.epsilon_budget)) {
+    return Status::InvalidArgument("epsilon_budget must be finite and positive, got " +
+                                   FormatShortest(g.epsilon_budget));
+  }
+  FEDSEG_ASSIGN_OR_RETURN(g.delta, GetNumber(j, "delta", ""));
+  FEDSEG_RETURN_IF_ERROR(CheckDelta(g.delta));
+  FEDSEG_ASSIGN_OR_RETURN(g.prev_hash, GetString(j, "prev_hash", ""));
+  if (g.prev_hash != kLedgerGenesisHash) {
+    return Status::InvalidArgument("the genesis entry's prev_hash must be 64 zeros");
+  }
+  FEDSEG_ASSIGN_OR_RETURN(g.hash, GetString(j, "hash", ""));
+  if (!IsLowerHex64(g.hash)) return Status::InvalidArgument("hash must be 64 lowercase hex digits");
+  FEDSEG_ASSIGN_OR_RETURN(g.signature, GetString(j, "signature", ""));
+  return g;
+}
+
+json MakeLedgerGenesisContent(const std::string& time, const std::string& region,
+                              const std::string& public_key, double epsilon_budget, double delta) {
+  json g = json::object();
+  g["seq"] = 0;
+  g["format"] = kLedgerFormatV2;
+  g["time"] = time;
+  g["region"] = region;
+  g["public_key"] = public_key;
+  g["epsilon_budget"] = epsilon_budget;
+  g["delta"] = delta;
+  g["prev_hash"] = kLedgerGenesisHash;
+  return g;
+}
 
 std::string LedgerMechanism::name() const {
   return std::string(sampled ? kSampledGaussian : kGaussian);

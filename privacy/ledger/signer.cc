@@ -6,6 +6,8 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include <optional>
+
 #include "common/base/base64.h"
 #include "common/base/file_util.h"
 #include "common/base/openssl_error.h"
@@ -15,7 +17,6 @@
 namespace fedseg::privacy {
 
 namespace {
-
 
 // Never prompt on the terminal for a passphrase: an encrypted key simply fails to load.
 int NoPassword(char*, int, int, void*) { return 0; }
@@ -82,21 +83,24 @@ Status CheckLedgerKeyType(EVP_PKEY* key, const std::string& path) {
                                  " (the ledger signs with EC or RSA keys)");
 }
 
-Result<std::string> SignLedgerHash(EVP_PKEY* key, const std::string& hash_hex) {
+Result<std::string> SignLedgerHash(EVP_PKEY* key, const std::string& hash_hex,
+                                   std::string_view context) {
+  std::string signed_bytes(context);
+  signed_bytes += hash_hex;
   EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   EVP_PKEY_CTX* pctx = nullptr;  // owned by ctx
   if (!ctx || EVP_DigestSignInit(ctx.get(), &pctx, EVP_sha256(), nullptr, key) != 1) {
     return Status::Internal("EVP_DigestSignInit: " + TakeOpenSslError());
   }
   FEDSEG_RETURN_IF_ERROR(ConfigureSignature(key, pctx));
-  const auto* msg = reinterpret_cast<const unsigned char*>(hash_hex.data());
+  const auto* msg = reinterpret_cast<const unsigned char*>(signed_bytes.data());
   size_t len = 0;
-  if (EVP_DigestSign(ctx.get(), nullptr, &len, msg, hash_hex.size()) != 1) {
+  if (EVP_DigestSign(ctx.get(), nullptr, &len, msg, signed_bytes.size()) != 1) {
     return Status::Internal("EVP_DigestSign: " + TakeOpenSslError());
   }
   std::string sig(len, '\0');
   if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len, msg,
-                     hash_hex.size()) != 1) {
+                     signed_bytes.size()) != 1) {
     return Status::Internal("EVP_DigestSign: " + TakeOpenSslError());
   }
   sig.resize(len);
@@ -104,17 +108,64 @@ Result<std::string> SignLedgerHash(EVP_PKEY* key, const std::string& hash_hex) {
 }
 
 bool VerifyLedgerHashSignature(EVP_PKEY* key, const std::string& hash_hex,
-                               const std::string& signature) {
+                               const std::string& signature, std::string_view context) {
+  std::string signed_bytes(context);
+  signed_bytes += hash_hex;
   EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   EVP_PKEY_CTX* pctx = nullptr;
-  bool ok =
-      ctx && EVP_DigestVerifyInit(ctx.get(), &pctx, EVP_sha256(), nullptr, key) == 1 &&
-      ConfigureSignature(key, pctx).ok() &&
-      EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
-                       signature.size(), reinterpret_cast<const unsigned char*>(hash_hex.data()),
-                       hash_hex.size()) == 1;
+  bool ok = ctx && EVP_DigestVerifyInit(ctx.get(), &pctx, EVP_sha256(), nullptr, key) == 1 &&
+            ConfigureSignature(key, pctx).ok() &&
+            EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
+                             signature.size(),
+                             reinterpret_cast<const unsigned char*>(signed_bytes.data()),
+                             signed_bytes.size()) == 1;
   ERR_clear_error();  // a bad signature leaves reasons in the queue; the caller reports its own
   return ok;
+}
+
+Result<std::string> GenerateLedgerKeyPem() {
+  PkeyPtr key(EVP_EC_gen("P-256"));
+  if (!key) return Status::Internal("generating an EC P-256 key: " + TakeOpenSslError());
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  if (!bio ||
+      PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
+    return Status::Internal("encoding the ledger key: " + TakeOpenSslError());
+  }
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(bio.get(), &data);
+  std::string pem(data, static_cast<size_t>(len));
+  OPENSSL_cleanse(data, static_cast<size_t>(len));
+  return pem;
+}
+
+Result<std::string> LedgerPublicKeyBase64(EVP_PKEY* key) {
+  unsigned char* der = nullptr;
+  const int len = i2d_PUBKEY(key, &der);
+  if (len <= 0) return Status::Internal("encoding a public key: " + TakeOpenSslError());
+  std::string out = Base64Encode(std::string_view(reinterpret_cast<const char*>(der), len));
+  OPENSSL_free(der);
+  return out;
+}
+
+Result<PkeyPtr> ParseLedgerPublicKey(std::string_view base64) {
+  const std::optional<std::string> der = Base64Decode(base64);
+  if (!der || der->empty() || der->size() > 4096) {
+    return Status::InvalidArgument("public_key must be standard base64 of a DER public key");
+  }
+  const auto* p = reinterpret_cast<const unsigned char*>(der->data());
+  PkeyPtr key(d2i_PUBKEY(nullptr, &p, static_cast<long>(der->size())));
+  if (!key || p != reinterpret_cast<const unsigned char*>(der->data()) + der->size()) {
+    ERR_clear_error();
+    return Status::InvalidArgument("public_key is not a DER SubjectPublicKeyInfo");
+  }
+  FEDSEG_RETURN_IF_ERROR(CheckLedgerKeyType(key.get(), "public_key"));
+  return key;
+}
+
+bool SameLedgerKey(EVP_PKEY* a, EVP_PKEY* b) {
+  const bool same = EVP_PKEY_eq(a, b) == 1;
+  ERR_clear_error();
+  return same;
 }
 
 }  // namespace fedseg::privacy

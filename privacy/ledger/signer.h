@@ -35,11 +35,32 @@ Result<LedgerCertificate> LoadLedgerCertificate(const std::string& path);
 // The ledger signs with EC or RSA keys; any other type is InvalidArgument naming `path`.
 Status CheckLedgerKeyType(EVP_PKEY* key, const std::string& path);
 
-// Standard base64 of key's signature over the 64 ASCII characters of `hash_hex`.
-Result<std::string> SignLedgerHash(EVP_PKEY* key, const std::string& hash_hex);
-// True iff `signature` (raw bytes, base64-decoded) is key's signature over `hash_hex`.
+// The domain separation of v2 ledgers: what is signed is this context string followed by the 64
+// ASCII characters of the entry's hash, so a ledger signature can never be taken for (or made
+// from) a signature over the same bytes in any other protocol, and the reverse. Legacy (v1)
+// ledgers signed the bare hash (kLedgerLegacyContext).
+inline constexpr std::string_view kLedgerSignatureContext = "fedseg-ledger-v2:";
+inline constexpr std::string_view kLedgerLegacyContext = "";
+
+// Standard base64 of key's signature over `context` followed by the 64 ASCII characters of
+// `hash_hex`.
+Result<std::string> SignLedgerHash(EVP_PKEY* key, const std::string& hash_hex,
+                                   std::string_view context);
+// True iff `signature` (raw bytes, base64-decoded) is key's signature over `context` + `hash_hex`.
 bool VerifyLedgerHashSignature(EVP_PKEY* key, const std::string& hash_hex,
-                               const std::string& signature);
+                               const std::string& signature, std::string_view context);
+
+// A new ledger-signing key: EC P-256 from OpenSSL's CSPRNG, as an unencrypted PKCS#8 PEM (the
+// caller writes it mode 0600 and wipes the string).
+Result<std::string> GenerateLedgerKeyPem();
+// Standard base64 of the DER SubjectPublicKeyInfo of key's public half: the `public_key` of a
+// ledger's genesis entry (`openssl pkey -pubout -outform DER | base64 -w0` gives the same).
+Result<std::string> LedgerPublicKeyBase64(EVP_PKEY* key);
+// The public key a genesis entry records; InvalidArgument when it is not base64 DER of an EC or
+// RSA SubjectPublicKeyInfo.
+Result<PkeyPtr> ParseLedgerPublicKey(std::string_view base64);
+// True iff the two keys have the same public half.
+bool SameLedgerKey(EVP_PKEY* a, EVP_PKEY* b);
 
 }  // namespace fedseg::privacy
 

@@ -1,5 +1,6 @@
 #include "privacy/ledger/verifier.h"
 
+#include <algorithm>
 #include <cctype>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -47,6 +48,17 @@ class ChainVerifier {
           "the last line has no newline: an append was interrupted (crash or full disk) or the "
           "file was cut");
     }
+    if (line_no_ == 1) {
+      const json first = line.size() <= kMaxLedgerLineBytes
+                             ? json::parse(line, nullptr, /*allow_exceptions=*/false)
+                             : json();
+      if (IsLedgerGenesis(first)) {
+        CheckGenesis(line, first);
+        Advance();
+        return;
+      }
+      StartLegacy();
+    }
     json j;
     std::optional<LedgerEntry> entry = ReadEntry(line, j);
     if (entry) {
@@ -59,10 +71,42 @@ class ChainVerifier {
 
   // The summary after the last line, and the comparison with what the caller expected.
   void Finish(const LedgerVerifyOptions& options) {
-    v_.entries = line_no_;
+    if (line_no_ == 0) {
+      where_.clear();
+      Problem(
+          "the ledger is empty: it has no genesis entry (a ledger is created once, with "
+          "`fedseg-client ledger init`)");
+    }
+    v_.entries = legacy_ ? line_no_ : std::max<int64_t>(0, line_no_ - 1);
     v_.head_hash = line_no_ == 0 ? std::string(kLedgerGenesisHash) : prev_hash_.value_or("");
     v_.epsilon = last_.epsilon;
     v_.order = last_.order;
+    if (!legacy_ && line_no_ > 0) {
+      // A v2 ledger states its ε at the budget's delta, whatever delta each entry used.
+      v_.delta = budget_delta_;
+      if (released_ && v_.delta > 0) {
+        Result<EpsilonResult> total = out_.accountant.GetEpsilon(last_kind_, v_.delta);
+        if (total.ok()) {
+          v_.epsilon = total->epsilon;
+          v_.order = total->order;
+        } else {
+          where_.clear();
+          Problem("cannot compute epsilon at the budget's delta: " + total.status().message());
+        }
+      } else {
+        v_.epsilon = 0.0;
+        v_.order = 0.0;
+      }
+      if (signer_.role != SignerIdentity::Role::kWriter && v_.epsilon_budget > 0 &&
+          v_.epsilon > v_.epsilon_budget) {
+        v_.over_budget = true;
+        v_.problems.push_back("epsilon " + FormatShortest(v_.epsilon) + " at delta " +
+                              FormatShortest(v_.delta) + " exceeds the budget " +
+                              FormatShortest(v_.epsilon_budget) +
+                              " recorded in the genesis entry: the region spent more than its "
+                              "budget");
+      }
+    }
     if (options.expect_entries && *options.expect_entries != v_.entries) {
       v_.problems.push_back("the ledger has " + std::to_string(v_.entries) + " entries, but " +
                             std::to_string(*options.expect_entries) +
@@ -87,6 +131,96 @@ class ChainVerifier {
   void Advance() {
     prev_seq_ = this_seq_;
     prev_hash_ = this_hash_;
+  }
+
+  // Line 1 of a v2 ledger: the ledger's own key, its region and budget, self-signed.
+  void CheckGenesis(std::string_view line, const json& j) {
+    v_.format = kLedgerFormatV2;
+    if (auto it = j.find("seq"); it != j.end() && it->is_number_integer()) {
+      this_seq_ = it->get<int64_t>();
+    }
+    if (auto it = j.find("hash"); it != j.end() && it->is_string()) {
+      this_hash_ = it->get<std::string>();
+    }
+    where_ = "line 1 (genesis): ";
+    Result<LedgerGenesis> parsed = ParseLedgerGenesis(j);
+    if (!parsed.ok()) {
+      Problem(parsed.status().message() + " (no signature of this ledger can be checked)");
+      return;
+    }
+    const LedgerGenesis& g = *parsed;
+    v_.region = g.region;
+    v_.public_key = g.public_key;
+    v_.epsilon_budget = g.epsilon_budget;
+    budget_delta_ = g.delta;
+    Result<PkeyPtr> key = ParseLedgerPublicKey(g.public_key);
+    if (!key.ok()) {
+      Problem(key.status().message() + " (no signature of this ledger can be checked)");
+      return;
+    }
+    ledger_key_ = std::move(key).value();
+    if (LedgerEntryHash(j) != g.hash) {
+      Problem("hash mismatch: the genesis entry was edited after it was written");
+    }
+    const std::optional<std::string> signature = Base64Decode(g.signature);
+    if (!signature || !VerifyLedgerHashSignature(ledger_key_.get(), g.hash, *signature,
+                                                 kLedgerSignatureContext)) {
+      Problem("the genesis signature does not verify with the genesis entry's public_key");
+    }
+    if (line != j.dump()) {
+      Problem("the line is not in canonical form (nlohmann::json dump() of the entry)");
+    }
+    expected_region_ = g.region;
+    region_from_ = "the genesis entry's region";
+    switch (signer_.role) {
+      case SignerIdentity::Role::kWriter:
+        if (!SameLedgerKey(signer_.key, ledger_key_.get())) {
+          Problem(signer_.key_from +
+                  " is not this ledger's key (the public_key of its genesis entry)");
+        }
+        [[fallthrough]];
+      case SignerIdentity::Role::kCertificate:
+        if (g.region != signer_.region) {
+          Problem("region \"" + g.region + "\" is not " + signer_.region_from + " \"" +
+                  signer_.region + "\"");
+        }
+        if (signer_.role == SignerIdentity::Role::kCertificate &&
+            SameLedgerKey(signer_.key, ledger_key_.get())) {
+          Problem("the ledger's key is " + signer_.key_from +
+                  ", the region's TLS key: a ledger must be signed with the region's own ledger "
+                  "key (made by "
+                  "`fedseg-client ledger init`), kept apart from its TLS key");
+        }
+        break;
+      case SignerIdentity::Role::kLedgerOnly:
+        break;
+    }
+  }
+
+  // Line 1 is not a genesis entry: a legacy (v1) ledger, signed with the TLS key over the bare
+  // hash.
+  void StartLegacy() {
+    legacy_ = true;
+    v_.legacy = true;
+    v_.format = "legacy-v1";
+    v_.region = signer_.region;
+    expected_region_ = signer_.region;
+    region_from_ = signer_.region_from;
+    switch (signer_.role) {
+      case SignerIdentity::Role::kCertificate:
+        break;
+      case SignerIdentity::Role::kWriter:
+        v_.problems.push_back(
+            "a legacy (v1) ledger: it has no genesis entry and is signed with the region's TLS "
+            "key; it is never extended (verify it with fedseg-audit verify --cert, keep it, and "
+            "create a new ledger with `fedseg-client ledger init`, see docs/ledger.md)");
+        break;
+      case SignerIdentity::Role::kLedgerOnly:
+        v_.problems.push_back(
+            "a legacy (v1) ledger: it has no genesis entry and its entries are signed with the "
+            "region's TLS key; verify it against the region's certificate (--cert REGION.crt)");
+        break;
+    }
   }
 
   // Parses the line into `j` and its fields; nullopt (after reporting why) when it cannot.
@@ -125,7 +259,7 @@ class ChainVerifier {
 
   // seq and prev_hash continue the previous line.
   void CheckChain(const LedgerEntry& e) {
-    if (line_no_ == 1 && e.seq != 1) {
+    if (legacy_ && line_no_ == 1 && e.seq != 1) {
       Problem("seq is " + std::to_string(e.seq) +
               ", expected 1: the ledger does not start at its first entry");
     } else if (line_no_ > 1 && prev_seq_ && (*prev_seq_ == kMaxSeq || e.seq != *prev_seq_ + 1)) {
@@ -135,7 +269,7 @@ class ChainVerifier {
               (*prev_seq_ == kMaxSeq ? std::string("none") : std::to_string(*prev_seq_ + 1)) +
               "): an entry was removed, inserted or moved");
     }
-    if (line_no_ == 1 && e.prev_hash != kLedgerGenesisHash) {
+    if (legacy_ && line_no_ == 1 && e.prev_hash != kLedgerGenesisHash) {
       Problem("prev_hash is not the genesis hash (64 zeros): entries before this one are missing");
     } else if (line_no_ > 1 && prev_hash_ && e.prev_hash != *prev_hash_) {
       Problem("prev_hash does not match the hash of line " + std::to_string(line_no_ - 1) +
@@ -151,15 +285,20 @@ class ChainVerifier {
               e.hash + ": the entry was edited after it was written");
     }
     const std::optional<std::string> signature = Base64Decode(e.signature);
+    EVP_PKEY* key = legacy_ ? signer_.key : ledger_key_.get();
     if (!signature) {
       Problem("signature is not canonical base64");
-    } else if (!VerifyLedgerHashSignature(signer_.key, e.hash, *signature)) {
-      Problem("signature does not verify with " + signer_.key_from +
-              ": the entry was signed by another key (another region?), or edited and re-hashed "
-              "without the region's key");
+    } else if (key != nullptr && !VerifyLedgerHashSignature(
+                                     key, e.hash, *signature,
+                                     legacy_ ? kLedgerLegacyContext : kLedgerSignatureContext)) {
+      Problem("signature does not verify with " +
+              (legacy_ ? signer_.key_from
+                       : std::string("the ledger's key (the public_key of its genesis entry)")) +
+              ": the entry was signed by another key (another region's, or a TLS key), or "
+              "edited and re-hashed without the ledger's key");
     }
-    if (e.region != signer_.region) {
-      Problem("region \"" + e.region + "\" is not " + signer_.region_from + " \"" + signer_.region +
+    if (!expected_region_.empty() && e.region != expected_region_) {
+      Problem("region \"" + e.region + "\" is not " + region_from_ + " \"" + expected_region_ +
               "\"");
     }
     if (line != j.dump()) {
@@ -202,12 +341,15 @@ class ChainVerifier {
       row.order = after->order;
       row.epsilon_round = own->epsilon;
       last_ = *after;
+      last_kind_ = e.accountant;
+      released_ = true;
       v_.delta = e.delta;
       v_.accountant = row.accountant;
       if (e.epsilon_after < after->epsilon * (1.0 - kEpsilonRelativeTolerance)) {
         Problem("epsilon_after " + FormatShortest(e.epsilon_after) + " is below the recomputed " +
                 FormatShortest(after->epsilon) + " (delta " + FormatShortest(e.delta) +
-                ", accountant " + row.accountant + "): the writer under-reported the privacy spent");
+                ", accountant " + row.accountant +
+                "): the writer under-reported the privacy spent");
       }
     }
     row.ok = line_ok_;
@@ -221,6 +363,12 @@ class ChainVerifier {
   std::optional<int64_t> prev_seq_ = 0;  // the genesis "entry 0"
   std::optional<std::string> prev_hash_ = std::string(kLedgerGenesisHash);
   EpsilonResult last_{0.0, 0.0};
+  AccountantKind last_kind_ = AccountantKind::kRdp;
+  bool released_ = false;      // a release's ε was recomputed
+  bool legacy_ = false;        // line 1 is not a genesis entry
+  double budget_delta_ = 0.0;  // v2: the genesis entry's delta
+  PkeyPtr ledger_key_;         // v2: the genesis entry's public key
+  std::string expected_region_, region_from_;
   // The line being checked.
   std::string where_;  // "line N (seq S): ", prefixed to its problems
   bool line_ok_ = true;
@@ -271,8 +419,8 @@ Result<LedgerVerifyOptions> CheckVerifyOptions(const LedgerVerifyOptions& option
 // A certificate's key and CN as the verifier's signer.
 internal::SignerIdentity CertificateSigner(const LedgerCertificate& cert,
                                            const std::string& source) {
-  return {cert.public_key.get(), cert.common_name, "the certificate's subject CN",
-          "the public key of " + source};
+  return {internal::SignerIdentity::Role::kCertificate, cert.public_key.get(), cert.common_name,
+          "the certificate's subject CN", "the public key of " + source};
 }
 
 }  // namespace
@@ -281,12 +429,18 @@ Result<LedgerVerification> VerifyLedger(const std::string& ledger_path,
                                         const std::string& cert_file,
                                         const LedgerVerifyOptions& options) {
   FEDSEG_ASSIGN_OR_RETURN(LedgerVerifyOptions opts, CheckVerifyOptions(options));
-  Result<LedgerCertificate> cert = LoadLedgerCertificate(cert_file);
-  if (!cert.ok()) return cert.status();
-  FEDSEG_RETURN_IF_ERROR(CheckLedgerKeyType(cert->public_key.get(), cert_file));
+  std::optional<LedgerCertificate> cert;
+  if (!cert_file.empty()) {
+    Result<LedgerCertificate> loaded = LoadLedgerCertificate(cert_file);
+    if (!loaded.ok()) return loaded.status();
+    FEDSEG_RETURN_IF_ERROR(CheckLedgerKeyType(loaded->public_key.get(), cert_file));
+    cert = std::move(loaded).value();
+  }
   Result<std::string> text = ReadFile(ledger_path, kMaxLedgerBytes);
   if (!text.ok()) return text.status().WithContext("reading the ledger");
-  return internal::VerifyText(*text, CertificateSigner(*cert, cert_file), opts).report;
+  const internal::SignerIdentity signer =
+      cert ? CertificateSigner(*cert, cert_file) : internal::SignerIdentity{};
+  return internal::VerifyText(*text, signer, opts).report;
 }
 
 Result<LedgerVerification> VerifyLedgerText(std::string_view ledger_text, std::string_view cert_pem,
@@ -298,6 +452,7 @@ Result<LedgerVerification> VerifyLedgerText(std::string_view ledger_text, std::s
                                    " bytes, more than the " + std::to_string(kMaxLedgerBytes) +
                                    "-byte limit");
   }
+  if (cert_pem.empty()) return internal::VerifyText(ledger_text, {}, opts).report;
   FEDSEG_ASSIGN_OR_RETURN(LedgerCertificate cert, ParseLedgerCertificate(cert_pem, cert_source));
   FEDSEG_RETURN_IF_ERROR(CheckLedgerKeyType(cert.public_key.get(), cert_source));
   return internal::VerifyText(ledger_text, CertificateSigner(cert, cert_source), opts).report;

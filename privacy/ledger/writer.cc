@@ -46,6 +46,14 @@ Result<std::unique_ptr<LedgerWriter>> LedgerWriter::Open(const std::string& path
                                                          AccountantKind accountant) {
   FEDSEG_RETURN_IF_ERROR(CheckLedgerName(region, "region"));
   FEDSEG_RETURN_IF_ERROR(CheckLedgerName(run_id, "run_id"));
+  struct stat path_stat {};
+  if (::stat(path.c_str(), &path_stat) != 0 && errno == ENOENT) {
+    // Never a fresh, empty ledger in its place: that would reset the region's spent budget.
+    return Status::NotFound("ledger " + path +
+                            " does not exist: create it once with `fedseg-client ledger init "
+                            "--config <region config>` (a missing ledger is never replaced by a "
+                            "fresh budget; if it was moved, point privacy.ledger at it)");
+  }
   FEDSEG_ASSIGN_OR_RETURN(PkeyPtr key, LoadLedgerPrivateKey(key_file));
   FEDSEG_RETURN_IF_ERROR(CheckLedgerKeyType(key.get(), key_file));
 
@@ -58,7 +66,7 @@ Result<std::unique_ptr<LedgerWriter>> LedgerWriter::Open(const std::string& path
 
   bool created = false;
   FileLock::Options lock_options;
-  lock_options.create = true;
+  lock_options.create = false;
   Result<FileLock> lock = FileLock::Acquire(path, lock_options, &created);
   if (!lock.ok()) {
     if (lock.status().IsFailedPrecondition()) {
@@ -72,21 +80,20 @@ Result<std::unique_ptr<LedgerWriter>> LedgerWriter::Open(const std::string& path
     return Status::IOError("cannot open ledger: " + lock.status().message());
   }
   w->lock_ = std::move(lock).value();
-  if (created) {
-    // The new file's directory entry must survive a crash as surely as the lines written to it.
-    std::filesystem::path dir = std::filesystem::path(path).parent_path();
-    if (dir.empty()) dir = ".";
-    const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-      ::fsync(dfd);  // best effort: some file systems refuse fsync on directories
-      ::close(dfd);
-    }
-  }
   FEDSEG_ASSIGN_OR_RETURN(std::string text, ReadFile(path, kMaxLedgerBytes));
-  const internal::SignerIdentity signer{w->key_->pkey.get(), region, "the writer's region",
+  const internal::SignerIdentity signer{internal::SignerIdentity::Role::kWriter,
+                                        w->key_->pkey.get(), region, "the writer's region",
                                         "the signing key " + key_file};
   internal::VerifiedLedger verified = internal::VerifyText(text, signer, {});
   const LedgerVerification& v = verified.report;
+  if (v.legacy) {
+    return Status::FailedPrecondition(
+        "ledger " + path +
+        " is a legacy (v1) ledger, signed with the region's TLS key and without a genesis entry; "
+        "it is never extended. Keep it for audit (fedseg-audit verify LEDGER --cert REGION.crt) "
+        "and create a new ledger with `fedseg-client ledger init` (docs/ledger.md, \"Legacy "
+        "ledgers\")");
+  }
   if (!v.ok) {
     std::string msg = "ledger " + path +
                       " does not verify; refusing to extend it (run "
@@ -98,6 +105,8 @@ Result<std::unique_ptr<LedgerWriter>> LedgerWriter::Open(const std::string& path
   w->accountant_ = std::move(verified.accountant);
   w->head_hash_ = v.head_hash;
   w->entries_ = v.entries;
+  w->epsilon_budget_ = v.epsilon_budget;
+  w->budget_delta_ = v.delta;
   w->expected_size_ = text.size();
   return w;
 }
@@ -160,7 +169,8 @@ Result<nlohmann::json> LedgerWriter::Append(const LedgerRelease& release) {
   entry["model_sha256"] = release.model_sha256;
   entry["prev_hash"] = head_hash_;
   const std::string hash = Sha256Hex(entry.dump());
-  FEDSEG_ASSIGN_OR_RETURN(std::string signature, SignLedgerHash(key_->pkey.get(), hash));
+  FEDSEG_ASSIGN_OR_RETURN(std::string signature,
+                          SignLedgerHash(key_->pkey.get(), hash, kLedgerSignatureContext));
   entry["hash"] = hash;
   entry["signature"] = signature;
   const std::string line = entry.dump();

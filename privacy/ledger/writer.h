@@ -33,10 +33,12 @@ struct LedgerRelease {
 // chain. Not thread-safe.
 class LedgerWriter {
  public:
-  // Opens (creating if absent, mode 0600) the ledger at `path`, signing with the PEM private key
-  // (EC or RSA, unencrypted) at key_file. An existing ledger is verified first, exactly as
-  // VerifyLedger does but against key_file's public half and `region`: a broken ledger (any
-  // problem, including a last line cut short by a crash) is a Corruption error, never extended.
+  // Opens the v2 ledger at `path` (made by InitLedger, init.h), signing with the PEM private key
+  // (EC or RSA, unencrypted) at key_file, which must be the key of its genesis entry. A missing
+  // ledger is NotFound (never created here: a fresh ledger would reset the spent budget); a legacy
+  // (v1) ledger is FailedPrecondition. The ledger is verified first, exactly as VerifyLedger does
+  // but against key_file's public half and `region`: a broken ledger (any problem, including a
+  // last line cut short by a crash) is a Corruption error, never extended.
   // region and run_id must be 1-256 printable ASCII characters. `accountant` computes the
   // epsilon_after of the entries this writer appends (earlier entries keep theirs).
   static Result<std::unique_ptr<LedgerWriter>> Open(
@@ -67,10 +69,14 @@ class LedgerWriter {
   // ε over every entry so far at `delta`; {0, 0} while the ledger is empty (nothing released).
   Result<EpsilonResult> CurrentEpsilon(double delta) const;
 
-  // The last entry's hash (kLedgerGenesisHash while empty): what the region reports to the
-  // coordinator so an audit can detect a truncated ledger.
+  // The last entry's hash (the genesis entry's while no release is recorded): what the region
+  // reports to the coordinator so an audit can detect a truncated ledger.
   std::string head_hash() const { return head_hash_; }
+  // Release entries (the genesis entry is not counted): the seq of the head.
   int64_t entries() const { return entries_; }
+  // The budget recorded in the genesis entry, and its delta.
+  double epsilon_budget() const { return epsilon_budget_; }
+  double budget_delta() const { return budget_delta_; }
 
  private:
   struct Key;  // the signing key, OpenSSL-owned
@@ -87,6 +93,8 @@ class LedgerWriter {
   Accountant accountant_;  // every entry so far
   std::string head_hash_ = kLedgerGenesisHash;
   int64_t entries_ = 0;
+  double epsilon_budget_ = 0.0;
+  double budget_delta_ = 0.0;
 };
 
 }  // namespace fedseg::privacy

@@ -23,9 +23,13 @@ json BaseConfig() {
 }
 
 // The config with `privacy` as its privacy section (and `data` merged into its data section).
+// A privacy section that names no ledger gets an absolute one (a dp region needs it).
 Result<RegionConfig> WithPrivacy(const json& privacy, const json& data = json::object()) {
   json j = BaseConfig();
   if (!privacy.is_null()) j["privacy"] = privacy;
+  if (privacy.is_object() && !privacy.contains("ledger")) {
+    j["privacy"]["ledger"] = "/var/lib/fedseg-region/ledger.jsonl";
+  }
   for (const auto& [k, v] : data.items()) j["data"][k] = v;
   return RegionConfigFromJson(j, "region.json");
 }
@@ -62,6 +66,52 @@ TEST(RegionPolicyConfigTest, ModeNoneIsExplicit) {
             "region's statistics, updates and evaluations are then sent exactly)");
 }
 
+TEST(RegionPolicyConfigTest, TheLedgerPathIsAbsoluteAndRequiredInModeDp) {
+  json p = {{"epsilon_budget", 3.0}, {"ledger", "ledger.jsonl"}};
+  EXPECT_EQ(ErrorOf(p),
+            "region.json: privacy.ledger must be an absolute path, got \"ledger.jsonl\"");
+  p["ledger"] = "./ledger.jsonl";
+  EXPECT_EQ(ErrorOf(p),
+            "region.json: privacy.ledger must be an absolute path, got \"./ledger.jsonl\"");
+  p["ledger"] = "";
+  EXPECT_EQ(ErrorOf(p),
+            "region.json: privacy.ledger is required in mode dp: the absolute path of the "
+            "region's ledger, created once with `fedseg-client ledger init --config <this file>`");
+  p["ledger"] = "/srv/ledger.jsonl";
+  p["ledger_key"] = "ledger.key";
+  EXPECT_EQ(ErrorOf(p),
+            "region.json: privacy.ledger_key must be an absolute path, got \"ledger.key\"");
+  p["ledger_key"] = "/srv/eu.key";
+  EXPECT_EQ(ErrorOf(p), "(accepted)");
+  auto c = WithPrivacy(p);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->LedgerKeyPath(), "/srv/eu.key");
+  p.erase("ledger_key");
+  c = WithPrivacy(p);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->LedgerKeyPath(), "/srv/ledger.jsonl.key");
+  // The TLS key never signs the ledger.
+  json tls_key = BaseConfig();
+  tls_key["tls"]["key"] = "/srv/eu.key";
+  tls_key["privacy"] = {
+      {"epsilon_budget", 3.0}, {"ledger", "/srv/ledger.jsonl"}, {"ledger_key", "/srv/eu.key"}};
+  auto refused = RegionConfigFromJson(tls_key, "region.json");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find(
+                "privacy.ledger_key must be a file of its own, not tls.key or the ledger"),
+            std::string::npos)
+      << refused.status().message();
+  // Mode none keeps no ledger and needs none.
+  EXPECT_TRUE(RegionConfigFromJson(
+                  [] {
+                    json j = BaseConfig();
+                    j["privacy"] = {{"mode", "none"}};
+                    return j;
+                  }(),
+                  "region.json")
+                  .ok());
+}
+
 TEST(RegionPolicyConfigTest, EachInvalidFieldIsNamed) {
   EXPECT_EQ(ErrorOf({{"mode", "maybe"}}),
             "region.json: privacy.mode must be \"dp\" or \"none\", got \"maybe\"");
@@ -85,8 +135,10 @@ TEST(RegionPolicyConfigTest, EachInvalidFieldIsNamed) {
   EXPECT_EQ(with("min_noise_multiplier", 20),
             "region.json: privacy.min_noise_multiplier must not exceed "
             "privacy.max_noise_multiplier");
-  EXPECT_EQ(with("max_clip_norm", 0), "region.json: privacy.max_clip_norm must be a finite number > 0");
-  EXPECT_EQ(with("max_sampling_rate", 0), "region.json: privacy.max_sampling_rate must be in (0, 1]");
+  EXPECT_EQ(with("max_clip_norm", 0),
+            "region.json: privacy.max_clip_norm must be a finite number > 0");
+  EXPECT_EQ(with("max_sampling_rate", 0),
+            "region.json: privacy.max_sampling_rate must be in (0, 1]");
   EXPECT_EQ(with("max_sampling_rate", 1.5),
             "region.json: privacy.max_sampling_rate must be in (0, 1]");
   EXPECT_EQ(with("max_steps_per_round", 0),

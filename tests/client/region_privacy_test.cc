@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "client/privacy_policy.h"
+#include "client/ledger_command.h"
 #include "privacy/accounting/accountant.h"
 #include "privacy/noise/testing/seeded_noise.h"
 
@@ -41,9 +42,14 @@ class RegionPrivacyTest : public ::testing::Test {
     c.evaluations_reserved = 0;
     return c;
   }
-  // RegionPrivacy::Create with the seeded noise the test build supplies.
+  // RegionPrivacy::Create with the seeded noise the test build supplies; in mode dp the ledger is
+  // created first (`ledger init`, with the config's budget) unless it exists or `init` is false.
   static Result<std::unique_ptr<RegionPrivacy>> Create(const RegionConfig& c, size_t n,
-                                                       const std::string& run) {
+                                                       const std::string& run, bool init = true) {
+    if (init && c.dp_mode() && !fs::exists(c.ledger)) {
+      Result<LedgerInitReport> r = InitRegionLedger(c);
+      EXPECT_TRUE(r.ok()) << r.status().ToString();
+    }
     return RegionPrivacy::Create(
         c, n, run, [](uint64_t seed) { return privacy::MakeInsecureSeededNoiseForTesting(seed); });
   }
@@ -277,6 +283,37 @@ TEST_F(RegionPrivacyTest, NoiseAboveTheCeilingIsDeclinedWithAGenericReason) {
   EXPECT_TRUE((*fixed)->PlanRound(1)->decline);
 }
 
+// A region in mode dp never starts from a fresh budget: without its ledger it stops, naming
+// `ledger init`; a config whose budget differs from the one the ledger recorded is refused.
+TEST_F(RegionPrivacyTest, AMissingLedgerIsAnErrorNeverAFreshBudget) {
+  ASSERT_TRUE(ok_);
+  RegionConfig c = Config("missing.jsonl", 3.0);
+  auto p = Create(c, 1000, "run-m", /*init=*/false);
+  ASSERT_FALSE(p.ok());
+  EXPECT_TRUE(p.status().IsNotFound()) << p.status().ToString();
+  EXPECT_NE(p.status().message().find("ledger " + c.ledger + " does not exist"), std::string::npos)
+      << p.status().ToString();
+  EXPECT_NE(p.status().message().find("fedseg-client ledger init --config"), std::string::npos);
+  EXPECT_FALSE(fs::exists(c.ledger));
+
+  ASSERT_TRUE(InitRegionLedger(c).ok());
+  EXPECT_TRUE(fs::exists(c.LedgerKeyPath()));
+  EXPECT_EQ(c.LedgerKeyPath(), c.ledger + ".key");
+  EXPECT_TRUE(Create(c, 1000, "run-m").ok());
+  Result<LedgerInitReport> again = InitRegionLedger(c);
+  ASSERT_FALSE(again.ok());
+  EXPECT_NE(again.status().message().find("already exists"), std::string::npos);
+
+  c.epsilon_budget = 30.0;  // raised in the config after `ledger init`
+  p = Create(c, 1000, "run-m");
+  ASSERT_FALSE(p.ok());
+  EXPECT_TRUE(p.status().IsFailedPrecondition()) << p.status().ToString();
+  EXPECT_NE(p.status().message().find("privacy.epsilon_budget 30.0 and privacy.delta 1e-05 differ "
+                                      "from the budget 3.0 at delta 1e-05 recorded in ledger"),
+            std::string::npos)
+      << p.status().ToString();
+}
+
 TEST_F(RegionPrivacyTest, DpWithoutBudgetOrNoiseIsRefused) {
   ASSERT_TRUE(ok_);
   auto p = Create(Config("none.jsonl", 0.0), 1000, "run-3");
@@ -366,6 +403,7 @@ TEST_F(RegionPrivacyTest, SeededNoiseIsRefusedWithoutTheTestBuildsFactory) {
   EXPECT_EQ(p.status().message(), expected);
   c.insecure_seeded_noise = false;  // the secure source needs no factory
   EXPECT_TRUE(CheckSeededNoiseAvailable(c, {}).ok());
+  ASSERT_TRUE(InitRegionLedger(c).ok());
   auto secure = RegionPrivacy::Create(c, 1000, "run-s");
   EXPECT_TRUE(secure.ok()) << secure.status().ToString();
 }

@@ -1,4 +1,5 @@
 // Fuzz targets: the privacy ledger and JSON configs (see fuzz_targets.h).
+#include <algorithm>
 #include <string>
 #include <string_view>
 
@@ -11,7 +12,8 @@ namespace fedseg::fuzz {
 namespace {
 
 // tests/fuzz/keys/fuzz-region.crt (a throwaway test key, CN fuzz-region), which signed the
-// ledgers of the seed corpus. Kept inline so the fuzzer needs no file.
+// legacy (v1) ledgers of the seed corpus; the v2 seeds carry their own keys. Kept inline so the
+// fuzzer needs no file.
 constexpr std::string_view kLedgerCert = R"(
 -----BEGIN CERTIFICATE-----
 MIIBgzCCASmgAwIBAgIUafX2k+VyoJIQ7VdMMyMOFbzNEUcwCgYIKoZIzj0EAwIw
@@ -36,13 +38,16 @@ int FuzzLedger(const uint8_t* data, size_t size) {
   int64_t lines = 0;
   for (char c : text) lines += c == '\n';
   if (!text.empty() && text.back() != '\n') ++lines;
-  FEDSEG_FUZZ_CHECK(v->entries == lines, "one entry per line");
+  // A v2 ledger's first line is its genesis entry, not a release; a legacy one has none.
+  const int64_t releases = v->legacy ? lines : std::max<int64_t>(0, lines - 1);
+  FEDSEG_FUZZ_CHECK(v->entries == releases, "one entry per line after the genesis entry");
   FEDSEG_FUZZ_CHECK(v->ok == v->problems.empty(), "ok means no problem");
-  FEDSEG_FUZZ_CHECK(v->rows.size() <= static_cast<size_t>(lines), "at most one row per line");
+  FEDSEG_FUZZ_CHECK(v->rows.size() <= static_cast<size_t>(releases), "at most one row per entry");
   if (v->ok) {
-    FEDSEG_FUZZ_CHECK(static_cast<int64_t>(v->rows.size()) == lines,
-                      "every line of a good ledger is a row");
+    FEDSEG_FUZZ_CHECK(static_cast<int64_t>(v->rows.size()) == releases,
+                      "every entry of a good ledger is a row");
     FEDSEG_FUZZ_CHECK(v->epsilon >= 0.0, "epsilon of a good ledger is >= 0");
+    FEDSEG_FUZZ_CHECK(!v->over_budget, "a good ledger is within its budget");
   }
   return 0;
 }

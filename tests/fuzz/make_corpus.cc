@@ -117,21 +117,30 @@ std::vector<std::pair<std::string, net::Frame>> Messages() {
 
   protocol::UpdateMsg update{1, 10, weights, 0.5, eval, 0.7, 8.0, 1e-5, std::string(64, 'a')};
   protocol::UpdateMsg eval_only{2, 10, {}, 0.0, eval, 0.7, 8.0, 1e-5, std::string(64, 'b')};
-  protocol::UpdateMsg empty_eval{1, 3, weights, 0.25, ml::ClassificationSummary(), 0.0, 0.0, 0.0, ""};
+  protocol::UpdateMsg empty_eval{1,   3,   weights, 0.25, ml::ClassificationSummary(),
+                                 0.0, 0.0, 0.0,     ""};
 
   return {
-      {"hello", protocol::MakeFrame(protocol::MessageType::kHello, protocol::HelloMsg{"Region-1", "fedseg 0.1.0"})},
-      {"welcome", MakeFrame(protocol::MessageType::kWelcome, protocol::WelcomeMsg{"run-1", contract, 3})},
-      {"summary_request", MakeFrame(protocol::MessageType::kSummaryRequest, protocol::SummaryRequestMsg{0.5})},
-      {"summary_reply", MakeFrame(protocol::MessageType::kSummaryReply, protocol::SummaryReplyMsg{summary, 4, 1})},
-      {"setup", MakeFrame(protocol::MessageType::kSetup, protocol::SetupMsg{"run-1", schema, spec, plan})},
-      {"round_start", MakeFrame(protocol::MessageType::kRoundStart, protocol::RoundStartMsg{1, true, 99, weights})},
+      {"hello", protocol::MakeFrame(protocol::MessageType::kHello,
+                                    protocol::HelloMsg{"Region-1", "fedseg 0.1.0"})},
+      {"welcome",
+       MakeFrame(protocol::MessageType::kWelcome, protocol::WelcomeMsg{"run-1", contract, 3})},
+      {"summary_request",
+       MakeFrame(protocol::MessageType::kSummaryRequest, protocol::SummaryRequestMsg{0.5})},
+      {"summary_reply",
+       MakeFrame(protocol::MessageType::kSummaryReply, protocol::SummaryReplyMsg{summary, 4, 1})},
+      {"setup",
+       MakeFrame(protocol::MessageType::kSetup, protocol::SetupMsg{"run-1", schema, spec, plan})},
+      {"round_start", MakeFrame(protocol::MessageType::kRoundStart,
+                                protocol::RoundStartMsg{1, true, 99, weights})},
       {"update", MakeFrame(protocol::MessageType::kUpdate, update)},
       {"update_eval_only", MakeFrame(protocol::MessageType::kUpdate, eval_only)},
       {"update_empty_eval", MakeFrame(protocol::MessageType::kUpdate, empty_eval)},
-      {"decline", MakeFrame(protocol::MessageType::kDecline,
-                            protocol::DeclineMsg{4, "privacy budget spent", 8.0, 8.0, std::string(64, 'c')})},
-      {"done", MakeFrame(protocol::MessageType::kDone, protocol::DoneMsg{weights, "all rounds done"})},
+      {"decline",
+       MakeFrame(protocol::MessageType::kDecline,
+                 protocol::DeclineMsg{4, "privacy budget spent", 8.0, 8.0, std::string(64, 'c')})},
+      {"done",
+       MakeFrame(protocol::MessageType::kDone, protocol::DoneMsg{weights, "all rounds done"})},
       {"error", MakeFrame(protocol::MessageType::kError, protocol::ErrorMsg{"unexpected message"})},
   };
 }
@@ -189,12 +198,22 @@ void MakeContainers() {
   Write("checkpoint", "truncated_file", WithByte(0, ckpt.substr(0, ckpt.size() - 9)));
 }
 
-void MakeLedgers(const fs::path& source_dir) {
+// The v2 ledger seeds: a genesis entry with a fresh ledger key of the region's own (InitLedger),
+// then releases. The legacy (v1) seeds valid_3_entries, valid_1_entry, cut_last_line, reordered
+// and empty (signed with tests/fuzz/keys/fuzz-region.key, the region's TLS key, over the bare
+// hash) were made by the writer before the genesis entry existed; it no longer makes such
+// ledgers, so they are kept as committed.
+void MakeLedgers(const fs::path& /*source_dir*/) {
   const fs::path dir = fs::temp_directory_path() / ("fedseg-corpus-" + std::to_string(getpid()));
   fs::create_directories(dir);
   const std::string path = (dir / "ledger.jsonl").string();
-  const std::string key = (source_dir / "tests/fuzz/keys/fuzz-region.key").string();
+  const std::string key = (dir / "ledger.key").string();
   {
+    auto init = privacy::InitLedger({path, key, "fuzz-region", 10.0, 1e-5});
+    if (!init.ok()) {
+      std::cerr << init.status().ToString() << "\n";
+      std::exit(1);
+    }
     auto w = privacy::LedgerWriter::Open(path, key, "fuzz-region", "run-1");
     if (!w.ok()) {
       std::cerr << w.status().ToString() << "\n";
@@ -222,13 +241,10 @@ void MakeLedgers(const fs::path& source_dir) {
   }
   const std::string text = ReadText(path);
   fs::remove_all(dir);
-  Write("ledger", "valid_3_entries", text);
+  Write("ledger", "v2_genesis_and_3_entries", text);
   const size_t first_nl = text.find('\n');
-  Write("ledger", "valid_1_entry", text.substr(0, first_nl + 1));
-  Write("ledger", "cut_last_line", text.substr(0, text.size() - 20));
-  std::string swapped = text.substr(first_nl + 1) + text.substr(0, first_nl + 1);
-  Write("ledger", "reordered", swapped);
-  Write("ledger", "empty", "");
+  Write("ledger", "v2_genesis_only", text.substr(0, first_nl + 1));
+  Write("ledger", "v2_cut_last_line", text.substr(0, text.size() - 20));
 }
 
 void MakeConfigs(const fs::path& source_dir) {

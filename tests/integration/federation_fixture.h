@@ -49,7 +49,7 @@ struct CoordinatorOptions {
   bool scale_timeouts = true;
   bool dp = false;
   double noise_multiplier = 0;  // privacy.noise_multiplier: 0 = each region calibrates
-  nlohmann::json status;  // the "status" section; null: none
+  nlohmann::json status;        // the "status" section; null: none
 };
 
 // Region i's config: certificate r<i>, the i-th shard.
@@ -61,8 +61,11 @@ struct RegionOptions {
   // The test-only seeded noise (noise_seed 1000 + i): runs the test build
   // fedseg-client-seeded-noise, the only one that accepts it.
   bool seeded_noise = false;
-  bool save_model = true;     // output.model = <run>/r<i>.fsm
+  bool save_model = true;  // output.model = <run>/r<i>.fsm
   bool scale_timeouts = true;
+  // Mode dp: StartRegion runs `fedseg-client ledger init` first when the ledger does not exist
+  // yet (what an operator does once per region); false leaves it missing.
+  bool init_ledger = true;
 };
 
 // What FederationFixture::Curl got back.
@@ -131,8 +134,7 @@ class FederationFixture : public ::testing::Test {
            {"Month", "VisitorType", "Weekend", "OperatingSystems", "Browser", "Region",
             "TrafficType"}}}},
         {"model", {{"hidden", {16}}, {"seed", 7}}},
-        {"training",
-         {{"rounds", o.rounds}, {"local_epochs", o.local_epochs}, {"batch_size", 32}}},
+        {"training", {{"rounds", o.rounds}, {"local_epochs", o.local_epochs}, {"batch_size", 32}}},
         {"federation",
          {{"min_regions", o.min_regions},
           {"round_deadline_s", t(o.round_deadline_s)},
@@ -171,15 +173,15 @@ class FederationFixture : public ::testing::Test {
                       {"epsilon_budget", o.epsilon_budget},
                       {"delta", 1e-5},
                       {"min_stats_noise_multiplier", 0},
-                      {"ledger", run_ + "/" + name + ".ledger.jsonl"}};
+                      {"ledger", LedgerPath(i)}};
       if (o.seeded_noise) {
         c["privacy"]["insecure_seeded_noise"] = true;
         c["privacy"]["noise_seed"] = 1000 + i;
       }
     } else {
-      // Its ledger, should the coordinator ask for DP anyway (mode none then trains with the
-      // coordinator's sigma, uncapped).
-      c["privacy"] = {{"mode", "none"}, {"ledger", run_ + "/" + name + ".ledger.jsonl"}};
+      // No budget and no ledger: should the coordinator ask for DP anyway, mode none trains with
+      // the coordinator's sigma, uncapped and unrecorded.
+      c["privacy"] = {{"mode", "none"}};
     }
     const std::string path = run_ + "/" + name + ".json";
     std::ofstream(path) << c.dump(2);
@@ -199,10 +201,29 @@ class FederationFixture : public ::testing::Test {
   static std::string RegionBinary(const RegionOptions& o) {
     return o.seeded_noise ? kTestBin + "/fedseg-client-seeded-noise" : kBin + "/fedseg-client";
   }
-  // fedseg-client join as region i; its output goes to <run>/r<i>.log.
+  // Region i's ledger (absolute: run_ is).
+  std::string LedgerPath(int i) const { return run_ + "/r" + std::to_string(i) + ".ledger.jsonl"; }
+  // `fedseg-client ledger init --config` for region i's config; its exit status (0 = created).
+  // Output goes to <run>/r<i>.init.log.
+  int InitLedger(int i, const std::string& config) const {
+    const int rc =
+        fedseg::testing::Run(kBin + "/fedseg-client ledger init --config '" + config + "' >>'" +
+                             run_ + "/r" + std::to_string(i) + ".init.log' 2>&1");
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  }
+  // In mode dp, region i's ledger is created once (`fedseg-client ledger init` on `config`, what
+  // its operator does before the first join) unless o.init_ledger is false or it exists.
+  void EnsureLedger(int i, const RegionOptions& o, const std::string& config) const {
+    if (o.epsilon_budget > 0 && o.init_ledger && !std::filesystem::exists(LedgerPath(i))) {
+      EXPECT_EQ(InitLedger(i, config), 0) << ReadAll(run_ + "/r" + std::to_string(i) + ".init.log");
+    }
+  }
+  // fedseg-client join as region i; its output goes to <run>/r<i>.log. See EnsureLedger.
   std::unique_ptr<Process> StartRegion(int i, const RegionOptions& o = {}) const {
+    const std::string config = WriteRegionConfig(i, o);
+    EnsureLedger(i, o, config);
     return std::make_unique<Process>(
-        std::vector<std::string>{RegionBinary(o), "join", "--config", WriteRegionConfig(i, o)},
+        std::vector<std::string>{RegionBinary(o), "join", "--config", config},
         run_ + "/r" + std::to_string(i) + ".log");
   }
 

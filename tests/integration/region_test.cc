@@ -38,6 +38,7 @@ class RegionTest : public testing::FederationFixture {
     nlohmann::json c = nlohmann::json::parse(ReadAll(path));
     edit(c);
     std::ofstream(path) << c.dump(2);
+    EnsureLedger(i, o, path);
     return std::make_unique<Process>(
         std::vector<std::string>{RegionBinary(o), "join", "--config", path},
         run_ + "/r" + std::to_string(i) + ".log");

@@ -19,7 +19,8 @@ trap 'rm -rf "$tmp"' EXIT
 cat > "$tmp/region.json" <<JSON
 {"region": "r1", "tls": {"ca": "$tmp/ca.crt", "cert": "$tmp/r1.crt", "key": "$tmp/r1.key"},
  "data": {"train": "$tmp/train.csv"},
- "privacy": {"mode": "dp", "epsilon_budget": 1.0, "insecure_seeded_noise": true}}
+ "privacy": {"mode": "dp", "epsilon_budget": 1.0, "ledger": "$tmp/ledger.jsonl",
+             "insecure_seeded_noise": true}}
 JSON
 set +e
 "$release" join --config "$tmp/region.json" > "$tmp/out" 2>&1

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <limits>
 
+#include "common/base/sha256.h"
+
 namespace fedseg::privacy::internal {
 
 using json = nlohmann::json;
@@ -69,13 +71,7 @@ Status CheckKeys(const json& obj, const std::set<std::string>& required,
   return Status::OK();
 }
 
-bool IsLowerHex64(std::string_view s) {
-  if (s.size() != 64) return false;
-  for (char c : s) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
+bool IsLowerHex64(std::string_view s) { return IsSha256Hex(s); }
 
 bool IsPrintableAscii(std::string_view s) {
   for (char c : s) {

@@ -14,10 +14,14 @@
 
 namespace fedseg::privacy::internal {
 
-// Who signs the entries and what their `region` must be.
+// Who checks the ledger, and with what: a certificate (audit), the writer's own key (before it
+// extends the ledger), or nothing but the ledger itself (a v2 audit without --cert).
 struct SignerIdentity {
-  EVP_PKEY* key = nullptr;  // not owned
-  std::string region;       // expected `region` of every entry
+  enum class Role { kCertificate, kWriter, kLedgerOnly };
+  Role role = Role::kLedgerOnly;
+  EVP_PKEY* key =
+      nullptr;         // not owned; the certificate's or the writer's key; null for kLedgerOnly
+  std::string region;  // expected `region` of every entry; "" for kLedgerOnly
   std::string region_from;  // "the certificate's subject CN" / "the writer's region"
   std::string key_from;     // "the public key of a.crt" / "the signing key a.key"
 };

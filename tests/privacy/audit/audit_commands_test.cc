@@ -48,9 +48,10 @@ TEST(AuditCommandsTest, EpsilonText) {
   EpsilonCommand c{{0.01, "1e4", 1e-5, false, "rdp"}, 1.1};
   ASSERT_EQ(RunEpsilon(c, out, err), 0) << err.str();
   const EpsilonResult want = *ComputeEpsilon(0.01, 1.1, 10000, 1e-5);
-  EXPECT_EQ(out.str(), "epsilon: " + FormatRoundedUp(want.epsilon) +
-                           "\naccountant: rdp\norder: 4.7\nsampling_rate: 0.01\nnoise_multiplier: 1.1\n"
-                           "steps: 10000\ndelta: 1e-05\n");
+  EXPECT_EQ(out.str(),
+            "epsilon: " + FormatRoundedUp(want.epsilon) +
+                "\naccountant: rdp\norder: 4.7\nsampling_rate: 0.01\nnoise_multiplier: 1.1\n"
+                "steps: 10000\ndelta: 1e-05\n");
   EXPECT_EQ(err.str(), "");
 }
 
@@ -86,8 +87,9 @@ TEST(AuditCommandsTest, EpsilonAndCalibrateWithPld) {
   EXPECT_LT(j["noise_multiplier"].get<double>(), *CalibrateNoiseMultiplier(2.0, 0.01, 10000, 1e-5));
   out.str("");
   EXPECT_EQ(RunEpsilon({{0.01, "10", 1e-5, false, "moments"}, 1.0}, out, err), kAuditExitError);
-  EXPECT_EQ(err.str(), "fedseg-audit epsilon: InvalidArgument: accountant must be \"pld\" or "
-                       "\"rdp\", got \"moments\"\n");
+  EXPECT_EQ(err.str(),
+            "fedseg-audit epsilon: InvalidArgument: accountant must be \"pld\" or "
+            "\"rdp\", got \"moments\"\n");
 }
 
 TEST(AuditCommandsTest, ErrorsGoToErrWithExitStatus) {
@@ -123,15 +125,17 @@ fs::path RegionKeyFolder(const std::string& name) {
   return dir;
 }
 
-// A ledger of one release, signed with a fresh EC key, verified and then truncated.
+// A ledger of one release, signed with its own fresh key (ledger init), verified against the
+// region's certificate and then truncated.
 TEST(AuditCommandsTest, VerifyTableAndProblems) {
   const fs::path dir = RegionKeyFolder("audit_commands_test");
-  const std::string key = (dir / "r.key").string(), cert = (dir / "r.crt").string();
+  const std::string cert = (dir / "r.crt").string();
   ASSERT_TRUE(fs::exists(cert));
   const std::string ledger = (dir / "ledger.jsonl").string();
   std::string head;
   {
-    auto w = LedgerWriter::Open(ledger, key, "region-a", "run-1");
+    ASSERT_TRUE(InitLedger({ledger, (dir / "ledger.key").string(), "region-a", 1e6, 1e-5}).ok());
+    auto w = LedgerWriter::Open(ledger, (dir / "ledger.key").string(), "region-a", "run-1");
     ASSERT_TRUE(w.ok()) << w.status().ToString();
     LedgerRelease r;
     r.round = 1;
@@ -173,12 +177,13 @@ TEST(AuditCommandsTest, VerifyTableAndProblems) {
 // shows 6 and stays aligned whatever the widths; --json keeps every bit.
 TEST(AuditCommandsTest, VerifyTableShowsComputedParametersShortAndAligned) {
   const fs::path dir = RegionKeyFolder("audit_table_test");
-  const std::string key = (dir / "r.key").string(), cert = (dir / "r.crt").string();
+  const std::string cert = (dir / "r.crt").string();
   ASSERT_TRUE(fs::exists(cert));
   const std::string ledger = (dir / "ledger.jsonl").string();
   const double q = 64.0 / 4321.0, sigma = 147.73492837465123;
   {
-    auto w = LedgerWriter::Open(ledger, key, "region-a", "run-1");
+    ASSERT_TRUE(InitLedger({ledger, (dir / "ledger.key").string(), "region-a", 1e6, 1e-5}).ok());
+    auto w = LedgerWriter::Open(ledger, (dir / "ledger.key").string(), "region-a", "run-1");
     ASSERT_TRUE(w.ok()) << w.status().ToString();
     for (uint32_t round = 1; round <= 12; ++round) {
       LedgerRelease r;

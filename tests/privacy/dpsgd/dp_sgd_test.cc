@@ -144,6 +144,49 @@ TEST(DpSgdTest, ClippedContributionNeverExceedsTheClipNorm) {
   EXPECT_LE(largest, c);
 }
 
+// Adversarial examples for the arithmetic DP-SGD clipped with before issue 10: the squared norm
+// summed in float, the factor C / |g| in float, the product in float. On these examples that path
+// gives contributions above C (counted here, so the examples are known to break it: the test
+// would fail on that path); the double norms and factors with the 1e-6 margin never do.
+TEST(DpSgdTest, ExamplesWhoseFloatClippingExceedsTheClipNormStayWithinItNow) {
+  const ml::ModelSpec spec{64, {128, 64}, 4};
+  auto noise = MakeInsecureSeededNoiseForTesting(5);
+  int examples = 0, float_path_exceeds = 0;
+  double worst_float_path = 0, worst = 0;
+  for (const double c : {0.7, 1.0, 1.3, 3.1}) {
+    auto computer = PrivateGradientComputer::Create(c, 0.0, 1.0, 1);
+    ASSERT_TRUE(computer.ok());
+    for (int trial = 0; trial < 150; ++trial) {
+      Batch f = MakeBatch(spec, 1, 5000 + trial);
+      f.x *= std::pow(10.0f, static_cast<float>(trial % 4));
+      ml::MlpWorkspace ws;
+      ws.Forward(f.model, f.x, f.y.data(), nullptr);
+      ws.Backward(f.model);
+      Eigen::VectorXf g;
+      ws.Gradient(f.model, &g);
+      const float norm = std::sqrt(g.squaredNorm());  // float, as before
+      if (!(norm > static_cast<float>(c))) continue;  // only clipped examples
+      const Eigen::VectorXf float_clipped = g * (static_cast<float>(c) / norm);
+      const double float_path = float_clipped.cast<double>().norm() / c;
+      float_path_exceeds += float_path > 1.0;
+      worst_float_path = std::max(worst_float_path, float_path);
+
+      Eigen::VectorXf grad;  // the code under test, on the same example
+      auto stats = computer->Compute(f.model, f.x, f.y.data(), *noise, &grad);
+      ASSERT_TRUE(stats.ok());
+      ASSERT_EQ(stats->clipped, 1);
+      worst = std::max(worst, grad.cast<double>().norm() / c);
+      ++examples;
+    }
+  }
+  EXPECT_GT(examples, 300);
+  EXPECT_GT(float_path_exceeds, examples / 10)
+      << "the examples do not break the float path: this test could not fail on it";
+  EXPECT_GT(worst_float_path, 1.0);
+  EXPECT_LE(worst, 1.0) << "a clipped contribution exceeds C by " << (worst - 1.0) << " relative";
+  EXPECT_GT(worst, 1.0 - 1e-5);  // clipped to (just below) C, not far below
+}
+
 TEST(DpSgdTest, NoiseStddevIsSigmaCOverExpectedBatch) {
   const ml::ModelSpec spec{6, {10}, 3};
   Batch f = MakeBatch(spec, 12, 5);

@@ -20,6 +20,7 @@
 
 #include "common/base/sha256.h"
 #include "privacy/accounting/rdp_accountant.h"
+#include "privacy/ledger/signer.h"
 
 namespace fedseg::privacy {
 namespace {
@@ -142,7 +143,16 @@ class LedgerTestBase : public ::testing::Test {
               "' region-a region-b >'" + log + "' 2>&1") == 0 &&
         Shell("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=region-rsa -keyout '" +
               (pki_ / "region-rsa.key").string() + "' -out '" + (pki_ / "region-rsa.crt").string() +
-              "' >>'" + log + "' 2>&1") == 0;
+              "' >>'" + log + "' 2>&1") == 0 &&
+        // Each region's own ledger key, apart from its TLS key: EC as `ledger init` makes them,
+        // RSA for the RSA-PSS path.
+        Shell("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out '" +
+              Key("region-a") +
+              "' && openssl genpkey -algorithm EC -pkeyopt "
+              "ec_paramgen_curve:P-256 -out '" +
+              Key("region-b") +
+              "' && openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out '" +
+              Key("region-rsa") + "' >>'" + log + "' 2>&1") == 0;
   }
   static void TearDownTestSuite() {
     std::error_code ec;
@@ -157,18 +167,57 @@ class LedgerTestBase : public ::testing::Test {
     ledger_ = (dir_ / "ledger.jsonl").string();
   }
 
-  static std::string Key(const std::string& region) { return (pki_ / (region + ".key")).string(); }
+  // The region's ledger-signing key, and its TLS key (which must never sign its ledger).
+  static std::string Key(const std::string& region) {
+    return (pki_ / (region + ".ledger.key")).string();
+  }
+  static std::string TlsKey(const std::string& region) {
+    return (pki_ / (region + ".key")).string();
+  }
   static std::string Cert(const std::string& region) { return (pki_ / (region + ".crt")).string(); }
 
+  // Creates ledger_ for `region` with its ledger key (as `ledger init` does, with the key made
+  // beforehand); the genesis hash.
+  std::string CreateLedger(const std::string& region = "region-a", double budget = 1000.0) {
+    LedgerInitOptions o;
+    o.ledger_path = ledger_;
+    o.key_path = Key(region);
+    o.region = region;
+    o.epsilon_budget = budget;
+    o.delta = kDelta;
+    Result<LedgerInitResult> r = CreateLedgerWithKey(o);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    const std::vector<std::string> lines = Lines(Slurp(ledger_));
+    genesis_line_ = lines.empty() ? "" : lines[0];
+    return r.ok() ? r->genesis_hash : "";
+  }
+
+  // A ledger file's text: the genesis line, then `releases`.
+  std::string Ledger(const std::vector<std::string>& releases) const {
+    return genesis_line_ + "\n" + JoinLines(releases);
+  }
+
+  // The base64 DER public key of `region`'s ledger key, as a genesis entry records it.
+  static std::string PublicKeyOf(const std::string& region) {
+    Result<PkeyPtr> key = LoadLedgerPrivateKey(Key(region));
+    EXPECT_TRUE(key.ok());
+    if (!key.ok()) return "";
+    Result<std::string> pub = LedgerPublicKeyBase64(key->get());
+    return pub.ok() ? *pub : "";
+  }
+
+  // Opens ledger_ as `region`, creating it first when it does not exist.
   std::unique_ptr<LedgerWriter> OpenWriter(const std::string& region = "region-a",
                                            const std::string& run_id = "run-1") {
+    if (!fs::exists(ledger_)) CreateLedger(region);
     Result<std::unique_ptr<LedgerWriter>> w =
         LedgerWriter::Open(ledger_, Key(region), region, run_id);
     EXPECT_TRUE(w.ok()) << w.status().ToString();
     return w.ok() ? std::move(w).value() : nullptr;
   }
 
-  // Writes StandardReleases() to ledger_ as region-a and returns the lines.
+  // Writes StandardReleases() to ledger_ as region-a and returns the release lines (the genesis
+  // line is genesis_line_; Ledger() puts it back in front).
   std::vector<std::string> WriteStandardLedger() {
     std::unique_ptr<LedgerWriter> w = OpenWriter();
     if (!w) return {};
@@ -176,7 +225,8 @@ class LedgerTestBase : public ::testing::Test {
       Result<json> e = w->Append(r);
       EXPECT_TRUE(e.ok()) << e.status().ToString();
     }
-    return Lines(Slurp(ledger_));
+    const std::vector<std::string> all = Lines(Slurp(ledger_));
+    return all.empty() ? all : std::vector<std::string>(all.begin() + 1, all.end());
   }
 
   LedgerVerification Verify(const std::string& cert = "region-a",
@@ -186,10 +236,12 @@ class LedgerTestBase : public ::testing::Test {
     return v.ok() ? *v : LedgerVerification{};
   }
 
-  // base64 signature of `hash` by `key` with the openssl command line (not the code under test).
-  std::string SignWithOpensslCli(const std::string& key, const std::string& hash) {
+  // base64 signature of the context string and `hash` by `key` with the openssl command line (not
+  // the code under test): what a v2 ledger's signature is.
+  std::string SignWithOpensslCli(const std::string& key, const std::string& hash,
+                                 std::string_view context = kLedgerSignatureContext) {
     const fs::path msg = dir_ / "msg.txt", sig = dir_ / "sig.bin", b64 = dir_ / "sig.b64";
-    WriteText(msg, hash);
+    WriteText(msg, std::string(context) + hash);
     EXPECT_EQ(Shell("openssl dgst -sha256 -sign '" + key + "' -out '" + sig.string() + "' '" +
                     msg.string() + "' && openssl base64 -A -in '" + sig.string() + "' -out '" +
                     b64.string() + "'"),
@@ -197,16 +249,18 @@ class LedgerTestBase : public ::testing::Test {
     return Slurp(b64);
   }
 
-  // Whether the openssl command line accepts `entry`'s signature with the certificate's key,
-  // following the recipe in docs/ledger.md.
-  bool OpensslCliVerifies(const json& entry, const std::string& cert, bool rsa_pss = false) {
+  // Whether the openssl command line accepts `entry`'s signature with the public key of the
+  // genesis entry `genesis` (its base64 DER public_key), following the recipe in docs/ledger.md.
+  bool OpensslCliVerifies(const json& entry, const json& genesis, bool rsa_pss = false) {
     const fs::path msg = dir_ / "vmsg.txt", b64 = dir_ / "vsig.b64", sig = dir_ / "vsig.bin",
-                   pub = dir_ / "pub.pem";
-    WriteText(msg, entry["hash"].get<std::string>());
+                   pub = dir_ / "pub.pem", der = dir_ / "pub.b64";
+    WriteText(msg, std::string(kLedgerSignatureContext) + entry["hash"].get<std::string>());
     WriteText(b64, entry["signature"].get<std::string>() + "\n");
+    WriteText(der, genesis["public_key"].get<std::string>() + "\n");
     const std::string pss =
         rsa_pss ? " -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:digest" : "";
-    return Shell("openssl x509 -in '" + cert + "' -pubkey -noout >'" + pub.string() +
+    return Shell("openssl base64 -d -A -in '" + der.string() +
+                 "' | openssl pkey -pubin -inform DER -out '" + pub.string() +
                  "' && openssl base64 -d -A -in '" + b64.string() + "' -out '" + sig.string() +
                  "' && openssl dgst -sha256" + pss + " -verify '" + pub.string() +
                  "' -signature '" + sig.string() + "' '" + msg.string() + "' >/dev/null 2>&1") == 0;
@@ -216,6 +270,7 @@ class LedgerTestBase : public ::testing::Test {
   static bool pki_ok_;
   fs::path dir_;
   std::string ledger_;
+  std::string genesis_line_;  // set by CreateLedger
 };
 
 fs::path LedgerTestBase::pki_;
@@ -266,7 +321,7 @@ TEST_F(LedgerWriterTest, AppendsAndVerifies) {
     SCOPED_TRACE(i);
     EXPECT_TRUE(v.rows[i].ok);
     EXPECT_EQ(v.rows[i].seq, static_cast<int64_t>(i + 1));
-    EXPECT_EQ(v.rows[i].line, static_cast<int64_t>(i + 1));
+    EXPECT_EQ(v.rows[i].line, static_cast<int64_t>(i + 2));  // after the genesis line
     EXPECT_EQ(v.rows[i].round, r.round);
     EXPECT_EQ(v.rows[i].run_id, "run-1");
     EXPECT_EQ(v.rows[i].epsilon_round, ComputeEpsilon(r.params["sampling_rate"].get<double>(),
@@ -291,20 +346,23 @@ TEST_F(LedgerWriterTest, EntryFormat) {
   ASSERT_TRUE(w->Append(stats).ok());
   ASSERT_TRUE(w->Append(Sampled(1, 0.02, 1.1, 50)).ok());
   const std::vector<std::string> lines = Lines(Slurp(ledger_));
-  ASSERT_EQ(lines.size(), 2u);
+  ASSERT_EQ(lines.size(), 3u);
+  const json genesis = json::parse(lines[0]);
+  json other_genesis = genesis;  // the same ledger as if it were region-b's key
+  other_genesis["public_key"] = PublicKeyOf("region-b");
 
-  const std::set<std::string> keys = {
-      "seq",   "time",          "region", "run_id",       "round",     "mechanism", "params",
-      "delta", "epsilon_after", "order",  "model_sha256", "prev_hash", "hash",      "signature",
-      "accountant"};
-  std::string prev = kLedgerGenesisHash;
-  for (size_t i = 0; i < lines.size(); ++i) {
+  const std::set<std::string> keys = {"seq",           "time",      "region",       "run_id",
+                                      "round",         "mechanism", "params",       "delta",
+                                      "epsilon_after", "order",     "model_sha256", "prev_hash",
+                                      "hash",          "signature", "accountant"};
+  std::string prev = genesis["hash"].get<std::string>();
+  for (size_t i = 1; i < lines.size(); ++i) {
     SCOPED_TRACE(lines[i]);
     const json e = json::parse(lines[i]);
     std::set<std::string> have;
     for (auto it = e.begin(); it != e.end(); ++it) have.insert(it.key());
     EXPECT_EQ(have, keys);
-    EXPECT_EQ(e["seq"], i + 1);
+    EXPECT_EQ(e["seq"], i);
     EXPECT_EQ(e["region"], "region-a");
     EXPECT_EQ(e["run_id"], "run-1");
     EXPECT_TRUE(std::regex_match(e["time"].get<std::string>(),
@@ -322,11 +380,11 @@ TEST_F(LedgerWriterTest, EntryFormat) {
         std::regex_replace(lines[i], std::regex(R"("hash":"[0-9a-f]{64}",)"), ""),
         std::regex(R"("signature":"[^"]*",)"), "");
     EXPECT_EQ(e["hash"], Sha256Hex(cut));
-    EXPECT_TRUE(OpensslCliVerifies(e, Cert("region-a")));
-    EXPECT_FALSE(OpensslCliVerifies(e, Cert("region-b")));
+    EXPECT_TRUE(OpensslCliVerifies(e, genesis));
+    EXPECT_FALSE(OpensslCliVerifies(e, other_genesis));
     prev = e["hash"].get<std::string>();
   }
-  const json s = json::parse(lines[0]);
+  const json s = json::parse(lines[1]);
   EXPECT_EQ(s["round"], 0);
   EXPECT_EQ(s["mechanism"], "gaussian");
   EXPECT_EQ(s["model_sha256"], "");
@@ -335,7 +393,7 @@ TEST_F(LedgerWriterTest, EntryFormat) {
                                {"clip_norm", 1.0},
                                {"sensitivity", stats.params["sensitivity"]}}));
   EXPECT_TRUE(s["params"]["clip_norm"].is_number_float());
-  const json d = json::parse(lines[1]);
+  const json d = json::parse(lines[2]);
   EXPECT_EQ(d["round"], 1);
   EXPECT_EQ(d["mechanism"], "sampled_gaussian");
   EXPECT_EQ(
@@ -349,6 +407,7 @@ TEST_F(LedgerWriterTest, EntryFormat) {
 // A region on the PLD accountant: every entry says so, its epsilon is the PLD composition of the
 // releases so far, and the verifier recomputes it with PLD.
 TEST_F(LedgerWriterTest, PldWriterRecordsItsAccountantAndVerifies) {
+  CreateLedger();
   {
     Result<std::unique_ptr<LedgerWriter>> w =
         LedgerWriter::Open(ledger_, Key("region-a"), "region-a", "run-1", AccountantKind::kPld);
@@ -361,9 +420,9 @@ TEST_F(LedgerWriterTest, PldWriterRecordsItsAccountantAndVerifies) {
       EXPECT_EQ((*e)["order"].get<double>(), 0.0);
       Result<LedgerMechanism> m = ParseLedgerMechanism(r.mechanism, r.params);
       ASSERT_TRUE(m.ok());
-      ASSERT_TRUE((m->sampled ? pld.AddSampledGaussian(m->sampling_rate, m->noise_multiplier,
-                                                       m->steps)
-                              : pld.AddGaussian(m->noise_multiplier, m->steps))
+      ASSERT_TRUE((m->sampled
+                       ? pld.AddSampledGaussian(m->sampling_rate, m->noise_multiplier, m->steps)
+                       : pld.AddGaussian(m->noise_multiplier, m->steps))
                       .ok());
       EXPECT_EQ((*e)["epsilon_after"].get<double>(), *pld.GetEpsilon(r.delta));
     }
@@ -382,7 +441,7 @@ TEST_F(LedgerWriterTest, PldWriterRecordsItsAccountantAndVerifies) {
 TEST_F(LedgerWriterTest, EntriesWithoutAccountantAreRdp) {
   std::vector<std::string> lines = WriteStandardLedger();
   ASSERT_FALSE(lines.empty());
-  std::string prev = kLedgerGenesisHash;
+  std::string prev = json::parse(genesis_line_)["hash"].get<std::string>();
   for (std::string& line : lines) {
     json e = json::parse(line);
     EXPECT_EQ(e["accountant"], "rdp");
@@ -393,23 +452,25 @@ TEST_F(LedgerWriterTest, EntriesWithoutAccountantAreRdp) {
     prev = e["hash"].get<std::string>();
     line = e.dump();
   }
-  WriteText(ledger_, JoinLines(lines));
+  WriteText(ledger_, Ledger(lines));
   LedgerVerification v = Verify();
   EXPECT_TRUE(v.ok) << Problems(v);
   EXPECT_EQ(v.accountant, "rdp");
 
   std::remove(ledger_.c_str());
+  CreateLedger();
   {
     Result<std::unique_ptr<LedgerWriter>> w =
         LedgerWriter::Open(ledger_, Key("region-a"), "region-a", "run-1", AccountantKind::kPld);
     ASSERT_TRUE(w.ok()) << w.status().ToString();
     ASSERT_TRUE((*w)->Append(StandardReleases()[1]).ok());
   }
-  json e = json::parse(Lines(Slurp(ledger_))[0]);
+  lines = Lines(Slurp(ledger_));
+  json e = json::parse(lines[1]);
   e["accountant"] = "rdp";
   Rehash(e);
   e["signature"] = SignWithOpensslCli(Key("region-a"), e["hash"].get<std::string>());
-  WriteText(ledger_, e.dump() + "\n");
+  WriteText(ledger_, Ledger({e.dump()}));
   v = Verify();
   EXPECT_FALSE(v.ok);
   EXPECT_TRUE(HasProblem(v, "accountant rdp", "under-reported")) << Problems(v);
@@ -466,15 +527,17 @@ TEST_F(LedgerWriterTest, EpsilonIfAppendedDoesNotWrite) {
   EXPECT_EQ((*e)["order"].get<double>(), if_appended->order);
 }
 
-TEST_F(LedgerWriterTest, EmptyLedger) {
+TEST_F(LedgerWriterTest, FreshLedgerHoldsOnlyItsGenesis) {
+  const std::string genesis_hash = CreateLedger("region-a", 2.5);
   std::unique_ptr<LedgerWriter> w = OpenWriter();
   ASSERT_TRUE(w);
-  EXPECT_TRUE(fs::exists(ledger_));
-  EXPECT_EQ(fs::file_size(ledger_), 0u);
+  EXPECT_EQ(Lines(Slurp(ledger_)).size(), 1u);
   EXPECT_EQ((fs::status(ledger_).permissions() & fs::perms::all),
             fs::perms::owner_read | fs::perms::owner_write);
   EXPECT_EQ(w->entries(), 0);
-  EXPECT_EQ(w->head_hash(), kLedgerGenesisHash);
+  EXPECT_EQ(w->head_hash(), genesis_hash);
+  EXPECT_EQ(w->epsilon_budget(), 2.5);
+  EXPECT_EQ(w->budget_delta(), kDelta);
   Result<EpsilonResult> e = w->CurrentEpsilon(kDelta);
   ASSERT_TRUE(e.ok());
   EXPECT_EQ(e->epsilon, 0.0);
@@ -483,8 +546,13 @@ TEST_F(LedgerWriterTest, EmptyLedger) {
   const LedgerVerification v = Verify();
   EXPECT_TRUE(v.ok) << Problems(v);
   EXPECT_EQ(v.entries, 0);
-  EXPECT_EQ(v.head_hash, kLedgerGenesisHash);
+  EXPECT_EQ(v.head_hash, genesis_hash);
   EXPECT_EQ(v.epsilon, 0.0);
+  EXPECT_EQ(v.epsilon_budget, 2.5);
+  EXPECT_EQ(v.format, kLedgerFormatV2);
+  EXPECT_FALSE(v.legacy);
+  EXPECT_EQ(v.region, "region-a");
+  EXPECT_EQ(v.public_key, PublicKeyOf("region-a"));
 }
 
 TEST_F(LedgerWriterTest, RejectsInvalidReleases) {
@@ -554,27 +622,27 @@ TEST_F(LedgerWriterTest, SecondWriterIsRefused) {
 TEST_F(LedgerWriterTest, RefusesToExtendABrokenLedger) {
   std::vector<std::string> lines = WriteStandardLedger();
   ASSERT_EQ(lines.size(), 4u);
-  const std::string good = JoinLines(lines);
+  const std::string good = Ledger(lines);
 
   // An edited entry.
   json e = json::parse(lines[1]);
   e["params"]["noise_multiplier"] = 5.0;
   lines[1] = e.dump();
-  WriteText(ledger_, JoinLines(lines));
+  WriteText(ledger_, Ledger(lines));
   Result<std::unique_ptr<LedgerWriter>> w =
       LedgerWriter::Open(ledger_, Key("region-a"), "region-a", "run-1");
   ASSERT_FALSE(w.ok());
   EXPECT_TRUE(w.status().IsCorruption()) << w.status().ToString();
   EXPECT_NE(w.status().message().find("refusing to extend it"), std::string::npos);
-  EXPECT_NE(w.status().message().find("line 2 (seq 2): hash mismatch"), std::string::npos)
+  EXPECT_NE(w.status().message().find("line 3 (seq 2): hash mismatch"), std::string::npos)
       << w.status().ToString();
-  EXPECT_EQ(Slurp(ledger_), JoinLines(lines));  // untouched
+  EXPECT_EQ(Slurp(ledger_), Ledger(lines));  // untouched
 
   // A last line cut short by a crash during an append.
   WriteText(ledger_, good.substr(0, good.size() - 40));
   w = LedgerWriter::Open(ledger_, Key("region-a"), "region-a", "run-1");
   ASSERT_FALSE(w.ok());
-  EXPECT_NE(w.status().message().find("line 4: the last line has no newline"), std::string::npos)
+  EXPECT_NE(w.status().message().find("line 5: the last line has no newline"), std::string::npos)
       << w.status().ToString();
 
   // The intact ledger opens again.
@@ -588,7 +656,8 @@ TEST_F(LedgerWriterTest, RefusesAnotherRegionsLedger) {
   Result<std::unique_ptr<LedgerWriter>> w =
       LedgerWriter::Open(ledger_, Key("region-b"), "region-a", "run-1");
   ASSERT_FALSE(w.ok());
-  EXPECT_NE(w.status().message().find("signature does not verify"), std::string::npos)
+  EXPECT_NE(w.status().message().find("is not this ledger's key (the public_key of its genesis"),
+            std::string::npos)
       << w.status().ToString();
   // ...and region-a's key cannot continue it under another name.
   w = LedgerWriter::Open(ledger_, Key("region-a"), "region-b", "run-1");
@@ -612,7 +681,7 @@ TEST_F(LedgerWriterTest, AppendRefusesAfterTheFileChanged) {
   EXPECT_NE(e.status().message().find("changed on disk"), std::string::npos);
   e = w->Append(Sampled(1, 0.02, 1.1, 50));  // and never again
   EXPECT_FALSE(e.ok());
-  EXPECT_EQ(Lines(Slurp(ledger_)).size(), 2u);
+  EXPECT_EQ(Lines(Slurp(ledger_)).size(), 3u);  // genesis, the release, the foreign line
 }
 
 TEST_F(LedgerWriterTest, RsaKeysSignWithPss) {
@@ -623,18 +692,19 @@ TEST_F(LedgerWriterTest, RsaKeysSignWithPss) {
   LedgerVerification v = Verify("region-rsa");
   EXPECT_TRUE(v.ok) << Problems(v);
   std::vector<std::string> lines = Lines(Slurp(ledger_));
-  ASSERT_EQ(lines.size(), 2u);
-  json e = json::parse(lines[1]);
-  EXPECT_TRUE(OpensslCliVerifies(e, Cert("region-rsa"), /*rsa_pss=*/true));
-  EXPECT_FALSE(OpensslCliVerifies(e, Cert("region-rsa"), /*rsa_pss=*/false));  // not PKCS#1 v1.5
+  ASSERT_EQ(lines.size(), 3u);
+  const json genesis = json::parse(lines[0]);
+  json e = json::parse(lines[2]);
+  EXPECT_TRUE(OpensslCliVerifies(e, genesis, /*rsa_pss=*/true));
+  EXPECT_FALSE(OpensslCliVerifies(e, genesis, /*rsa_pss=*/false));  // not PKCS#1 v1.5
 
   e["params"]["steps"] = 5;
   Rehash(e);
-  lines[1] = e.dump();
+  lines[2] = e.dump();
   WriteText(ledger_, JoinLines(lines));
   v = Verify("region-rsa");
   EXPECT_FALSE(v.ok);
-  EXPECT_TRUE(HasProblem(v, "line 2 (seq 2)", "signature does not verify")) << Problems(v);
+  EXPECT_TRUE(HasProblem(v, "line 3 (seq 2)", "signature does not verify")) << Problems(v);
 }
 
 // ---- verifier: tampering ------------------------------------------------------------------------
@@ -651,7 +721,7 @@ class LedgerVerifyTest : public LedgerTestBase {
     const LedgerVerification v = Verify();
     ASSERT_TRUE(v.ok) << Problems(v);
   }
-  void Save(const std::vector<std::string>& lines) { WriteText(ledger_, JoinLines(lines)); }
+  void Save(const std::vector<std::string>& lines) { WriteText(ledger_, Ledger(lines)); }
 
   std::vector<std::string> lines_;
   std::string head_;
@@ -665,7 +735,7 @@ TEST_F(LedgerVerifyTest, EditedField) {
   Save(lines_);
   const LedgerVerification v = Verify();
   EXPECT_FALSE(v.ok);
-  EXPECT_TRUE(HasProblem(v, "line 2 (seq 2): hash mismatch", "edited after it was written"))
+  EXPECT_TRUE(HasProblem(v, "line 3 (seq 2): hash mismatch", "edited after it was written"))
       << Problems(v);
   EXPECT_EQ(v.problems.size(), 1u) << Problems(v);
   EXPECT_FALSE(v.rows[1].ok);
@@ -678,8 +748,8 @@ TEST_F(LedgerVerifyTest, RemovedMiddleEntry) {
   const LedgerVerification v = Verify();
   EXPECT_FALSE(v.ok);
   EXPECT_EQ(v.entries, 3);
-  EXPECT_TRUE(HasProblem(v, "line 2 (seq 3): seq 3 follows seq 1 (expected 2)")) << Problems(v);
-  EXPECT_TRUE(HasProblem(v, "line 2 (seq 3): prev_hash does not match the hash of line 1"))
+  EXPECT_TRUE(HasProblem(v, "line 3 (seq 3): seq 3 follows seq 1 (expected 2)")) << Problems(v);
+  EXPECT_TRUE(HasProblem(v, "line 3 (seq 3): prev_hash does not match the hash of line 2"))
       << Problems(v);
   EXPECT_EQ(v.problems.size(), 2u) << Problems(v);
 }
@@ -689,10 +759,10 @@ TEST_F(LedgerVerifyTest, ReorderedEntries) {
   Save(lines_);
   const LedgerVerification v = Verify();
   EXPECT_FALSE(v.ok);
-  EXPECT_TRUE(HasProblem(v, "line 2 (seq 3): seq 3 follows seq 1")) << Problems(v);
-  EXPECT_TRUE(HasProblem(v, "line 3 (seq 2): seq 2 follows seq 3")) << Problems(v);
-  EXPECT_TRUE(HasProblem(v, "line 4 (seq 4): seq 4 follows seq 2")) << Problems(v);
-  EXPECT_TRUE(HasProblem(v, "line 3 (seq 2): prev_hash does not match")) << Problems(v);
+  EXPECT_TRUE(HasProblem(v, "line 3 (seq 3): seq 3 follows seq 1")) << Problems(v);
+  EXPECT_TRUE(HasProblem(v, "line 4 (seq 2): seq 2 follows seq 3")) << Problems(v);
+  EXPECT_TRUE(HasProblem(v, "line 5 (seq 4): seq 4 follows seq 2")) << Problems(v);
+  EXPECT_TRUE(HasProblem(v, "line 4 (seq 2): prev_hash does not match")) << Problems(v);
   EXPECT_FALSE(HasProblem(v, "signature")) << Problems(v);
 }
 
@@ -713,7 +783,7 @@ TEST_F(LedgerVerifyTest, EntryAppendedWithAnotherRegionsKey) {
   Save(lines_);
   const LedgerVerification v = Verify();
   EXPECT_FALSE(v.ok);
-  EXPECT_TRUE(HasProblem(v, "line 5 (seq 5): signature does not verify with the public key of",
+  EXPECT_TRUE(HasProblem(v, "line 6 (seq 5): signature does not verify with the ledger's key",
                          "signed by another key"))
       << Problems(v);
   EXPECT_EQ(v.problems.size(), 1u) << Problems(v);
@@ -734,8 +804,8 @@ TEST_F(LedgerVerifyTest, RehashedEditWithoutTheKey) {
   Save(lines_);
   const LedgerVerification v = Verify();
   EXPECT_FALSE(v.ok);
-  EXPECT_TRUE(HasProblem(v, "line 2 (seq 2): signature does not verify")) << Problems(v);
-  EXPECT_TRUE(HasProblem(v, "line 3 (seq 3): prev_hash does not match the hash of line 2"))
+  EXPECT_TRUE(HasProblem(v, "line 3 (seq 2): signature does not verify")) << Problems(v);
+  EXPECT_TRUE(HasProblem(v, "line 4 (seq 3): prev_hash does not match the hash of line 3"))
       << Problems(v);
   EXPECT_FALSE(HasProblem(v, "hash mismatch")) << Problems(v);
 }
@@ -752,7 +822,7 @@ TEST_F(LedgerVerifyTest, UnderReportedEpsilon) {
   Save(lines_);
   LedgerVerification v = Verify();
   EXPECT_FALSE(v.ok);
-  EXPECT_TRUE(HasProblem(v, "line 4 (seq 4): epsilon_after", "under-reported")) << Problems(v);
+  EXPECT_TRUE(HasProblem(v, "line 5 (seq 4): epsilon_after", "under-reported")) << Problems(v);
   EXPECT_EQ(v.problems.size(), 1u) << Problems(v);
   EXPECT_EQ(v.rows[3].epsilon_recorded, recorded * 0.9);
   EXPECT_EQ(v.epsilon, recorded);  // the total is the verifier's own
@@ -770,16 +840,13 @@ TEST_F(LedgerVerifyTest, UnderReportedEpsilon) {
 }
 
 TEST_F(LedgerVerifyTest, WrongCertificate) {
+  // The entries are signed by the ledger's own key; the certificate only names the region.
   const LedgerVerification v = Verify("region-b");
   EXPECT_FALSE(v.ok);
-  for (int line = 1; line <= 4; ++line) {
-    const std::string where =
-        "line " + std::to_string(line) + " (seq " + std::to_string(line) + ")";
-    EXPECT_TRUE(HasProblem(v, where, "signature does not verify")) << Problems(v);
-    EXPECT_TRUE(HasProblem(v, where,
-                           "region \"region-a\" is not the certificate's subject CN \"region-b\""))
-        << Problems(v);
-  }
+  EXPECT_TRUE(HasProblem(v, "line 1 (genesis): ",
+                         "region \"region-a\" is not the certificate's subject CN \"region-b\""))
+      << Problems(v);
+  EXPECT_EQ(v.problems.size(), 1u) << Problems(v);
   EXPECT_EQ(v.entries, 4);
   EXPECT_EQ(v.head_hash, head_);
 }
@@ -817,8 +884,8 @@ TEST_F(LedgerVerifyTest, TornLineAndGarbage) {
   WriteText(ledger_, original_.substr(0, original_.size() - 30));
   LedgerVerification v = Verify();
   EXPECT_FALSE(v.ok);
-  EXPECT_TRUE(HasProblem(v, "line 4: the last line has no newline")) << Problems(v);
-  EXPECT_TRUE(HasProblem(v, "line 4", "not valid JSON")) << Problems(v);
+  EXPECT_TRUE(HasProblem(v, "line 5: the last line has no newline")) << Problems(v);
+  EXPECT_TRUE(HasProblem(v, "line 5", "not valid JSON")) << Problems(v);
   EXPECT_EQ(v.entries, 4);
   EXPECT_EQ(v.rows.size(), 3u);
 
@@ -828,15 +895,15 @@ TEST_F(LedgerVerifyTest, TornLineAndGarbage) {
   lines[1] = "not json at all";
   Save(lines);
   v = Verify();
-  EXPECT_TRUE(HasProblem(v, "line 2: not valid JSON")) << Problems(v);
-  EXPECT_FALSE(HasProblem(v, "line 3")) << Problems(v);  // seq/prev_hash of line 2 are unknown
+  EXPECT_TRUE(HasProblem(v, "line 3: not valid JSON")) << Problems(v);
+  EXPECT_FALSE(HasProblem(v, "line 4")) << Problems(v);  // seq/prev_hash of line 4 are unknown
   EXPECT_EQ(v.rows.size(), 3u);
 
   lines = lines_;
   lines.insert(lines.begin() + 2, "");
   Save(lines);
   v = Verify();
-  EXPECT_TRUE(HasProblem(v, "line 3: empty line")) << Problems(v);
+  EXPECT_TRUE(HasProblem(v, "line 4: empty line")) << Problems(v);
 
   json e = json::parse(lines_[2]);
   e["delta"] = "1e-5";
@@ -844,7 +911,7 @@ TEST_F(LedgerVerifyTest, TornLineAndGarbage) {
   lines[2] = e.dump();
   Save(lines);
   v = Verify();
-  EXPECT_TRUE(HasProblem(v, "line 3 (seq 3): delta must be a number, got \"1e-5\"")) << Problems(v);
+  EXPECT_TRUE(HasProblem(v, "line 4 (seq 3): delta must be a number, got \"1e-5\"")) << Problems(v);
   EXPECT_EQ(v.problems.size(), 1u) << Problems(v);  // line 4 still chains to line 3's hash
 
   e = json::parse(lines_[2]);
@@ -852,7 +919,7 @@ TEST_F(LedgerVerifyTest, TornLineAndGarbage) {
   lines[2] = e.dump();
   Save(lines);
   v = Verify();
-  EXPECT_TRUE(HasProblem(v, "line 3 (seq 3): unknown field 'note'")) << Problems(v);
+  EXPECT_TRUE(HasProblem(v, "line 4 (seq 3): unknown field 'note'")) << Problems(v);
 }
 
 TEST_F(LedgerVerifyTest, NonCanonicalLine) {
@@ -867,14 +934,15 @@ TEST_F(LedgerVerifyTest, NonCanonicalLine) {
   Save(lines_);
   LedgerVerification v = Verify();
   EXPECT_FALSE(v.ok);
-  EXPECT_TRUE(HasProblem(v, "line 3 (seq 3): the line is not in canonical form")) << Problems(v);
+  EXPECT_TRUE(HasProblem(v, "line 4 (seq 3): the line is not in canonical form")) << Problems(v);
   EXPECT_EQ(v.problems.size(), 1u) << Problems(v);
 
   std::vector<std::string> lines = Lines(original_);
+  lines.erase(lines.begin());           // Save() puts the genesis line back
   lines[2].insert(1, "\"round\":99,");  // a duplicate key before the real one
   Save(lines);
   v = Verify();
-  EXPECT_TRUE(HasProblem(v, "line 3 (seq 3): the line is not in canonical form")) << Problems(v);
+  EXPECT_TRUE(HasProblem(v, "line 4 (seq 3): the line is not in canonical form")) << Problems(v);
 }
 
 TEST_F(LedgerVerifyTest, UnusableInputsAreErrors) {
@@ -974,10 +1042,10 @@ TEST_F(LedgerAuditCliTest, ReportsProblemsAndUsageErrors) {
   json j = json::parse(r.out);
   EXPECT_EQ(j["ok"], false);
   ASSERT_EQ(j["problems"].size(), 1u) << r.out;
-  EXPECT_NE(j["problems"][0].get<std::string>().find("line 3 (seq 3): hash mismatch"),
+  EXPECT_NE(j["problems"][0].get<std::string>().find("line 4 (seq 3): hash mismatch"),
             std::string::npos);
   EXPECT_EQ(j["rounds"][2]["ok"], false);
-  EXPECT_NE(r.err.find("line 3 (seq 3): hash mismatch"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("line 4 (seq 3): hash mismatch"), std::string::npos) << r.err;
 
   r = Audit(Args());  // text: the table marks the line, the problem goes to stderr
   EXPECT_EQ(r.exit_code, 1);
@@ -985,7 +1053,7 @@ TEST_F(LedgerAuditCliTest, ReportsProblemsAndUsageErrors) {
   EXPECT_NE(r.out.find("result: 1 problem(s)"), std::string::npos) << r.out;
   EXPECT_NE(r.err.find("hash mismatch"), std::string::npos) << r.err;
 
-  WriteText(ledger_, JoinLines(std::vector<std::string>(lines_.begin(), lines_.begin() + 2)));
+  WriteText(ledger_, Ledger(std::vector<std::string>(lines_.begin(), lines_.begin() + 2)));
   r = Audit(Args() + " --json --expect-head " + head_);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("truncated"), std::string::npos) << r.err;
@@ -993,9 +1061,9 @@ TEST_F(LedgerAuditCliTest, ReportsProblemsAndUsageErrors) {
   r = Audit(Args("region-b"));
   EXPECT_EQ(r.exit_code, 1);
 
-  r = Audit("verify '" + ledger_ + "'");  // --cert missing
-  EXPECT_EQ(r.exit_code, 2) << r.err;
-  EXPECT_NE(r.err.find("--cert"), std::string::npos) << r.err;
+  r = Audit("verify '" + ledger_ + "'");  // no --cert: a v2 ledger carries its own key
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("format: fedseg-ledger-v2"), std::string::npos) << r.out;
   r = Audit(Args() + " --expect-entries many");
   EXPECT_EQ(r.exit_code, 2) << r.err;
   r = Audit(Args() + " --expect-head 1234");
@@ -1007,6 +1075,281 @@ TEST_F(LedgerAuditCliTest, ReportsProblemsAndUsageErrors) {
   r = Audit("verify --help");
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.out.find("--expect-head"), std::string::npos) << r.out;
+}
+
+// ---- v2: the ledger's own key, its genesis entry and its budget --------------------------------
+
+class LedgerV2Test : public LedgerTestBase {
+ protected:
+  // Appends `e` (a release entry continuing the ledger's last line) after re-hashing it and
+  // signing it with `key` over `context` by the openssl command line.
+  void AppendForged(json e, const std::string& key, std::string_view context) {
+    const std::vector<std::string> lines = Lines(Slurp(ledger_));
+    const json last = json::parse(lines.back());
+    e["seq"] = last["seq"].get<int64_t>() + 1;
+    e["prev_hash"] = last["hash"];
+    Rehash(e);
+    e["signature"] = SignWithOpensslCli(key, e["hash"].get<std::string>(), context);
+    std::ofstream(ledger_, std::ios::app) << e.dump() << "\n";
+  }
+};
+
+TEST_F(LedgerV2Test, InitMakesAPrivateKeyAndAGenesisEntryOnce) {
+  LedgerInitOptions o;
+  o.ledger_path = ledger_;
+  o.key_path = (dir_ / "own.key").string();
+  o.region = "region-a";
+  o.epsilon_budget = 3.0;
+  o.delta = 1e-6;
+  Result<LedgerInitResult> r = InitLedger(o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  for (const std::string& f : {ledger_, o.key_path}) {
+    EXPECT_EQ((fs::status(f).permissions() & fs::perms::all),
+              fs::perms::owner_read | fs::perms::owner_write)
+        << f;
+  }
+  const std::vector<std::string> lines = Lines(Slurp(ledger_));
+  ASSERT_EQ(lines.size(), 1u);
+  const json g = json::parse(lines[0]);
+  std::set<std::string> keys;
+  for (auto it = g.begin(); it != g.end(); ++it) keys.insert(it.key());
+  EXPECT_EQ(keys,
+            (std::set<std::string>{"seq", "format", "time", "region", "public_key",
+                                   "epsilon_budget", "delta", "prev_hash", "hash", "signature"}));
+  EXPECT_EQ(g["seq"], 0);
+  EXPECT_EQ(g["format"], "fedseg-ledger-v2");
+  EXPECT_EQ(g["epsilon_budget"], 3.0);
+  EXPECT_EQ(g["delta"], 1e-6);
+  EXPECT_EQ(g["prev_hash"], kLedgerGenesisHash);
+  EXPECT_EQ(g["hash"], r->genesis_hash);
+  EXPECT_EQ(g["public_key"], r->public_key);
+  EXPECT_TRUE(OpensslCliVerifies(g, g));  // self-signed, domain-separated
+  // The key is the region's own: not its TLS key.
+  Result<PkeyPtr> own = LoadLedgerPrivateKey(o.key_path);
+  Result<PkeyPtr> tls = LoadLedgerPrivateKey(TlsKey("region-a"));
+  ASSERT_TRUE(own.ok() && tls.ok());
+  EXPECT_FALSE(SameLedgerKey(own->get(), tls->get()));
+
+  // Once: neither the ledger nor the key is ever replaced.
+  const std::string text = Slurp(ledger_), pem = Slurp(o.key_path);
+  Result<LedgerInitResult> again = InitLedger(o);
+  ASSERT_FALSE(again.ok());
+  EXPECT_TRUE(again.status().IsFailedPrecondition()) << again.status().ToString();
+  EXPECT_NE(again.status().message().find(ledger_ + " already exists"), std::string::npos)
+      << again.status().ToString();
+  EXPECT_EQ(Slurp(ledger_), text);
+  EXPECT_EQ(Slurp(o.key_path), pem);
+  LedgerInitOptions key_exists = o;
+  key_exists.ledger_path = (dir_ / "second.jsonl").string();
+  again = InitLedger(key_exists);
+  ASSERT_FALSE(again.ok());
+  EXPECT_NE(again.status().message().find("the ledger key " + o.key_path + " already exists"),
+            std::string::npos)
+      << again.status().ToString();
+  EXPECT_FALSE(fs::exists(key_exists.ledger_path));
+  EXPECT_EQ(Slurp(o.key_path), pem);
+
+  // Relative paths and bad budgets are refused, naming what is wrong.
+  LedgerInitOptions relative = o;
+  relative.ledger_path = "ledger.jsonl";
+  again = InitLedger(relative);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().message(), "the ledger must be an absolute path, got \"ledger.jsonl\"");
+  relative = o;
+  relative.ledger_path = (dir_ / "third.jsonl").string();
+  relative.key_path = "own2.key";
+  EXPECT_EQ(InitLedger(relative).status().message(),
+            "the ledger key must be an absolute path, got \"own2.key\"");
+  relative.key_path = (dir_ / "own3.key").string();
+  relative.epsilon_budget = 0;
+  EXPECT_EQ(InitLedger(relative).status().message(),
+            "epsilon_budget must be finite and positive, got 0");
+  EXPECT_FALSE(fs::exists(relative.key_path));
+}
+
+TEST_F(LedgerV2Test, AMissingLedgerIsNeverCreatedByTheWriter) {
+  Result<std::unique_ptr<LedgerWriter>> w =
+      LedgerWriter::Open(ledger_, Key("region-a"), "region-a", "run-1");
+  ASSERT_FALSE(w.ok());
+  EXPECT_TRUE(w.status().IsNotFound()) << w.status().ToString();
+  EXPECT_NE(w.status().message().find("ledger " + ledger_ + " does not exist"), std::string::npos)
+      << w.status().ToString();
+  EXPECT_NE(w.status().message().find("fedseg-client ledger init"), std::string::npos);
+  EXPECT_FALSE(fs::exists(ledger_));
+}
+
+TEST_F(LedgerV2Test, TheWriterNeverExtendsALegacyLedger) {
+  WriteText(ledger_, Slurp(FEDSEG_SOURCE_DIR "/tests/fuzz/corpus/ledger/valid_3_entries"));
+  const std::string before = Slurp(ledger_);
+  Result<std::unique_ptr<LedgerWriter>> w = LedgerWriter::Open(
+      ledger_, FEDSEG_SOURCE_DIR "/tests/fuzz/keys/fuzz-region.key", "fuzz-region", "run-1");
+  ASSERT_FALSE(w.ok());
+  EXPECT_TRUE(w.status().IsFailedPrecondition()) << w.status().ToString();
+  EXPECT_NE(w.status().message().find("is a legacy (v1) ledger"), std::string::npos)
+      << w.status().ToString();
+  EXPECT_EQ(Slurp(ledger_), before);
+}
+
+// Whoever holds the region's TLS key (or made it: a central gen-certs.sh) cannot write to its
+// ledger: entries are checked against the ledger's own key in the genesis entry.
+TEST_F(LedgerV2Test, AnEntryForgedWithTheTlsKeyIsRefused) {
+  std::unique_ptr<LedgerWriter> w = OpenWriter();
+  ASSERT_TRUE(w);
+  Result<json> e = w->Append(Sampled(1, 0.02, 1.1, 50));
+  ASSERT_TRUE(e.ok());
+  w.reset();
+  ASSERT_TRUE(Verify().ok);
+  json forged = *e;
+  forged["round"] = 2;
+  forged["epsilon_after"] = 100.0;  // over-reported: accepted, so only the signature is wrong
+  AppendForged(forged, TlsKey("region-a"), kLedgerSignatureContext);
+  for (const std::string& cert : {std::string("region-a"), std::string()}) {
+    Result<LedgerVerification> v = VerifyLedger(ledger_, cert.empty() ? "" : Cert(cert));
+    ASSERT_TRUE(v.ok()) << v.status().ToString();
+    EXPECT_FALSE(v->ok);
+    EXPECT_TRUE(HasProblem(*v, "line 3 (seq 2): signature does not verify with the ledger's key"))
+        << Problems(*v);
+    EXPECT_EQ(v->problems.size(), 1u) << Problems(*v);
+  }
+  // The same entry signed with the ledger's key verifies: the check is the key.
+  WriteText(ledger_, JoinLines({Lines(Slurp(ledger_))[0], Lines(Slurp(ledger_))[1]}));
+  AppendForged(forged, Key("region-a"), kLedgerSignatureContext);
+  EXPECT_TRUE(Verify().ok) << Problems(Verify());
+}
+
+TEST_F(LedgerV2Test, ALedgerSignedWithTheTlsKeyIsRefusedAgainstItsCertificate) {
+  LedgerInitOptions o;
+  o.ledger_path = ledger_;
+  o.key_path = TlsKey("region-a");
+  o.region = "region-a";
+  o.epsilon_budget = 3.0;
+  o.delta = kDelta;
+  ASSERT_TRUE(CreateLedgerWithKey(o).ok());
+  const LedgerVerification v = Verify("region-a");
+  EXPECT_FALSE(v.ok);
+  EXPECT_TRUE(HasProblem(v, "line 1 (genesis): the ledger's key is the public key of",
+                         "the region's TLS key"))
+      << Problems(v);
+}
+
+TEST_F(LedgerV2Test, SignaturesWithoutTheContextStringAreRefused) {
+  std::unique_ptr<LedgerWriter> w = OpenWriter();
+  ASSERT_TRUE(w);
+  Result<json> e = w->Append(Sampled(1, 0.02, 1.1, 50));
+  ASSERT_TRUE(e.ok());
+  w.reset();
+  json next = *e;
+  next["round"] = 2;
+  next["epsilon_after"] = 100.0;
+  // The ledger's own key over the same hash, without "fedseg-ledger-v2:": not a ledger signature.
+  AppendForged(next, Key("region-a"), kLedgerLegacyContext);
+  LedgerVerification v = Verify();
+  EXPECT_FALSE(v.ok);
+  EXPECT_TRUE(HasProblem(v, "line 3 (seq 2): signature does not verify")) << Problems(v);
+  // A genesis entry signed without the context is refused too.
+  std::vector<std::string> lines = Lines(Slurp(ledger_));
+  json g = json::parse(lines[0]);
+  g["signature"] =
+      SignWithOpensslCli(Key("region-a"), g["hash"].get<std::string>(), kLedgerLegacyContext);
+  lines[0] = g.dump();
+  lines.pop_back();
+  WriteText(ledger_, JoinLines(lines));
+  v = Verify();
+  EXPECT_TRUE(HasProblem(v, "line 1 (genesis): the genesis signature does not verify"))
+      << Problems(v);
+}
+
+TEST_F(LedgerV2Test, AnEditedGenesisIsCaught) {
+  WriteStandardLedger();
+  std::vector<std::string> lines = Lines(Slurp(ledger_));
+  json g = json::parse(lines[0]);
+  g["epsilon_budget"] = 1e6;  // a larger budget
+  lines[0] = g.dump();
+  WriteText(ledger_, JoinLines(lines));
+  LedgerVerification v = Verify();
+  EXPECT_TRUE(HasProblem(v, "line 1 (genesis): hash mismatch")) << Problems(v);
+  Rehash(g);  // re-hashed without the key: the signature and the next entry's prev_hash break
+  lines[0] = g.dump();
+  WriteText(ledger_, JoinLines(lines));
+  v = Verify();
+  EXPECT_TRUE(HasProblem(v, "line 1 (genesis): the genesis signature does not verify"))
+      << Problems(v);
+  EXPECT_TRUE(HasProblem(v, "line 2 (seq 1): prev_hash does not match the hash of line 1"))
+      << Problems(v);
+}
+
+TEST_F(LedgerV2Test, EpsilonIsStatedAtTheBudgetsDeltaAndComparedWithTheBudget) {
+  // The budget at delta 1e-6, the releases at 1e-5: the total is stated at 1e-6.
+  LedgerInitOptions o;
+  o.ledger_path = ledger_;
+  o.key_path = Key("region-a");
+  o.region = "region-a";
+  o.epsilon_budget = 100.0;
+  o.delta = 1e-6;
+  ASSERT_TRUE(CreateLedgerWithKey(o).ok());
+  {
+    std::unique_ptr<LedgerWriter> w = OpenWriter();
+    ASSERT_TRUE(w);
+    for (const LedgerRelease& r : StandardReleases()) ASSERT_TRUE(w->Append(r).ok());
+  }
+  LedgerVerification v = Verify();
+  EXPECT_TRUE(v.ok) << Problems(v);
+  EXPECT_EQ(v.delta, 1e-6);
+  const double at_budget_delta = ComposeIndependently(StandardReleases()).GetEpsilon(1e-6)->epsilon;
+  EXPECT_EQ(v.epsilon, at_budget_delta);
+  EXPECT_GT(v.epsilon, v.rows.back().epsilon_after);  // the last entry's delta (1e-5) says less
+  EXPECT_FALSE(v.over_budget);
+  EXPECT_EQ(v.epsilon_budget, 100.0);
+}
+
+TEST_F(LedgerV2Test, OverBudgetFails) {
+  // A writer that does not check the budget (the region's guard does) spends past it.
+  const double total = ComposeIndependently(StandardReleases()).GetEpsilon(kDelta)->epsilon;
+  CreateLedger("region-a", total * 0.9);
+  {
+    std::unique_ptr<LedgerWriter> w = OpenWriter();
+    ASSERT_TRUE(w);
+    for (const LedgerRelease& r : StandardReleases()) ASSERT_TRUE(w->Append(r).ok());
+  }
+  LedgerVerification v = Verify();
+  EXPECT_FALSE(v.ok);
+  EXPECT_TRUE(v.over_budget);
+  EXPECT_TRUE(HasProblem(v, "exceeds the budget", "recorded in the genesis entry")) << Problems(v);
+  EXPECT_EQ(v.problems.size(), 1u) << Problems(v);
+  // Exactly at the budget is within it.
+  std::remove(ledger_.c_str());
+  CreateLedger("region-a", total);
+  {
+    std::unique_ptr<LedgerWriter> w = OpenWriter();
+    ASSERT_TRUE(w);
+    for (const LedgerRelease& r : StandardReleases()) ASSERT_TRUE(w->Append(r).ok());
+  }
+  v = Verify();
+  EXPECT_TRUE(v.ok) << Problems(v);
+  EXPECT_FALSE(v.over_budget);
+
+  const fs::path audit = fs::path(FEDSEG_BIN_DIR) / "fedseg-audit";
+  if (!fs::exists(audit)) GTEST_SKIP() << audit << " is not built";
+  std::remove(ledger_.c_str());
+  CreateLedger("region-a", total * 0.9);
+  {
+    std::unique_ptr<LedgerWriter> w = OpenWriter();
+    ASSERT_TRUE(w);
+    for (const LedgerRelease& r : StandardReleases()) ASSERT_TRUE(w->Append(r).ok());
+  }
+  const fs::path out = dir_ / "audit.json", err = dir_ / "audit.err";
+  EXPECT_EQ(Shell("'" + audit.string() + "' verify '" + ledger_ + "' --json >'" + out.string() +
+                  "' 2>'" + err.string() + "'"),
+            1);
+  const json j = json::parse(Slurp(out));
+  EXPECT_EQ(j["ok"], false);
+  EXPECT_EQ(j["over_budget"], true);
+  EXPECT_EQ(j["epsilon_budget"], total * 0.9);
+  EXPECT_NE(Slurp(err).find("exceeds the budget"), std::string::npos) << Slurp(err);
+  EXPECT_EQ(Shell("'" + audit.string() + "' verify '" + ledger_ + "' >'" + out.string() +
+                  "' 2>/dev/null"),
+            1);
+  EXPECT_NE(Slurp(out).find("EXCEEDED"), std::string::npos) << Slurp(out);
 }
 
 }  // namespace

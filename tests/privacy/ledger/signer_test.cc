@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "common/base/base64.h"
@@ -53,7 +54,7 @@ TEST_F(LedgerSignerTest, SignsAndVerifiesWithEcAndRsa) {
     Result<PkeyPtr> key = LoadLedgerPrivateKey(Key(name));
     ASSERT_TRUE(key.ok()) << key.status().ToString();
     EXPECT_TRUE(CheckLedgerKeyType(key->get(), Key(name)).ok());
-    Result<std::string> signature = SignLedgerHash(key->get(), kHash);
+    Result<std::string> signature = SignLedgerHash(key->get(), kHash, kLedgerSignatureContext);
     ASSERT_TRUE(signature.ok()) << signature.status().ToString();
     const std::optional<std::string> raw = Base64Decode(*signature);
     ASSERT_TRUE(raw.has_value()) << *signature;
@@ -64,22 +65,87 @@ TEST_F(LedgerSignerTest, SignsAndVerifiesWithEcAndRsa) {
     Result<LedgerCertificate> cert = LoadLedgerCertificate(Cert(name));
     ASSERT_TRUE(cert.ok()) << cert.status().ToString();
     EXPECT_EQ(cert->common_name, "region-" + name);
-    EXPECT_TRUE(VerifyLedgerHashSignature(cert->public_key.get(), kHash, *raw)) << name;
-    EXPECT_FALSE(VerifyLedgerHashSignature(cert->public_key.get(), std::string(64, 'f'), *raw));
+    EXPECT_TRUE(
+        VerifyLedgerHashSignature(cert->public_key.get(), kHash, *raw, kLedgerSignatureContext))
+        << name;
+    EXPECT_FALSE(VerifyLedgerHashSignature(cert->public_key.get(), std::string(64, 'f'), *raw,
+                                           kLedgerSignatureContext));
     std::string flipped = *raw;
     flipped[flipped.size() / 2] ^= 1;
-    EXPECT_FALSE(VerifyLedgerHashSignature(cert->public_key.get(), kHash, flipped)) << name;
+    EXPECT_FALSE(
+        VerifyLedgerHashSignature(cert->public_key.get(), kHash, flipped, kLedgerSignatureContext))
+        << name;
   }
 }
 
 TEST_F(LedgerSignerTest, AnotherKeyDoesNotVerify) {
   Result<PkeyPtr> key = LoadLedgerPrivateKey(Key("ec2"));
   ASSERT_TRUE(key.ok());
-  Result<std::string> signature = SignLedgerHash(key->get(), kHash);
+  Result<std::string> signature = SignLedgerHash(key->get(), kHash, kLedgerSignatureContext);
   ASSERT_TRUE(signature.ok());
   Result<LedgerCertificate> cert = LoadLedgerCertificate(Cert("ec"));  // same CN, other key
   ASSERT_TRUE(cert.ok());
-  EXPECT_FALSE(VerifyLedgerHashSignature(cert->public_key.get(), kHash, *Base64Decode(*signature)));
+  EXPECT_FALSE(VerifyLedgerHashSignature(cert->public_key.get(), kHash, *Base64Decode(*signature),
+                                         kLedgerSignatureContext));
+}
+
+TEST_F(LedgerSignerTest, SignaturesAreDomainSeparated) {
+  for (const std::string name : {"ec", "rsa"}) {
+    Result<PkeyPtr> key = LoadLedgerPrivateKey(Key(name));
+    ASSERT_TRUE(key.ok());
+    Result<LedgerCertificate> cert = LoadLedgerCertificate(Cert(name));
+    ASSERT_TRUE(cert.ok());
+    // A signature over the bare hash (what a TLS key, or a v1 ledger, signs) is not a v2 ledger
+    // signature, and a v2 ledger signature is not one over the bare hash.
+    Result<std::string> bare = SignLedgerHash(key->get(), kHash, kLedgerLegacyContext);
+    Result<std::string> v2 = SignLedgerHash(key->get(), kHash, kLedgerSignatureContext);
+    ASSERT_TRUE(bare.ok() && v2.ok());
+    EXPECT_TRUE(VerifyLedgerHashSignature(cert->public_key.get(), kHash, *Base64Decode(*bare),
+                                          kLedgerLegacyContext));
+    EXPECT_FALSE(VerifyLedgerHashSignature(cert->public_key.get(), kHash, *Base64Decode(*bare),
+                                           kLedgerSignatureContext))
+        << name;
+    EXPECT_FALSE(VerifyLedgerHashSignature(cert->public_key.get(), kHash, *Base64Decode(*v2),
+                                           kLedgerLegacyContext))
+        << name;
+    // Another context string is another domain.
+    EXPECT_FALSE(VerifyLedgerHashSignature(cert->public_key.get(), kHash, *Base64Decode(*v2),
+                                           "fedseg-ledger-v3:"))
+        << name;
+  }
+  EXPECT_EQ(kLedgerSignatureContext, "fedseg-ledger-v2:");
+}
+
+TEST_F(LedgerSignerTest, GeneratedKeysAreFreshEcKeysWithAPortablePublicHalf) {
+  Result<std::string> a = GenerateLedgerKeyPem();
+  Result<std::string> b = GenerateLedgerKeyPem();
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_NE(*a, *b);
+  const fs::path pem = dir_ / "generated.key";
+  std::ofstream(pem) << *a;
+  Result<PkeyPtr> key = LoadLedgerPrivateKey(pem.string());
+  ASSERT_TRUE(key.ok()) << key.status().ToString();
+  EXPECT_TRUE(CheckLedgerKeyType(key->get(), "generated.key").ok());
+  Result<std::string> pub = LedgerPublicKeyBase64(key->get());
+  ASSERT_TRUE(pub.ok());
+  // The same encoding as the openssl command line's.
+  const fs::path out = dir_ / "generated.pub.b64";
+  ASSERT_EQ(std::system(("openssl pkey -in '" + pem.string() +
+                         "' -pubout -outform DER | base64 -w0 > '" + out.string() + "'")
+                            .c_str()),
+            0);
+  std::ifstream in(out);
+  std::string cli;
+  std::getline(in, cli);
+  EXPECT_EQ(*pub, cli);
+  Result<PkeyPtr> parsed = ParseLedgerPublicKey(*pub);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_TRUE(SameLedgerKey(parsed->get(), key->get()));
+  Result<PkeyPtr> other = LoadLedgerPrivateKey(Key("ec"));
+  ASSERT_TRUE(other.ok());
+  EXPECT_FALSE(SameLedgerKey(parsed->get(), other->get()));
+  EXPECT_TRUE(ParseLedgerPublicKey("not base64!").status().IsInvalidArgument());
+  EXPECT_TRUE(ParseLedgerPublicKey("AAAA").status().IsInvalidArgument());
 }
 
 TEST_F(LedgerSignerTest, RefusesOtherKeyTypes) {
@@ -89,7 +155,7 @@ TEST_F(LedgerSignerTest, RefusesOtherKeyTypes) {
   EXPECT_TRUE(type.IsInvalidArgument());
   EXPECT_EQ(type.message(),
             "ed.key: unsupported key type ED25519 (the ledger signs with EC or RSA keys)");
-  Result<std::string> signature = SignLedgerHash(key->get(), kHash);
+  Result<std::string> signature = SignLedgerHash(key->get(), kHash, kLedgerSignatureContext);
   ASSERT_FALSE(signature.ok());
   // Ed25519 takes no separate digest, so OpenSSL refuses SHA-256 before the type is looked at.
   EXPECT_EQ(signature.status().message().rfind("EVP_DigestSignInit: ", 0), 0u)

@@ -50,14 +50,17 @@ TEST(LedgerVerifierTest, TextAndFileGiveTheSameReport) {
   EXPECT_EQ(file->order, v->order);
 }
 
-TEST(LedgerVerifierTest, EmptyLedgerIsTheGenesis) {
+TEST(LedgerVerifierTest, AnEmptyFileIsNotALedger) {
+  // A ledger starts with its genesis entry (`fedseg-client ledger init`); an empty file is never
+  // taken for an unspent budget.
   Result<LedgerVerification> v = VerifyLedgerText("", Cert(), "c");
   ASSERT_TRUE(v.ok());
-  EXPECT_TRUE(v->ok);
+  EXPECT_FALSE(v->ok);
+  ASSERT_EQ(v->problems.size(), 1u);
+  EXPECT_NE(v->problems[0].find("the ledger is empty: it has no genesis entry"), std::string::npos)
+      << v->problems[0];
   EXPECT_EQ(v->entries, 0);
   EXPECT_EQ(v->head_hash, kLedgerGenesisHash);
-  EXPECT_EQ(v->epsilon, 0.0);
-  EXPECT_EQ(v->delta, 0.0);
 }
 
 TEST(LedgerVerifierTest, ExpectedHeadIsCaseInsensitive) {
@@ -118,6 +121,27 @@ TEST(LedgerVerifierTest, UnusableInputsAreErrors) {
   v = VerifyLedgerText("", "not a certificate", "bad.crt");
   ASSERT_FALSE(v.ok());
   EXPECT_EQ(v.status().message().rfind("bad.crt is not a PEM certificate (", 0), 0u);
+}
+
+// The committed corpus ledgers predate the genesis entry: they verify under the legacy rule (the
+// TLS certificate's key over the bare hash), marked as legacy, and only against a certificate.
+TEST(LedgerVerifierTest, LegacyLedgersVerifyUnderTheOldRuleMarkedLegacy) {
+  const std::string text = Corpus("valid_3_entries");
+  Result<LedgerVerification> v = VerifyLedgerText(text, Cert(), "fuzz-region.crt");
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_TRUE(v->ok);
+  EXPECT_TRUE(v->legacy);
+  EXPECT_EQ(v->format, "legacy-v1");
+  EXPECT_EQ(v->epsilon_budget, 0.0);  // a legacy ledger records no budget
+  EXPECT_FALSE(v->over_budget);
+
+  v = VerifyLedgerText(text, "", "");
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_FALSE(v->ok);
+  EXPECT_TRUE(v->legacy);
+  ASSERT_FALSE(v->problems.empty());
+  EXPECT_NE(v->problems[0].find("a legacy (v1) ledger"), std::string::npos) << v->problems[0];
+  EXPECT_NE(v->problems[0].find("--cert"), std::string::npos) << v->problems[0];
 }
 
 }  // namespace
