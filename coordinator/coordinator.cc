@@ -183,7 +183,8 @@ int Coordinator::Run() {
 void Coordinator::SendSetup(RegionState& r) {
   // The Setup is the same for every region once the schema exists: encoded once, shared.
   if (!setup_frame_) {
-    protocol::SetupMsg m{record_.run_id, schema_, spec_, config_.plan};
+    protocol::SetupMsg m{record_.run_id, schema_, spec_, config_.plan,
+                         config_.secure_aggregation.enabled};
     setup_frame_ = std::make_shared<const net::Frame>(protocol::MakeFrame(protocol::MessageType::kSetup, m));
   }
   r.session->Send(setup_frame_);
@@ -264,6 +265,11 @@ void Coordinator::Tick() {
       break;
     }
     case Phase::kRound:
+      if (secagg_step_ == SecAggStep::kShares || secagg_step_ == SecAggStep::kInputs ||
+          secagg_step_ == SecAggStep::kUnmask) {
+        if (now > deadline_) AdvanceSecAgg();
+        break;
+      }
       if (progress_.active()) {
         const double left = std::chrono::duration<double>(deadline_ - now).count();
         char line[160];
@@ -367,6 +373,9 @@ void Coordinator::StartRound() {
   train_losses_.clear();
   phase_ = Phase::kRound;
   round_started_ = Clock::now();
+  secagg_step_ = SecAggStep::kOff;
+  if (config_.secure_aggregation.enabled) StartSecAgg();
+  if (phase_ == Phase::kDone) return;
   deadline_ = round_started_ + Seconds(config_.round_deadline_s);
   protocol::RoundStartMsg msg;
   msg.round = round_;
@@ -394,6 +403,10 @@ void Coordinator::StartRound() {
 }
 
 void Coordinator::FinishRound() {
+  // With secure aggregation the updates (metadata) and keys are in: the protocol's steps follow,
+  // and come back here (kAggregate) with the unmasked sum.
+  if (secagg_step_ == SecAggStep::kKeys) return CloseSecAggKeys();
+  if (secagg_step_ != SecAggStep::kOff && secagg_step_ != SecAggStep::kAggregate) return;
   progress_.Done();
   const double secs = std::chrono::duration<double>(Clock::now() - round_started_).count();
   for (const std::string& name : selected_) {

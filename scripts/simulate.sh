@@ -8,6 +8,7 @@
 #                       [--fraction F] [--min-regions K] [--round-deadline S] [--seed S]
 #                       [--dp-epsilon E [--dp-delta D] [--dp-clip C]] [--baselines]
 #                       [--build-dir DIR] [--quiet] [--fresh]
+#                       [--secure-aggregation] [--kill REGION@ROUND ...]
 #   scripts/simulate.sh --spec S (--split-by COL | --clients N) [same training options]
 #
 # Splits the table into regions (each keeps its own stratified 20% test split), makes a private CA
@@ -25,6 +26,11 @@
 # A --run-dir that holds an earlier run's outputs is refused unless --fresh, which moves them to
 # DIR/previous/<time>/ (fedseg-coordinator --fresh) and starts a new run there.
 # --hidden none trains a linear model (no hidden layer), as `fedseg-client train --hidden none`.
+# --secure-aggregation: the coordinator learns only the weighted sum of the regions' updates
+# (docs/secure-aggregation.md; its config gets "secure_aggregation": {"enabled": true} and
+# "defences": {"enabled": false}, which needs individual updates). --kill REGION@ROUND (repeatable)
+# kills REGION's process (SIGKILL) as soon as round ROUND has started, to show dropouts; killed
+# regions do not count against the exit code.
 # Exit code: 0 when the federation completed and every region finished cleanly; 2 for a bad
 # argument (one line on stderr saying which); 1 when the coordinator or a region failed. When the
 # coordinator exits with an error the script stops at once: it kills the regions and prints the
@@ -42,6 +48,7 @@ data="" label="" categorical="" numeric="" drop="" id_column="" split_by="" clie
 rounds=30 run_dir="" local_epochs=1 batch_size=32 lr=0.001 l2=0.001 hidden="64,32"
 strategy=fedavg fraction=1.0 min_regions="" round_deadline=120 seed=42 baselines=0
 build_dir="$root/build" quiet=0 fresh=0 dp_epsilon=0 dp_delta=1e-5 dp_clip=1.0 spec=""
+secure_aggregation=0 kills=()
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0; }
 die() { echo "simulate.sh: $*" >&2; exit 2; }
 # Checks of option values, so a bad one gets one clear line here rather than a Python traceback
@@ -56,7 +63,7 @@ need_positive() { is_positive "$2" || die "$1 must be a number > 0 (got '$2')"; 
 while [[ $# -gt 0 ]]; do
   # Every option but the flags takes a value.
   case "$1" in
-    --baselines|--quiet|--fresh|-h|--help) ;;
+    --baselines|--quiet|--fresh|--secure-aggregation|-h|--help) ;;
     --*) if [[ $# -lt 2 ]]; then die "$1 needs a value (see --help)"; fi ;;
   esac
   case "$1" in
@@ -89,6 +96,10 @@ while [[ $# -gt 0 ]]; do
     --build-dir) build_dir=$2; shift 2 ;;
     --quiet) quiet=1; shift ;;
     --fresh) fresh=1; shift ;;
+    --secure-aggregation) secure_aggregation=1; shift ;;
+    --kill)
+      [[ $2 =~ ^[^@]+@[0-9]+$ ]] || die "--kill must be REGION@ROUND, e.g. region-02@5 (got '$2')"
+      kills+=("$2"); shift 2 ;;
     -h|--help) usage ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
@@ -169,6 +180,10 @@ python3 "$here/split_csv.py" "${split_args[@]}" > "$run_dir/regions.tsv"
 mapfile -t regions < <(cut -f1 "$run_dir/regions.tsv")
 [[ ${#regions[@]} -ge 1 ]] || die "the split produced no regions"
 [[ -n "$min_regions" ]] || min_regions=$(( ${#regions[@]} < 2 ? 1 : 2 ))
+for k in "${kills[@]}"; do
+  r=${k%@*}
+  printf '%s\n' "${regions[@]}" | grep -qx "$r" || die "--kill $k: no region named $r (regions: ${regions[*]})"
+done
 [[ $quiet -eq 1 ]] || { echo "regions (train / test rows):"; awk -F'\t' '{ printf "  %-16s %8s %8s\n", $1, $2, $3 }' "$run_dir/regions.tsv"; }
 
 # 2. Certificates: a private CA, the coordinator, one per region.
@@ -176,6 +191,7 @@ bash "$here/gen-certs.sh" --out "$run_dir/certs" "${regions[@]}" >/dev/null
 
 # 3. Configs.
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+SIM_SECURE_AGGREGATION=$secure_aggregation \
 python3 - "$run_dir" "$port" "$label" "$categorical" "$numeric" "$drop" "$id_column" "$rounds" \
   "$local_epochs" "$batch_size" "$lr" "$l2" "$hidden" "$strategy" "$fraction" "$min_regions" \
   "$round_deadline" "$seed" "$dp_epsilon" "$dp_delta" "$dp_clip" "${regions[@]}" <<'PY'
@@ -200,6 +216,9 @@ coordinator = {
     "strategy": {"name": strategy},
     "privacy": {"dp": dp, "clip_norm": float(dp_clip)},
 }
+if os.environ.get("SIM_SECURE_AGGREGATION") == "1":
+    coordinator["secure_aggregation"] = {"enabled": True}
+    coordinator["defences"] = {"enabled": False}
 def merge(base, extra):  # FEDSEG_SIM_COORDINATOR_JSON: test harnesses' overrides
     for k, v in extra.items():
         merge(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else base.__setitem__(k, v)
@@ -280,8 +299,26 @@ print_rounds() {
   done
   printed=$n
 }
+# --kill REGION@ROUND: the region's process is killed once the coordinator has started ROUND.
+declare -A killed=()
+kill_due() {
+  local k r rnd i
+  for k in "${kills[@]}"; do
+    r=${k%@*} rnd=${k##*@}
+    [[ -z "${killed[$r]:-}" ]] || continue
+    grep -q "round $rnd/[0-9]* started" "$run_dir/logs/coordinator.err" 2>/dev/null || continue
+    for i in "${!regions[@]}"; do
+      if [[ ${regions[$i]} == "$r" ]]; then
+        kill -9 "${pids[$((i + 1))]}" 2>/dev/null || true
+        killed[$r]=1
+        [[ $quiet -eq 1 ]] || echo "killed region $r (pid ${pids[$((i + 1))]}) in round $rnd"
+      fi
+    done
+  done
+}
 while kill -0 "$coord_pid" 2>/dev/null; do
   [[ $quiet -eq 1 ]] || print_rounds
+  [[ ${#kills[@]} -eq 0 ]] || kill_due
   sleep 0.5
 done
 set +e
@@ -309,7 +346,7 @@ for i in "${!regions[@]}"; do
   wait "$p"
   rc=$?
   set -e
-  if [[ $rc -ne 0 ]]; then
+  if [[ $rc -ne 0 && -z "${killed[${regions[$i]}]:-}" ]]; then
     echo "simulate.sh: region ${regions[$i]} exited with $rc (see $run_dir/logs/${regions[$i]}.log)" >&2
     client_rc=1
   fi
