@@ -235,6 +235,10 @@ FederatedClient::Outcome FederatedClient::Session(net::TlsClientConnection& conn
           return Outcome::kReconnect;
         }
         if (!r.train) final_evaluation_seen_ = true;
+        // TESTS AND SIMULATIONS ONLY (simulate.sh --kill REGION@ROUND): dies as round R starts.
+        if (FailpointArmed("region/round-" + std::to_string(r.round) + "-start")) {
+          Failpoint("region/round-" + std::to_string(r.round) + "-start");
+        }
         auto answer = HandleRound(r);
         if (!answer.ok()) {
           log_->error("round {}: {}", r.round, FromCoordinator(answer.status().message()));

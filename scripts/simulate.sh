@@ -28,9 +28,9 @@
 # --hidden none trains a linear model (no hidden layer), as `fedseg-client train --hidden none`.
 # --secure-aggregation: the coordinator learns only the weighted sum of the regions' updates
 # (docs/secure-aggregation.md; its config gets "secure_aggregation": {"enabled": true} and
-# "defences": {"enabled": false}, which needs individual updates). --kill REGION@ROUND (repeatable)
-# kills REGION's process (SIGKILL) as soon as round ROUND has started, to show dropouts; killed
-# regions do not count against the exit code.
+# "defences": {"enabled": false}, which needs individual updates). --kill REGION@ROUND (repeatable,
+# one per region) kills REGION's process (SIGKILL) when round ROUND's request reaches it, to show
+# dropouts; killed regions do not count against the exit code.
 # Exit code: 0 when the federation completed and every region finished cleanly; 2 for a bad
 # argument (one line on stderr saying which); 1 when the coordinator or a region failed. When the
 # coordinator exits with an error the script stops at once: it kills the regions and prints the
@@ -180,9 +180,11 @@ python3 "$here/split_csv.py" "${split_args[@]}" > "$run_dir/regions.tsv"
 mapfile -t regions < <(cut -f1 "$run_dir/regions.tsv")
 [[ ${#regions[@]} -ge 1 ]] || die "the split produced no regions"
 [[ -n "$min_regions" ]] || min_regions=$(( ${#regions[@]} < 2 ? 1 : 2 ))
+declare -A killed=()
 for k in "${kills[@]}"; do
   r=${k%@*}
   printf '%s\n' "${regions[@]}" | grep -qx "$r" || die "--kill $k: no region named $r (regions: ${regions[*]})"
+  [[ $(printf '%s\n' "${kills[@]}" | grep -c "^$r@") -eq 1 ]] || die "--kill: region $r named twice"
 done
 [[ $quiet -eq 1 ]] || { echo "regions (train / test rows):"; awk -F'\t' '{ printf "  %-16s %8s %8s\n", $1, $2, $3 }' "$run_dir/regions.tsv"; }
 
@@ -277,7 +279,18 @@ for r in "${regions[@]}"; do
   if [[ -n "${FEDSEG_SIM_REGION_CMD:-}" ]]; then
     $FEDSEG_SIM_REGION_CMD "$r" "$run_dir/configs/$r.json" > "$run_dir/logs/$r.log" 2>&1 &
   else
-    "$bin/fedseg-client" join --config "$run_dir/configs/$r.json" > "$run_dir/logs/$r.log" 2>&1 &
+    # --kill REGION@ROUND: the region kills itself (SIGKILL, as kill -9) when round ROUND's
+    # RoundStart reaches it, through the client's test failpoint region/round-R-start: exact even
+    # when rounds take milliseconds, which a watcher polling the log would miss.
+    kill_env=()
+    for k in "${kills[@]}"; do
+      if [[ ${k%@*} == "$r" ]]; then
+        kill_env=(env "FEDSEG_TEST_FAILPOINT=region/round-${k##*@}-start")
+        killed[$r]=${k##*@}
+        [[ $quiet -eq 1 ]] || echo "region $r will be killed (SIGKILL) when round ${k##*@} starts"
+      fi
+    done
+    "${kill_env[@]}" "$bin/fedseg-client" join --config "$run_dir/configs/$r.json" > "$run_dir/logs/$r.log" 2>&1 &
   fi
   pids+=("$!")
 done
@@ -299,26 +312,8 @@ print_rounds() {
   done
   printed=$n
 }
-# --kill REGION@ROUND: the region's process is killed once the coordinator has started ROUND.
-declare -A killed=()
-kill_due() {
-  local k r rnd i
-  for k in "${kills[@]}"; do
-    r=${k%@*} rnd=${k##*@}
-    [[ -z "${killed[$r]:-}" ]] || continue
-    grep -q "round $rnd/[0-9]* started" "$run_dir/logs/coordinator.err" 2>/dev/null || continue
-    for i in "${!regions[@]}"; do
-      if [[ ${regions[$i]} == "$r" ]]; then
-        kill -9 "${pids[$((i + 1))]}" 2>/dev/null || true
-        killed[$r]=1
-        [[ $quiet -eq 1 ]] || echo "killed region $r (pid ${pids[$((i + 1))]}) in round $rnd"
-      fi
-    done
-  done
-}
 while kill -0 "$coord_pid" 2>/dev/null; do
   [[ $quiet -eq 1 ]] || print_rounds
-  [[ ${#kills[@]} -eq 0 ]] || kill_due
   sleep 0.5
 done
 set +e
