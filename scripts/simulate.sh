@@ -285,7 +285,8 @@ for r in "${regions[@]}"; do
     kill_env=()
     for k in "${kills[@]}"; do
       if [[ ${k%@*} == "$r" ]]; then
-        kill_env=(env "FEDSEG_TEST_FAILPOINT=region/round-${k##*@}-start")
+        # Under a bash -c of its own, whose "Killed" line goes to the region's log, not here.
+        kill_env=(bash -c '"$@"; exit $?' kill-wrapper env "FEDSEG_TEST_FAILPOINT=region/round-${k##*@}-start")
         killed[$r]=${k##*@}
         [[ $quiet -eq 1 ]] || echo "region $r will be killed (SIGKILL) when round ${k##*@} starts"
       fi
