@@ -55,13 +55,19 @@ Coordinator::Coordinator(CoordinatorConfig config, Options options)
       options_(options),
       tick_(io_),
       signals_(io_, SIGINT, SIGTERM),
-      registry_(config_.regions, config_.min_regions, config_.fraction, config_.seed) {
+      registry_(config_.regions, TrainingQuorum(), config_.fraction, config_.seed) {
   registry_.SetPins(config_.region_pins);
 }
 
 Coordinator::~Coordinator() {
   if (status_server_) status_server_->Stop();
   if (server_) server_->Stop();
+}
+
+int Coordinator::TrainingQuorum() const {
+  return config_.secure_aggregation.enabled
+             ? std::max(config_.min_regions, config_.secure_aggregation.min_survivors)
+             : config_.min_regions;
 }
 
 uint16_t Coordinator::port() const { return server_ ? server_->port() : 0; }
@@ -248,18 +254,19 @@ void Coordinator::Tick() {
         // Deployment's container whatever its exit code): only the final evaluation is left.
         log_->info("all {} rounds were completed before the restart", config_.rounds());
         StartFinalEvaluation();
-      } else if (active < config_.min_regions) {
-        log_->warn("only {} regions can still train (the others declined: privacy budgets spent), "
-                   "quorum {}: stopping after round {}",
-                   active, config_.min_regions, completed_round_);
+      } else if (active < TrainingQuorum()) {
+        log_->warn(
+            "only {} regions can still train (the others declined: privacy budgets spent), "
+            "quorum {}: stopping after round {}",
+            active, TrainingQuorum(), completed_round_);
         StartFinalEvaluation();
-      } else if (static_cast<int>(ready) >= config_.min_regions) {
+      } else if (static_cast<int>(ready) >= TrainingQuorum()) {
         StartRound();
       } else if (now - phase_started_ > std::chrono::seconds(10)) {
         size_t busy = 0;
         for (const auto& [name, r] : registry_.regions()) busy += r.connected && r.owed_round != 0;
         log_->info("waiting for regions: {} ready, {} still busy with an earlier round, quorum {}",
-                   ready, busy, config_.min_regions);
+                   ready, busy, TrainingQuorum());
         phase_started_ = now;
       }
       break;

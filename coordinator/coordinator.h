@@ -96,6 +96,9 @@ class Coordinator {
   // secure_aggregation.step_deadline_s; the unmasked weighted mean goes to the Strategy.
   enum class SecAggStep { kOff, kKeys, kShares, kInputs, kUnmask, kAggregate };
   void StartSecAgg();
+  // The regions a round needs to start: federation.min_regions, and with secure aggregation at
+  // least secure_aggregation.min_survivors (a round with fewer could only fail).
+  int TrainingQuorum() const;
   void OnSecAggMessage(RegionState& r, const net::Frame& f);
   void CloseSecAggKeys();
   // Ends the current step (its members answered, left, or its deadline passed).
