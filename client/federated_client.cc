@@ -11,6 +11,7 @@
 #include "client/features_command.h"
 #include "client/local_commands.h"
 #include "client/privacy_policy.h"
+#include "common/base/failpoint.h"
 #include "common/base/json_config.h"
 #include "common/base/log_escape.h"
 #include "common/base/progress.h"
@@ -21,7 +22,9 @@
 #include "common/ml/model_file.h"
 #include "common/ml/runtime.h"
 #include "common/ml/trainer.h"
+#include "common/net/identity_signature.h"
 #include "common/net/x509_identity.h"
+#include "privacy/secagg/wire/secagg_wire.h"
 
 namespace fedseg::client {
 namespace {
@@ -37,6 +40,15 @@ std::string FromCoordinator(std::string_view text) { return EscapeForLog(text, 1
 bool SameContract(const protocol::DataContract& a, const protocol::DataContract& b) {
   return a.label == b.label && a.categorical == b.categorical && a.numeric == b.numeric &&
          a.drop == b.drop && a.bounds == b.bounds && a.feature_spec == b.feature_spec;
+}
+
+// TESTS ONLY: a region killed right after a secure-aggregation step (docs/secure-aggregation.md,
+// the dropout tests). The pause lets the coordinator read what was just sent before the kill
+// resets the connection.
+void SecAggFailpoint(std::string_view name) {
+  if (!FailpointArmed(name)) return;
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  Failpoint(name);
 }
 
 }  // namespace
@@ -235,6 +247,10 @@ FederatedClient::Outcome FederatedClient::Session(net::TlsClientConnection& conn
           return Outcome::kReconnect;
         }
         if (!r.train) final_evaluation_seen_ = true;
+        // TESTS AND SIMULATIONS ONLY (simulate.sh --kill REGION@ROUND): dies as round R starts.
+        if (FailpointArmed("region/round-" + std::to_string(r.round) + "-start")) {
+          Failpoint("region/round-" + std::to_string(r.round) + "-start");
+        }
         auto answer = HandleRound(r);
         if (!answer.ok()) {
           log_->error("round {}: {}", r.round, FromCoordinator(answer.status().message()));
@@ -250,10 +266,52 @@ FederatedClient::Outcome FederatedClient::Session(net::TlsClientConnection& conn
               r.round);
           break;
         }
-        st = conn.Send(answer->type, answer->payload, io_timeout);
-        if (!st.ok()) {
-          log_->warn("round {}: could not send the update: {}", r.round, st.message());
-          return Outcome::kReconnect;
+        std::vector<net::Frame> out;
+        if (setup_->secure_aggregation && r.train &&
+            answer->type == static_cast<uint16_t>(protocol::MessageType::kUpdate)) {
+          auto frames = StartSecAgg(*answer);
+          if (!frames.ok()) {
+            log_->error("round {}: secure aggregation: {}", r.round, frames.status().message());
+            return Outcome::kReconnect;
+          }
+          out = std::move(*frames);
+        } else {
+          out.push_back(std::move(*answer));
+        }
+        for (const net::Frame& f : out) {
+          st = conn.Send(f.type, f.payload, io_timeout);
+          if (!st.ok()) {
+            log_->warn("round {}: could not send the update: {}", r.round, st.message());
+            return Outcome::kReconnect;
+          }
+        }
+        if (secagg_ && secagg_->round == r.round) {
+          SecAggFailpoint("region/secagg-after-keys");
+        }
+        break;
+      }
+      case protocol::MessageType::kSecAggRoster:
+      case protocol::MessageType::kSecAggForward:
+      case protocol::MessageType::kSecAggUnmaskRequest: {
+        auto frames = OnSecAggMessage(*frame);
+        if (!frames.ok()) {
+          // This round's aggregation goes on without the region (or fails); the next one starts
+          // afresh. The reason names the check (a roster key not signed by its region, say).
+          log_->error("secure aggregation: {}", FromCoordinator(frames.status().message()));
+          secagg_.reset();
+          break;
+        }
+        for (const net::Frame& f : *frames) {
+          st = conn.Send(f.type, f.payload, io_timeout);
+          if (!st.ok()) {
+            log_->warn("secure aggregation: could not send: {}", st.message());
+            return Outcome::kReconnect;
+          }
+        }
+        if (!frames->empty() && type == protocol::MessageType::kSecAggRoster) {
+          SecAggFailpoint("region/secagg-after-shares");
+        } else if (!frames->empty() && type == protocol::MessageType::kSecAggForward) {
+          SecAggFailpoint("region/secagg-after-masked-input");
         }
         break;
       }
@@ -589,6 +647,123 @@ Result<net::Frame> FederatedClient::ComputeRoundAnswer(const protocol::RoundStar
   log_->info("round {}: trained on {} rows in {:.2f} s, loss {:.4f}", msg.round, train_.rows(),
              secs, up.train_loss);
   return protocol::MakeFrame(protocol::MessageType::kUpdate, up);
+}
+
+Result<std::vector<net::Frame>> FederatedClient::StartSecAgg(const net::Frame& update) {
+  namespace secagg = privacy::secagg;
+  protocol::UpdateMsg up;
+  FEDSEG_RETURN_IF_ERROR(protocol::ParseFrame(update, protocol::MessageType::kUpdate, &up));
+  if (certificate_pem_.empty()) {
+    FEDSEG_ASSIGN_OR_RETURN(certificate_pem_, net::ReadCertificatePem(config_.tls.cert_file));
+  }
+  FEDSEG_ASSIGN_OR_RETURN(
+      secagg::RegionSession session,
+      secagg::RegionSession::Create(config_.region, up.round, secagg::SecureRandomBytes()));
+  const std::string key_file = config_.tls.key_file;
+  FEDSEG_ASSIGN_OR_RETURN(secagg::AdvertiseKeys keys,
+                          session.Advertise([&key_file](std::string_view message) {
+                            return net::SignWithKeyFile(key_file, message);
+                          }));
+  SecAggRound round;
+  round.round = up.round;
+  round.session.emplace(std::move(session));
+  round.delta = std::move(up.delta);
+  round.examples = up.num_examples;
+  secagg_ = std::move(round);
+  up.delta.clear();  // the delta travels masked
+  log_->info("round {}: secure aggregation: keys advertised, the update follows masked", up.round);
+  return std::vector<net::Frame>{
+      protocol::MakeFrame(protocol::MessageType::kSecAggKeys,
+                          secagg::KeysToWire(up.round, keys, certificate_pem_)),
+      protocol::MakeFrame(protocol::MessageType::kUpdate, up)};
+}
+
+Result<std::vector<net::Frame>> FederatedClient::OnSecAggMessage(const net::Frame& frame) {
+  namespace secagg = privacy::secagg;
+  const auto type = static_cast<protocol::MessageType>(frame.type);
+  // The round comes first in every SecAgg message; one for a round this region is not in (a
+  // replay, or a step of an attempt it left) is ignored.
+  auto stale = [&](uint32_t round) -> bool {
+    if (secagg_ && secagg_->round == round && secagg_->session) return false;
+    log_->warn("secure aggregation: ignored {} for round {} (this region is {})",
+               protocol::MessageTypeName(frame.type), round,
+               secagg_ ? "in round " + std::to_string(secagg_->round) : "in no secure round");
+    return true;
+  };
+  std::vector<net::Frame> out;
+  if (type == protocol::MessageType::kSecAggRoster) {
+    protocol::SecAggRosterMsg msg;
+    FEDSEG_RETURN_IF_ERROR(protocol::ParseFrame(frame, type, &msg));
+    if (stale(msg.round)) return out;
+    FEDSEG_ASSIGN_OR_RETURN(secagg::KeyRoster roster, secagg::RosterFromWire(msg));
+    if (roster.params.vector_length != secagg_->delta.size() + 1) {
+      return Status::InvalidArgument(
+          "the roster of round " + std::to_string(msg.round) + " asks for vectors of " +
+          std::to_string(roster.params.vector_length) + " values, this region's update has " +
+          std::to_string(secagg_->delta.size() + 1));
+    }
+    std::map<std::string, std::string> certificates;
+    for (const auto& k : msg.regions) certificates[k.region] = k.certificate_pem;
+    const std::string ca = config_.tls.ca_file;
+    FEDSEG_ASSIGN_OR_RETURN(
+        std::vector<secagg::ShareEnvelope> envelopes,
+        secagg_->session->ShareKeys(
+            roster,
+            [&](const std::string& region, std::string_view message,
+                const std::string& signature) -> Status {
+              auto it = certificates.find(region);
+              if (it == certificates.end()) {
+                return Status::PermissionDenied("no certificate for region '" + region + "'");
+              }
+              return net::VerifyIdentitySignature(ca, it->second, region, message, signature);
+            }));
+    secagg_->roster = std::move(msg);
+    log_->info("round {}: secure aggregation: roster of {} regions verified, shares sent",
+               secagg_->round, secagg_->roster.regions.size());
+    out.push_back(protocol::MakeFrame(
+        protocol::MessageType::kSecAggShares,
+        protocol::SecAggSharesMsg{secagg_->round, secagg::EnvelopesToWire(envelopes)}));
+    return out;
+  }
+  if (type == protocol::MessageType::kSecAggForward) {
+    protocol::SecAggSharesMsg msg;
+    FEDSEG_RETURN_IF_ERROR(protocol::ParseFrame(frame, type, &msg));
+    if (stale(msg.round)) return out;
+    const protocol::SecAggRosterMsg& roster = secagg_->roster;
+    size_t clipped = 0;
+    FEDSEG_ASSIGN_OR_RETURN(
+        std::vector<float> input,
+        secagg::WeightedClippedInput(secagg_->delta, secagg_->examples, roster.weight_scale,
+                                     roster.clip_range, &clipped));
+    FEDSEG_ASSIGN_OR_RETURN(secagg::FixedPointCodec codec,
+                            secagg::RoundCodec(roster.clip_range, roster.regions.size()));
+    FEDSEG_ASSIGN_OR_RETURN(std::vector<uint32_t> encoded,
+                            codec.Encode(input, secagg::SecureRandomBytes()));
+    FEDSEG_ASSIGN_OR_RETURN(
+        secagg::MaskedInput masked,
+        secagg_->session->MaskInput(secagg::EnvelopesFromWire(msg.envelopes), std::move(encoded)));
+    log_->info(
+        "round {}: secure aggregation: masked update sent ({} of {} values clipped to "
+        "+-{}, {} scale bits)",
+        secagg_->round, clipped, secagg_->delta.size(), roster.clip_range, codec.scale_bits());
+    out.push_back(protocol::MakeFrame(
+        protocol::MessageType::kSecAggMaskedInput,
+        protocol::SecAggMaskedInputMsg{secagg_->round, std::move(masked.values)}));
+    return out;
+  }
+  protocol::SecAggUnmaskRequestMsg msg;
+  FEDSEG_RETURN_IF_ERROR(
+      protocol::ParseFrame(frame, protocol::MessageType::kSecAggUnmaskRequest, &msg));
+  if (stale(msg.round)) return out;
+  FEDSEG_ASSIGN_OR_RETURN(
+      secagg::UnmaskResponse response,
+      secagg_->session->Unmask(secagg::UnmaskRequest{msg.round, msg.survivors}));
+  log_->info("round {}: secure aggregation: {} shares revealed for {} survivors", msg.round,
+             response.shares.size(), msg.survivors.size());
+  out.push_back(protocol::MakeFrame(protocol::MessageType::kSecAggUnmaskResponse,
+                                    secagg::UnmaskToWire(msg.round, response)));
+  secagg_.reset();
+  return out;
 }
 
 Status FederatedClient::SaveFinalModel(const std::vector<float>& weights) {

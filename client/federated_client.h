@@ -19,6 +19,7 @@
 #include "common/data/dataset_loader.h"
 #include "common/net/tls_client.h"
 #include "common/protocol/messages.h"
+#include "privacy/secagg/region_session.h"
 
 namespace fedseg::client {
 
@@ -63,6 +64,13 @@ class FederatedClient {
   // True when a later RoundStart or Done has arrived: the round in hand is already over.
   bool RoundSuperseded() const;
 
+  // Secure aggregation (Setup.secure_aggregation): a training round's Update goes out without its
+  // delta, after the region's signed keys; the delta follows masked, step by step, as the
+  // coordinator's SecAgg* messages arrive. Each returns the frames to send (none when the message
+  // is for a round this region is not in).
+  Result<std::vector<net::Frame>> StartSecAgg(const net::Frame& update);
+  Result<std::vector<net::Frame>> OnSecAggMessage(const net::Frame& frame);
+
   RegionConfig config_;
   FederatedClientOptions options_;
   std::shared_ptr<spdlog::logger> log_;
@@ -93,6 +101,18 @@ class FederatedClient {
   // Set when the coordinator asked for the final evaluation: the run is ending, so a coordinator
   // that is gone afterwards is not waited for until give_up_after_s.
   bool final_evaluation_seen_ = false;
+
+  // The secure-aggregation round in hand: its session (fresh keys per attempt) and the update it
+  // masks; the roster's parameters once it arrived.
+  struct SecAggRound {
+    uint32_t round = 0;
+    std::optional<privacy::secagg::RegionSession> session;
+    std::vector<float> delta;
+    uint64_t examples = 0;
+    protocol::SecAggRosterMsg roster;
+  };
+  std::optional<SecAggRound> secagg_;
+  std::string certificate_pem_;  // this region's certificate, sent with its keys
 };
 
 }  // namespace fedseg::client

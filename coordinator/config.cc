@@ -205,6 +205,32 @@ Fields MakeFields() {
                [](auto& c) -> auto& { return c.defences.max_weight_abs; },
                "an aggregate with a weight beyond this is not applied: the round fails, the model "
                "is unchanged"),
+      Field<C>("secure_aggregation.enabled",
+               [](auto& c) -> auto& { return c.secure_aggregation.enabled; },
+               "the coordinator learns only the weighted sum of the training regions' updates "
+               "(pairwise masks, Shamir-shared seeds; see "
+               "[secure-aggregation.md](secure-aggregation.md)); needs `strategy.name` `fedavg`, "
+               "`fedavgm` or `fedadam` and `defences.enabled` false"),
+      Field<C>("secure_aggregation.threshold_fraction",
+               [](auto& c) -> auto& { return c.secure_aggregation.threshold_fraction; },
+               "share of a region's neighbours that recover its secrets (Shamir threshold "
+               "max(2, ceil(f · neighbours))), in (0, 1]"),
+      Field<C>("secure_aggregation.neighbours",
+               [](auto& c) -> auto& { return c.secure_aggregation.neighbours; },
+               "`0` = complete graph; an even k = a random k-regular neighbourhood (SecAgg+) for "
+               "large federations"),
+      Field<C>("secure_aggregation.min_survivors",
+               [](auto& c) -> auto& { return c.secure_aggregation.min_survivors; },
+               "a round fails cleanly (model unchanged, retried) when fewer regions remain at any "
+               "step; at least 3"),
+      Field<C>("secure_aggregation.clip_range",
+               [](auto& c) -> auto& { return c.secure_aggregation.clip_range; },
+               "each coordinate of a region's delta is clipped to [-r, r] before its fixed-point "
+               "encoding"),
+      Field<C>("secure_aggregation.step_deadline_s",
+               [](auto& c) -> auto& { return c.secure_aggregation.step_deadline_s; },
+               "deadline of each step after the updates (shares, masked inputs, unmasking); "
+               "regions that miss it are dropped from the round"),
       Field<C>("checkpoint.keep", [](auto& c) -> auto& { return c.checkpoints_kept; },
                "per-round checkpoints kept for `--resume --from-round R` (1 to 1000)"),
       Field<C>("checkpoint.key_file", [](auto& c) -> auto& { return c.checkpoint_key_file; },
@@ -358,8 +384,61 @@ Status CoordinatorConfig::Validate() const {
                                    std::to_string(checkpoints_kept));
   }
   FEDSEG_RETURN_IF_ERROR(defences.Validate());
+  FEDSEG_RETURN_IF_ERROR(secure_aggregation.Validate());
+  if (secure_aggregation.enabled) {
+    if (strategy.kind != StrategyKind::kFedAvg && strategy.kind != StrategyKind::kFedAvgM &&
+        strategy.kind != StrategyKind::kFedAdam) {
+      return Status::InvalidArgument(
+          "strategy.name '" + std::string(StrategyKindName(strategy.kind)) +
+          "' needs every region's individual update, which secure_aggregation.enabled hides from "
+          "the coordinator; use fedavg, fedavgm or fedadam, or turn secure aggregation off");
+    }
+    if (defences.enabled) {
+      return Status::InvalidArgument(
+          "defences.enabled screens every region's individual update (weight caps, outliers, norm "
+          "bounds), which secure_aggregation.enabled hides from the coordinator; set "
+          "defences.enabled to false (regions' updates are clipped to "
+          "secure_aggregation.clip_range instead)");
+    }
+    if (secure_aggregation.min_survivors > static_cast<int>(regions.size())) {
+      return Status::InvalidArgument("secure_aggregation.min_survivors (" +
+                                     std::to_string(secure_aggregation.min_survivors) +
+                                     ") exceeds the " + std::to_string(regions.size()) +
+                                     " configured regions");
+    }
+  }
   FEDSEG_RETURN_IF_ERROR(decision.Validate().WithContext("decision"));
   return strategy.Validate().WithContext("strategy");
+}
+
+Status SecureAggregationConfig::Validate() const {
+  // Checked even while disabled, like status.*: switching it on later cannot reveal an old typo.
+  if (!(threshold_fraction > 0 && threshold_fraction <= 1)) {
+    return Status::InvalidArgument("secure_aggregation.threshold_fraction must be in (0, 1], got " +
+                                   std::to_string(threshold_fraction));
+  }
+  if (neighbours < 0 || neighbours % 2 != 0 || neighbours > 100000) {
+    return Status::InvalidArgument(
+        "secure_aggregation.neighbours must be 0 (complete graph) or an even number up to "
+        "100000, got " +
+        std::to_string(neighbours));
+  }
+  if (min_survivors < 3) {
+    return Status::InvalidArgument(
+        "secure_aggregation.min_survivors must be at least 3 (with two, each could subtract its "
+        "own update from the sum and read the other's), got " +
+        std::to_string(min_survivors));
+  }
+  if (!(clip_range > 0) || !std::isfinite(clip_range) || clip_range > 1e6) {
+    return Status::InvalidArgument("secure_aggregation.clip_range must be in (0, 1e6], got " +
+                                   std::to_string(clip_range));
+  }
+  if (!(step_deadline_s > 0) || !std::isfinite(step_deadline_s)) {
+    return Status::InvalidArgument(
+        "secure_aggregation.step_deadline_s must be finite and positive, got " +
+        std::to_string(step_deadline_s));
+  }
+  return Status::OK();
 }
 
 Status StatusConfig::Validate(uint16_t federation_port) const {

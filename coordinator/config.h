@@ -36,6 +36,26 @@ struct StatusConfig {
   Status Validate(uint16_t federation_port) const;
 };
 
+// Secure aggregation (docs/secure-aggregation.md): the coordinator learns only the weighted sum
+// of the training regions' updates. Off unless configured.
+struct SecureAggregationConfig {
+  bool enabled = false;
+  // Each region's secrets are Shamir-shared among its neighbours; this share of them recovers one.
+  double threshold_fraction = 0.5;
+  // 0: complete graph (every region is every other's neighbour); k (even): a random k-regular
+  // graph (SecAgg+), for large federations.
+  int neighbours = 0;
+  // A round fails (model unchanged, the next attempt starts) when fewer regions remain at any step.
+  int min_survivors = 3;
+  // Each coordinate of a region's delta is clipped to [-clip_range, clip_range] before encoding.
+  double clip_range = 1.0;
+  // Each of the protocol's steps after the update (shares, masked inputs, unmasking) ends at this
+  // deadline, with the regions that answered.
+  double step_deadline_s = 60;
+
+  Status Validate() const;
+};
+
 // A training plan whose total_rounds (training.rounds) defaults to 30.
 inline protocol::TrainingPlan DefaultTrainingPlan() {
   protocol::TrainingPlan plan;
@@ -72,6 +92,7 @@ struct CoordinatorConfig {
   int max_handshakes_per_address = 64;  // unverified connections one source address may hold
   int dead_peer_timeout_s = 60;      // drop a region unreachable this long (TCP keepalive); 0 = off
   StrategyConfig strategy;
+  SecureAggregationConfig secure_aggregation;
   DefenceConfig defences;            // weight caps, outlier refusal, norm bounding (update_screen.h)
   int checkpoints_kept = 5;          // checkpoint-round-R.fsc files kept for --from-round
   // HMAC-SHA-256 key authenticating checkpoints; kept outside the run directory. Empty: the file

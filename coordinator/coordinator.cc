@@ -55,13 +55,19 @@ Coordinator::Coordinator(CoordinatorConfig config, Options options)
       options_(options),
       tick_(io_),
       signals_(io_, SIGINT, SIGTERM),
-      registry_(config_.regions, config_.min_regions, config_.fraction, config_.seed) {
+      registry_(config_.regions, TrainingQuorum(), config_.fraction, config_.seed) {
   registry_.SetPins(config_.region_pins);
 }
 
 Coordinator::~Coordinator() {
   if (status_server_) status_server_->Stop();
   if (server_) server_->Stop();
+}
+
+int Coordinator::TrainingQuorum() const {
+  return config_.secure_aggregation.enabled
+             ? std::max(config_.min_regions, config_.secure_aggregation.min_survivors)
+             : config_.min_regions;
 }
 
 uint16_t Coordinator::port() const { return server_ ? server_->port() : 0; }
@@ -188,9 +194,9 @@ int Coordinator::Run() {
 void Coordinator::SendSetup(RegionState& r) {
   // The Setup is the same for every region once the schema exists: encoded once, shared.
   if (!setup_frame_) {
-    protocol::SetupMsg m{record_.run_id, schema_, spec_, config_.plan};
-    setup_frame_ =
-        std::make_shared<const net::Frame>(protocol::MakeFrame(protocol::MessageType::kSetup, m));
+    protocol::SetupMsg m{record_.run_id, schema_, spec_, config_.plan,
+                         config_.secure_aggregation.enabled};
+    setup_frame_ = std::make_shared<const net::Frame>(protocol::MakeFrame(protocol::MessageType::kSetup, m));
   }
   r.session->Send(setup_frame_);
   r.set_up = true;
@@ -253,24 +259,29 @@ void Coordinator::Tick() {
         // Deployment's container whatever its exit code): only the final evaluation is left.
         log_->info("all {} rounds were completed before the restart", config_.rounds());
         StartFinalEvaluation();
-      } else if (active < config_.min_regions) {
+      } else if (active < TrainingQuorum()) {
         log_->warn(
             "only {} regions can still train (the others declined: privacy budgets spent), "
             "quorum {}: stopping after round {}",
-            active, config_.min_regions, completed_round_);
+            active, TrainingQuorum(), completed_round_);
         StartFinalEvaluation();
-      } else if (static_cast<int>(ready) >= config_.min_regions) {
+      } else if (static_cast<int>(ready) >= TrainingQuorum()) {
         StartRound();
       } else if (now - phase_started_ > std::chrono::seconds(10)) {
         size_t busy = 0;
         for (const auto& [name, r] : registry_.regions()) busy += r.connected && r.owed_round != 0;
         log_->info("waiting for regions: {} ready, {} still busy with an earlier round, quorum {}",
-                   ready, busy, config_.min_regions);
+                   ready, busy, TrainingQuorum());
         phase_started_ = now;
       }
       break;
     }
     case Phase::kRound:
+      if (secagg_step_ == SecAggStep::kShares || secagg_step_ == SecAggStep::kInputs ||
+          secagg_step_ == SecAggStep::kUnmask) {
+        if (now > deadline_) AdvanceSecAgg();
+        break;
+      }
       if (progress_.active()) {
         const double left = std::chrono::duration<double>(deadline_ - now).count();
         char line[160];
@@ -376,6 +387,9 @@ void Coordinator::StartRound() {
   train_losses_.clear();
   phase_ = Phase::kRound;
   round_started_ = Clock::now();
+  secagg_step_ = SecAggStep::kOff;
+  if (config_.secure_aggregation.enabled) StartSecAgg();
+  if (phase_ == Phase::kDone) return;
   deadline_ = round_started_ + Seconds(config_.round_deadline_s);
   protocol::RoundStartMsg msg;
   msg.round = round_;
@@ -404,6 +418,10 @@ void Coordinator::StartRound() {
 }
 
 void Coordinator::FinishRound() {
+  // With secure aggregation the updates (metadata) and keys are in: the protocol's steps follow,
+  // and come back here (kAggregate) with the unmasked sum.
+  if (secagg_step_ == SecAggStep::kKeys) return CloseSecAggKeys();
+  if (secagg_step_ != SecAggStep::kOff && secagg_step_ != SecAggStep::kAggregate) return;
   progress_.Done();
   const double secs = std::chrono::duration<double>(Clock::now() - round_started_).count();
   for (const std::string& name : selected_) {

@@ -45,6 +45,7 @@
 #include "coordinator/status/status_server.h"
 #include "coordinator/status/status_snapshot.h"
 #include "coordinator/strategy.h"
+#include "privacy/secagg/aggregator_session.h"
 
 namespace fedseg::coordinator {
 
@@ -89,6 +90,24 @@ class Coordinator {
   void MaybeBuildSchema();
   void OnUpdate(RegionState& r, const net::Frame& f);
   void OnDecline(RegionState& r, const net::Frame& f);
+
+  // Secure aggregation of a round (coordinator_secagg.cc; docs/secure-aggregation.md). The round
+  // collects updates (metadata only) and signed keys as usual; then CloseSecAggKeys sends the
+  // roster and each later step ends when its members have answered or left, or at
+  // secure_aggregation.step_deadline_s; the unmasked weighted mean goes to the Strategy.
+  enum class SecAggStep { kOff, kKeys, kShares, kInputs, kUnmask, kAggregate };
+  void StartSecAgg();
+  // The regions a round needs to start: federation.min_regions, and with secure aggregation at
+  // least secure_aggregation.min_survivors (a round with fewer could only fail).
+  int TrainingQuorum() const;
+  void OnSecAggMessage(RegionState& r, const net::Frame& f);
+  void CloseSecAggKeys();
+  // Ends the current step (its members answered, left, or its deadline passed).
+  void AdvanceSecAgg();
+  // A secure-aggregation step that cannot go on: the model is unchanged and the round is retried.
+  void FailSecAggRound(const std::string& why);
+  // The mean delta of the aggregated regions, from the unmasked sum (the weight is its last value).
+  Status AggregateSecAggRound(std::vector<ClientUpdate>* used);
   // `kind` is the bounded refusal counter key ("unknown region"); `reason` the full message.
   // Checks a region's reported ledger head against the heads recorded across runs
   // (ledger_heads.h) and records it; false after refusing the region (its ledger went backwards).
@@ -202,6 +221,15 @@ class Coordinator {
   double last_round_seconds_ = 0;
   ProgressLine progress_;  // on a terminal: updates received and time left, redrawn each tick
   uint64_t bytes_received_ = 0;
+
+  // Secure aggregation of the current round.
+  SecAggStep secagg_step_ = SecAggStep::kOff;
+  std::optional<privacy::secagg::AggregatorSession> secagg_;
+  std::map<std::string, protocol::SecAggKeysMsg> secagg_keys_;  // as received, for the roster
+  std::set<std::string> secagg_waiting_;  // members of the current step that have not answered
+  std::vector<std::string> secagg_u1_;    // the roster's regions
+  protocol::SecAggRosterMsg secagg_roster_;
+  std::optional<privacy::secagg::AggregateOutcome> secagg_outcome_;
 };
 
 }  // namespace fedseg::coordinator

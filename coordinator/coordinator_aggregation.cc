@@ -18,6 +18,13 @@ namespace fedseg::coordinator {
 
 Status Coordinator::AggregateRound(std::vector<ClientUpdate>* used) {
   used->clear();
+  if (secagg_step_ == SecAggStep::kAggregate) {
+    Status st = AggregateSecAggRound(used);
+    secagg_step_ = SecAggStep::kOff;
+    secagg_.reset();
+    secagg_outcome_.reset();
+    return st;
+  }
   if (config_.defences.enabled) {
     std::map<std::string, uint64_t> declared;
     for (const ClientUpdate& u : updates_) {

@@ -40,17 +40,16 @@ void Coordinator::OnFrame(const std::shared_ptr<net::TlsSession>& s, net::Frame 
   if (region == nullptr) return;  // session being replaced or closed
   RegionState& r = *region;
   switch (static_cast<protocol::MessageType>(f.type)) {
-    case protocol::MessageType::kSummaryReply:
-      OnSummaryReply(r, f);
+    case protocol::MessageType::kSummaryReply: OnSummaryReply(r, f); break;
+    case protocol::MessageType::kUpdate: OnUpdate(r, f); break;
+    case protocol::MessageType::kDecline: OnDecline(r, f); break;
+    case protocol::MessageType::kSecAggKeys:
+    case protocol::MessageType::kSecAggShares:
+    case protocol::MessageType::kSecAggMaskedInput:
+    case protocol::MessageType::kSecAggUnmaskResponse:
+      OnSecAggMessage(r, f);
       break;
-    case protocol::MessageType::kUpdate:
-      OnUpdate(r, f);
-      break;
-    case protocol::MessageType::kDecline:
-      OnDecline(r, f);
-      break;
-    default:
-      ProtocolViolation(r, "unexpected " + protocol::MessageTypeName(f.type) + " message");
+    default: ProtocolViolation(r, "unexpected " + protocol::MessageTypeName(f.type) + " message");
   }
 }
 
@@ -115,6 +114,11 @@ void Coordinator::OnClose(const std::shared_ptr<net::TlsSession>& s, const Statu
                  owed ? " during round " + std::to_string(round_) : "",
                  st.ok() ? "closed" : st.message());
     }
+    if (phase_ == Phase::kRound && secagg_waiting_.erase(r.name) > 0) {
+      // A secure-aggregation step goes on without it (a dropout); it ends now if it was the last.
+      if (secagg_waiting_.empty()) AdvanceSecAgg();
+      return;
+    }
     if (owed) {
       // Its update will not come: the round completes as soon as every other region has answered
       // (a late reconnect cannot answer this round: it was not sent the round again).
@@ -131,6 +135,8 @@ size_t Coordinator::SelectedReplied() const {
 }
 
 void Coordinator::MaybeCompleteRound() {
+  // Past the key step, secure aggregation's own steps decide when the round ends.
+  if (secagg_step_ != SecAggStep::kOff && secagg_step_ != SecAggStep::kKeys) return;
   if (replied_.size() + lost_.size() < selected_.size() + evaluators_.size()) {
     // Every selected region has answered: evaluation-only regions, which answer in a moment
     // unless busy, get a short grace instead of the rest of the deadline.
@@ -231,8 +237,22 @@ void Coordinator::OnUpdate(RegionState& r, const net::Frame& f) {
     return ProtocolViolation(r, "second update for round " + std::to_string(round_));
   }
   const bool train = phase_ == Phase::kRound && selected_.count(r.name) > 0;
+  // With secure aggregation a training region's delta travels masked (coordinator_secagg.cc):
+  // its Update carries the metadata only, after its signed keys.
+  const bool secure = train && secagg_step_ != SecAggStep::kOff;
+  if (secure && secagg_step_ != SecAggStep::kKeys) {
+    log_->warn("region {}: refused update for round {} (its key step is over)", r.name, msg.round);
+    return;
+  }
   st = protocol::ValidateUpdate(msg, round_, static_cast<size_t>(spec_.num_params()),
-                                spec_.num_classes, train);
+                                spec_.num_classes, train && !secure);
+  if (st.ok() && secure && (msg.num_examples == 0 || msg.num_examples > (uint64_t{1} << 40))) {
+    st = Status::InvalidArgument("update claims " + std::to_string(msg.num_examples) + " examples");
+  }
+  if (st.ok() && secure && !secagg_keys_.count(r.name)) {
+    st = Status::InvalidArgument("Update of round " + std::to_string(round_) +
+                                 " before its SecAggKeys (secure aggregation is on)");
+  }
   if (!st.ok()) return ProtocolViolation(r, st.message());
   if (!CheckLedgerHead(r, msg.ledger_head, msg.ledger_entries)) return;
   replied_.insert(r.name);

@@ -10,6 +10,7 @@
 #                       [--dp-clip C]]
 #                       [--baselines]
 #                       [--build-dir DIR] [--quiet] [--fresh]
+#                       [--secure-aggregation] [--kill REGION@ROUND ...]
 #   scripts/simulate.sh --spec S (--split-by COL | --clients N) [same training options]
 #
 # Splits the table into regions (each keeps its own stratified 20% test split), makes a private CA
@@ -33,6 +34,11 @@
 # A --run-dir that holds an earlier run's outputs is refused unless --fresh, which moves them to
 # DIR/previous/<time>/ (fedseg-coordinator --fresh) and starts a new run there.
 # --hidden none trains a linear model (no hidden layer), as `fedseg-client train --hidden none`.
+# --secure-aggregation: the coordinator learns only the weighted sum of the regions' updates
+# (docs/secure-aggregation.md; its config gets "secure_aggregation": {"enabled": true} and
+# "defences": {"enabled": false}, which needs individual updates). --kill REGION@ROUND (repeatable,
+# one per region) kills REGION's process (SIGKILL) when round ROUND's request reaches it, to show
+# dropouts; killed regions do not count against the exit code.
 # Exit code: 0 when the federation completed and every region finished cleanly; 2 for a bad
 # argument (one line on stderr saying which); 1 when the coordinator or a region failed. When the
 # coordinator exits with an error the script stops at once: it kills the regions and prints the
@@ -50,6 +56,7 @@ data="" label="" categorical="" numeric="" drop="" id_column="" split_by="" clie
 rounds=30 run_dir="" local_epochs=1 batch_size=32 lr=0.001 l2=0.001 hidden="64,32"
 strategy=fedavg fraction=1.0 min_regions="" round_deadline=120 seed=42 baselines=0
 build_dir="$root/build" quiet=0 fresh=0 dp_epsilon=0 dp_delta=1e-6 dp_clip=1.0 spec="" stats_bounds="" stats_noise=""
+secure_aggregation=0 kills=()
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0; }
 die() { echo "simulate.sh: $*" >&2; exit 2; }
 # Checks of option values, so a bad one gets one clear line here rather than a Python traceback
@@ -64,7 +71,7 @@ need_positive() { is_positive "$2" || die "$1 must be a number > 0 (got '$2')"; 
 while [[ $# -gt 0 ]]; do
   # Every option but the flags takes a value.
   case "$1" in
-    --baselines|--quiet|--fresh|-h|--help) ;;
+    --baselines|--quiet|--fresh|--secure-aggregation|-h|--help) ;;
     --*) if [[ $# -lt 2 ]]; then die "$1 needs a value (see --help)"; fi ;;
   esac
   case "$1" in
@@ -99,6 +106,10 @@ while [[ $# -gt 0 ]]; do
     --build-dir) build_dir=$2; shift 2 ;;
     --quiet) quiet=1; shift ;;
     --fresh) fresh=1; shift ;;
+    --secure-aggregation) secure_aggregation=1; shift ;;
+    --kill)
+      [[ $2 =~ ^[^@]+@[0-9]+$ ]] || die "--kill must be REGION@ROUND, e.g. region-02@5 (got '$2')"
+      kills+=("$2"); shift 2 ;;
     -h|--help) usage ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
@@ -187,6 +198,12 @@ python3 "$here/split_csv.py" "${split_args[@]}" > "$run_dir/regions.tsv"
 mapfile -t regions < <(cut -f1 "$run_dir/regions.tsv")
 [[ ${#regions[@]} -ge 1 ]] || die "the split produced no regions"
 [[ -n "$min_regions" ]] || min_regions=$(( ${#regions[@]} < 2 ? 1 : 2 ))
+declare -A killed=()
+for k in "${kills[@]}"; do
+  r=${k%@*}
+  printf '%s\n' "${regions[@]}" | grep -qx "$r" || die "--kill $k: no region named $r (regions: ${regions[*]})"
+  [[ $(printf '%s\n' "${kills[@]}" | grep -c "^$r@") -eq 1 ]] || die "--kill: region $r named twice"
+done
 [[ $quiet -eq 1 ]] || { echo "regions (train / test rows):"; awk -F'\t' '{ printf "  %-16s %8s %8s\n", $1, $2, $3 }' "$run_dir/regions.tsv"; }
 
 # 2. Certificates: a private CA, the coordinator, one per region.
@@ -194,6 +211,7 @@ bash "$here/gen-certs.sh" --out "$run_dir/certs" "${regions[@]}" >/dev/null
 
 # 3. Configs.
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+SIM_SECURE_AGGREGATION=$secure_aggregation \
 python3 - "$run_dir" "$port" "$label" "$categorical" "$numeric" "$drop" "$id_column" "$rounds" \
   "$local_epochs" "$batch_size" "$lr" "$l2" "$hidden" "$strategy" "$fraction" "$min_regions" \
   "$round_deadline" "$seed" "$dp_epsilon" "$dp_delta" "$dp_clip" "$stats_bounds" "$stats_noise" "${regions[@]}" <<'PY'
@@ -227,6 +245,9 @@ if dp:
     coordinator["data"]["bounds"] = b
     coordinator["privacy"]["stats_noise_multiplier"] = (
         float(stats_noise) if stats_noise else max(30.0, 80.0 / float(dp_epsilon)))
+if os.environ.get("SIM_SECURE_AGGREGATION") == "1":
+    coordinator["secure_aggregation"] = {"enabled": True}
+    coordinator["defences"] = {"enabled": False}
 def merge(base, extra):  # FEDSEG_SIM_COORDINATOR_JSON: test harnesses' overrides
     for k, v in extra.items():
         merge(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else base.__setitem__(k, v)
@@ -294,7 +315,19 @@ for r in "${regions[@]}"; do
   if [[ -n "${FEDSEG_SIM_REGION_CMD:-}" ]]; then
     $FEDSEG_SIM_REGION_CMD "$r" "$run_dir/configs/$r.json" > "$run_dir/logs/$r.log" 2>&1 &
   else
-    "$bin/fedseg-client" join --config "$run_dir/configs/$r.json" > "$run_dir/logs/$r.log" 2>&1 &
+    # --kill REGION@ROUND: the region kills itself (SIGKILL, as kill -9) when round ROUND's
+    # RoundStart reaches it, through the client's test failpoint region/round-R-start: exact even
+    # when rounds take milliseconds, which a watcher polling the log would miss.
+    kill_env=()
+    for k in "${kills[@]}"; do
+      if [[ ${k%@*} == "$r" ]]; then
+        # Under a bash -c of its own, whose "Killed" line goes to the region's log, not here.
+        kill_env=(bash -c '"$@"; exit $?' kill-wrapper env "FEDSEG_TEST_FAILPOINT=region/round-${k##*@}-start")
+        killed[$r]=${k##*@}
+        [[ $quiet -eq 1 ]] || echo "region $r will be killed (SIGKILL) when round ${k##*@} starts"
+      fi
+    done
+    "${kill_env[@]}" "$bin/fedseg-client" join --config "$run_dir/configs/$r.json" > "$run_dir/logs/$r.log" 2>&1 &
   fi
   pids+=("$!")
 done
@@ -345,7 +378,7 @@ for i in "${!regions[@]}"; do
   wait "$p"
   rc=$?
   set -e
-  if [[ $rc -ne 0 ]]; then
+  if [[ $rc -ne 0 && -z "${killed[${regions[$i]}]:-}" ]]; then
     echo "simulate.sh: region ${regions[$i]} exited with $rc (see $run_dir/logs/${regions[$i]}.log)" >&2
     client_rc=1
   fi

@@ -16,6 +16,13 @@ std::string MessageTypeName(uint16_t type) {
     case MessageType::kDecline: return "Decline";
     case MessageType::kDone: return "Done";
     case MessageType::kError: return "Error";
+    case MessageType::kSecAggKeys: return "SecAggKeys";
+    case MessageType::kSecAggRoster: return "SecAggRoster";
+    case MessageType::kSecAggShares: return "SecAggShares";
+    case MessageType::kSecAggForward: return "SecAggForward";
+    case MessageType::kSecAggMaskedInput: return "SecAggMaskedInput";
+    case MessageType::kSecAggUnmaskRequest: return "SecAggUnmaskRequest";
+    case MessageType::kSecAggUnmaskResponse: return "SecAggUnmaskResponse";
   }
   return "unknown(" + std::to_string(type) + ")";
 }
@@ -83,6 +90,24 @@ Status ValidateUpdate(const UpdateMsg& msg, uint32_t expected_round, size_t num_
     return Status::InvalidArgument("epsilon spent must be finite and >= 0");
   }
   return Status::OK();
+}
+
+uint64_t MaxSecAggPayloadBytes(uint16_t type, size_t regions, uint64_t vector_length) {
+  // Per region: a keys record (two keys, an ECDSA or RSA-4096 signature, a certificate) under
+  // 16 KiB; an envelope (names, two Shamir shares of 32-byte secrets, nonce, tag) under 1 KiB; a
+  // revealed share under 512 bytes. Names are at most a few hundred bytes.
+  constexpr uint64_t kFixed = 4096;
+  const uint64_t n = regions;
+  switch (static_cast<MessageType>(type)) {
+    case MessageType::kSecAggKeys: return kFixed + 16384;
+    case MessageType::kSecAggRoster: return kFixed + n * 16384;
+    case MessageType::kSecAggShares:
+    case MessageType::kSecAggForward: return kFixed + n * 1024;
+    case MessageType::kSecAggMaskedInput: return kFixed + 4 * vector_length;
+    case MessageType::kSecAggUnmaskRequest: return kFixed + n * 512;
+    case MessageType::kSecAggUnmaskResponse: return kFixed + n * 512;
+    default: return 0;
+  }
 }
 
 Status ValidateWeights(const std::vector<float>& weights, const ml::ModelSpec& spec) {

@@ -12,6 +12,11 @@
 //   coord  -> Setup{schema, model, plan}   the global schema, architecture and training plan
 //   coord  -> RoundStart{r, weights}   evaluate the global weights on the test split, train locally
 //   region -> Update{r, delta, eval} | Decline{r, reason}
+//   With secure aggregation on (Setup.secure_aggregation), a training region sends instead
+//   region -> SecAggKeys, then Update{r, no delta, eval}; then, per step of the round:
+//   coord  -> SecAggRoster     region -> SecAggShares      (sealed Shamir shares, per neighbour)
+//   coord  -> SecAggForward    region -> SecAggMaskedInput (its encoded, masked update)
+//   coord  -> SecAggUnmaskRequest   region -> SecAggUnmaskResponse
 //   coord  -> Done{final weights}      the run is over
 //   either -> Error{message}           before closing on a protocol violation
 //
@@ -46,6 +51,14 @@ enum class MessageType : uint16_t {
   kDecline = 8,
   kDone = 9,
   kError = 10,
+  // Secure aggregation (docs/secure-aggregation.md), only when the Setup says it is on.
+  kSecAggKeys = 11,
+  kSecAggRoster = 12,
+  kSecAggShares = 13,
+  kSecAggForward = 14,
+  kSecAggMaskedInput = 15,
+  kSecAggUnmaskRequest = 16,
+  kSecAggUnmaskResponse = 17,
 };
 std::string MessageTypeName(uint16_t type);
 
@@ -131,9 +144,12 @@ struct SetupMsg {
   data::Schema schema;
   ml::ModelSpec spec;
   TrainingPlan plan;
+  // Training regions send their update through secure aggregation (the SecAgg* messages) instead
+  // of in the Update.
+  bool secure_aggregation = false;
   template <class A>
   void serialize(A& ar) {
-    ar(run_id, schema, spec, plan);
+    ar(run_id, schema, spec, plan, secure_aggregation);
   }
 };
 
@@ -196,6 +212,105 @@ struct ErrorMsg {
     ar(message);
   }
 };
+
+// ---- Secure aggregation (privacy/secagg/protocol.h has the protocol; these are its wire forms).
+
+// Step 0, region -> coordinator, before its Update: two fresh X25519 public keys signed with the
+// region's TLS identity key, and the certificate that verifies the signature. The roster relays
+// the same record to every region.
+struct SecAggKeysMsg {
+  uint32_t round = 0;
+  std::string region;
+  std::vector<uint8_t> envelope_public_key;  // 32 bytes
+  std::vector<uint8_t> mask_public_key;      // 32 bytes
+  std::string signature;                     // over secagg::AdvertisedKeysMessage
+  std::string certificate_pem;               // the region's certificate (CN = region)
+  template <class A>
+  void serialize(A& ar) {
+    ar(round, region, envelope_public_key, mask_public_key, signature, certificate_pem);
+  }
+};
+
+// Coordinator -> each region of U1: the parameters of the round and every region's keys.
+struct SecAggRosterMsg {
+  uint32_t round = 0;
+  double threshold_fraction = 0.5;
+  uint32_t neighbours = 0;  // 0: complete graph
+  uint64_t graph_seed = 0;
+  uint32_t min_survivors = 3;
+  uint64_t vector_length = 0;  // the model's parameters + 1 (the weight)
+  double clip_range = 1.0;  // each coordinate of the delta is clipped to [-clip_range, clip_range]
+  double weight_scale = 1.0;           // a region's weight is min(examples / weight_scale, 1)
+  std::vector<SecAggKeysMsg> regions;  // sorted by name
+  template <class A>
+  void serialize(A& ar) {
+    ar(round, threshold_fraction, neighbours, graph_seed, min_survivors, vector_length, clip_range,
+       weight_scale, regions);
+  }
+};
+
+struct SecAggEnvelope {
+  std::string from, to;
+  std::vector<uint8_t> sealed;  // AES-GCM, readable only by `to`
+  template <class A>
+  void serialize(A& ar) {
+    ar(from, to, sealed);
+  }
+};
+
+// SecAggShares (region -> coordinator: one envelope per neighbour) and SecAggForward
+// (coordinator -> region: the envelopes addressed to it).
+struct SecAggSharesMsg {
+  uint32_t round = 0;
+  std::vector<SecAggEnvelope> envelopes;
+  template <class A>
+  void serialize(A& ar) {
+    ar(round, envelopes);
+  }
+};
+
+struct SecAggMaskedInputMsg {
+  uint32_t round = 0;
+  std::vector<uint32_t> values;  // vector_length values in Z/2^32
+  template <class A>
+  void serialize(A& ar) {
+    ar(round, values);
+  }
+};
+
+struct SecAggUnmaskRequestMsg {
+  uint32_t round = 0;
+  std::vector<std::string> survivors;  // U3, sorted
+  template <class A>
+  void serialize(A& ar) {
+    ar(round, survivors);
+  }
+};
+
+struct SecAggRevealedShare {
+  std::string owner;
+  bool self_mask = false;
+  uint64_t x = 0;
+  std::vector<uint64_t> y;
+  template <class A>
+  void serialize(A& ar) {
+    ar(owner, self_mask, x, y);
+  }
+};
+
+struct SecAggUnmaskResponseMsg {
+  uint32_t round = 0;
+  std::vector<SecAggRevealedShare> shares;
+  template <class A>
+  void serialize(A& ar) {
+    ar(round, shares);
+  }
+};
+
+// The largest payload a secure-aggregation message may have in a round of `regions` regions and
+// `vector_length` values, checked on the frame header before the payload is parsed (a masked input
+// is 4 bytes a value; keys, envelopes and shares are small and bounded per region).
+uint64_t MaxSecAggPayloadBytes(uint16_t type, size_t regions, uint64_t vector_length);
 
 // Encodes a message into a frame of its type.
 template <typename T>

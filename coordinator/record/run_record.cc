@@ -296,6 +296,16 @@ Json RunRecord::ToJson() const {
   if (const RoundResult* f = Final()) report["final"] = f->ToJson();
   if (refused_connections) report["refused_connections"] = *refused_connections;
   if (decision) report["decision"] = decision->ToJson();
+  // Derived from the configuration echo (its one home): a run with secure aggregation says so at
+  // the top level, with its parameters; a run without it reads as before.
+  if (config.is_object() && config.contains("secure_aggregation") &&
+      config["secure_aggregation"].is_object() &&
+      config["secure_aggregation"].value("enabled", false)) {
+    Json params = config["secure_aggregation"];
+    params.erase("enabled");
+    report["secure_aggregation"] = true;
+    report["secure_aggregation_parameters"] = std::move(params);
+  }
   return report;
 }
 

@@ -13,7 +13,10 @@
 //   final: the final model's round, written by the coordinator as a copy of
 //          rounds[completed_round] (once the final model is evaluated),
 //   refused_connections: { reason: count }               (while the listener exists),
-//   decision: the decision rule written into final.fsm (DecisionRecord; once it is written).
+//   decision: the decision rule written into final.fsm (DecisionRecord; once it is written),
+//   secure_aggregation: true and secure_aggregation_parameters (the config's secure_aggregation
+//   section without `enabled`) when the run used secure aggregation; absent otherwise. A round's
+//   participants are then the regions whose masked updates were aggregated.
 // A RoundResult is {round} plus, once the model of that round has been evaluated,
 //   global (MetricsBrief), regions {name: MetricsBrief}, evaluated_by, and for the final model
 //   report (ml::ClassificationReport::ToJson: per-class metrics and the confusion matrix);

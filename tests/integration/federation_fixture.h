@@ -34,6 +34,7 @@ struct SuiteSetup {
   // Certificate authorities to make: {sub-folder, gen-certs.sh arguments (names, --expired ...)}.
   std::vector<std::pair<std::string, std::string>> pkis;
   std::vector<std::string> commands;  // programs that must be on the PATH (curl)
+  int clients = 3;                    // regions the bundled table is split into
 };
 
 // The coordinator's config. Timeouts are in seconds, multiplied by TimeScale() unless
@@ -49,7 +50,9 @@ struct CoordinatorOptions {
   bool scale_timeouts = true;
   bool dp = false;
   double noise_multiplier = 0;  // privacy.noise_multiplier: 0 = each region calibrates
-  nlohmann::json status;        // the "status" section; null: none
+  nlohmann::json status;  // the "status" section; null: none
+  // Merged over the config last, section by section ({"secure_aggregation": {...}}); null: none.
+  nlohmann::json extra;
 };
 
 // Region i's config: certificate r<i>, the i-th shard.
@@ -66,6 +69,7 @@ struct RegionOptions {
   // Mode dp: StartRegion runs `fedseg-client ledger init` first when the ledger does not exist
   // yet (what an operator does once per region); false leaves it missing.
   bool init_ledger = true;
+  std::vector<std::string> env;  // extra "NAME=value" entries (failpoints)
 };
 
 // What FederationFixture::Curl got back.
@@ -92,8 +96,9 @@ class FederationFixture : public ::testing::Test {
                                 folder + " " + args + " >/dev/null") == 0;
     }
     ok_ = ok_ && testing::Run("python3 " + kSrc + "/scripts/split_csv.py --data " + kSrc +
-                              "/data/online_shoppers_intention.csv --label Revenue --clients 3 " +
-                              "--out " + *dir_ + "/data >/dev/null") == 0;
+                              "/data/online_shoppers_intention.csv --label Revenue --clients " +
+                              std::to_string(setup.clients) + " " + "--out " + *dir_ +
+                              "/data >/dev/null") == 0;
   }
   static void TearDownTestSuite() {
     std::filesystem::remove_all(*dir_);
@@ -144,6 +149,15 @@ class FederationFixture : public ::testing::Test {
     };
     if (o.noise_multiplier > 0) c["privacy"]["noise_multiplier"] = o.noise_multiplier;
     if (!o.status.is_null()) c["status"] = o.status;
+    if (o.extra.is_object()) {
+      for (const auto& [section, value] : o.extra.items()) {
+        if (value.is_object() && c.contains(section)) {
+          c[section].update(value);
+        } else {
+          c[section] = value;
+        }
+      }
+    }
     const std::string path = run_ + "/coordinator.json";
     std::ofstream(path) << c.dump(2);
     return path;
@@ -224,7 +238,7 @@ class FederationFixture : public ::testing::Test {
     EnsureLedger(i, o, config);
     return std::make_unique<Process>(
         std::vector<std::string>{RegionBinary(o), "join", "--config", config},
-        run_ + "/r" + std::to_string(i) + ".log");
+        run_ + "/r" + std::to_string(i) + ".log", o.env);
   }
 
   std::string CoordinatorLog() const { return ReadAll(run_ + "/coordinator.log"); }

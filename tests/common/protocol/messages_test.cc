@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <span>
 #include <string>
 #include <vector>
@@ -95,6 +96,41 @@ TEST(MessagesTest, TypeNames) {
   EXPECT_EQ(MessageTypeName(10), "Error");
   EXPECT_EQ(MessageTypeName(0), "unknown(0)");
   EXPECT_EQ(MessageTypeName(77), "unknown(77)");
+}
+
+TEST(MessagesTest, SecAggMessagesRoundTripAndHostileLengthsAreRefused) {
+  SecAggKeysMsg keys{3,     "r1", std::vector<uint8_t>(32, 1), std::vector<uint8_t>(32, 2),
+                     "sig", "pem"};
+  SecAggRosterMsg roster;
+  roster.round = 3;
+  roster.vector_length = 11;
+  roster.regions = {keys};
+  const SecAggRosterMsg back = RoundTrip(MessageType::kSecAggRoster, roster);
+  ASSERT_EQ(back.regions.size(), 1u);
+  EXPECT_EQ(back.regions[0].mask_public_key, keys.mask_public_key);
+  EXPECT_EQ(back.vector_length, 11u);
+  ExpectTruncatedAndTrailingRefused(MessageType::kSecAggKeys, keys);
+  const SecAggMaskedInputMsg input{3, {1, 2, 0xFFFFFFFFu}};
+  EXPECT_EQ(RoundTrip(MessageType::kSecAggMaskedInput, input).values, input.values);
+  ExpectTruncatedAndTrailingRefused(MessageType::kSecAggMaskedInput, input);
+  SecAggUnmaskResponseMsg unmask{3, {SecAggRevealedShare{"r2", true, 5, {1, 2, 3}}}};
+  EXPECT_EQ(RoundTrip(MessageType::kSecAggUnmaskResponse, unmask).shares[0].y,
+            (std::vector<uint64_t>{1, 2, 3}));
+  EXPECT_EQ(MessageTypeName(15), "SecAggMaskedInput");
+
+  // A masked input whose length prefix claims 2^31 values in a few bytes is refused before
+  // anything that size is allocated.
+  std::string bytes = Serialize(input);
+  const uint64_t huge = uint64_t{1} << 31;
+  std::memcpy(bytes.data() + bytes.size() - 3 * sizeof(uint32_t) - sizeof(uint64_t), &huge,
+              sizeof huge);
+  SecAggMaskedInputMsg out;
+  net::Frame f{static_cast<uint16_t>(MessageType::kSecAggMaskedInput), bytes};
+  EXPECT_FALSE(ParseFrame(f, MessageType::kSecAggMaskedInput, &out).ok());
+  EXPECT_TRUE(out.values.empty());
+  // The coordinator's per-type bound: 4 bytes a value plus a fixed allowance.
+  EXPECT_EQ(MaxSecAggPayloadBytes(15, 9, 1000), 4096u + 4000u);
+  EXPECT_EQ(MaxSecAggPayloadBytes(1, 9, 1000), 0u);
 }
 
 TEST(MessagesTest, HelloRoundTrips) {
