@@ -384,9 +384,21 @@ Result<net::Frame> FederatedClient::HandleSummaryRequest(const protocol::Summary
     // Private statistics: Gaussian noise on clipped values, recorded in the ledger.
     FEDSEG_RETURN_IF_ERROR(
         OpenPrivacy(welcome_run_, train_raw_.num_rows()).WithContext("privacy set-up"));
-    FEDSEG_ASSIGN_OR_RETURN(
-        reply.summary,
-        privacy_->ReleaseSummary(train_raw_, req.noise_multiplier, contract_->bounds, 0));
+    Result<data::DataSummary> released =
+        privacy_->ReleaseSummary(train_raw_, req.noise_multiplier, contract_->bounds, 0);
+    if (!released.ok() && (released.status().IsInvalidArgument() ||
+                           released.status().IsResourceExhausted())) {
+      // A request the region cannot answer within its policy (a numeric column without public
+      // bounds, a release over the budget) is declined like one outside it, so the coordinator
+      // learns at once instead of waiting for a region that has stopped. The reason names the
+      // contract's column or the budget, nothing of the rows.
+      const std::string reason = "data summary: " + released.status().message();
+      log_->warn("data summary declined: {}", reason);
+      summary_declined_run_ = welcome_run_;
+      summary_decline_reason_ = reason;
+      return protocol::MakeFrame(protocol::MessageType::kDecline, MakeDecline(0, reason));
+    }
+    FEDSEG_ASSIGN_OR_RETURN(reply.summary, std::move(released));
   } else {
     reply.summary = Summarize(train_raw_);
   }

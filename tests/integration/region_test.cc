@@ -388,6 +388,28 @@ TEST_F(RegionPolicyTest, EvaluationOffDeclinesEveryEvaluationRequest) {
                              run_ + "/r3.verify.json");
 }
 
+// Statistics asked for with noise but without the public bounds a noisy sum needs: every region
+// declines the summary, naming the column, and the coordinator fails the run at once (regions
+// used to exit on the error and the coordinator waited for them indefinitely).
+TEST_F(RegionTest, ASummaryRequestWithoutBoundsIsDeclinedAndTheRunFailsAtOnce) {
+  testing::CoordinatorOptions co;
+  co.rounds = 1;
+  co.min_regions = 2;
+  co.extra = {{"privacy", {{"stats_noise_multiplier", 30}}}};
+  auto coord = StartCoordinator(WriteCoordinatorConfig(co));
+  std::vector<std::unique_ptr<Process>> regions;
+  for (int i = 1; i <= 3; ++i) regions.push_back(FederationFixture::StartRegion(i));
+  const auto rc = coord->Wait(120s);
+  ASSERT_TRUE(rc.has_value()) << CoordinatorLog();
+  EXPECT_NE(*rc, 0) << CoordinatorLog();
+  EXPECT_TRUE(LogHas("3 regions declined the data summary")) << CoordinatorLog();
+  // The regions then reconnect to a coordinator that is gone; the fixture stops them.
+  EXPECT_NE(RegionLog(1).find("data summary declined: data summary: private statistics need "
+                              "public bounds for numeric column"),
+            std::string::npos)
+      << RegionLog(1);
+}
+
 // A coordinator (or whoever holds its certificate) answers the region's Hello with text meant to
 // forge log lines: a newline followed by a line in the region's own log format, and a terminal
 // escape. The region must log it escaped, on its own line: fedseg-client logs the Done reason
