@@ -280,12 +280,7 @@ Result<RegionPrivacy::RoundPlan> RegionPrivacy::PlanRound(uint32_t round) {
   if (budget_ > 0 && after.epsilon > budget_ * (1 + 1e-9)) {
     exhausted_ = true;
     plan.decline = true;
-    char buf[200];
-    std::snprintf(buf, sizeof buf,
-                  "privacy budget: this round would bring epsilon to %.4f, over the budget %.4f "
-                  "(spent %.4f, delta %.3g)",
-                  after.epsilon, budget_, spent_, delta_);
-    plan.reason = buf;
+    plan.reason = OverBudgetReason("round", after.epsilon);
   }
   return plan;
 }
@@ -297,6 +292,15 @@ Status RegionPrivacy::Record(const RoundPlan& plan, const std::string& model_sha
   FEDSEG_ASSIGN_OR_RETURN(nlohmann::json entry, ledger_->Append(r));
   spent_ = entry.value("epsilon_after", plan.epsilon_after);
   return Status::OK();
+}
+
+std::string RegionPrivacy::OverBudgetReason(const char* release, double epsilon_after) const {
+  char buf[200];
+  std::snprintf(buf, sizeof buf,
+                "privacy budget: this %s would bring epsilon to %.4f, over the budget %.4f "
+                "(spent %.4f, delta %.3g)",
+                release, epsilon_after, budget_, spent_, delta_);
+  return buf;
 }
 
 privacy::LedgerRelease RegionPrivacy::EvaluationLedgerEntry(uint32_t round) const {
@@ -330,12 +334,7 @@ Result<RegionPrivacy::EvaluationRelease> RegionPrivacy::ReleaseEvaluation(
   FEDSEG_ASSIGN_OR_RETURN(privacy::EpsilonResult after, ledger_->EpsilonIfAppended(r));
   if (budget_ > 0 && after.epsilon > budget_ * (1 + 1e-9)) {
     out.decline = true;
-    char buf[200];
-    std::snprintf(buf, sizeof buf,
-                  "privacy budget: this evaluation would bring epsilon to %.4f, over the budget "
-                  "%.4f (spent %.4f, delta %.3g)",
-                  after.epsilon, budget_, spent_, delta_);
-    out.reason = buf;
+    out.reason = OverBudgetReason("evaluation", after.epsilon);
     return out;
   }
   FEDSEG_ASSIGN_OR_RETURN(privacy::PrivateEvaluation pe,

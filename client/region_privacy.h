@@ -103,6 +103,8 @@ class RegionPrivacy {
   Result<double> Calibrate(uint32_t round);
   // The ledger release of one evaluation, and the evaluations this run still keeps budget for.
   privacy::LedgerRelease EvaluationLedgerEntry(uint32_t round) const;
+  // The decline reason of a release ("round", "evaluation") that would exceed the budget.
+  std::string OverBudgetReason(const char* release, double epsilon_after) const;
   std::vector<privacy::LedgerRelease> Reserved(uint32_t round) const;
 
   protocol::TrainingPlan plan_;

@@ -75,7 +75,11 @@ Result<std::string> ReadFile(const std::string& path, uint64_t max_bytes) {
   return out;
 }
 
-Status WriteFileAtomic(const std::string& path, std::string_view contents) {
+namespace {
+
+// A hidden file next to `path` with a random suffix (".<name><tag><random>"), for writing before
+// a rename or link: in the same directory, so on the same file system.
+std::string SiblingTempPath(const std::string& path, const char* tag) {
   std::filesystem::path target(path);
   std::filesystem::path dir = target.parent_path();
   if (dir.empty()) dir = ".";
@@ -83,9 +87,17 @@ Status WriteFileAtomic(const std::string& path, std::string_view contents) {
   // Built in steps: g++ 12 gives a false -Wrestrict on a chain of string '+'.
   std::string name = ".";
   name += target.filename().string();
-  name += ".tmp.";
+  name += tag;
   name += std::to_string(rd());
-  const std::string tmp = (dir / name).string();
+  return (dir / name).string();
+}
+
+}  // namespace
+
+Status WriteFileAtomic(const std::string& path, std::string_view contents) {
+  const std::filesystem::path target(path);
+  const std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : ".";
+  const std::string tmp = SiblingTempPath(path, ".tmp.");
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return Status::IOError("create " + tmp + ": " + ErrnoText(errno));
   // Test-only crash point between the two halves of the write (see common/base/failpoint.h): what a
@@ -119,15 +131,9 @@ Status WriteFileAtomic(const std::string& path, std::string_view contents) {
 }
 
 Status CreateFileExclusive(const std::string& path, std::string_view contents, mode_t mode) {
-  std::filesystem::path target(path);
-  std::filesystem::path dir = target.parent_path();
-  if (dir.empty()) dir = ".";
-  std::random_device rd;
-  std::string name = ".";
-  name += target.filename().string();
-  name += ".new.";
-  name += std::to_string(rd());
-  const std::string tmp = (dir / name).string();
+  const std::filesystem::path target(path);
+  const std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : ".";
+  const std::string tmp = SiblingTempPath(path, ".new.");
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) return Status::IOError("create " + tmp + ": " + ErrnoText(errno));
   Status st = ::fchmod(fd, mode) == 0 ? Status::OK()  // the umask may have narrowed nothing more

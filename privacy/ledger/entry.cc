@@ -1,5 +1,7 @@
 #include "privacy/ledger/entry.h"
 
+#include <ctime>
+
 #include <cmath>
 #include <limits>
 #include <set>
@@ -253,6 +255,15 @@ std::string LedgerEntryHash(const json& entry) {
   content.erase("hash");
   content.erase("signature");
   return Sha256Hex(content.dump());
+}
+
+std::string LedgerTimeUtc() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
 }
 
 }  // namespace fedseg::privacy

@@ -124,6 +124,9 @@ struct LedgerGenesis {
   std::string prev_hash, hash, signature;
 };
 
+// The current time as an entry's "time" field: UTC, ISO-8601, second resolution.
+std::string LedgerTimeUtc();
+
 // True when `j` is an object with a `format` member: a genesis entry (valid or not).
 bool IsLedgerGenesis(const nlohmann::json& j);
 // Reads a genesis entry: exactly its keys, seq 0, format "fedseg-ledger-v2", budget and delta in

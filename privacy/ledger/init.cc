@@ -17,16 +17,6 @@
 namespace fedseg::privacy {
 namespace {
 
-// The genesis entry's `time`: now, UTC, second resolution (as the writer's entries).
-std::string GenesisTimeUtc() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 Status CheckNewAbsolutePath(const std::string& path, const char* what) {
   if (path.empty() || !std::filesystem::path(path).is_absolute()) {
     return Status::InvalidArgument(std::string(what) + " must be an absolute path, got \"" +
@@ -61,7 +51,7 @@ Result<LedgerInitResult> WriteGenesis(const LedgerInitOptions& o) {
   FEDSEG_RETURN_IF_ERROR(CheckLedgerKeyType(key.get(), o.key_path));
   FEDSEG_ASSIGN_OR_RETURN(std::string public_key, LedgerPublicKeyBase64(key.get()));
   nlohmann::json genesis =
-      MakeLedgerGenesisContent(GenesisTimeUtc(), o.region, public_key, o.epsilon_budget, o.delta);
+      MakeLedgerGenesisContent(LedgerTimeUtc(), o.region, public_key, o.epsilon_budget, o.delta);
   const std::string hash = Sha256Hex(genesis.dump());
   FEDSEG_ASSIGN_OR_RETURN(std::string signature,
                           SignLedgerHash(key.get(), hash, kLedgerSignatureContext));

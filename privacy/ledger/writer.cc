@@ -21,16 +21,6 @@ namespace {
 
 using json = nlohmann::json;
 
-// The entry's `time`: now, UTC, second resolution.
-std::string NowUtc() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 }  // namespace
 
 struct LedgerWriter::Key {
@@ -156,7 +146,7 @@ Result<nlohmann::json> LedgerWriter::Append(const LedgerRelease& release) {
 
   json entry = json::object();
   entry["seq"] = entries_ + 1;
-  entry["time"] = NowUtc();
+  entry["time"] = LedgerTimeUtc();
   entry["region"] = region_;
   entry["run_id"] = run_id_;
   entry["round"] = release.round;
