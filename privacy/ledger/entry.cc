@@ -1,8 +1,7 @@
 #include "privacy/ledger/entry.h"
 
-#include <ctime>
-
 #include <cmath>
+#include <ctime>
 #include <limits>
 #include <set>
 #include <string_view>
