@@ -111,6 +111,14 @@ Result<data::DataSummary> RegionPrivacy::ReleaseSummary(
   for (const auto& [col, b] : bounds) {
     if (b.size() == 2) sc.bounds[col] = {b[0], b[1]};
   }
+  // Category names pass Gaussian partition selection, whose failure probability is a delta of
+  // its own: kSelectionShareOfDelta of the region's delta per summary, split over the categorical
+  // columns, and recorded in the ledger entry so every epsilon after it is stated at what is left.
+  int categorical = 0;
+  for (const data::RawColumn& c : train.features) {
+    categorical += c.type == data::ColumnType::kCategorical;
+  }
+  if (categorical > 0) sc.selection_delta = delta_ * kSelectionShareOfDelta / categorical;
   FEDSEG_ASSIGN_OR_RETURN(privacy::PrivateSummary ps,
                           privacy::PrivateSummarize(train, sc, *noise_));
   privacy::LedgerRelease r;
@@ -125,6 +133,9 @@ Result<data::DataSummary> RegionPrivacy::ReleaseSummary(
               {"sensitivity",
                "preprocessing statistics: counts and histograms (1), sums clipped to public "
                "bounds (B), sums of squares (B^2); noise sigma times each group's sensitivity"}};
+  if (ps.categorical_columns > 0 && noise_multiplier > 0) {
+    r.params["selection_delta"] = sc.selection_delta * ps.categorical_columns;
+  }
   if (!ledger_) return ps.summary;  // mode none: no ledger (see Create)
   FEDSEG_ASSIGN_OR_RETURN(privacy::EpsilonResult after, ledger_->EpsilonIfAppended(r));
   if (budget_ > 0 && after.epsilon > budget_) {

@@ -30,6 +30,12 @@
 
 namespace fedseg::client {
 
+// The share of the region's delta that the partition selection of one data summary may spend
+// (category names are released only when their noisy count clears a threshold; a category held by
+// one user slips through with that probability). A ledger therefore states every epsilon after a
+// summary at 99% of the region's delta, 98% after two runs' summaries, and so on.
+inline constexpr double kSelectionShareOfDelta = 0.01;
+
 // Makes the seeded (insecure) noise source for a config with privacy.insecure_seeded_noise. Only
 // the test build of the region binary supplies one (client/main.cc under
 // FEDSEG_INSECURE_TEST_NOISE); without it such a config is refused.

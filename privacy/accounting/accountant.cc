@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "privacy/accounting/number_format.h"
+
 namespace fedseg::privacy {
 
 std::string AccountantName(AccountantKind kind) {
@@ -35,9 +37,29 @@ Status Accountant::AddGaussian(double noise_multiplier, int64_t count) {
   return AddSampledGaussian(1.0, noise_multiplier, count);
 }
 
+Status Accountant::AddDelta(double delta) {
+  if (!(delta > 0.0 && delta < 1.0)) {
+    return Status::InvalidArgument("an added delta must be in (0, 1), got " +
+                                   FormatShortest(delta));
+  }
+  added_delta_ += delta;
+  return Status::OK();
+}
+
 Result<EpsilonResult> Accountant::GetEpsilon(AccountantKind kind, double delta) const {
-  if (kind == AccountantKind::kRdp) return rdp_.GetEpsilon(delta);
-  FEDSEG_ASSIGN_OR_RETURN(double epsilon, pld_.GetEpsilon(delta));
+  double rest = delta;
+  if (added_delta_ > 0.0) {
+    // Rather a clear error than a silently different guarantee: the caller states epsilon at
+    // `delta`, and partition selection already took `added_delta_` of it.
+    if (!(added_delta_ < delta)) {
+      return Status::ResourceExhausted(
+          "delta " + FormatShortest(delta) + " is used up: partition selection took " +
+          FormatShortest(added_delta_) + " of it, leaving nothing for the Gaussian mechanisms");
+    }
+    rest = delta - added_delta_;
+  }
+  if (kind == AccountantKind::kRdp) return rdp_.GetEpsilon(rest);
+  FEDSEG_ASSIGN_OR_RETURN(double epsilon, pld_.GetEpsilon(rest));
   return EpsilonResult{epsilon, 0.0};
 }
 

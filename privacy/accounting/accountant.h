@@ -43,12 +43,21 @@ class Accountant {
  public:
   Status AddSampledGaussian(double q, double noise_multiplier, int64_t steps);
   Status AddGaussian(double noise_multiplier, int64_t count = 1);
-  // order is 0 for PLD.
+  // A release whose only privacy loss beyond the Gaussian mechanisms added above is a probability
+  // `delta` of failure: Gaussian partition selection, where a category held by one user appears
+  // in the output with probability at most `delta` (privacy/stats/private_summary.h). These
+  // deltas add up; `delta` in (0, 1).
+  Status AddDelta(double delta);
+  // Epsilon of everything added, at `delta` in total: the mechanisms' epsilon at delta minus the
+  // added deltas (basic composition with the (0, d) releases). An error when the added deltas
+  // leave nothing of `delta`. order is 0 for PLD.
   Result<EpsilonResult> GetEpsilon(AccountantKind kind, double delta) const;
+  double added_delta() const { return added_delta_; }
 
  private:
   RdpAccountant rdp_;
   PldAccountant pld_;
+  double added_delta_ = 0.0;
 };
 
 }  // namespace fedseg::privacy

@@ -115,18 +115,30 @@ json LedgerMechanism::Params() const {
   } else {
     p["count"] = steps;
     if (has_sensitivity) p["sensitivity"] = sensitivity;
+    if (selection_delta > 0.0) p["selection_delta"] = selection_delta;
   }
   return p;
 }
 
 Status LedgerMechanism::AddTo(RdpAccountant& accountant) const {
+  if (selection_delta > 0.0) {
+    return Status::InvalidArgument(
+        "a release with a selection_delta needs an accountant that adds deltas");
+  }
   return sampled ? accountant.AddSampledGaussian(sampling_rate, noise_multiplier, steps)
                  : accountant.AddGaussian(noise_multiplier, steps);
 }
 
 Status LedgerMechanism::AddTo(Accountant& accountant) const {
-  return sampled ? accountant.AddSampledGaussian(sampling_rate, noise_multiplier, steps)
-                 : accountant.AddGaussian(noise_multiplier, steps);
+  if (sampled) return accountant.AddSampledGaussian(sampling_rate, noise_multiplier, steps);
+  // All or nothing: the delta is checked (by the parser, and here again) before the Gaussian
+  // mechanisms are added.
+  if (selection_delta != 0.0 && !(selection_delta > 0.0 && selection_delta < 1.0)) {
+    return Status::InvalidArgument("params.selection_delta must be in (0, 1), got " +
+                                   FormatShortest(selection_delta));
+  }
+  FEDSEG_RETURN_IF_ERROR(accountant.AddGaussian(noise_multiplier, steps));
+  return selection_delta > 0.0 ? accountant.AddDelta(selection_delta) : Status::OK();
 }
 
 Result<LedgerMechanism> ParseLedgerMechanism(const std::string& name, const json& params) {
@@ -151,9 +163,16 @@ Result<LedgerMechanism> ParseLedgerMechanism(const std::string& name, const json
                                      FormatShortest(m.sampling_rate));
     }
   } else {
-    FEDSEG_RETURN_IF_ERROR(
-        CheckKeys(params, {"noise_multiplier", "count", "clip_norm"}, {"sensitivity"}, where));
+    FEDSEG_RETURN_IF_ERROR(CheckKeys(params, {"noise_multiplier", "count", "clip_norm"},
+                                     {"sensitivity", "selection_delta"}, where));
     FEDSEG_ASSIGN_OR_RETURN(m.steps, GetInteger(params, "count", where));
+    if (params.contains("selection_delta")) {
+      FEDSEG_ASSIGN_OR_RETURN(m.selection_delta, GetNumber(params, "selection_delta", where));
+      if (!(m.selection_delta > 0.0 && m.selection_delta < 1.0)) {
+        return Status::InvalidArgument("params.selection_delta must be in (0, 1), got " +
+                                       FormatShortest(m.selection_delta));
+      }
+    }
     if (params.contains("sensitivity")) {
       FEDSEG_ASSIGN_OR_RETURN(m.sensitivity, GetString(params, "sensitivity", where));
       m.has_sensitivity = true;

@@ -15,7 +15,10 @@
 //                  noise_multiplier (sigma > 0), clip_norm (C > 0), steps (integer >= 1); for
 //                  "gaussian": noise_multiplier (sigma > 0), count (integer >= 1, Gaussian
 //                  releases composed), clip_norm (the L2 sensitivity the noise is scaled to, > 0)
-//                  and optionally sensitivity (string: what was bounded, and how)
+//                  and optionally sensitivity (string: what was bounded, and how) and
+//                  selection_delta (in (0, 1): the delta of Gaussian partition selection spent
+//                  by this release; ε is then stated at the entry's delta minus the
+//                  selection deltas of entries 1..seq)
 //   delta          number in (0, 1)
 //   epsilon_after  number, the region's ε over entries 1..seq composed with the entry's
 //                  accountant, at this entry's delta, as the writer computed it
@@ -87,13 +90,17 @@ struct LedgerMechanism {
   int64_t steps = 0;        // steps, or count for "gaussian"
   std::string sensitivity;  // "gaussian" only; optional
   bool has_sensitivity = false;
+  // "gaussian" only; optional: the delta spent by Gaussian partition selection in this release
+  // (category names released only above a threshold), added to the composition's delta (0: none).
+  double selection_delta = 0.0;
 
   // "sampled_gaussian" or "gaussian".
   std::string name() const;
   // The params object exactly as the writer stores it: typed (doubles stay doubles even when the
   // caller passed 1, counts are integers), so the canonical form does not depend on the caller.
   nlohmann::json Params() const;
-  // Composes the release into `accountant` (AddSampledGaussian, or AddGaussian for "gaussian").
+  // Composes the release into `accountant` (AddSampledGaussian, or AddGaussian and AddDelta for
+  // "gaussian"). An RdpAccountant cannot hold a selection delta: an error for such a release.
   Status AddTo(RdpAccountant& accountant) const;
   Status AddTo(Accountant& accountant) const;
 };

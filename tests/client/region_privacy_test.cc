@@ -4,9 +4,11 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 
-#include "client/privacy_policy.h"
 #include "client/ledger_command.h"
+#include "client/privacy_policy.h"
 #include "privacy/accounting/accountant.h"
 #include "privacy/noise/testing/seeded_noise.h"
 
@@ -415,18 +417,39 @@ TEST_F(RegionPrivacyTest, ANoisyDataSummaryIsChargedToTheLedger) {
   data::RawDataset d;
   d.source = "mem";
   data::RawColumn amount{"amount", data::ColumnType::kNumeric, {}, {}, 0};
+  data::RawColumn city{"city", data::ColumnType::kCategorical, {}, {}, 0};
+  data::RawColumn device{"device", data::ColumnType::kCategorical, {}, {}, 0};
   for (int i = 0; i < 200; ++i) {
     amount.numeric.push_back(i % 7);
+    city.text.push_back(i % 2 ? "Lyon" : "Paris");
+    device.text.push_back("phone");
     d.labels.push_back(i % 4 ? "no" : "yes");
   }
-  d.features = {amount};
+  d.features = {amount, city, device};
   d.line_numbers.assign(200, 1);
-  auto p = Create(Config("summary.jsonl", 3.0), 200, "run-sum");
+  const RegionConfig c = Config("summary.jsonl", 3.0);
+  auto p = Create(c, 200, "run-sum");
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   auto s = (*p)->ReleaseSummary(d, 20.0, {{"amount", {0.0, 10.0}}}, 0);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   EXPECT_GT((*p)->epsilon_spent(), 0.0);
   EXPECT_LT((*p)->epsilon_spent(), 3.0);
+  // The entry: 2 + 3 (amount) + 2 (categorical) Gaussian mechanisms at sigma 20, and the delta of
+  // the two columns' partition selection, 1% of the region's delta; the epsilon after it is
+  // stated at the other 99%.
+  std::ifstream in(c.ledger);
+  std::string line, last;
+  while (std::getline(in, line)) last = line;
+  const nlohmann::json e = nlohmann::json::parse(last);
+  EXPECT_EQ(e["params"]["count"], 7) << e.dump();
+  EXPECT_DOUBLE_EQ(e["params"]["selection_delta"].get<double>(), c.delta * kSelectionShareOfDelta);
+  privacy::Accountant gaussians;
+  ASSERT_TRUE(gaussians.AddGaussian(20.0, 7).ok());
+  const privacy::AccountantKind kind =
+      *privacy::ParseAccountantKind(e["accountant"].get<std::string>());
+  const double expected = gaussians.GetEpsilon(kind, c.delta * 0.99)->epsilon;
+  EXPECT_NEAR(e["epsilon_after"].get<double>(), expected, expected * 1e-6);
+  EXPECT_GT(expected, gaussians.GetEpsilon(kind, c.delta)->epsilon);
   // Too little noise for the budget: refused before anything is released.
   auto over = (*p)->ReleaseSummary(d, 0.5, {{"amount", {0.0, 10.0}}}, 0);
   EXPECT_TRUE(over.status().IsResourceExhausted()) << over.status().ToString();

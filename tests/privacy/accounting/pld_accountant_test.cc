@@ -246,5 +246,28 @@ TEST(AccountantTest, PldCalibrationNeedsLessNoiseAndMeetsTheTarget) {
   EXPECT_FALSE(CalibrateNoiseMultiplier(AccountantKind::kPld, -1.0, 0.01, 2000, 1e-5).ok());
 }
 
+TEST(AccountantTest, AddedDeltaIsTakenFromTheDeltaEpsilonIsStatedAt) {
+  Accountant plain, with;
+  ASSERT_TRUE(plain.AddGaussian(30.0, 20).ok());
+  ASSERT_TRUE(with.AddGaussian(30.0, 20).ok());
+  ASSERT_TRUE(with.AddDelta(1e-7).ok());
+  ASSERT_TRUE(with.AddDelta(2e-7).ok());
+  EXPECT_DOUBLE_EQ(with.added_delta(), 3e-7);
+  for (AccountantKind kind : {AccountantKind::kRdp, AccountantKind::kPld}) {
+    const double at_rest = plain.GetEpsilon(kind, 1e-6 - 3e-7)->epsilon;
+    EXPECT_EQ(with.GetEpsilon(kind, 1e-6)->epsilon, at_rest) << AccountantName(kind);
+    EXPECT_GT(at_rest, plain.GetEpsilon(kind, 1e-6)->epsilon) << AccountantName(kind);
+    Result<EpsilonResult> none = with.GetEpsilon(kind, 3e-7);
+    ASSERT_FALSE(none.ok());
+    EXPECT_EQ(none.status().message(),
+              "delta 3e-07 is used up: partition selection took 3e-07 of it, leaving nothing for "
+              "the Gaussian mechanisms");
+  }
+  EXPECT_FALSE(with.AddDelta(0.0).ok());
+  EXPECT_FALSE(with.AddDelta(1.0).ok());
+  EXPECT_FALSE(with.AddDelta(std::nan("")).ok());
+  EXPECT_DOUBLE_EQ(with.added_delta(), 3e-7);
+}
+
 }  // namespace
 }  // namespace fedseg::privacy

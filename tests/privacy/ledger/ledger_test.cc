@@ -1352,5 +1352,59 @@ TEST_F(LedgerV2Test, OverBudgetFails) {
   EXPECT_NE(Slurp(out).find("EXCEEDED"), std::string::npos) << Slurp(out);
 }
 
+// Partition selection's delta (a summary's category names): the entry records it, every epsilon
+// after it is stated at the rest of delta, the verifier recomputes the same, and a release whose
+// selection would use up delta is refused.
+TEST_F(LedgerV2Test, SelectionDeltaIsChargedAndVerified) {
+  constexpr double kSelection = 2e-6;  // of kDelta = 1e-5
+  CreateLedger("region-a");
+  LedgerRelease stats = Stats(30.0, 20);
+  stats.params["selection_delta"] = kSelection;
+  const std::vector<LedgerRelease> releases = {stats, Sampled(1, 0.02, 1.1, 50)};
+  {
+    std::unique_ptr<LedgerWriter> w = OpenWriter();
+    ASSERT_TRUE(w);
+    Result<json> first = w->Append(releases[0]);
+    ASSERT_TRUE(first.ok()) << first.status().ToString();
+    EXPECT_EQ((*first)["params"]["selection_delta"], kSelection);
+    Result<json> second = w->Append(releases[1]);
+    ASSERT_TRUE(second.ok()) << second.status().ToString();
+    // Independently: the Gaussian mechanisms alone, at delta minus the selection's delta. The
+    // figure is larger than at the whole delta, which would under-state the loss.
+    const RdpAccountant gaussians = ComposeIndependently(releases);
+    EXPECT_EQ((*second)["epsilon_after"].get<double>(),
+              gaussians.GetEpsilon(kDelta - kSelection)->epsilon);
+    EXPECT_GT((*second)["epsilon_after"].get<double>(), gaussians.GetEpsilon(kDelta)->epsilon);
+    // A second selection that would take the rest of delta: nothing is left to state epsilon at.
+    LedgerRelease greedy = Stats(30.0, 1);
+    greedy.params["selection_delta"] = kDelta - kSelection;
+    Result<json> refused = w->Append(greedy);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_NE(refused.status().message().find("delta 1e-05 is used up: partition selection took "
+                                              "1e-05"),
+              std::string::npos)
+        << refused.status().ToString();
+    EXPECT_EQ(w->entries(), 2);
+  }
+  LedgerVerification v = Verify();
+  EXPECT_TRUE(v.ok) << Problems(v);
+  ASSERT_EQ(v.rows.size(), 2u);
+  EXPECT_EQ(v.rows[1].epsilon_after,
+            ComposeIndependently(releases).GetEpsilon(kDelta - kSelection)->epsilon);
+  // An edit that drops the selection delta is caught by the hash, and one that claims a
+  // selection delta out of range is refused by the parser.
+  LedgerRelease bad = Stats(30.0, 1);
+  bad.params["selection_delta"] = 0.0;
+  EXPECT_EQ(ParseLedgerMechanism(bad.mechanism, bad.params).status().message(),
+            "params.selection_delta must be in (0, 1), got 0");
+  bad.params["selection_delta"] = "1e-6";
+  EXPECT_FALSE(ParseLedgerMechanism(bad.mechanism, bad.params).ok());
+  // A sampled_gaussian entry has no selection.
+  LedgerRelease sampled = Sampled(1, 0.02, 1.1, 50);
+  sampled.params["selection_delta"] = 1e-7;
+  EXPECT_EQ(ParseLedgerMechanism(sampled.mechanism, sampled.params).status().message(),
+            "unknown field 'params.selection_delta'");
+}
+
 }  // namespace
 }  // namespace fedseg::privacy
