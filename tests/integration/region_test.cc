@@ -9,10 +9,15 @@
 #include <boost/asio/io_context.hpp>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <regex>
 #include <sstream>
 #include <thread>
 
+#include "common/data/dataset_loader.h"
+#include "common/data/schema.h"
 #include "common/net/tls.h"
 #include "common/net/tls_server.h"
 #include "common/protocol/messages.h"
@@ -388,6 +393,53 @@ TEST_F(RegionPolicyTest, EvaluationOffDeclinesEveryEvaluationRequest) {
                              run_ + "/r3.verify.json");
 }
 
+TEST_F(RegionPolicyTest, MoreStepsPerRoundThanTheRegionAllowsAreDeclined) {
+  testing::CoordinatorOptions co;
+  co.dp = true;
+  co.noise_multiplier = 1.0;
+  // 3 local epochs at batch 32 over r3's ~3,300 public training rows: about 310 DP-SGD steps per
+  // round, over the ceiling of 100 that r3's own config sets. The numbers (which depend on its
+  // row count) stay in its log; the coordinator gets the rule.
+  co.local_epochs = 3;
+  const Outcome o = Run(co, [](nlohmann::json& c) { c["privacy"]["max_steps_per_round"] = 100; });
+  const std::string reason =
+      "privacy.max_steps_per_round: the plan asks for more DP-SGD steps per round than this "
+      "region allows";
+  EXPECT_NE(o.r3_log.find("round 1: declined: " + reason), std::string::npos) << o.r3_log;
+  EXPECT_NE(o.r3_log.find(", ceiling 100"), std::string::npos) << o.r3_log;
+  EXPECT_FALSE(LogHas(", ceiling 100")) << "the step count left the region\n" << CoordinatorLog();
+  ExpectDeclinedAndVerified(o, reason);
+}
+
+// The coordinator suggests a split that would move r3's rows into its test set; r3 keeps its
+// own (data.test_fraction 0.2, data.split_seed 42) and trains.
+TEST_F(RegionPolicyTest, TheCoordinatorsSplitIsIgnored) {
+  testing::CoordinatorOptions co;
+  co.dp = true;
+  co.noise_multiplier = 1.0;
+  co.extra = {{"data", {{"test_fraction", 0.6}, {"split_seed", 7}}}};
+  // Without a separate test table r3 splits its training table itself.
+  const Outcome o = Run(co, [](nlohmann::json& c) { c["data"].erase("test"); });
+  EXPECT_NE(o.r3_log.find("the coordinator's contract suggests test fraction 0.6 and split seed "
+                          "7; this region splits with its own data.test_fraction 0.2 and "
+                          "data.split_seed 42"),
+            std::string::npos)
+      << o.r3_log;
+  // Its split: a fifth of its rows for testing, as its config says.
+  const std::smatch m = [&] {
+    std::smatch found;
+    static const std::regex kLoaded(R"((\d+) training rows, (\d+) test rows)");
+    std::regex_search(o.r3_log, found, kLoaded);
+    return found;
+  }();
+  ASSERT_EQ(m.size(), 3u) << o.r3_log;
+  const double train = std::stod(m[1].str()), test = std::stod(m[2].str());
+  EXPECT_NEAR(test / (train + test), 0.2, 0.005) << m[0].str();
+  EXPECT_EQ(o.report["regions"]["r3"]["rounds_participated"], 2);
+  ExpectLedgerVerifiesWithin(run_ + "/r3.ledger.jsonl", Pki() + "/r3.crt", 2.0,
+                             run_ + "/r3.verify.json");
+}
+
 // Statistics asked for with noise but without the public bounds a noisy sum needs: every region
 // declines the summary, naming the column, and the coordinator fails the run at once (regions
 // used to exit on the error and the coordinator waited for them indefinitely).
@@ -467,6 +519,128 @@ TEST_F(RegionTest, TextFromTheCoordinatorIsEscapedInTheRegionLog) {
       for (char ch : line) EXPECT_FALSE(ch == '\x1b' || ch == '\r') << line;
     }
   }
+}
+
+// A stand-in coordinator (an in-process TlsServer with the coordinator's certificate) that skips
+// the data summary, sends a DP plan r3 accepts, and then only evaluate-only rounds with crafted
+// weights (the output depends on one input only: a membership probe), as many as the region will
+// answer. Every answer is a noisy evaluation charged to r3's ledger before it leaves, until the
+// budget stops it; the ledger then verifies within the budget.
+TEST_F(RegionTest, AHostileCoordinatorFloodingCraftedEvaluationsIsChargedThenDeclined) {
+  // The public schema of the federation, as a coordinator would have built it.
+  data::LoadOptions lo;
+  lo.label = "Revenue";
+  lo.categorical = {"Month",   "VisitorType", "Weekend",    "OperatingSystems",
+                    "Browser", "Region",      "TrafficType"};
+  Result<data::RawDataset> raw = data::LoadDatasetFile(Shard(3) + "/train.csv", lo);
+  ASSERT_TRUE(raw.ok()) << raw.status().ToString();
+  Result<data::Schema> schema = data::Schema::FromSummary(data::Summarize(*raw), "Revenue");
+  ASSERT_TRUE(schema.ok()) << schema.status().ToString();
+  protocol::DataContract contract;
+  contract.label = "Revenue";
+  contract.categorical = lo.categorical;
+  ml::ModelSpec spec{schema->input_dim(), {16}, schema->num_classes()};
+  ASSERT_TRUE(spec.Validate().ok());
+  // Hidden unit 0 reads input 0 with weight 50; class 1 gets it with weight 50 and bias -25.
+  std::vector<float> crafted(static_cast<size_t>(spec.num_params()), 0.0f);
+  crafted[0] = 50.0f;
+  crafted[static_cast<size_t>(spec.weight_offset(1)) + spec.layer_in(1)] = 50.0f;
+  crafted[static_cast<size_t>(spec.bias_offset(1)) + 1] = -25.0f;
+  protocol::TrainingPlan plan;
+  plan.dp = true;
+  plan.dp_noise_multiplier = 1.0;
+  plan.total_rounds = 2;
+
+  std::mutex mu;
+  std::vector<protocol::UpdateMsg> answers;
+  std::optional<protocol::DeclineMsg> declined;
+  std::string unexpected;
+  constexpr uint32_t kMaxRounds = 60;
+  boost::asio::io_context io;
+  auto tls = net::MakeServerTlsContext(
+      {Pki() + "/ca.crt", Pki() + "/coordinator.crt", Pki() + "/coordinator.key"});
+  ASSERT_TRUE(tls.ok()) << tls.status().message();
+  net::TlsServerOptions so;
+  so.port = port_;
+  net::TlsServerHandlers h;
+  h.on_session = [](std::shared_ptr<net::TlsSession>) {};
+  h.on_frame = [&](const std::shared_ptr<net::TlsSession>& s, net::Frame f) {
+    auto evaluate = [&](uint32_t round) {
+      s->Send(protocol::MakeFrame(protocol::MessageType::kRoundStart,
+                                  protocol::RoundStartMsg{round, false, round, crafted}));
+    };
+    std::lock_guard<std::mutex> lock(mu);
+    const auto type = static_cast<protocol::MessageType>(f.type);
+    if (type == protocol::MessageType::kHello) {
+      s->Send(protocol::MakeFrame(protocol::MessageType::kWelcome,
+                                  protocol::WelcomeMsg{"hostile-run", contract, 1}));
+      s->Send(protocol::MakeFrame(protocol::MessageType::kSetup,
+                                  protocol::SetupMsg{"hostile-run", *schema, spec, plan, false}));
+      evaluate(1);
+    } else if (type == protocol::MessageType::kUpdate) {
+      protocol::UpdateMsg u;
+      Status st = protocol::ParseFrame(f, type, &u);
+      if (!st.ok()) unexpected = st.ToString();
+      answers.push_back(u);
+      if (u.round < kMaxRounds) {
+        evaluate(u.round + 1);
+      } else {
+        s->Send(protocol::MakeFrame(protocol::MessageType::kDone,
+                                    protocol::DoneMsg{crafted, "completed"}));
+      }
+    } else if (type == protocol::MessageType::kDecline) {
+      protocol::DeclineMsg d;
+      Status st = protocol::ParseFrame(f, type, &d);
+      if (!st.ok()) unexpected = st.ToString();
+      declined = d;
+      s->Send(protocol::MakeFrame(protocol::MessageType::kDone,
+                                  protocol::DoneMsg{crafted, "completed"}));
+    } else {
+      unexpected = protocol::MessageTypeName(f.type);
+    }
+  };
+  h.on_close = [](const std::shared_ptr<net::TlsSession>&, const Status&) {};
+  auto server = net::TlsServer::Create(io, *tls, so, h);
+  ASSERT_TRUE(server.ok()) << server.status().message();
+  std::thread loop([&io] { io.run(); });
+  testing::RegionOptions dp;
+  dp.epsilon_budget = 2.0;
+  auto region = StartRegion(3, dp);
+  const auto rc = region->Wait(120s);
+  (*server)->Stop();
+  loop.join();
+  const std::string log = RegionLog(3);
+  ASSERT_TRUE(rc.has_value()) << log;
+  EXPECT_EQ(*rc, 0) << log;
+  EXPECT_EQ(unexpected, "") << log;
+
+  // Some evaluations were answered, each noisy (the same weights on the same rows never gave the
+  // same counts twice in a row), each with empty delta and the public row count; then a decline.
+  ASSERT_GE(answers.size(), 2u) << log;
+  EXPECT_LT(answers.size(), kMaxRounds) << log;
+  for (size_t i = 0; i < answers.size(); ++i) {
+    EXPECT_TRUE(answers[i].delta.empty());
+    EXPECT_EQ(answers[i].num_examples % 100, 0u) << answers[i].num_examples;
+    EXPECT_EQ(answers[i].train_loss, 0.0);
+    EXPECT_LE(answers[i].epsilon_spent, 2.0);
+    if (i > 0) {
+      EXPECT_FALSE(answers[i].evaluation == answers[i - 1].evaluation) << i;
+    }
+  }
+  ASSERT_TRUE(declined.has_value()) << log;
+  EXPECT_EQ(declined->reason.rfind("privacy budget: this evaluation would bring epsilon to", 0), 0u)
+      << declined->reason;
+  EXPECT_LE(declined->epsilon_spent, 2.0);
+  // One gaussian entry (3 mechanisms at sigma 10) per answer, nothing else.
+  const auto entries = LedgerEntries(run_ + "/r3.ledger.jsonl");
+  ASSERT_EQ(entries.size(), answers.size() + 1) << "genesis + one per answer";
+  for (size_t i = 1; i < entries.size(); ++i) {
+    EXPECT_EQ(entries[i]["mechanism"], "gaussian") << entries[i].dump();
+    EXPECT_EQ(entries[i]["params"]["count"], 3) << entries[i].dump();
+  }
+  EXPECT_EQ(answers.back().ledger_entries, answers.size());
+  ExpectLedgerVerifiesWithin(run_ + "/r3.ledger.jsonl", Pki() + "/r3.crt", 2.0,
+                             run_ + "/r3.verify.json");
 }
 
 }  // namespace
