@@ -134,6 +134,10 @@ class Coordinator {
   // on answers): fewer accepted updates than the quorum are aggregated, with a warning; none fails.
   // Each refusal is counted in the region's RegionResult and in round_refused_.
   Status AggregateRound(std::vector<ClientUpdate>* used);
+  // The Strategy's aggregate of `updates` as a candidate model, applied to global_ only if it
+  // passes the sanity bound (CheckAggregate); on failure global_ and the strategy's state are
+  // unchanged. Shared by the plain and the secure round.
+  Status ApplyAggregate(const std::vector<ClientUpdate>& updates);
   void StartFinalEvaluation();
   void FinishFinalEvaluation();
   // Ends the run with `status` (never kRunning); `detail` says why (report.json's status_detail).

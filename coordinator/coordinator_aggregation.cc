@@ -66,9 +66,13 @@ Status Coordinator::AggregateRound(std::vector<ClientUpdate>* used) {
                "{})",
                round_, used->size(), updates_.size(), config_.min_regions, refused);
   }
+  return ApplyAggregate(*used);
+}
+
+Status Coordinator::ApplyAggregate(const std::vector<ClientUpdate>& updates) {
   const std::vector<float> saved_state = strategy_->SaveState();
   Eigen::VectorXf candidate = global_;
-  Status st = strategy_->Aggregate(*used, &candidate);
+  Status st = strategy_->Aggregate(updates, &candidate);
   if (st.ok()) st = CheckAggregate(candidate, config_.defences);
   if (!st.ok()) {
     // Server optimizer moments must not keep what the refused aggregate taught them.

@@ -310,17 +310,7 @@ Status Coordinator::AggregateSecAggRound(std::vector<ClientUpdate>* used) {
   mean_update.region = "secure-aggregate";
   mean_update.num_examples = 1;
   mean_update.delta = std::move(mean);
-  const std::vector<float> saved_state = strategy_->SaveState();
-  Eigen::VectorXf candidate = global_;
-  Status st = strategy_->Aggregate({mean_update}, &candidate);
-  if (st.ok()) st = CheckAggregate(candidate, config_.defences);
-  if (!st.ok()) {
-    Status restored = strategy_->LoadState(saved_state, static_cast<size_t>(global_.size()));
-    if (!restored.ok()) return restored.WithContext("restoring the strategy state");
-    return st.WithContext("aggregate refused");
-  }
-  global_ = std::move(candidate);
-  return Status::OK();
+  return ApplyAggregate({mean_update});
 }
 
 }  // namespace fedseg::coordinator

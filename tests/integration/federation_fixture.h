@@ -242,6 +242,8 @@ class FederationFixture : public ::testing::Test {
   }
 
   std::string CoordinatorLog() const { return ReadAll(run_ + "/coordinator.log"); }
+  // Region i's log (<run>/r<i>.log, where StartRegion sends its output).
+  std::string RegionLog(int i) const { return ReadAll(run_ + "/r" + std::to_string(i) + ".log"); }
   bool LogHas(const std::string& text) const {
     return CoordinatorLog().find(text) != std::string::npos;
   }

@@ -24,7 +24,6 @@ class LedgerProcessTest : public testing::FederationFixture {
  protected:
   static void SetUpTestSuite() { SetUpSuite({"fedseg-ledger-", {{"pki", "r1 r2 r3"}}, {}}); }
 
-  std::string RegionLog(int i) const { return ReadAll(run_ + "/r" + std::to_string(i) + ".log"); }
   // `fedseg-client ARGS`, output in <run>/<name>.out; its exit status.
   int Client(const std::string& args, const std::string& name) const {
     const int rc =

@@ -62,7 +62,6 @@ class RegionTest : public testing::FederationFixture {
     }
     return out_path;
   }
-  std::string RegionLog(int i) const { return ReadAll(run_ + "/r" + std::to_string(i) + ".log"); }
 };
 
 // Region 3 holds its shard 150 times over, so with 15 local epochs each of its rounds takes far
