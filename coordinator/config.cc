@@ -29,7 +29,8 @@ Fields MakeFields() {
         r.Get(key, &name);
         Result<StrategyKind> kind = ParseStrategyKind(name);
         if (kind.ok()) {
-          c->strategy.kind = *kind;
+          // The kind's own defaults; the strategy.* fields after this one override them.
+          c->strategy = StrategyConfig::ForKind(*kind);
         } else {
           r.Merge(kind.status().WithContext("strategy").WithContext(r.source()));
         }
@@ -37,7 +38,8 @@ Fields MakeFields() {
       [](const C& c) { return json(std::string(StrategyKindName(c.strategy.kind))); },
       FormatConfigDefault(std::string(StrategyKindName(StrategyConfig{}.kind))),
       "`fedavg`, `fedavgm` (server momentum), `fedadam` (server Adam), or the robust "
-      "`median`, `trimmed-mean`, `krum` (breakdown points in [security.md](security.md))"};
+      "`median`, `trimmed-mean`, `krum` (breakdown points in [security.md](security.md)); with "
+      "`privacy.dp` the default is `fedadam`"};
   ConfigField<C> decision_objective{
       "decision.objective",
       [](Reader& r, const char* key, C* c) {
@@ -170,12 +172,12 @@ Fields MakeFields() {
       strategy_name,
       Field<C>("strategy.server_learning_rate",
                [](auto& c) -> auto& { return c.strategy.server_learning_rate; },
-               "server step size (FedAdam: try `0.01`)"),
+               "server step size (`fedadam`: default `0.01`)"),
       Field<C>("strategy.server_momentum",
                [](auto& c) -> auto& { return c.strategy.server_momentum; },
                "FedAvgM momentum"),
       Field<C>("strategy.beta1", [](auto& c) -> auto& { return c.strategy.beta1; },
-               "FedAdam first-moment decay"),
+               "FedAdam first-moment decay (`fedadam`: default `0.5`)"),
       Field<C>("strategy.beta2", [](auto& c) -> auto& { return c.strategy.beta2; },
                "FedAdam second-moment decay"),
       Field<C>("strategy.tau", [](auto& c) -> auto& { return c.strategy.tau; },
@@ -291,6 +293,17 @@ Result<CoordinatorConfig> CoordinatorConfigFromJson(const json& j, const std::st
   if (!j.is_object()) return Status::InvalidArgument(source + ": the config must be a JSON object");
   CoordinatorConfig c;
   FEDSEG_RETURN_IF_ERROR(ReadConfigFields(j, source, CoordinatorConfigFields(), &c));
+  // Under DP the server's Adam step averages the regions' noise over rounds: measured on the
+  // bundled table (docs/quality.md), ROC AUC 0.888 against FedAvg's 0.831 at epsilon 1 and 0.904
+  // against 0.892 at 3. A config that names no strategy gets it, as if it had named it.
+  const bool names_strategy =
+      j.contains("strategy") && j["strategy"].is_object() && j["strategy"].contains("name");
+  if (c.plan.dp && !names_strategy) {
+    json with_strategy = j;
+    with_strategy["strategy"]["name"] = std::string(StrategyKindName(StrategyKind::kFedAdam));
+    c = CoordinatorConfig{};
+    FEDSEG_RETURN_IF_ERROR(ReadConfigFields(with_strategy, source, CoordinatorConfigFields(), &c));
+  }
   if (!c.feature_spec_path.empty()) {
     std::filesystem::path p(c.feature_spec_path);
     if (p.is_relative()) p = std::filesystem::path(source).parent_path() / p;

@@ -196,7 +196,8 @@ void Coordinator::SendSetup(RegionState& r) {
   if (!setup_frame_) {
     protocol::SetupMsg m{record_.run_id, schema_, spec_, config_.plan,
                          config_.secure_aggregation.enabled};
-    setup_frame_ = std::make_shared<const net::Frame>(protocol::MakeFrame(protocol::MessageType::kSetup, m));
+    setup_frame_ =
+        std::make_shared<const net::Frame>(protocol::MakeFrame(protocol::MessageType::kSetup, m));
   }
   r.session->Send(setup_frame_);
   r.set_up = true;
@@ -571,9 +572,17 @@ void Coordinator::FinishFinalEvaluation() {
     if (auto worse = WorseThanInitial(initial.evaluation->global, last.evaluation->global)) {
       verdict = RunStatus::kDegraded;
       detail = *worse;
-      log_->warn("{}; do not deploy {} (exit code {})", detail, run_dir_->final_model_path(),
-                 RunStatusExitCode(verdict));
     }
+  }
+  // A final model that is itself a diverged one (DivergenceOf) is flagged too, even when it still
+  // beats the random start.
+  if (verdict == RunStatus::kCompleted && last.evaluation && !last.evaluation->diverging.empty()) {
+    verdict = RunStatus::kDegraded;
+    detail = "the run diverged: " + last.evaluation->diverging;
+  }
+  if (verdict == RunStatus::kDegraded) {
+    log_->warn("{}; do not deploy {} (exit code {})", detail, run_dir_->final_model_path(),
+               RunStatusExitCode(verdict));
   }
   protocol::DoneMsg done{std::vector<float>(global_.data(), global_.data() + global_.size()),
                          verdict == RunStatus::kCompleted ? "completed" : "degraded: " + detail};

@@ -7,6 +7,7 @@
 #include "common/base/file_util.h"
 #include "coordinator/checkpoint.h"
 #include "coordinator/coordinator.h"
+#include "coordinator/record/run_status.h"
 #include "coordinator/report/report_html.h"
 
 namespace fedseg::coordinator {
@@ -103,6 +104,16 @@ void Coordinator::RecordEvaluation(uint32_t model_round, const EvaluationTally& 
     e.report = rep.ToJson(schema_.class_names());
   } else if (h.evaluation) {
     e.report = std::move(h.evaluation->report);
+  }
+  // Said once per model, where an operator looks: the log, report.json's round, and (for the
+  // final model) the run's status. The checkpoint is still written, so the run can be resumed
+  // with other settings from an earlier round's checkpoint.
+  if (auto diverging = DivergenceOf(record_.rounds, model_round, e.global)) {
+    e.diverging = *diverging;
+    log_->warn(
+        "{}: the run is diverging (lower strategy.server_learning_rate or "
+        "training.learning_rate; checkpoint-round-*.fsc keeps earlier models)",
+        e.diverging);
   }
   h.evaluation = std::move(e);
 }

@@ -67,6 +67,16 @@ Result<StrategyKind> ParseStrategyKind(std::string_view name) {
   return Status::InvalidArgument("strategy must be " + known + ", got '" + std::string(name) + "'");
 }
 
+StrategyConfig StrategyConfig::ForKind(StrategyKind kind) {
+  StrategyConfig c;
+  c.kind = kind;
+  if (kind == StrategyKind::kFedAdam) {
+    c.server_learning_rate = kFedAdamServerLearningRate;
+    c.beta1 = kFedAdamBeta1;
+  }
+  return c;
+}
+
 Status StrategyConfig::Validate() const {
   if (StrategyKindName(kind) == "unknown") {
     return Status::InvalidArgument("strategy kind " + std::to_string(static_cast<int>(kind)) +

@@ -5,6 +5,7 @@
 #                       [--id-column C] (--split-by COL | --clients N [--dirichlet ALPHA])
 #                       [--rounds R] [--run-dir DIR] [--local-epochs E] [--batch-size B] [--lr LR]
 #                       [--l2 L2] [--hidden 64,32] [--strategy fedavg|fedavgm|fedadam]
+#                       [--server-lr LR] [--server-momentum M]
 #                       [--fraction F] [--min-regions K] [--round-deadline S] [--seed S]
 #                       [--dp-epsilon E --stats-bounds F [--stats-noise S] [--dp-delta D]
 #                       [--dp-clip C]]
@@ -54,7 +55,7 @@ root=$(cd "$here/.." && pwd)
 
 data="" label="" categorical="" numeric="" drop="" id_column="" split_by="" clients="" dirichlet=""
 rounds=30 run_dir="" local_epochs=1 batch_size=32 lr=0.001 l2=0.001 hidden="64,32"
-strategy=fedavg fraction=1.0 min_regions="" round_deadline=120 seed=42 baselines=0
+strategy="" server_lr="" server_momentum="" fraction=1.0 min_regions="" round_deadline=120 seed=42 baselines=0
 build_dir="$root/build" quiet=0 fresh=0 dp_epsilon=0 dp_delta=1e-6 dp_clip=1.0 spec="" stats_bounds="" stats_noise=""
 secure_aggregation=0 kills=()
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0; }
@@ -93,6 +94,8 @@ while [[ $# -gt 0 ]]; do
     --l2) l2=$2; shift 2 ;;
     --hidden) hidden=$2; shift 2 ;;
     --strategy) strategy=$2; shift 2 ;;
+    --server-lr) server_lr=$2; shift 2 ;;
+    --server-momentum) server_momentum=$2; shift 2 ;;
     --fraction) fraction=$2; shift 2 ;;
     --min-regions) min_regions=$2; shift 2 ;;
     --round-deadline) round_deadline=$2; shift 2 ;;
@@ -151,6 +154,8 @@ need_num --dp-epsilon "$dp_epsilon"
 need_positive --dp-delta "$dp_delta"
 need_positive --dp-clip "$dp_clip"
 [[ -z "$stats_noise" ]] || need_positive --stats-noise "$stats_noise"
+[[ -z "$server_lr" ]] || need_positive --server-lr "$server_lr"
+[[ -z "$server_momentum" ]] || need_num --server-momentum "$server_momentum"
 if [[ -n "$stats_bounds" ]]; then
   [[ -f "$stats_bounds" ]] || die "no such file: $stats_bounds (--stats-bounds)"
   stats_bounds="$(cd "$(dirname "$stats_bounds")" && pwd)/$(basename "$stats_bounds")"
@@ -211,7 +216,8 @@ bash "$here/gen-certs.sh" --out "$run_dir/certs" "${regions[@]}" >/dev/null
 
 # 3. Configs.
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-SIM_SECURE_AGGREGATION=$secure_aggregation \
+SIM_SECURE_AGGREGATION=$secure_aggregation SIM_SERVER_LR=$server_lr \
+SIM_SERVER_MOMENTUM=$server_momentum \
 python3 - "$run_dir" "$port" "$label" "$categorical" "$numeric" "$drop" "$id_column" "$rounds" \
   "$local_epochs" "$batch_size" "$lr" "$l2" "$hidden" "$strategy" "$fraction" "$min_regions" \
   "$round_deadline" "$seed" "$dp_epsilon" "$dp_delta" "$dp_clip" "$stats_bounds" "$stats_noise" "${regions[@]}" <<'PY'
@@ -233,7 +239,8 @@ coordinator = {
                  "learning_rate": float(lr), "l2": float(l2)},
     "federation": {"fraction": float(fraction), "min_regions": int(min_regions),
                    "round_deadline_s": float(round_deadline), "join_timeout_s": 30},
-    "strategy": {"name": strategy},
+    # No --strategy: the coordinator's default (fedavg; fedadam under DP, docs/configuration.md).
+    "strategy": {"name": strategy} if strategy else {},
     "privacy": {"dp": dp, "clip_norm": float(dp_clip)},
 }
 if dp:
@@ -245,6 +252,10 @@ if dp:
     coordinator["data"]["bounds"] = b
     coordinator["privacy"]["stats_noise_multiplier"] = (
         float(stats_noise) if stats_noise else max(30.0, 80.0 / float(dp_epsilon)))
+if os.environ.get("SIM_SERVER_LR"):
+    coordinator["strategy"]["server_learning_rate"] = float(os.environ["SIM_SERVER_LR"])
+if os.environ.get("SIM_SERVER_MOMENTUM"):
+    coordinator["strategy"]["server_momentum"] = float(os.environ["SIM_SERVER_MOMENTUM"])
 if os.environ.get("SIM_SECURE_AGGREGATION") == "1":
     coordinator["secure_aggregation"] = {"enabled": True}
     coordinator["defences"] = {"enabled": False}

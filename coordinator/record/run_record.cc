@@ -47,6 +47,7 @@ Result<RoundResult> ReadRound(const JsonReader& r) {
       FEDSEG_ASSIGN_OR_RETURN(JsonReader report, r.Object("report"));
       e.report = report.json();
     }
+    if (r.Has("diverging")) FEDSEG_RETURN_IF_ERROR(r.String("diverging", &e.diverging));
     out.evaluation = std::move(e);
   }
   if (r.Has("selected") || r.Has("updates") || r.Has("examples") || r.Has("train_loss") ||
@@ -199,6 +200,7 @@ Json RoundResult::ToJson() const {
     h["regions"] = std::move(per_region);
     h["evaluated_by"] = evaluation->evaluated_by;
     if (evaluation->report) h["report"] = *evaluation->report;
+    if (!evaluation->diverging.empty()) h["diverging"] = evaluation->diverging;
   }
   if (training) {
     h["selected"] = training->selected;

@@ -19,7 +19,9 @@
 //   participants are then the regions whose masked updates were aggregated.
 // A RoundResult is {round} plus, once the model of that round has been evaluated,
 //   global (MetricsBrief), regions {name: MetricsBrief}, evaluated_by, and for the final model
-//   report (ml::ClassificationReport::ToJson: per-class metrics and the confusion matrix);
+//   report (ml::ClassificationReport::ToJson: per-class metrics and the confusion matrix), and
+//   diverging (why this model shows the run diverging, run_status.h DivergenceOf; absent when
+//   it does not);
 // plus, once round `round` has been trained (round >= 1),
 //   selected, updates, examples, train_loss (null if not finite), seconds, participants [names],
 //   and refused [names] (regions whose update the defences refused in that round, in any of its
@@ -75,6 +77,9 @@ struct RoundEvaluation {
   uint64_t evaluated_by = 0;                    // regions that reported
   // The full ml::ClassificationReport::ToJson of the final model (only in the final round).
   std::optional<nlohmann::json> report;
+  // Why this model shows the run diverging (DivergenceOf, run_status.h); "" when it does not.
+  // JSON "diverging", written only when set.
+  std::string diverging;
   bool operator==(const RoundEvaluation&) const = default;
 };
 

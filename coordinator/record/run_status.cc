@@ -59,4 +59,30 @@ std::optional<std::string> WorseThanInitial(const MetricsBrief& initial,
   return std::nullopt;
 }
 
+std::optional<std::string> DivergenceOf(const std::vector<RoundResult>& earlier,
+                                        uint32_t model_round, const MetricsBrief& now) {
+  if (now.rows == 0) return std::nullopt;  // nothing was evaluated
+  if (!std::isfinite(now.loss)) {
+    return "the federated loss of the model of round " + std::to_string(model_round) +
+           " is not finite";
+  }
+  std::optional<uint32_t> best_round;
+  double best = 0;
+  for (const RoundResult& r : earlier) {
+    if (r.round >= model_round || !r.evaluation || r.evaluation->global.rows == 0) continue;
+    const double loss = r.evaluation->global.loss;
+    if (std::isfinite(loss) && (!best_round || loss < best)) {
+      best = loss;
+      best_round = r.round;
+    }
+  }
+  if (!best_round || !(now.loss > kDivergenceFactor * best)) return std::nullopt;
+  char text[256];
+  std::snprintf(text, sizeof text,
+                "the federated loss of the model of round %u, %.4g, is above %.3g times the best "
+                "so far (%.4g, the model of round %u)",
+                model_round, now.loss, kDivergenceFactor, best, *best_round);
+  return std::string(text);
+}
+
 }  // namespace fedseg::coordinator

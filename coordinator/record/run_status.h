@@ -45,6 +45,17 @@ int RunStatusExitCode(RunStatus s);
 std::optional<std::string> WorseThanInitial(const MetricsBrief& initial,
                                             const MetricsBrief& final_model);
 
+// Whether the global model of round `model_round`, whose federated evaluation is `now`, shows the
+// run diverging: its log loss is not finite, or above kDivergenceFactor times the lowest loss of
+// the models evaluated before it (`earlier`: rounds[0..model_round), those without an
+// evaluation skipped). Returns the reason naming both losses and the best model's round. A
+// server step too large for the strategy (FedAvgM's momentum 0.9 at step 1 went from 0.69 to
+// 2.5 on the bundled table) trips it within a few rounds; the ordinary ups and downs of a
+// converging run (within 40% of the best, measured) do not.
+inline constexpr double kDivergenceFactor = 1.5;
+std::optional<std::string> DivergenceOf(const std::vector<RoundResult>& earlier,
+                                        uint32_t model_round, const MetricsBrief& now);
+
 }  // namespace fedseg::coordinator
 
 #endif  // FEDSEG_COORDINATOR_RECORD_RUN_STATUS_H_

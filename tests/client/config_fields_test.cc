@@ -161,6 +161,44 @@ TEST(ConfigFieldsTest, StrategyNameIsParsedOnceWithTheOldMessage) {
       << wrong_type.status().message();
 }
 
+// Server-strategy defaults (measured, docs/quality.md): FedAvgM's momentum 0.5; FedAdam's step
+// 0.01 and beta1 0.5; and FedAdam when DP is on and the config names no strategy, with whatever
+// strategy.* values the config does set.
+TEST(ConfigFieldsTest, StrategyDefaultsFollowTheKindAndDp) {
+  const std::string base = R"({"tls": {"ca": "ca", "cert": "c", "key": "k"}, "regions": ["a", "b"],
+      "run_dir": "/tmp/r", "data": {"label": "y"}})";
+  auto load = [&](const std::string& extra) {
+    json j = json::parse(base);
+    j.merge_patch(json::parse(extra));
+    auto c = coordinator::CoordinatorConfigFromJson(j, "test.json");
+    EXPECT_TRUE(c.ok()) << extra << ": " << c.status().ToString();
+    return c.ok() ? c->strategy : coordinator::StrategyConfig{};
+  };
+  using coordinator::StrategyKind;
+  coordinator::StrategyConfig s = load("{}");
+  EXPECT_EQ(s.kind, StrategyKind::kFedAvg);
+  EXPECT_EQ(s.server_learning_rate, 1.0);
+  s = load(R"({"strategy": {"name": "fedavgm"}})");
+  EXPECT_EQ(s.server_momentum, 0.5);
+  EXPECT_EQ(s.server_learning_rate, 1.0);
+  s = load(R"({"strategy": {"name": "fedadam"}})");
+  EXPECT_EQ(s.server_learning_rate, 0.01);
+  EXPECT_EQ(s.beta1, 0.5);
+  EXPECT_EQ(s.beta2, 0.99);
+  s = load(R"({"strategy": {"name": "fedadam", "server_learning_rate": 0.05, "beta1": 0.9}})");
+  EXPECT_EQ(s.server_learning_rate, 0.05);
+  EXPECT_EQ(s.beta1, 0.9);
+  s = load(R"({"privacy": {"dp": true}})");
+  EXPECT_EQ(s.kind, StrategyKind::kFedAdam);
+  EXPECT_EQ(s.server_learning_rate, 0.01);
+  s = load(R"({"privacy": {"dp": true}, "strategy": {"tau": 0.01}})");
+  EXPECT_EQ(s.kind, StrategyKind::kFedAdam);
+  EXPECT_EQ(s.tau, 0.01);
+  EXPECT_EQ(s.server_learning_rate, 0.01);
+  s = load(R"({"privacy": {"dp": true}, "strategy": {"name": "fedavg"}})");
+  EXPECT_EQ(s.kind, StrategyKind::kFedAvg);
+}
+
 // The DP-SGD parameters of the coordinator's plan are checked by privacy::DpSgdParams, with its
 // messages; the clip norm only with dp on, as before.
 TEST(ConfigFieldsTest, DpSgdParametersAreCheckedOnceWithUniformMessages) {

@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "coordinator/record/json_number.h"
@@ -36,8 +36,8 @@ TEST_P(RunRecordFixtureTest, CheckpointPartsRoundTrip) {
   Result<RunRecord> rec = RunRecord::FromJson(j, GetParam());
   ASSERT_TRUE(rec.ok()) << rec.status().message();
   // The checkpoint stores the two parts as JSON text.
-  const auto rounds = RunRecord::RoundsFromJson(
-      nlohmann::json::parse(rec->RoundsToJson().dump()), "checkpoint history");
+  const auto rounds = RunRecord::RoundsFromJson(nlohmann::json::parse(rec->RoundsToJson().dump()),
+                                                "checkpoint history");
   ASSERT_TRUE(rounds.ok()) << rounds.status().message();
   EXPECT_EQ(nlohmann::json(rec->RoundsToJson()), j["rounds"]);
   ASSERT_EQ(rounds->size(), rec->rounds.size());
@@ -139,6 +139,21 @@ TEST(RunRecordTest, StatusDetailIsWrittenWhenSetAndReadBack) {
   EXPECT_EQ(back->ToJson(), j);
   nlohmann::json bad = j;
   bad["status_detail"] = 15;
+  EXPECT_FALSE(RunRecord::FromJson(bad, "report.json").ok());
+}
+
+TEST(RunRecordTest, DivergingIsWrittenOnlyWhenSetAndReadBack) {
+  RunRecord rec = SmallRecord();
+  EXPECT_FALSE(rec.ToJson()["rounds"][1].contains("diverging"));
+  rec.Round(1).evaluation->diverging = "the federated loss ... is not finite";
+  const nlohmann::json j = rec.ToJson();
+  EXPECT_EQ(j["rounds"][1]["diverging"], "the federated loss ... is not finite");
+  Result<RunRecord> back = RunRecord::FromJson(nlohmann::json::parse(j.dump()), "r");
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->rounds[1].evaluation->diverging, "the federated loss ... is not finite");
+  EXPECT_EQ(back->ToJson(), j);
+  nlohmann::json bad = j;
+  bad["rounds"][1]["diverging"] = true;
   EXPECT_FALSE(RunRecord::FromJson(bad, "report.json").ok());
 }
 

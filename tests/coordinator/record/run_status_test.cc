@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <string>
+#include <vector>
 
 namespace fedseg::coordinator {
 namespace {
@@ -72,6 +73,43 @@ TEST(RunStatusTest, AnImprovedOrEqualModelOrAnUnknownStartIsNotFlagged) {
   EXPECT_FALSE(WorseThanInitial(Brief(0.69, 0.5, 0.8), Brief(0.69, 0.5, 0.8)));
   // Without a finite initial loss there is nothing to compare with.
   EXPECT_FALSE(WorseThanInitial(Brief(NAN, 0.5, 0.8), Brief(5.0, 0.6, 0.1)));
+}
+
+// The losses of the bundled table's FedAvgM run at momentum 0.9 and server step 1 (the old
+// default): 0.757 at the start, 0.45, then 0.69 and 2.5. The third model is flagged against the
+// second (the best so far), and so is the fourth; a converging run's ups and downs are not.
+TEST(RunStatusTest, ALossAboveOneAndAHalfTimesTheBestSoFarIsDiverging) {
+  std::vector<RoundResult> rounds;
+  auto add = [&](double loss) {
+    RoundResult r;
+    r.round = static_cast<uint32_t>(rounds.size());
+    r.evaluation = RoundEvaluation{};
+    r.evaluation->global = Brief(loss, 0.8, 0.8);
+    rounds.push_back(r);
+  };
+  add(0.757);
+  add(0.4507);
+  EXPECT_FALSE(DivergenceOf(rounds, 2, Brief(0.6760, 0.8, 0.8)));  // 1.4999 x 0.4507
+  EXPECT_EQ(DivergenceOf(rounds, 2, Brief(0.6926, 0.8, 0.8)).value_or(""),
+            "the federated loss of the model of round 2, 0.6926, is above 1.5 times the best so "
+            "far (0.4507, the model of round 1)");
+  // Rounds without an evaluation (training under DP) are skipped, and so are later rounds.
+  RoundResult unevaluated;
+  unevaluated.round = 2;
+  rounds.push_back(unevaluated);
+  add(0.30);
+  EXPECT_EQ(DivergenceOf(rounds, 3, Brief(0.9, 0.8, 0.8)).value_or(""),
+            "the federated loss of the model of round 3, 0.9, is above 1.5 times the best so far "
+            "(0.4507, the model of round 1)");
+  EXPECT_TRUE(DivergenceOf(rounds, 4, Brief(0.46, 0.8, 0.8)));  // best is now 0.30 (round 3)
+  EXPECT_FALSE(DivergenceOf(rounds, 4, Brief(0.44, 0.8, 0.8)));
+  // Not finite is diverging whatever came before; nothing evaluated, or nothing to compare
+  // with, is not.
+  EXPECT_EQ(DivergenceOf(rounds, 4, Brief(NAN, 0.8, 0.8)).value_or(""),
+            "the federated loss of the model of round 4 is not finite");
+  EXPECT_FALSE(DivergenceOf({}, 0, Brief(5.0, 0.5, 0.5)));
+  MetricsBrief empty;
+  EXPECT_FALSE(DivergenceOf(rounds, 4, empty));
 }
 
 }  // namespace
