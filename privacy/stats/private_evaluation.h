@@ -8,9 +8,9 @@
 // noise_multiplier times its sensitivity (AddRoundedGaussian), so the release is 3 Gaussian
 // mechanisms of that noise multiplier. The histograms are first coarsened to `score_bins` buckets
 // of equal width in logit (so ROC AUC sums the noise of few buckets), and the noisy counts
-// are then made consistent (a bucket below twice its noise stddev taken as empty; each class's
-// histograms rescaled to the totals of the
-// noisy confusion matrix; each coarse bucket's count placed at its middle fine bucket) --
+// are then made consistent (each class's histograms projected onto the non-negative counts that
+// sum to the totals of the noisy confusion matrix, closest in L2 to the noisy ones; each coarse
+// bucket's count placed at its middle fine bucket) --
 // post-processing, free of privacy cost -- so the coordinator validates and merges the summary like
 // an exact one.
 #ifndef FEDSEG_PRIVACY_STATS_PRIVATE_EVALUATION_H_
