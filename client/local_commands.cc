@@ -217,6 +217,13 @@ Result<data::LoadOptions> MakeLoadOptions(const TableArgs& t) {
   return o;
 }
 
+int AutoEpochs(size_t training_rows, int batch_size) {
+  const int64_t rows = std::max<int64_t>(1, static_cast<int64_t>(training_rows));
+  const int64_t steps_per_epoch = std::max<int64_t>(1, (rows + batch_size - 1) / std::max(1, batch_size));
+  const int64_t epochs = (kAutoEpochSteps + steps_per_epoch - 1) / steps_per_epoch;
+  return static_cast<int>(std::clamp<int64_t>(epochs, kMinAutoEpochs, kMaxAutoEpochs));
+}
+
 void AddTrainCommand(CLI::App& app, TrainArgs& a, int* exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "train", "Train a segmentation model on this node's table alone (local baseline)");
@@ -228,7 +235,11 @@ void AddTrainCommand(CLI::App& app, TrainArgs& a, int* exit_code) {
       ->capture_default_str();
   cmd->add_option("--hidden", a.hidden, "Hidden layer widths, e.g. 64,32 (or 'none')")
       ->capture_default_str();
-  cmd->add_option("--epochs", a.train.epochs, "Training epochs")->capture_default_str();
+  cmd->add_option("--epochs", a.train.epochs,
+                  "Training epochs; 0 = auto: about 10,000 optimizer steps, 20 to 500 epochs "
+                  "(early stopping ends it sooner)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd->add_option("--batch-size", a.train.batch_size, "Mini-batch size")->capture_default_str();
   cmd->add_option("--lr", a.train.optimizer.learning_rate, "Learning rate")->capture_default_str();
   cmd->add_option("--optimizer", a.train.optimizer.name, "adam or sgd")
@@ -401,10 +412,12 @@ int RunTrain(const TrainArgs& a) {
     if (val_or->rows()) std::cerr << ", " << val_or->rows() << " validation";
     std::cerr << ") from " << TableName(a.table) << "\n";
   }
-  const int total = a.train.epochs;
+  ml::TrainConfig train = a.train;
+  if (train.epochs == 0) train.epochs = AutoEpochs(train_or->rows(), train.batch_size);
+  const int total = train.epochs;
   ProgressLine bar;
   const bool early_stopping = a.train.early_stopping_patience > 0 && val_or->rows() > 0;
-  auto report_or = Train(model, *train_or, early_stopping ? &*val_or : nullptr, a.train,
+  auto report_or = Train(model, *train_or, early_stopping ? &*val_or : nullptr, train,
                          [&](const ml::EpochReport& e) {
                            if (!a.quiet) PrintEpoch(bar, e, total);
                          });
@@ -425,7 +438,7 @@ int RunTrain(const TrainArgs& a) {
       {"best_epoch", tr.best_epoch},
       {"config",
        {{"hidden", a.hidden},
-        {"epochs", a.train.epochs},
+        {"epochs", train.epochs},
         {"batch_size", a.train.batch_size},
         {"optimizer", a.train.optimizer.name},
         {"lr", a.train.optimizer.learning_rate},

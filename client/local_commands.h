@@ -25,9 +25,18 @@ struct TableArgs {
 
 // Defaults chosen on the bundled online-shoppers data (see docs/quality.md): 20 epochs of Adam at
 // lr 5e-4 with L2 1e-3 on a 64-32 MLP generalise better than longer or unregularised training.
+// `train`'s epoch budget when --epochs is 0 (the default): about kAutoEpochSteps optimizer steps,
+// so a table of a few thousand rows gets the passes it needs (one public table: ROC AUC 0.918
+// after 20 epochs, 0.985 after 200), within [kMinAutoEpochs, kMaxAutoEpochs]; early stopping
+// (on by default) ends it once the validation loss stops improving.
+inline constexpr int64_t kAutoEpochSteps = 10000;
+inline constexpr int kMinAutoEpochs = 20, kMaxAutoEpochs = 500;
+int AutoEpochs(size_t training_rows, int batch_size);
+
 inline ml::TrainConfig DefaultLocalTrainConfig() {
   ml::TrainConfig c;
-  c.epochs = 20;
+  c.epochs = 0;  // auto: AutoEpochs
+  c.early_stopping_patience = 10;
   c.batch_size = 64;
   c.optimizer.learning_rate = 5e-4;
   c.optimizer.weight_decay = 1e-3;

@@ -316,6 +316,7 @@ TEST_F(LocalCommandsTest, ThresholdIsRefusedOutOfRangeAndForMoreThanTwoClasses) 
   TrainArgs t = Train(Table("plans.csv", 300, 40), model);
   t.table.label = "plan";
   t.min_category_count = 1;
+  t.train.early_stopping_patience = 0;  // on by default, it would hold out validation rows itself
   ::testing::internal::CaptureStdout();
   ::testing::internal::CaptureStderr();
   ASSERT_EQ(RunTrain(t), 0);
@@ -362,6 +363,17 @@ TEST_F(LocalCommandsTest, ANumericLabelWithManyValuesWarnsAndTooManyClassesAreRe
   EXPECT_NE(::testing::internal::GetCapturedStderr().find(
                 "label 'score' has 150 classes, more than the 100"),
             std::string::npos);
+}
+
+// `train --epochs 0` (the default): about 10,000 optimizer steps, 20 to 500 epochs.
+TEST(AutoEpochsTest, TheBudgetGrowsForSmallTablesWithinItsBounds) {
+  EXPECT_EQ(AutoEpochs(8878, 64), 72);     // the bundled table's training rows: 139 steps/epoch
+  EXPECT_EQ(AutoEpochs(3255, 64), 197);    // a few thousand rows: 51 steps/epoch
+  EXPECT_EQ(AutoEpochs(100, 64), 500);     // capped
+  EXPECT_EQ(AutoEpochs(1000000, 64), 20);  // at least 20
+  EXPECT_EQ(AutoEpochs(0, 64), 500);
+  EXPECT_EQ(DefaultLocalTrainConfig().epochs, 0);
+  EXPECT_EQ(DefaultLocalTrainConfig().early_stopping_patience, 10);
 }
 
 }  // namespace
