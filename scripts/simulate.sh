@@ -478,9 +478,10 @@ fi
 
 # 7. Baselines: the same MLP on the pooled training rows, and each region alone.
 if [[ $baselines -eq 1 ]]; then
-  # --decision argmax: the baselines train on all their training rows, as the federation does
-  # (a threshold would hold out a validation split); the table compares them at arg-max.
-  common=(--label "$label" --hidden "${hidden:-none}" --batch-size "$batch_size" --lr "$lr" --l2 "$l2" --seed "$seed" --decision argmax --quiet --json)
+  # --decision argmax and --early-stopping 0: the baselines train on all their training rows for
+  # as many epochs as the federation has rounds, as the federation does (a threshold or early
+  # stopping would hold out a validation split); the table compares them at arg-max.
+  common=(--label "$label" --hidden "${hidden:-none}" --batch-size "$batch_size" --lr "$lr" --l2 "$l2" --seed "$seed" --decision argmax --early-stopping 0 --quiet --json)
   [[ -n "$categorical" ]] && common+=(--categorical "$categorical")
   [[ -n "$numeric" ]] && common+=(--numeric "$numeric")
   [[ -n "$drop" ]] && common+=(--drop "$drop")
