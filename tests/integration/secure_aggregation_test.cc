@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "common/ml/model_file.h"
@@ -188,6 +189,69 @@ TEST_F(SecureAggregationTest, TooFewSurvivorsFailTheRoundCleanlyAndTheNextAttemp
   // The failed attempt left the model alone: round 2 is recorded once, as the retry.
   EXPECT_EQ(rep["rounds"].size(), 4u);
   for (auto& r : regions) EXPECT_EQ(r->Wait(30s).value_or(-1), 0);
+}
+
+// The retry leak: a coordinator that completes the unmasking of one attempt (learning its sum),
+// calls the round failed and asks it again without one region could subtract the two sums, were
+// the others to mask the same updates again. Here r3 and r4 die after their masked inputs in round
+// 2, so r1's and r2's unmasking shares (sent) are too few and the round fails after they revealed;
+// asked again, each trains a fresh update, a new DP-SGD release in its ledger, instead of masking
+// the one that left (before the fix: one round-2 entry, "sending the same answer again").
+TEST_F(SecureAggregationTest, RetryAfterTheMaskedUpdateLeftTrainsAFreshOne) {
+  testing::CoordinatorOptions o;
+  o.rounds = 3;
+  o.min_regions = 3;
+  o.regions = {"r1", "r2", "r3", "r4"};
+  o.dp = true;
+  o.noise_multiplier = 1.0;  // fixed: no calibration, so the extra release fits the budget
+  o.extra = {
+      {"defences", {{"enabled", false}}},
+      {"secure_aggregation",
+       {{"enabled", true}, {"min_survivors", 3}, {"step_deadline_s", testing::ScaledSeconds(20)}}}};
+  auto coord = StartCoordinator(WriteCoordinatorConfig(o));
+  auto dp_region = [&](int i, const std::string& failpoint = "") {
+    RegionOptions ro;
+    ro.epsilon_budget = 100;
+    if (!failpoint.empty()) ro.env = {"FEDSEG_TEST_FAILPOINT=" + failpoint};
+    return StartRegion(i, ro);
+  };
+  std::vector<std::unique_ptr<Process>> regions;
+  for (int i = 1; i <= 2; ++i) regions.push_back(dp_region(i));
+  for (int i = 3; i <= 4; ++i)
+    regions.push_back(dp_region(i, "region/secagg-after-masked-input:2"));
+  ASSERT_TRUE(WaitFor([&] { return LogHas("round 2 failed: secure aggregation"); }, 120s))
+      << CoordinatorLog();
+  // Only r1 and r2 revealed: one share of each survivor's self-mask seed, two needed.
+  EXPECT_TRUE(LogHas("shares of")) << CoordinatorLog();
+  regions[2]->Wait(10s);
+  regions[3]->Wait(10s);
+  regions[2] = dp_region(3);
+  regions[3] = dp_region(4);
+  nlohmann::json rep = RunToEnd(coord);
+  ASSERT_TRUE(rep.is_object());
+  EXPECT_EQ(rep["status"], "completed");
+  EXPECT_EQ(rep["completed_round"], 3);
+  for (auto& r : regions) EXPECT_EQ(r->Wait(30s).value_or(-1), 0);
+  for (int i : {1, 2}) {
+    const std::string name = "r" + std::to_string(i);
+    const std::string log = testing::ReadAll(run_ + "/" + name + ".log");
+    EXPECT_NE(log.find("round 2: the coordinator asks again for a secure round whose masked "
+                       "update already left this region: training a fresh update"),
+              std::string::npos)
+        << log;
+    // Two DP-SGD releases of round 2 in the region's ledger, of different updates.
+    std::vector<std::string> round_two;
+    std::ifstream ledger(LedgerPath(i));
+    for (std::string line; std::getline(ledger, line);) {
+      const nlohmann::json e = nlohmann::json::parse(line, nullptr, false);
+      if (e.is_object() && e.value("round", -1) == 2 &&
+          e.value("mechanism", "") == "sampled_gaussian") {
+        round_two.push_back(e.value("model_sha256", ""));
+      }
+    }
+    ASSERT_EQ(round_two.size(), 2u) << name << "\n" << testing::ReadAll(LedgerPath(i));
+    EXPECT_NE(round_two[0], round_two[1]) << name;
+  }
 }
 
 // The test speaks for r4 with r4's own certificate, over mutual TLS.
