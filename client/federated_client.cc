@@ -692,9 +692,9 @@ Result<std::vector<net::Frame>> FederatedClient::StartSecAgg(const net::Frame& u
   if (certificate_pem_.empty()) {
     FEDSEG_ASSIGN_OR_RETURN(certificate_pem_, net::ReadCertificatePem(config_.tls.cert_file));
   }
-  FEDSEG_ASSIGN_OR_RETURN(
-      secagg::RegionSession session,
-      secagg::RegionSession::Create(config_.region, up.round, secagg::SecureRandomBytes()));
+  FEDSEG_ASSIGN_OR_RETURN(secagg::RegionSession session,
+                          secagg::RegionSession::Create(setup_->run_id, config_.region, up.round,
+                                                        secagg::SecureRandomBytes()));
   const std::string key_file = config_.tls.key_file;
   FEDSEG_ASSIGN_OR_RETURN(secagg::AdvertiseKeys keys,
                           session.Advertise([&key_file](std::string_view message) {

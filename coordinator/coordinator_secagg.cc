@@ -35,7 +35,7 @@ void Coordinator::StartSecAgg() {
   p.graph_seed = DeriveSeed(DeriveSeed(config_.seed, round_), "secure-aggregation graph");
   p.min_survivors = static_cast<uint32_t>(c.min_survivors);
   p.vector_length = static_cast<uint64_t>(spec_.num_params()) + 1;
-  auto session = secagg::AggregatorSession::Create(p);
+  auto session = secagg::AggregatorSession::Create(record_.run_id, p);
   if (!session.ok()) {
     // The config was validated: this is a bug, and the run cannot aggregate.
     return Finish(RunStatus::kFailed, "secure aggregation: " + session.status().message());

@@ -18,10 +18,14 @@ const char* StepName(int step) {
 
 }  // namespace
 
-Result<RegionSession> RegionSession::Create(std::string region, uint64_t round,
+Result<RegionSession> RegionSession::Create(std::string run_id, std::string region, uint64_t round,
                                             RandomBytes random) {
   if (region.empty()) return Status::InvalidArgument("secure aggregation: empty region name");
-  RegionSession session(std::move(region), round, std::move(random));
+  if (run_id.empty()) {
+    return Status::InvalidArgument("secure aggregation, round " + std::to_string(round) +
+                                   ": empty run id for region " + region);
+  }
+  RegionSession session(std::move(run_id), std::move(region), round, std::move(random));
   FEDSEG_ASSIGN_OR_RETURN(session.envelope_keys_, GenerateX25519KeyPair(session.random_));
   FEDSEG_ASSIGN_OR_RETURN(session.mask_keys_, GenerateX25519KeyPair(session.random_));
   FEDSEG_RETURN_IF_ERROR(session.random_(session.self_mask_seed_));
@@ -49,7 +53,7 @@ Result<AdvertiseKeys> RegionSession::Advertise(const SignFn& sign) {
   keys.region = region_;
   keys.envelope_public_key = envelope_keys_.public_key;
   keys.mask_public_key = mask_keys_.public_key;
-  Result<std::string> signature = sign(AdvertisedKeysMessage(round_, keys));
+  Result<std::string> signature = sign(AdvertisedKeysMessage(run_id_, round_, keys));
   if (!signature.ok()) return Fail(signature.status());
   keys.signature = std::move(signature).value();
   step_ = Step::kShareKeys;
@@ -88,10 +92,12 @@ Result<std::vector<ShareEnvelope>> RegionSession::ShareKeys(const KeyRoster& ros
       }
       continue;
     }
-    if (Status s = verify(keys.region, AdvertisedKeysMessage(round_, keys), keys.signature);
+    if (Status s =
+            verify(keys.region, AdvertisedKeysMessage(run_id_, round_, keys), keys.signature);
         !s.ok()) {
-      return Fail(Status::PermissionDenied(where + "the keys of region " + keys.region +
-                                           " are not signed by it: " + s.message()));
+      return Fail(
+          Status::PermissionDenied(where + "the keys of region " + keys.region +
+                                   " are not signed by it for this run and round: " + s.message()));
     }
   }
   if (!by_name_.count(region_)) {

@@ -18,8 +18,10 @@ namespace fedseg::privacy::secagg {
 
 class RegionSession {
  public:
-  // Fresh key pairs and self-mask seed for `round`.
-  static Result<RegionSession> Create(std::string region, uint64_t round, RandomBytes random);
+  // Fresh key pairs and self-mask seed for `round` of run `run_id` (the run id the region got in
+  // Setup: it signs its own keys for it and accepts only other regions' keys signed for it).
+  static Result<RegionSession> Create(std::string run_id, std::string region, uint64_t round,
+                                      RandomBytes random);
 
   const std::string& region() const { return region_; }
 
@@ -27,8 +29,8 @@ class RegionSession {
   Result<AdvertiseKeys> Advertise(const SignFn& sign);
 
   // Step 1: checks the roster (this round, this region's own keys in it, every other key set
-  // signed by its region, names unique and sorted, enough regions) and seals Shamir shares of the
-  // mask private key and self-mask seed for each neighbour.
+  // signed by its region for this run and round, names unique and sorted, enough regions) and seals
+  // Shamir shares of the mask private key and self-mask seed for each neighbour.
   Result<std::vector<ShareEnvelope>> ShareKeys(const KeyRoster& roster, const VerifyFn& verify);
 
   // Step 2: opens the envelopes addressed to this region (its neighbours in U2) and returns
@@ -48,11 +50,15 @@ class RegionSession {
     ShamirShare self_mask;
   };
 
-  RegionSession(std::string region, uint64_t round, RandomBytes random)
-      : region_(std::move(region)), round_(round), random_(std::move(random)) {}
+  RegionSession(std::string run_id, std::string region, uint64_t round, RandomBytes random)
+      : run_id_(std::move(run_id)),
+        region_(std::move(region)),
+        round_(round),
+        random_(std::move(random)) {}
   Status Expect(Step step, const char* what) const;
   Status Fail(Status status);
 
+  std::string run_id_;
   std::string region_;
   uint64_t round_;
   RandomBytes random_;

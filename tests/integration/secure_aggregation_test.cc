@@ -3,7 +3,8 @@
 // FedAvg does; a region killed after its keys, after its shares or after its masked input does not
 // stop the round; too few survivors fail the round cleanly and the next attempt completes; and a
 // hostile region (this test, speaking the protocol with r4's certificate) is refused for an
-// unsigned key, a replayed round and a masked vector of the wrong length.
+// unsigned key, keys signed for another run, a replayed round and a masked vector of the wrong
+// length; and a region whose masked update left in a failed attempt trains afresh when asked again.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -272,11 +273,16 @@ class HostileRegion {
   Status SendRaw(protocol::MessageType type, std::string payload) {
     return conn_->Send(static_cast<uint16_t>(type), payload, Scaled(5000ms));
   }
-  // The next frame of `type`, skipping others (Welcome, Setup, ...); an Error frame is returned
-  // as it is.
+  // The next frame of `type`, skipping others (Welcome, Setup, ...; the run id is kept from
+  // Welcome); an Error frame is returned as it is.
   Result<net::Frame> Next(protocol::MessageType type) {
     for (;;) {
       FEDSEG_ASSIGN_OR_RETURN(net::Frame f, conn_->Receive(Scaled(120000ms)));
+      if (f.type == static_cast<uint16_t>(protocol::MessageType::kWelcome)) {
+        protocol::WelcomeMsg w;
+        FEDSEG_RETURN_IF_ERROR(protocol::ParseFrame(f, protocol::MessageType::kWelcome, &w));
+        run_id_ = w.run_id;
+      }
       if (f.type == static_cast<uint16_t>(type) ||
           f.type == static_cast<uint16_t>(protocol::MessageType::kError)) {
         return f;
@@ -297,6 +303,7 @@ class HostileRegion {
     if (!protocol::ParseFrame(f, protocol::MessageType::kError, &e).ok()) return "(not an Error)";
     return e.message;
   }
+  const std::string& run_id() const { return run_id_; }
   protocol::UpdateMsg Metadata(uint32_t round) {
     protocol::UpdateMsg up;
     up.round = round;
@@ -308,11 +315,12 @@ class HostileRegion {
   std::string pki_;
   uint16_t port_;
   std::unique_ptr<net::TlsClientConnection> conn_;
+  std::string run_id_;
 };
 
 TEST_F(SecureAggregationTest, UnsignedKeysReplayedRoundsAndWrongLengthInputsAreRefused) {
   // r1..r3 start the run; r4 (this test) joins once the schema exists.
-  auto coord = StartCoordinator(Config(true, /*rounds=*/4, /*min_regions=*/3,
+  auto coord = StartCoordinator(Config(true, /*rounds=*/5, /*min_regions=*/3,
                                        /*join_timeout=*/2));
   std::vector<std::unique_ptr<Process>> regions;
   for (int i = 1; i <= 3; ++i) regions.push_back(Region(i));
@@ -328,7 +336,8 @@ TEST_F(SecureAggregationTest, UnsignedKeysReplayedRoundsAndWrongLengthInputsAreR
     auto start = r4.NextTrainingRound();
     ASSERT_TRUE(start.ok()) << start.status().ToString();
     round = start->round;
-    auto session = secagg::RegionSession::Create("r4", round, secagg::SecureRandomBytes());
+    auto session =
+        secagg::RegionSession::Create(r4.run_id(), "r4", round, secagg::SecureRandomBytes());
     ASSERT_TRUE(session.ok());
     auto keys = session->Advertise(
         [](std::string_view) -> Result<std::string> { return std::string("not a signature"); });
@@ -341,6 +350,31 @@ TEST_F(SecureAggregationTest, UnsignedKeysReplayedRoundsAndWrongLengthInputsAreR
     EXPECT_NE(r4.ErrorText(*reply).find("are not signed by it"), std::string::npos)
         << r4.ErrorText(*reply);
   }
+  // 1b. Keys validly signed by r4 for this round of another run (a coordinator replaying one
+  // run's signed keys into another's round of the same number): refused the same way.
+  const std::string key_file = pki + "/r4.key";
+  auto sign = [&key_file](std::string_view m) { return net::SignWithKeyFile(key_file, m); };
+  {
+    HostileRegion r4(pki, port_);
+    ASSERT_TRUE(r4.Join().ok());
+    auto start = r4.NextTrainingRound();
+    ASSERT_TRUE(start.ok()) << start.status().ToString();
+    ASSERT_FALSE(r4.run_id().empty());
+    round = start->round;
+    auto session = secagg::RegionSession::Create(r4.run_id() + "-other", "r4", round,
+                                                 secagg::SecureRandomBytes());
+    ASSERT_TRUE(session.ok());
+    auto keys = session->Advertise(sign);
+    ASSERT_TRUE(keys.ok());
+    ASSERT_TRUE(
+        r4.Send(protocol::MessageType::kSecAggKeys, secagg::KeysToWire(round, *keys, cert_pem))
+            .ok());
+    auto reply = r4.Next(protocol::MessageType::kError);
+    ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+    EXPECT_NE(r4.ErrorText(*reply).find("are not signed by it for this run and round"),
+              std::string::npos)
+        << r4.ErrorText(*reply);
+  }
   // 2. A replayed round: keys signed for the round before are refused (logged; the connection
   // stays). 3. Then a genuine session whose masked vector is one value short: refused, and the
   // round completes without r4 (its mask key is recovered from the others' shares).
@@ -350,10 +384,8 @@ TEST_F(SecureAggregationTest, UnsignedKeysReplayedRoundsAndWrongLengthInputsAreR
   ASSERT_TRUE(start.ok()) << start.status().ToString();
   const uint32_t now = start->round;
   ASSERT_GT(now, round);
-  const std::string key_file = pki + "/r4.key";
-  auto sign = [&key_file](std::string_view m) { return net::SignWithKeyFile(key_file, m); };
   {
-    auto old = secagg::RegionSession::Create("r4", round, secagg::SecureRandomBytes());
+    auto old = secagg::RegionSession::Create(r4.run_id(), "r4", round, secagg::SecureRandomBytes());
     ASSERT_TRUE(old.ok());
     auto keys = old->Advertise(sign);
     ASSERT_TRUE(keys.ok());
@@ -368,7 +400,7 @@ TEST_F(SecureAggregationTest, UnsignedKeysReplayedRoundsAndWrongLengthInputsAreR
       },
       20s))
       << CoordinatorLog();
-  auto session = secagg::RegionSession::Create("r4", now, secagg::SecureRandomBytes());
+  auto session = secagg::RegionSession::Create(r4.run_id(), "r4", now, secagg::SecureRandomBytes());
   ASSERT_TRUE(session.ok());
   auto keys = session->Advertise(sign);
   ASSERT_TRUE(keys.ok());

@@ -30,6 +30,8 @@ Status Verify(const std::string& region, std::string_view message, const std::st
   return Status::PermissionDenied("bad signature");
 }
 
+constexpr const char* kRun = "20261201T070000Z-run-a";
+
 std::string Name(int i) {
   std::string n = "region-";
   if (i < 10) n += '0';
@@ -67,13 +69,13 @@ struct Federation {
   }
 
   Result<AggregateOutcome> Run() {
-    FEDSEG_ASSIGN_OR_RETURN(AggregatorSession coordinator, AggregatorSession::Create(params));
+    FEDSEG_ASSIGN_OR_RETURN(AggregatorSession coordinator, AggregatorSession::Create(kRun, params));
     std::map<std::string, RegionSession> regions;
     uint64_t seed = 1;
     for (const std::string& r : names) {
       FEDSEG_ASSIGN_OR_RETURN(
           RegionSession s,
-          RegionSession::Create(r, params.round, SeededRandomBytesForTesting(seed++)));
+          RegionSession::Create(kRun, r, params.round, SeededRandomBytesForTesting(seed++)));
       regions.emplace(r, std::move(s));
     }
     for (auto& [r, s] : regions) {
@@ -213,12 +215,12 @@ class SecAggRefusalTest : public ::testing::Test {
   void SetUp() override {
     params_.round = 3;
     params_.vector_length = 4;
-    Result<AggregatorSession> c = AggregatorSession::Create(params_);
+    Result<AggregatorSession> c = AggregatorSession::Create(kRun, params_);
     ASSERT_TRUE(c.ok());
     coordinator_.emplace(std::move(c).value());
     for (int i = 0; i < 3; ++i) {
       Result<RegionSession> s =
-          RegionSession::Create(Name(i), 3, SeededRandomBytesForTesting(i + 10));
+          RegionSession::Create(kRun, Name(i), 3, SeededRandomBytesForTesting(i + 10));
       ASSERT_TRUE(s.ok());
       regions_.push_back(std::move(s).value());
     }
@@ -255,6 +257,51 @@ TEST_F(SecAggRefusalTest, RegionRefusesARosterWithASubstitutedKey) {
   ASSERT_FALSE(out.ok());
   EXPECT_EQ(out.status().code(), StatusCode::kPermissionDenied);
   EXPECT_NE(out.status().message().find(Name(2)), std::string::npos);
+}
+
+TEST_F(SecAggRefusalTest, KeysSignedForAnotherRunAreRefused) {
+  // The same region, round and signing identity, in another run: a coordinator replaying what it
+  // relayed in run B into run A's round of the same number.
+  Result<RegionSession> elsewhere =
+      RegionSession::Create("20261130T120000Z-run-b", Name(2), 3, SeededRandomBytesForTesting(77));
+  ASSERT_TRUE(elsewhere.ok());
+  Result<AdvertiseKeys> replayed = elsewhere->Advertise(SignAs(Name(2)));
+  ASSERT_TRUE(replayed.ok());
+  // The message signed differs only by the run id, and the signature over it does not verify.
+  EXPECT_NE(AdvertisedKeysMessage(kRun, 3, *replayed),
+            AdvertisedKeysMessage("20261130T120000Z-run-b", 3, *replayed));
+  EXPECT_TRUE(Verify(Name(2), AdvertisedKeysMessage("20261130T120000Z-run-b", 3, *replayed),
+                     replayed->signature)
+                  .ok());
+  // The receiving region refuses a roster carrying them, naming the region.
+  KeyRoster roster;
+  roster.params = params_;
+  for (int i = 0; i < 2; ++i) {
+    Result<AdvertiseKeys> keys = regions_[i].Advertise(SignAs(Name(i)));
+    ASSERT_TRUE(keys.ok());
+    roster.regions.push_back(*keys);
+  }
+  roster.regions.push_back(*replayed);
+  Result<std::vector<ShareEnvelope>> out = regions_[0].ShareKeys(roster, Verify);
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(out.status().message().find("the keys of region " + Name(2) +
+                                        " are not signed by it for this run and round"),
+            std::string::npos)
+      << out.status().message();
+  // And so does the coordinator's session of this run.
+  Status added = coordinator_->AddKeys(Name(2), *replayed, Verify);
+  EXPECT_EQ(added.code(), StatusCode::kPermissionDenied) << added.ToString();
+  // Keys signed for this run by the same region are accepted.
+  Result<AdvertiseKeys> genuine = regions_[2].Advertise(SignAs(Name(2)));
+  ASSERT_TRUE(genuine.ok());
+  EXPECT_TRUE(coordinator_->AddKeys(Name(2), *genuine, Verify).ok());
+}
+
+TEST_F(SecAggRefusalTest, EmptyRunIdIsRefused) {
+  EXPECT_EQ(RegionSession::Create("", Name(0), 3, SeededRandomBytesForTesting(1)).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(AggregatorSession::Create("", params_).status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST_F(SecAggRefusalTest, ReplayedRoundAndWrongShapesAreRefused) {
@@ -330,12 +377,12 @@ TEST_F(SecAggRefusalTest, RegionNeverRevealsBothSharesOfOneNeighbour) {
   Federation f(5, 8);
   f.drops[Name(4)] = DropAt::kBeforeInput;
   // Run by hand up to the unmasking request, then check what one region reveals.
-  Result<AggregatorSession> c = AggregatorSession::Create(f.params);
+  Result<AggregatorSession> c = AggregatorSession::Create(kRun, f.params);
   ASSERT_TRUE(c.ok());
   std::map<std::string, RegionSession> rs;
   for (int i = 0; i < 5; ++i) {
     Result<RegionSession> s =
-        RegionSession::Create(Name(i), f.params.round, SeededRandomBytesForTesting(50 + i));
+        RegionSession::Create(kRun, Name(i), f.params.round, SeededRandomBytesForTesting(50 + i));
     ASSERT_TRUE(s.ok());
     rs.emplace(Name(i), std::move(s).value());
     Result<AdvertiseKeys> k = rs.at(Name(i)).Advertise(SignAs(Name(i)));
