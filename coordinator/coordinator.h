@@ -227,6 +227,9 @@ class Coordinator {
   std::optional<privacy::secagg::AggregatorSession> secagg_;
   std::map<std::string, protocol::SecAggKeysMsg> secagg_keys_;  // as received, for the roster
   std::set<std::string> secagg_waiting_;  // members of the current step that have not answered
+  // Selected regions whose connection closed during this secure round: out of it even if they
+  // join again before it ends (their new connection holds none of the round's state).
+  std::set<std::string> secagg_left_;
   std::vector<std::string> secagg_u1_;    // the roster's regions
   protocol::SecAggRosterMsg secagg_roster_;
   std::optional<privacy::secagg::AggregateOutcome> secagg_outcome_;

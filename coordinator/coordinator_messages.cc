@@ -114,6 +114,12 @@ void Coordinator::OnClose(const std::shared_ptr<net::TlsSession>& s, const Statu
                  owed ? " during round " + std::to_string(round_) : "",
                  st.ok() ? "closed" : st.message());
     }
+    if (phase_ == Phase::kRound && secagg_step_ != SecAggStep::kOff && selected_.count(r.name)) {
+      // Had it joined again before a later step, it would be sent that step and waited for
+      // until step_deadline_s, though its new connection (a restarted region, or the secagg
+      // bench's) knows nothing of the round: it has left the round, like a region that stays away.
+      secagg_left_.insert(r.name);
+    }
     if (phase_ == Phase::kRound && secagg_waiting_.erase(r.name) > 0) {
       // A secure-aggregation step goes on without it (a dropout); it ends now if it was the last.
       if (secagg_waiting_.empty()) AdvanceSecAgg();

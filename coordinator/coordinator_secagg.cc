@@ -25,6 +25,7 @@ void Coordinator::StartSecAgg() {
   secagg_keys_.clear();
   secagg_waiting_.clear();
   secagg_u1_.clear();
+  secagg_left_.clear();
   secagg_outcome_.reset();
   secagg_.reset();
   const SecureAggregationConfig& c = config_.secure_aggregation;
@@ -182,7 +183,7 @@ void Coordinator::CloseSecAggKeys() {
   secagg_waiting_.clear();
   for (const std::string& name : secagg_u1_) {
     RegionState* r = registry_.Find(name);
-    if (r != nullptr && r->connected) {
+    if (r != nullptr && r->connected && !secagg_left_.count(name)) {
       r->session->Send(frame);
       secagg_waiting_.insert(name);
     }
@@ -216,7 +217,7 @@ void Coordinator::AdvanceSecAgg() {
       if (!forward.ok()) return FailSecAggRound(forward.status().message());
       for (auto& [to, envelopes] : *forward) {
         RegionState* r = registry_.Find(to);
-        if (r == nullptr || !r->connected) continue;
+        if (r == nullptr || !r->connected || secagg_left_.count(to)) continue;
         protocol::SecAggSharesMsg m{round_, secagg::EnvelopesToWire(envelopes)};
         r->session->Send(protocol::MakeFrame(protocol::MessageType::kSecAggForward, m));
         secagg_waiting_.insert(to);
@@ -238,7 +239,7 @@ void Coordinator::AdvanceSecAgg() {
       // if it survived and its mask-key share if it dropped after sharing.
       for (const std::string& name : request->survivors) {
         RegionState* r = registry_.Find(name);
-        if (r == nullptr || !r->connected) continue;
+        if (r == nullptr || !r->connected || secagg_left_.count(name)) continue;
         r->session->Send(frame);
         secagg_waiting_.insert(name);
       }
