@@ -741,7 +741,10 @@ Result<std::vector<net::Frame>> FederatedClient::OnSecAggMessage(const net::Fram
     }
     std::map<std::string, std::string> certificates;
     for (const auto& k : msg.regions) certificates[k.region] = k.certificate_pem;
-    const std::string ca = config_.tls.ca_file;
+    if (!identity_verifier_) {
+      FEDSEG_ASSIGN_OR_RETURN(identity_verifier_,
+                              net::IdentityVerifier::Create(config_.tls.ca_file));
+    }
     FEDSEG_ASSIGN_OR_RETURN(
         std::vector<secagg::ShareEnvelope> envelopes,
         secagg_->session->ShareKeys(
@@ -752,11 +755,13 @@ Result<std::vector<net::Frame>> FederatedClient::OnSecAggMessage(const net::Fram
               if (it == certificates.end()) {
                 return Status::PermissionDenied("no certificate for region '" + region + "'");
               }
-              return net::VerifyIdentitySignature(ca, it->second, region, message, signature);
+              return identity_verifier_->Verify(it->second, region, message, signature);
             }));
     secagg_->roster = std::move(msg);
-    log_->info("round {}: secure aggregation: roster of {} regions verified, shares sent",
-               secagg_->round, secagg_->roster.regions.size());
+    log_->info(
+        "round {}: secure aggregation: roster of {} regions, its {} neighbours' keys verified, "
+        "shares sent",
+        secagg_->round, secagg_->roster.regions.size(), envelopes.size());
     out.push_back(protocol::MakeFrame(
         protocol::MessageType::kSecAggShares,
         protocol::SecAggSharesMsg{secagg_->round, secagg::EnvelopesToWire(envelopes)}));

@@ -18,6 +18,7 @@
 #include "client/region_config.h"
 #include "client/region_privacy.h"
 #include "common/data/dataset_loader.h"
+#include "common/net/identity_signature.h"
 #include "common/net/tls_client.h"
 #include "common/protocol/messages.h"
 #include "privacy/secagg/region_session.h"
@@ -123,6 +124,8 @@ class FederatedClient {
   };
   std::optional<SecAggRound> secagg_;
   std::string certificate_pem_;  // this region's certificate, sent with its keys
+  // Checks the roster's key signatures (the CA loaded once, each certificate checked once).
+  std::optional<net::IdentityVerifier> identity_verifier_;
 };
 
 }  // namespace fedseg::client

@@ -32,6 +32,7 @@
 
 #include "common/base/progress.h"
 #include "common/ml/metrics.h"
+#include "common/net/identity_signature.h"
 #include "common/net/tls_server.h"
 #include "common/protocol/messages.h"
 #include "coordinator/checkpoint_key.h"
@@ -230,6 +231,8 @@ class Coordinator {
   // Selected regions whose connection closed during this secure round: out of it even if they
   // join again before it ends (their new connection holds none of the round's state).
   std::set<std::string> secagg_left_;
+  // Checks the regions' key signatures (the CA loaded once, each certificate checked once).
+  std::optional<net::IdentityVerifier> secagg_verifier_;
   std::vector<std::string> secagg_u1_;    // the roster's regions
   protocol::SecAggRosterMsg secagg_roster_;
   std::optional<privacy::secagg::AggregateOutcome> secagg_outcome_;

@@ -90,13 +90,20 @@ void Coordinator::OnSecAggMessage(RegionState& r, const net::Frame& f) {
       }
       auto keys = secagg::KeysFromWire(msg);
       if (!keys.ok()) return ProtocolViolation(r, keys.status().message());
-      const std::string ca = config_.tls.ca_file;
+      if (!secagg_verifier_) {
+        auto verifier = net::IdentityVerifier::Create(config_.tls.ca_file);
+        if (!verifier.ok()) {
+          log_->error("region {}: cannot check its SecAggKeys: {}", r.name,
+                      verifier.status().message());
+          return;
+        }
+        secagg_verifier_.emplace(std::move(*verifier));
+      }
       const std::string pem = msg.certificate_pem;
       st = secagg_->AddKeys(r.name, std::move(*keys),
-                            [&ca, &pem](const std::string& region, std::string_view message,
-                                        const std::string& signature) {
-                              return net::VerifyIdentitySignature(ca, pem, region, message,
-                                                                  signature);
+                            [this, &pem](const std::string& region, std::string_view message,
+                                         const std::string& signature) {
+                              return secagg_verifier_->Verify(pem, region, message, signature);
                             });
       if (!st.ok()) return ProtocolViolation(r, st.message());
       secagg_keys_[r.name] = std::move(msg);
