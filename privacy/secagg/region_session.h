@@ -28,9 +28,9 @@ class RegionSession {
   // Step 0: the two public keys, signed.
   Result<AdvertiseKeys> Advertise(const SignFn& sign);
 
-  // Step 1: checks the roster (this round, this region's own keys in it, every other key set
-  // signed by its region for this run and round, names unique and sorted, enough regions) and seals
-  // Shamir shares of the mask private key and self-mask seed for each neighbour.
+  // Step 1: checks the roster (this round, this region's own keys in it, its neighbours' key sets
+  // signed by their regions for this run and round, names unique and sorted, enough regions) and
+  // seals Shamir shares of the mask private key and self-mask seed for each neighbour.
   Result<std::vector<ShareEnvelope>> ShareKeys(const KeyRoster& roster, const VerifyFn& verify);
 
   // Step 2: opens the envelopes addressed to this region (its neighbours in U2) and returns

@@ -172,6 +172,63 @@ TEST(SecAggProtocolTest, SparseNeighbourhoodsWithThirtyPercentDropouts) {
   EXPECT_EQ(out->sum, f.ExpectedSum(expected));
 }
 
+TEST(SecAggProtocolTest, ARegionChecksTheSignaturesOfItsNeighboursOnly) {
+  // 12 regions on a 4-regular graph: region-000 uses (and checks) the keys of its 4 neighbours
+  // only, as in SecAgg+; a bad signature on a neighbour's keys is refused, on another's it is not
+  // looked at.
+  SecAggParams params;
+  params.round = 4;
+  params.vector_length = 8;
+  params.neighbours = 4;
+  params.graph_seed = 11;
+  KeyRoster roster;
+  roster.params = params;
+  std::vector<RegionSession> sessions;
+  std::vector<std::string> names;
+  for (int i = 0; i < 12; ++i) {
+    Result<RegionSession> s =
+        RegionSession::Create(kRun, Name(i), params.round, SeededRandomBytesForTesting(300 + i));
+    ASSERT_TRUE(s.ok());
+    sessions.push_back(std::move(s).value());
+    Result<AdvertiseKeys> keys = sessions.back().Advertise(SignAs(Name(i)));
+    ASSERT_TRUE(keys.ok());
+    roster.regions.push_back(*keys);
+    names.push_back(Name(i));
+  }
+  const std::vector<std::string> neighbours = Neighbours(names, Name(0), params);
+  ASSERT_EQ(neighbours.size(), 4u);
+  std::string stranger;
+  for (const std::string& n : names) {
+    if (n != Name(0) && !std::binary_search(neighbours.begin(), neighbours.end(), n)) stranger = n;
+  }
+  std::vector<std::string> checked;
+  const VerifyFn counting = [&](const std::string& region, std::string_view message,
+                                const std::string& signature) {
+    checked.push_back(region);
+    return Verify(region, message, signature);
+  };
+  KeyRoster bad_stranger = roster;
+  bad_stranger.regions[std::find(names.begin(), names.end(), stranger) - names.begin()].signature =
+      "forged";
+  Result<RegionSession> first =
+      RegionSession::Create(kRun, Name(0), params.round, SeededRandomBytesForTesting(300));
+  ASSERT_TRUE(first.ok());
+  // The same seed gives region-000 the same keys as in the roster.
+  ASSERT_TRUE(first->Advertise(SignAs(Name(0))).ok());
+  Result<std::vector<ShareEnvelope>> ok = first->ShareKeys(bad_stranger, counting);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->size(), 4u);
+  EXPECT_EQ(checked, neighbours);
+  KeyRoster bad_neighbour = roster;
+  bad_neighbour.regions[std::find(names.begin(), names.end(), neighbours[1]) - names.begin()]
+      .signature = "forged";
+  Result<std::vector<ShareEnvelope>> refused = sessions[0].ShareKeys(bad_neighbour, Verify);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(refused.status().message().find(neighbours[1]), std::string::npos)
+      << refused.status().message();
+}
+
 TEST(SecAggProtocolTest, NeighbourhoodsAreSymmetricAndOfTheRequestedSize) {
   SecAggParams params;
   params.neighbours = 6;
