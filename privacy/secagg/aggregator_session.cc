@@ -264,10 +264,11 @@ Result<AggregateOutcome> AggregatorSession::Finish() {
       return Status::Corruption(Where() + "the reconstructed mask key of " + dropped +
                                 " does not match the key it advertised");
     }
+    FEDSEG_ASSIGN_OR_RETURN(X25519Agreement agreement, X25519Agreement::Create(private_key));
     for (const std::string& partner : partners) {
       FEDSEG_ASSIGN_OR_RETURN(SymmetricKey seed,
-                              DeriveSharedKey(private_key, keys_[partner].mask_public_key,
-                                              MaskLabel(params_.round, dropped, partner)));
+                              agreement.Derive(keys_[partner].mask_public_key,
+                                               MaskLabel(params_.round, dropped, partner)));
       // The partner added the pair's mask if its name sorts first: undo what it did.
       FEDSEG_RETURN_IF_ERROR(
           ApplyMask(seed, partner < dropped ? MaskSign::kSubtract : MaskSign::kAdd, outcome.sum));

@@ -29,6 +29,10 @@ Result<RegionSession> RegionSession::Create(std::string run_id, std::string regi
   FEDSEG_ASSIGN_OR_RETURN(session.envelope_keys_, GenerateX25519KeyPair(session.random_));
   FEDSEG_ASSIGN_OR_RETURN(session.mask_keys_, GenerateX25519KeyPair(session.random_));
   FEDSEG_RETURN_IF_ERROR(session.random_(session.self_mask_seed_));
+  FEDSEG_ASSIGN_OR_RETURN(session.envelope_agreement_,
+                          X25519Agreement::Create(session.envelope_keys_.private_key));
+  FEDSEG_ASSIGN_OR_RETURN(session.mask_agreement_,
+                          X25519Agreement::Create(session.mask_keys_.private_key));
   return session;
 }
 
@@ -41,6 +45,8 @@ Status RegionSession::Expect(Step step, const char* what) const {
 
 Status RegionSession::Fail(Status status) {
   step_ = Step::kDone;  // a broken round is never resumed
+  envelope_agreement_.reset();
+  mask_agreement_.reset();
   OPENSSL_cleanse(mask_keys_.private_key.data(), mask_keys_.private_key.size());
   OPENSSL_cleanse(envelope_keys_.private_key.data(), envelope_keys_.private_key.size());
   OPENSSL_cleanse(self_mask_seed_.data(), self_mask_seed_.size());
@@ -123,9 +129,8 @@ Result<std::vector<ShareEnvelope>> RegionSession::ShareKeys(const KeyRoster& ros
   std::vector<ShareEnvelope> out;
   for (size_t i = 0; i < neighbours_.size(); ++i) {
     const std::string& to = neighbours_[i];
-    Result<SymmetricKey> key =
-        DeriveSharedKey(envelope_keys_.private_key, Keys(to).envelope_public_key,
-                        EnvelopeLabel(round_, region_, to));
+    Result<SymmetricKey> key = envelope_agreement_->Derive(Keys(to).envelope_public_key,
+                                                           EnvelopeLabel(round_, region_, to));
     if (!key.ok()) return Fail(key.status());
     std::vector<uint8_t> plaintext =
         internal::EncodeSharePlaintext((*key_shares)[i], (*seed_shares)[i]);
@@ -160,9 +165,8 @@ Result<MaskedInput> RegionSession::MaskInput(const std::vector<ShareEnvelope>& i
     if (held_.count(envelope.from)) {
       return Fail(Status::InvalidArgument(where + "two share envelopes from " + envelope.from));
     }
-    Result<SymmetricKey> key =
-        DeriveSharedKey(envelope_keys_.private_key, Keys(envelope.from).envelope_public_key,
-                        EnvelopeLabel(round_, envelope.from, region_));
+    Result<SymmetricKey> key = envelope_agreement_->Derive(
+        Keys(envelope.from).envelope_public_key, EnvelopeLabel(round_, envelope.from, region_));
     if (!key.ok()) return Fail(key.status());
     Result<std::vector<uint8_t>> plaintext =
         OpenEnvelope(*key, EnvelopeLabel(round_, envelope.from, region_), envelope.sealed);
@@ -186,8 +190,8 @@ Result<MaskedInput> RegionSession::MaskInput(const std::vector<ShareEnvelope>& i
   }
   if (Status s = ApplyMask(self_mask_seed_, MaskSign::kAdd, input); !s.ok()) return Fail(s);
   for (const auto& [other, unused] : held_) {
-    Result<SymmetricKey> seed = DeriveSharedKey(mask_keys_.private_key, Keys(other).mask_public_key,
-                                                MaskLabel(round_, region_, other));
+    Result<SymmetricKey> seed =
+        mask_agreement_->Derive(Keys(other).mask_public_key, MaskLabel(round_, region_, other));
     if (!seed.ok()) return Fail(seed.status());
     // The region whose name sorts first adds the pair's mask, the other subtracts it.
     if (Status s = ApplyMask(*seed, region_ < other ? MaskSign::kAdd : MaskSign::kSubtract, input);
@@ -239,6 +243,8 @@ Result<UnmaskResponse> RegionSession::Unmask(const UnmaskRequest& request) {
     response.shares.push_back({owner, alive, alive ? shares.self_mask : shares.mask_key});
   }
   step_ = Step::kDone;
+  envelope_agreement_.reset();
+  mask_agreement_.reset();
   OPENSSL_cleanse(mask_keys_.private_key.data(), mask_keys_.private_key.size());
   OPENSSL_cleanse(envelope_keys_.private_key.data(), envelope_keys_.private_key.size());
   OPENSSL_cleanse(self_mask_seed_.data(), self_mask_seed_.size());

@@ -6,6 +6,7 @@
 #define FEDSEG_PRIVACY_SECAGG_REGION_SESSION_H_
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -65,6 +66,9 @@ class RegionSession {
   Step step_ = Step::kAdvertise;
   X25519KeyPair envelope_keys_;
   X25519KeyPair mask_keys_;
+  // The two private keys loaded once for the round's agreements with every neighbour.
+  std::optional<X25519Agreement> envelope_agreement_;
+  std::optional<X25519Agreement> mask_agreement_;
   SymmetricKey self_mask_seed_{};
   KeyRoster roster_;
   std::map<std::string, size_t> by_name_;  // index in roster_.regions
