@@ -84,6 +84,9 @@ class Coordinator {
   void OnSession(std::shared_ptr<net::TlsSession> s);
   void OnFrame(const std::shared_ptr<net::TlsSession>& s, net::Frame f);
   void OnClose(const std::shared_ptr<net::TlsSession>& s, const Status& st);
+  // The round's bookkeeping for a region whose connection ended (`why`: closed, or replaced by a
+  // new one): a secure round's later steps leave it out, a round that waited for it goes on.
+  void LeaveRound(RegionState& r, const std::string& why);
   void OnHello(const std::shared_ptr<net::TlsSession>& s, const net::Frame& f);
   void OnSummaryReply(RegionState& r, const net::Frame& f);
   // Builds the schema once every region has sent a summary or declined (or ends the run when the

@@ -451,6 +451,57 @@ TEST_F(SecureAggregationTest, UnsignedKeysReplayedRoundsAndWrongLengthInputsAreR
   for (auto& r : regions) EXPECT_EQ(r->Wait(30s).value_or(-1), 0);
 }
 
+// A region whose new connection replaces its old one mid-round (it reconnected before the
+// coordinator saw the old one close) has left the round: the roster is not sent to the new
+// connection, which knows nothing of the round, and the round goes on without waiting for it until
+// step_deadline_s (it did wait before).
+TEST_F(SecureAggregationTest, ARegionThatRejoinsMidRoundIsNotWaitedFor) {
+  auto coord = StartCoordinator(Config(true, /*rounds=*/3, /*min_regions=*/3, /*join_timeout=*/2,
+                                       /*step_deadline=*/120));
+  std::vector<std::unique_ptr<Process>> regions;
+  for (int i = 1; i <= 3; ++i) regions.push_back(Region(i));
+  ASSERT_TRUE(WaitFor([&] { return LogHas("global schema from"); }, 60s)) << CoordinatorLog();
+  const std::string pki = Pki();
+  const std::string cert_pem = *net::ReadCertificatePem(pki + "/r4.crt");
+  const std::string key_file = pki + "/r4.key";
+  HostileRegion r4(pki, port_);
+  ASSERT_TRUE(r4.Join().ok());
+  auto start = r4.NextTrainingRound();
+  ASSERT_TRUE(start.ok()) << start.status().ToString();
+  const uint32_t round = start->round;
+  auto session =
+      secagg::RegionSession::Create(r4.run_id(), "r4", round, secagg::SecureRandomBytes());
+  ASSERT_TRUE(session.ok());
+  auto keys = session->Advertise(
+      [&key_file](std::string_view m) { return net::SignWithKeyFile(key_file, m); });
+  ASSERT_TRUE(keys.ok());
+  ASSERT_TRUE(
+      r4.Send(protocol::MessageType::kSecAggKeys, secagg::KeysToWire(round, *keys, cert_pem)).ok());
+  ASSERT_TRUE(r4.Send(protocol::MessageType::kUpdate, r4.Metadata(round)).ok());
+  const auto rejoined = std::chrono::steady_clock::now();
+  {
+    HostileRegion again(pki, port_);  // r1..r3 are still training: the key step is open
+    ASSERT_TRUE(again.Join().ok());
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          return LogHas("round " + std::to_string(round) +
+                        ": secure aggregation: the sum of 3 regions unmasked; dropped: r4");
+        },
+        90s))
+        << CoordinatorLog();
+    // Well inside the 120-s step deadline (scaled) the old code waited out for the new connection.
+    EXPECT_LT(std::chrono::steady_clock::now() - rejoined, testing::Scaled(60000ms));
+    EXPECT_TRUE(LogHas("region r4 disconnected during round " + std::to_string(round) +
+                       ": replaced by a new connection") ||
+                LogHas("region r4 disconnected: replaced by a new connection"))
+        << CoordinatorLog();
+  }  // the new connection closes too: the next rounds do not wait for it either
+  nlohmann::json rep = RunToEnd(coord);
+  ASSERT_TRUE(rep.is_object());
+  EXPECT_EQ(rep["status"], "completed");
+  for (auto& r : regions) EXPECT_EQ(r->Wait(30s).value_or(-1), 0);
+}
+
 TEST_F(SecureAggregationTest, RobustStrategiesAndUpdateScreensAreRefusedAtConfigLoad) {
   testing::CoordinatorOptions o;
   o.regions = {"r1", "r2", "r3", "r4"};
