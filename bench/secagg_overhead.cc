@@ -12,6 +12,8 @@
 // and handshakes not counted), their ratios, and the largest difference between the two runs' final
 // weights (the same regions are aggregated in both, so it is the fixed-point error), e.g.
 //   fedseg_secagg_bench --regions 100 --params 100000 --dropout 0.3
+#include <time.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
@@ -57,6 +59,13 @@ struct Bytes {
   std::atomic<uint64_t> total{0};
   std::atomic<uint64_t> rounds{0};
 };
+
+// CPU seconds of the calling thread so far.
+double ThreadCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
 
 // One region's connection, counting what passes.
 class Link {
@@ -308,6 +317,11 @@ struct RunResult {
   std::vector<size_t> participants;
   uint64_t bytes_total = 0;
   uint64_t bytes_rounds = 0;
+  // CPU seconds of the coordinator's thread and of all region threads over the whole run (set-up
+  // and final evaluation included): on this machine N regions share its cores, in a federation
+  // each region computes on its own machine, in parallel with the others.
+  double coordinator_cpu_s = 0;
+  double regions_cpu_s = 0;
   std::vector<float> final_weights;
 };
 
@@ -337,7 +351,12 @@ Result<RunResult> RunFederation(bool secure, const std::vector<std::string>& nam
   FEDSEG_RETURN_IF_ERROR(cfg.Validate());
   FEDSEG_ASSIGN_OR_RETURN(auto coord, coordinator::Coordinator::Create(cfg, {}));
   const uint16_t port = coord->port();
-  std::thread server([&] { coord->Run(); });
+  double coordinator_cpu = 0;
+  std::thread server([&] {
+    coord->Run();
+    coordinator_cpu = ThreadCpuSeconds();
+  });
+  std::vector<double> region_cpu(names.size());
   Bytes bytes;
   std::vector<std::string> errors(names.size());
   std::vector<std::thread> threads;
@@ -345,6 +364,7 @@ Result<RunResult> RunFederation(bool secure, const std::vector<std::string>& nam
     threads.emplace_back([&, i] {
       RegionSpec spec{names[i], static_cast<int>(i), drops[i], secure, port, dir + "/pki", ""};
       errors[i] = RunRegion(spec, bytes);
+      region_cpu[i] = ThreadCpuSeconds();
     });
   }
   for (auto& t : threads) t.join();
@@ -366,6 +386,8 @@ Result<RunResult> RunFederation(bool secure, const std::vector<std::string>& nam
     out.round_seconds.push_back(round["seconds"].get<double>());
     out.participants.push_back(round.value("participants", nlohmann::json::array()).size());
   }
+  out.coordinator_cpu_s = coordinator_cpu;
+  for (double c : region_cpu) out.regions_cpu_s += c;
   out.bytes_total = bytes.total;
   out.bytes_rounds = bytes.rounds;
   FEDSEG_ASSIGN_OR_RETURN(ml::ModelFile model, ml::LoadModelFile(cfg.run_dir + "/final.fsm"));
@@ -385,6 +407,8 @@ nlohmann::json RunJson(const RunResult& r) {
           {"round_s", r.round_seconds},
           {"participants", r.participants},
           {"bytes_rounds", r.bytes_rounds},
+          {"coordinator_cpu_s", r.coordinator_cpu_s},
+          {"regions_cpu_s", r.regions_cpu_s},
           {"bytes_total", r.bytes_total}};
 }
 
@@ -499,10 +523,14 @@ int main(int argc, char** argv) {
       "mutual TLS on loopback\n",
       regions, dropped, static_cast<long long>(real_params), rounds,
       neighbours == 0 ? "all" : std::to_string(neighbours).c_str());
-  std::printf("plain:  mean round %.3f s, %.1f MB in training rounds (%.1f MB in all)\n",
-              Mean(plain->round_seconds), plain->bytes_rounds / 1e6, plain->bytes_total / 1e6);
-  std::printf("secure: mean round %.3f s, %.1f MB in training rounds (%.1f MB in all)\n",
-              Mean(secure->round_seconds), secure->bytes_rounds / 1e6, secure->bytes_total / 1e6);
+  for (const auto& [label, r] : {std::pair<const char*, const RunResult*>{"plain: ", &*plain},
+                                 std::pair<const char*, const RunResult*>{"secure:", &*secure}}) {
+    std::printf(
+        "%s mean round %.3f s, %.1f MB in training rounds (%.1f MB in all); CPU: coordinator "
+        "%.2f s, regions %.2f s (%.3f s a region)\n",
+        label, Mean(r->round_seconds), r->bytes_rounds / 1e6, r->bytes_total / 1e6,
+        r->coordinator_cpu_s, r->regions_cpu_s, r->regions_cpu_s / regions);
+  }
   std::printf("time_ratio=%.3f bytes_ratio=%.3f max_abs_weight_diff=%.3g\n", time_ratio,
               bytes_ratio, max_diff);
   return 0;
