@@ -446,7 +446,7 @@ int main(int argc, char** argv) {
     // (each region's work grows with k, not n) large enough that with 30% dropouts every secret
     // keeps its threshold (half of k) of shares: the dropped neighbours of a region are
     // hypergeometric, mean 0.3 k, and must stay below 0.5 k, which fails for some region of the
-    // round with probability about 1e-5 (k = 60, 100 regions) or 2e-3 (k = 100, 1,000 regions).
+    // round with probability about 1e-6 (k = 60, 100 regions) or 1e-3 (k = 100, 1,000 regions).
     neighbours = regions <= 64 ? 0 : regions <= 300 ? 60 : 100;
   }
   std::vector<int> hidden;
