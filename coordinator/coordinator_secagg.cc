@@ -185,13 +185,20 @@ void Coordinator::CloseSecAggKeys() {
     secagg_u1_.push_back(k.region);
   }
   secagg_roster_ = msg;
-  const auto frame = std::make_shared<const net::Frame>(
-      protocol::MakeFrame(protocol::MessageType::kSecAggRoster, msg));
+  // One shared frame for the complete graph; with SecAgg+ each region gets its neighbours' key
+  // records and the other regions' names only (secagg::RosterFor).
+  const bool complete = msg.neighbours == 0 || msg.neighbours + 1 >= msg.regions.size();
+  const auto shared = complete ? std::make_shared<const net::Frame>(
+                                     protocol::MakeFrame(protocol::MessageType::kSecAggRoster, msg))
+                               : nullptr;
   secagg_waiting_.clear();
   for (const std::string& name : secagg_u1_) {
     RegionState* r = registry_.Find(name);
     if (r != nullptr && r->connected && !secagg_left_.count(name)) {
-      r->session->Send(frame);
+      r->session->Send(
+          shared ? shared
+                 : std::make_shared<const net::Frame>(protocol::MakeFrame(
+                       protocol::MessageType::kSecAggRoster, secagg::RosterFor(msg, name))));
       secagg_waiting_.insert(name);
     }
   }
