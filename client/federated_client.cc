@@ -536,20 +536,39 @@ Result<net::Frame> FederatedClient::HandleRound(const protocol::RoundStartMsg& m
       std::to_string(msg.seed) + "/" +
       Sha256Hex(std::string_view(reinterpret_cast<const char*>(msg.weights.data()),
                                  msg.weights.size() * sizeof(float)));
+  bool fresh = false;
   if (last_answer_ && key == last_round_key_) {
-    log_->info(
-        "round {}: the coordinator asks again for the same round and model (it restarted): "
-        "sending the same answer again, no new training and no new privacy spend",
+    if (!masked_answers_.count(Sha256Hex(last_answer_->payload))) {
+      log_->info(
+          "round {}: the coordinator asks again for the same round and model (it restarted, or "
+          "the secure round failed before this region's masked update left): sending the same "
+          "answer again, no new training and no new privacy spend",
+          msg.round);
+      return *last_answer_;
+    }
+    // The retry leak: the first attempt's sum may have been unmasked (the others' shares suffice)
+    // and a second sum of the same updates without one region would be that region's update.
+    // Training afresh rather than declining keeps the federation live (a Decline retires the
+    // region, and an honest coordinator retries a round that failed at its last step): the new
+    // update is a new release, DP-SGD noise and sampling fresh and charged to the ledger (or
+    // declined over budget), and without DP it is what a coordinator could get by asking the same
+    // model in a later round anyway. The training seed is fresh too: the round's would give the
+    // same update bit for bit.
+    log_->warn(
+        "round {}: the coordinator asks again for a secure round whose masked update already "
+        "left this region: training a fresh update (fresh sampling and noise, a new release) "
+        "instead of masking the same one again",
         msg.round);
-    return *last_answer_;
+    fresh = true;
   }
-  FEDSEG_ASSIGN_OR_RETURN(net::Frame answer, ComputeRoundAnswer(msg));
+  FEDSEG_ASSIGN_OR_RETURN(net::Frame answer, ComputeRoundAnswer(msg, fresh));
   last_round_key_ = key;
   last_answer_ = answer;
   return answer;
 }
 
-Result<net::Frame> FederatedClient::ComputeRoundAnswer(const protocol::RoundStartMsg& msg) {
+Result<net::Frame> FederatedClient::ComputeRoundAnswer(const protocol::RoundStartMsg& msg,
+                                                       bool fresh) {
   const protocol::SetupMsg& s = *setup_;
   if (plan_decline_) {
     // Declined before the model is even evaluated: no data-dependent byte for this plan.
@@ -640,6 +659,11 @@ Result<net::Frame> FederatedClient::ComputeRoundAnswer(const protocol::RoundStar
     // and the same on every platform (DeriveSeed is the coordinator's derivation; std::hash is
     // implementation-defined).
     tc.seed = DeriveSeed(msg.seed, config_.region);
+    if (fresh) {
+      FEDSEG_ASSIGN_OR_RETURN(const uint64_t secret,
+                              privacy::secagg::RandomUint64(privacy::secagg::SecureRandomBytes()));
+      tc.seed = DeriveSeed(tc.seed, secret);
+    }
     tc.threads = config_.threads;
     ProgressLine bar;  // a terminal gets a bar per local epoch; logs get the summary line below
     FEDSEG_ASSIGN_OR_RETURN(ml::TrainReport rep,
@@ -668,9 +692,9 @@ Result<std::vector<net::Frame>> FederatedClient::StartSecAgg(const net::Frame& u
   if (certificate_pem_.empty()) {
     FEDSEG_ASSIGN_OR_RETURN(certificate_pem_, net::ReadCertificatePem(config_.tls.cert_file));
   }
-  FEDSEG_ASSIGN_OR_RETURN(
-      secagg::RegionSession session,
-      secagg::RegionSession::Create(config_.region, up.round, secagg::SecureRandomBytes()));
+  FEDSEG_ASSIGN_OR_RETURN(secagg::RegionSession session,
+                          secagg::RegionSession::Create(setup_->run_id, config_.region, up.round,
+                                                        secagg::SecureRandomBytes()));
   const std::string key_file = config_.tls.key_file;
   FEDSEG_ASSIGN_OR_RETURN(secagg::AdvertiseKeys keys,
                           session.Advertise([&key_file](std::string_view message) {
@@ -678,6 +702,7 @@ Result<std::vector<net::Frame>> FederatedClient::StartSecAgg(const net::Frame& u
                           }));
   SecAggRound round;
   round.round = up.round;
+  round.answer_sha256 = Sha256Hex(update.payload);
   round.session.emplace(std::move(session));
   round.delta = std::move(up.delta);
   round.examples = up.num_examples;
@@ -716,7 +741,10 @@ Result<std::vector<net::Frame>> FederatedClient::OnSecAggMessage(const net::Fram
     }
     std::map<std::string, std::string> certificates;
     for (const auto& k : msg.regions) certificates[k.region] = k.certificate_pem;
-    const std::string ca = config_.tls.ca_file;
+    if (!identity_verifier_) {
+      FEDSEG_ASSIGN_OR_RETURN(identity_verifier_,
+                              net::IdentityVerifier::Create(config_.tls.ca_file));
+    }
     FEDSEG_ASSIGN_OR_RETURN(
         std::vector<secagg::ShareEnvelope> envelopes,
         secagg_->session->ShareKeys(
@@ -727,11 +755,13 @@ Result<std::vector<net::Frame>> FederatedClient::OnSecAggMessage(const net::Fram
               if (it == certificates.end()) {
                 return Status::PermissionDenied("no certificate for region '" + region + "'");
               }
-              return net::VerifyIdentitySignature(ca, it->second, region, message, signature);
+              return identity_verifier_->Verify(it->second, region, message, signature);
             }));
     secagg_->roster = std::move(msg);
-    log_->info("round {}: secure aggregation: roster of {} regions verified, shares sent",
-               secagg_->round, secagg_->roster.regions.size());
+    log_->info(
+        "round {}: secure aggregation: roster of {} regions, its {} neighbours' keys verified, "
+        "shares sent",
+        secagg_->round, secagg_->roster.regions.size(), envelopes.size());
     out.push_back(protocol::MakeFrame(
         protocol::MessageType::kSecAggShares,
         protocol::SecAggSharesMsg{secagg_->round, secagg::EnvelopesToWire(envelopes)}));
@@ -742,6 +772,11 @@ Result<std::vector<net::Frame>> FederatedClient::OnSecAggMessage(const net::Fram
     FEDSEG_RETURN_IF_ERROR(protocol::ParseFrame(frame, type, &msg));
     if (stale(msg.round)) return out;
     const protocol::SecAggRosterMsg& roster = secagg_->roster;
+    // HandleRound never hands a masked answer to a new attempt; this holds it where masking is.
+    if (masked_answers_.count(secagg_->answer_sha256)) {
+      return Status::Internal("round " + std::to_string(msg.round) +
+                              ": refusing to mask again an update that already left masked");
+    }
     size_t clipped = 0;
     FEDSEG_ASSIGN_OR_RETURN(
         std::vector<float> input,
@@ -754,6 +789,8 @@ Result<std::vector<net::Frame>> FederatedClient::OnSecAggMessage(const net::Fram
     FEDSEG_ASSIGN_OR_RETURN(
         secagg::MaskedInput masked,
         secagg_->session->MaskInput(secagg::EnvelopesFromWire(msg.envelopes), std::move(encoded)));
+    // Recorded before it is sent: a send that fails half-way may still have delivered it.
+    masked_answers_.insert(secagg_->answer_sha256);
     log_->info(
         "round {}: secure aggregation: masked update sent ({} of {} values clipped to "
         "+-{}, {} scale bits)",

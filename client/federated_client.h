@@ -12,11 +12,13 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "client/region_config.h"
 #include "client/region_privacy.h"
 #include "common/data/dataset_loader.h"
+#include "common/net/identity_signature.h"
 #include "common/net/tls_client.h"
 #include "common/protocol/messages.h"
 #include "privacy/secagg/region_session.h"
@@ -54,7 +56,9 @@ class FederatedClient {
   protocol::DeclineMsg MakeDecline(uint32_t round, const std::string& reason) const;
   // The round's answer: an Update frame, or a Decline frame when the privacy budget is spent.
   Result<net::Frame> HandleRound(const protocol::RoundStartMsg& msg);
-  Result<net::Frame> ComputeRoundAnswer(const protocol::RoundStartMsg& msg);
+  // `fresh`: train with a training seed nobody can predict instead of the round's (a secure
+  // round asked again after this region's masked update left, see masked_answers_).
+  Result<net::Frame> ComputeRoundAnswer(const protocol::RoundStartMsg& msg, bool fresh);
   Status SaveFinalModel(const std::vector<float>& weights);
   // The next frame: one read ahead by DrainReady, or else from the connection.
   Result<net::Frame> NextFrame(net::TlsClientConnection& conn);
@@ -94,6 +98,12 @@ class FederatedClient {
   // release is the same random output, not a second one) and the run stays bit-identical.
   std::string last_round_key_;
   std::optional<net::Frame> last_answer_;
+  // SHA-256 of every Update frame (answer) whose delta has left this region masked in a secure
+  // round: once its SecAggMaskedInput is out, the other regions' unmasking shares alone let the
+  // coordinator put it in an unmasked sum, so it is never masked again (a second sum without it
+  // would expose it). A secure round asked again after that trains afresh (HandleRound,
+  // docs/secure-aggregation.md, "Retries"). One entry per secure round.
+  std::set<std::string> masked_answers_;
   // Frames read ahead on the current connection, and the error that ended the read-ahead (the
   // coordinator closed the connection after Done, say): returned once pending_ is empty.
   std::deque<net::Frame> pending_;
@@ -106,6 +116,7 @@ class FederatedClient {
   // masks; the roster's parameters once it arrived.
   struct SecAggRound {
     uint32_t round = 0;
+    std::string answer_sha256;  // of the Update frame whose delta this round masks
     std::optional<privacy::secagg::RegionSession> session;
     std::vector<float> delta;
     uint64_t examples = 0;
@@ -113,6 +124,8 @@ class FederatedClient {
   };
   std::optional<SecAggRound> secagg_;
   std::string certificate_pem_;  // this region's certificate, sent with its keys
+  // Checks the roster's key signatures (the CA loaded once, each certificate checked once).
+  std::optional<net::IdentityVerifier> identity_verifier_;
 };
 
 }  // namespace fedseg::client

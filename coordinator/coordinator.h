@@ -32,6 +32,7 @@
 
 #include "common/base/progress.h"
 #include "common/ml/metrics.h"
+#include "common/net/identity_signature.h"
 #include "common/net/tls_server.h"
 #include "common/protocol/messages.h"
 #include "coordinator/checkpoint_key.h"
@@ -83,6 +84,9 @@ class Coordinator {
   void OnSession(std::shared_ptr<net::TlsSession> s);
   void OnFrame(const std::shared_ptr<net::TlsSession>& s, net::Frame f);
   void OnClose(const std::shared_ptr<net::TlsSession>& s, const Status& st);
+  // The round's bookkeeping for a region whose connection ended (`why`: closed, or replaced by a
+  // new one): a secure round's later steps leave it out, a round that waited for it goes on.
+  void LeaveRound(RegionState& r, const std::string& why);
   void OnHello(const std::shared_ptr<net::TlsSession>& s, const net::Frame& f);
   void OnSummaryReply(RegionState& r, const net::Frame& f);
   // Builds the schema once every region has sent a summary or declined (or ends the run when the
@@ -231,6 +235,11 @@ class Coordinator {
   std::optional<privacy::secagg::AggregatorSession> secagg_;
   std::map<std::string, protocol::SecAggKeysMsg> secagg_keys_;  // as received, for the roster
   std::set<std::string> secagg_waiting_;  // members of the current step that have not answered
+  // Selected regions whose connection closed during this secure round: out of it even if they
+  // join again before it ends (their new connection holds none of the round's state).
+  std::set<std::string> secagg_left_;
+  // Checks the regions' key signatures (the CA loaded once, each certificate checked once).
+  std::optional<net::IdentityVerifier> secagg_verifier_;
   std::vector<std::string> secagg_u1_;    // the roster's regions
   protocol::SecAggRosterMsg secagg_roster_;
   std::optional<privacy::secagg::AggregateOutcome> secagg_outcome_;

@@ -83,7 +83,8 @@ void Coordinator::OnHello(const std::shared_ptr<net::TlsSession>& s, const net::
     return Refuse(s, refusal->kind, refusal->reason);
   }
   const std::string& name = s->peer_common_name();
-  if (const RegionState* old = registry_.Find(name); old->connected) {
+  const bool replaced = registry_.Find(name)->connected;
+  if (replaced) {
     log_->warn("region {} reconnected from {}; closing its previous connection", name,
                s->peer_label());
   }
@@ -91,6 +92,11 @@ void Coordinator::OnHello(const std::shared_ptr<net::TlsSession>& s, const net::
     previous->Close("replaced by a new connection");
   }
   RegionState& r = *registry_.Find(name);
+  // The previous connection's close finds no region any more (it was detached here), so the round
+  // lets the region go now, as it would on that close; else the round waited for an answer the
+  // new connection will not give until its deadline. It is not set up yet, so a round this
+  // starts does not select it.
+  if (replaced) LeaveRound(r, "replaced by a new connection");
   log_->info("region {} joined from {} ({})", r.name, s->peer_label(),
              EscapeForLog(hello.software));
 
@@ -105,26 +111,34 @@ void Coordinator::OnHello(const std::shared_ptr<net::TlsSession>& s, const net::
 
 void Coordinator::OnClose(const std::shared_ptr<net::TlsSession>& s, const Status& st) {
   if (RegionState* region = registry_.Detach(s->id())) {
-    RegionState& r = *region;
-    const bool in_round = phase_ == Phase::kRound || phase_ == Phase::kFinalEvaluation;
-    const bool owed = in_round && (selected_.count(r.name) || evaluators_.count(r.name)) &&
-                      !replied_.count(r.name);
-    if (phase_ != Phase::kDone) {
-      log_->warn("region {} disconnected{}: {}", r.name,
-                 owed ? " during round " + std::to_string(round_) : "",
-                 st.ok() ? "closed" : st.message());
-    }
-    if (phase_ == Phase::kRound && secagg_waiting_.erase(r.name) > 0) {
-      // A secure-aggregation step goes on without it (a dropout); it ends now if it was the last.
-      if (secagg_waiting_.empty()) AdvanceSecAgg();
-      return;
-    }
-    if (owed) {
-      // Its update will not come: the round completes as soon as every other region has answered
-      // (a late reconnect cannot answer this round: it was not sent the round again).
-      lost_.insert(r.name);
-      MaybeCompleteRound();
-    }
+    LeaveRound(*region, st.ok() ? "closed" : st.message());
+  }
+}
+
+void Coordinator::LeaveRound(RegionState& r, const std::string& why) {
+  const bool in_round = phase_ == Phase::kRound || phase_ == Phase::kFinalEvaluation;
+  const bool owed =
+      in_round && (selected_.count(r.name) || evaluators_.count(r.name)) && !replied_.count(r.name);
+  if (phase_ != Phase::kDone) {
+    log_->warn("region {} disconnected{}: {}", r.name,
+               owed ? " during round " + std::to_string(round_) : "", why);
+  }
+  if (phase_ == Phase::kRound && secagg_step_ != SecAggStep::kOff && selected_.count(r.name)) {
+    // Had it joined again before a later step, it would be sent that step and waited for
+    // until step_deadline_s, though its new connection (a restarted region, or the secagg
+    // bench's) knows nothing of the round: it has left the round, like a region that stays away.
+    secagg_left_.insert(r.name);
+  }
+  if (phase_ == Phase::kRound && secagg_waiting_.erase(r.name) > 0) {
+    // A secure-aggregation step goes on without it (a dropout); it ends now if it was the last.
+    if (secagg_waiting_.empty()) AdvanceSecAgg();
+    return;
+  }
+  if (owed) {
+    // Its update will not come: the round completes as soon as every other region has answered
+    // (a late reconnect cannot answer this round: it was not sent the round again).
+    lost_.insert(r.name);
+    MaybeCompleteRound();
   }
 }
 

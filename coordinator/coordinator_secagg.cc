@@ -25,6 +25,7 @@ void Coordinator::StartSecAgg() {
   secagg_keys_.clear();
   secagg_waiting_.clear();
   secagg_u1_.clear();
+  secagg_left_.clear();
   secagg_outcome_.reset();
   secagg_.reset();
   const SecureAggregationConfig& c = config_.secure_aggregation;
@@ -35,7 +36,7 @@ void Coordinator::StartSecAgg() {
   p.graph_seed = DeriveSeed(DeriveSeed(config_.seed, round_), "secure-aggregation graph");
   p.min_survivors = static_cast<uint32_t>(c.min_survivors);
   p.vector_length = static_cast<uint64_t>(spec_.num_params()) + 1;
-  auto session = secagg::AggregatorSession::Create(p);
+  auto session = secagg::AggregatorSession::Create(record_.run_id, p);
   if (!session.ok()) {
     // The config was validated: this is a bug, and the run cannot aggregate.
     return Finish(RunStatus::kFailed, "secure aggregation: " + session.status().message());
@@ -89,13 +90,20 @@ void Coordinator::OnSecAggMessage(RegionState& r, const net::Frame& f) {
       }
       auto keys = secagg::KeysFromWire(msg);
       if (!keys.ok()) return ProtocolViolation(r, keys.status().message());
-      const std::string ca = config_.tls.ca_file;
+      if (!secagg_verifier_) {
+        auto verifier = net::IdentityVerifier::Create(config_.tls.ca_file);
+        if (!verifier.ok()) {
+          log_->error("region {}: cannot check its SecAggKeys: {}", r.name,
+                      verifier.status().message());
+          return;
+        }
+        secagg_verifier_.emplace(std::move(*verifier));
+      }
       const std::string pem = msg.certificate_pem;
       st = secagg_->AddKeys(r.name, std::move(*keys),
-                            [&ca, &pem](const std::string& region, std::string_view message,
-                                        const std::string& signature) {
-                              return net::VerifyIdentitySignature(ca, pem, region, message,
-                                                                  signature);
+                            [this, &pem](const std::string& region, std::string_view message,
+                                         const std::string& signature) {
+                              return secagg_verifier_->Verify(pem, region, message, signature);
                             });
       if (!st.ok()) return ProtocolViolation(r, st.message());
       secagg_keys_[r.name] = std::move(msg);
@@ -177,13 +185,20 @@ void Coordinator::CloseSecAggKeys() {
     secagg_u1_.push_back(k.region);
   }
   secagg_roster_ = msg;
-  const auto frame = std::make_shared<const net::Frame>(
-      protocol::MakeFrame(protocol::MessageType::kSecAggRoster, msg));
+  // One shared frame for the complete graph; with SecAgg+ each region gets its neighbours' key
+  // records and the other regions' names only (secagg::RosterFor).
+  const bool complete = msg.neighbours == 0 || msg.neighbours + 1 >= msg.regions.size();
+  const auto shared = complete ? std::make_shared<const net::Frame>(
+                                     protocol::MakeFrame(protocol::MessageType::kSecAggRoster, msg))
+                               : nullptr;
   secagg_waiting_.clear();
   for (const std::string& name : secagg_u1_) {
     RegionState* r = registry_.Find(name);
-    if (r != nullptr && r->connected) {
-      r->session->Send(frame);
+    if (r != nullptr && r->connected && !secagg_left_.count(name)) {
+      r->session->Send(
+          shared ? shared
+                 : std::make_shared<const net::Frame>(protocol::MakeFrame(
+                       protocol::MessageType::kSecAggRoster, secagg::RosterFor(msg, name))));
       secagg_waiting_.insert(name);
     }
   }
@@ -216,7 +231,7 @@ void Coordinator::AdvanceSecAgg() {
       if (!forward.ok()) return FailSecAggRound(forward.status().message());
       for (auto& [to, envelopes] : *forward) {
         RegionState* r = registry_.Find(to);
-        if (r == nullptr || !r->connected) continue;
+        if (r == nullptr || !r->connected || secagg_left_.count(to)) continue;
         protocol::SecAggSharesMsg m{round_, secagg::EnvelopesToWire(envelopes)};
         r->session->Send(protocol::MakeFrame(protocol::MessageType::kSecAggForward, m));
         secagg_waiting_.insert(to);
@@ -238,7 +253,7 @@ void Coordinator::AdvanceSecAgg() {
       // if it survived and its mask-key share if it dropped after sharing.
       for (const std::string& name : request->survivors) {
         RegionState* r = registry_.Find(name);
-        if (r == nullptr || !r->connected) continue;
+        if (r == nullptr || !r->connected || secagg_left_.count(name)) continue;
         r->session->Send(frame);
         secagg_waiting_.insert(name);
       }

@@ -93,26 +93,65 @@ Result<std::string> CertificatePemSpkiSha256(std::string_view cert_pem) {
 Status VerifyIdentitySignature(const std::string& ca_file, std::string_view cert_pem,
                                const std::string& identity, std::string_view message,
                                std::string_view signature) {
-  const std::string where = "the certificate of '" + identity + "'";
-  FEDSEG_ASSIGN_OR_RETURN(SigX509Ptr cert, ParseCertificatePem(cert_pem, where));
-  std::unique_ptr<X509_STORE, SigStoreFree> store(X509_STORE_new());
+  FEDSEG_ASSIGN_OR_RETURN(IdentityVerifier verifier, IdentityVerifier::Create(ca_file));
+  return verifier.Verify(cert_pem, identity, message, signature);
+}
+
+Result<IdentityVerifier> IdentityVerifier::Create(const std::string& ca_file) {
+  std::shared_ptr<X509_STORE> store(X509_STORE_new(), SigStoreFree());
   if (!store || X509_STORE_load_file(store.get(), ca_file.c_str()) != 1) {
     return Status::NotFound("cannot load the federation CA " + ca_file + ": " + TakeOpenSslError());
   }
-  std::unique_ptr<X509_STORE_CTX, SigStoreCtxFree> ctx(X509_STORE_CTX_new());
-  if (!ctx || X509_STORE_CTX_init(ctx.get(), store.get(), cert.get(), nullptr) != 1) {
-    return Status::Internal("X509_STORE_CTX_init failed");
+  return IdentityVerifier(std::move(store));
+}
+
+Result<const IdentityVerifier::Checked*> IdentityVerifier::Check(std::string_view cert_pem,
+                                                                 const std::string& identity) {
+  const std::string where = "the certificate of '" + identity + "'";
+  const auto now = std::chrono::steady_clock::now();
+  auto it = checked_.find(cert_pem);
+  if (it == checked_.end() || now >= it->second.until) {
+    FEDSEG_ASSIGN_OR_RETURN(SigX509Ptr cert, ParseCertificatePem(cert_pem, where));
+    std::unique_ptr<X509_STORE_CTX, SigStoreCtxFree> ctx(X509_STORE_CTX_new());
+    if (!ctx || X509_STORE_CTX_init(ctx.get(), store_.get(), cert.get(), nullptr) != 1) {
+      return Status::Internal("X509_STORE_CTX_init failed");
+    }
+    if (X509_verify_cert(ctx.get()) != 1) {
+      if (it != checked_.end()) checked_.erase(it);
+      return Status::PermissionDenied(
+          where + " does not verify against the federation CA: " +
+          X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx.get())));
+    }
+    Checked c;
+    FEDSEG_ASSIGN_OR_RETURN(c.cn, CommonName(cert.get(), where));
+    EVP_PKEY* key = X509_get0_pubkey(cert.get());
+    if (key == nullptr || EVP_PKEY_up_ref(key) != 1) {
+      return Status::Internal("no public key in " + where + ": " + TakeOpenSslError());
+    }
+    c.key = std::shared_ptr<EVP_PKEY>(key, SigPkeyFree());
+    // Remembered for ten minutes at most, and never past the certificate's notAfter.
+    int days = 0, secs = 0;
+    std::chrono::seconds left(600);
+    if (ASN1_TIME_diff(&days, &secs, nullptr, X509_get0_notAfter(cert.get())) == 1) {
+      left = std::min(left, std::chrono::seconds(int64_t{days} * 86400 + secs));
+    } else {
+      left = std::chrono::seconds(0);
+    }
+    constexpr size_t kMaxRemembered = 100000;  // only CA-issued certificates get here
+    if (checked_.size() >= kMaxRemembered) checked_.clear();
+    c.until = now + left;
+    it = checked_.insert_or_assign(std::string(cert_pem), std::move(c)).first;
   }
-  if (X509_verify_cert(ctx.get()) != 1) {
-    return Status::PermissionDenied(
-        where + " does not verify against the federation CA: " +
-        X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx.get())));
+  if (it->second.cn != identity) {
+    return Status::PermissionDenied(where + " is issued to '" + it->second.cn + "'");
   }
-  FEDSEG_ASSIGN_OR_RETURN(std::string cn, CommonName(cert.get(), where));
-  if (cn != identity) {
-    return Status::PermissionDenied(where + " is issued to '" + cn + "'");
-  }
-  EVP_PKEY* key = X509_get0_pubkey(cert.get());
+  return &it->second;
+}
+
+Status IdentityVerifier::Verify(std::string_view cert_pem, const std::string& identity,
+                                std::string_view message, std::string_view signature) {
+  FEDSEG_ASSIGN_OR_RETURN(const Checked* checked, Check(cert_pem, identity));
+  EVP_PKEY* key = checked->key.get();
   std::unique_ptr<EVP_MD_CTX, SigMdCtxFree> md(EVP_MD_CTX_new());
   if (key == nullptr || !md ||
       EVP_DigestVerifyInit(md.get(), nullptr, EVP_sha256(), nullptr, key) != 1) {

@@ -5,6 +5,11 @@
 #ifndef FEDSEG_COMMON_NET_IDENTITY_SIGNATURE_H_
 #define FEDSEG_COMMON_NET_IDENTITY_SIGNATURE_H_
 
+#include <openssl/types.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -23,9 +28,37 @@ Result<std::string> CertificatePemSpkiSha256(std::string_view cert_pem);
 
 // OK when `cert_pem` is a certificate issued by the CA in `ca_file`, valid now, whose subject CN is
 // `identity`, and `signature` is its key's signature of `message`. Errors name the identity.
+// Loads the CA on every call: a party that verifies many signatures keeps an IdentityVerifier.
 Status VerifyIdentitySignature(const std::string& ca_file, std::string_view cert_pem,
                                const std::string& identity, std::string_view message,
                                std::string_view signature);
+
+// VerifyIdentitySignature for many signatures: the CA is loaded once, and a certificate that
+// verified against it is remembered (its public key and CN) for up to ten minutes and never past
+// its notAfter, so a region checking a roster of 1,000 key sets every round parses and
+// chain-checks each certificate about once. Loading the CA and parsing a certificate, not the
+// signature check, were most of the cost (fedseg_secagg_bench, docs/quality.md). Only
+// certificates that verified are remembered. Not thread-safe: one per thread or session.
+class IdentityVerifier {
+ public:
+  static Result<IdentityVerifier> Create(const std::string& ca_file);
+
+  // As VerifyIdentitySignature, with this verifier's CA.
+  Status Verify(std::string_view cert_pem, const std::string& identity, std::string_view message,
+                std::string_view signature);
+
+ private:
+  struct Checked {
+    std::shared_ptr<EVP_PKEY> key;
+    std::string cn;
+    std::chrono::steady_clock::time_point until;  // checked against the CA again after this
+  };
+  explicit IdentityVerifier(std::shared_ptr<X509_STORE> store) : store_(std::move(store)) {}
+  Result<const Checked*> Check(std::string_view cert_pem, const std::string& identity);
+
+  std::shared_ptr<X509_STORE> store_;
+  std::map<std::string, Checked, std::less<>> checked_;  // by certificate PEM
+};
 
 }  // namespace fedseg::net
 

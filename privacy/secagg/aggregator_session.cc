@@ -18,9 +18,13 @@ const char* StepName(int step) {
 
 }  // namespace
 
-Result<AggregatorSession> AggregatorSession::Create(SecAggParams params) {
+Result<AggregatorSession> AggregatorSession::Create(std::string run_id, SecAggParams params) {
   FEDSEG_RETURN_IF_ERROR(CheckSecAggParams(params));
-  return AggregatorSession(params);
+  if (run_id.empty()) {
+    return Status::InvalidArgument("secure aggregation, round " + std::to_string(params.round) +
+                                   ": empty run id");
+  }
+  return AggregatorSession(std::move(run_id), params);
 }
 
 std::string AggregatorSession::Where() const {
@@ -45,10 +49,10 @@ Status AggregatorSession::AddKeys(const std::string& peer, AdvertiseKeys keys,
     return Status::PermissionDenied(Where() + peer + " sent keys in the name of " + keys.region);
   }
   if (keys_.count(peer)) return Status::InvalidArgument(Where() + peer + " sent its keys twice");
-  if (Status s = verify(peer, AdvertisedKeysMessage(params_.round, keys), keys.signature);
+  if (Status s = verify(peer, AdvertisedKeysMessage(run_id_, params_.round, keys), keys.signature);
       !s.ok()) {
     return Status::PermissionDenied(Where() + "the keys of " + peer +
-                                    " are not signed by it: " + s.message());
+                                    " are not signed by it for this run and round: " + s.message());
   }
   keys_[peer] = std::move(keys);
   return Status::OK();
@@ -260,10 +264,11 @@ Result<AggregateOutcome> AggregatorSession::Finish() {
       return Status::Corruption(Where() + "the reconstructed mask key of " + dropped +
                                 " does not match the key it advertised");
     }
+    FEDSEG_ASSIGN_OR_RETURN(X25519Agreement agreement, X25519Agreement::Create(private_key));
     for (const std::string& partner : partners) {
       FEDSEG_ASSIGN_OR_RETURN(SymmetricKey seed,
-                              DeriveSharedKey(private_key, keys_[partner].mask_public_key,
-                                              MaskLabel(params_.round, dropped, partner)));
+                              agreement.Derive(keys_[partner].mask_public_key,
+                                               MaskLabel(params_.round, dropped, partner)));
       // The partner added the pair's mask if its name sorts first: undo what it did.
       FEDSEG_RETURN_IF_ERROR(
           ApplyMask(seed, partner < dropped ? MaskSign::kSubtract : MaskSign::kAdd, outcome.sum));

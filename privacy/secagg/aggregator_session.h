@@ -29,7 +29,8 @@ struct AggregateOutcome {
 
 class AggregatorSession {
  public:
-  static Result<AggregatorSession> Create(SecAggParams params);
+  // `run_id`: the run the keys must be signed for (the coordinator's own).
+  static Result<AggregatorSession> Create(std::string run_id, SecAggParams params);
 
   const SecAggParams& params() const { return params_; }
 
@@ -55,11 +56,13 @@ class AggregatorSession {
  private:
   enum class Step { kKeys, kShares, kInputs, kUnmask, kDone };
 
-  explicit AggregatorSession(SecAggParams params) : params_(params) {}
+  AggregatorSession(std::string run_id, SecAggParams params)
+      : run_id_(std::move(run_id)), params_(params) {}
   Status Expect(Step step, const std::string& peer, const char* what) const;
   std::string Where() const;
   std::vector<std::string> NeighboursOf(const std::string& region) const;
 
+  std::string run_id_;
   SecAggParams params_;
   Step step_ = Step::kKeys;
   std::map<std::string, AdvertiseKeys> keys_;                  // U1 once closed

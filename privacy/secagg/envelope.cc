@@ -12,6 +12,12 @@
 namespace fedseg::privacy::secagg {
 namespace {
 
+// Fetched once, not at every init (each fetch takes OpenSSL's global method-store lock).
+const EVP_CIPHER* AesGcm() {
+  static EVP_CIPHER* const kAesGcm = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+  return kAesGcm;
+}
+
 constexpr size_t kNonceSize = 12;
 constexpr size_t kTagSize = 16;
 // Envelopes carry shares (a few hundred bytes); the bound keeps int conversions exact.
@@ -31,8 +37,7 @@ Result<std::vector<uint8_t>> SealEnvelope(const SymmetricKey& key, std::string_v
   FEDSEG_RETURN_IF_ERROR(random(std::span<uint8_t>(out.data(), kNonceSize)));
   EvpCipherCtxPtr ctx(EVP_CIPHER_CTX_new());
   int length = 0;
-  if (!ctx ||
-      EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(), out.data()) != 1 ||
+  if (!ctx || EVP_EncryptInit_ex(ctx.get(), AesGcm(), nullptr, key.data(), out.data()) != 1 ||
       EVP_EncryptUpdate(ctx.get(), nullptr, &length,
                         reinterpret_cast<const uint8_t*>(associated_data.data()),
                         static_cast<int>(associated_data.size())) != 1 ||
@@ -59,8 +64,7 @@ Result<std::vector<uint8_t>> OpenEnvelope(const SymmetricKey& key, std::string_v
   std::vector<uint8_t> tag(envelope.end() - kTagSize, envelope.end());
   EvpCipherCtxPtr ctx(EVP_CIPHER_CTX_new());
   int length = 0;
-  if (!ctx ||
-      EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(), envelope.data()) != 1 ||
+  if (!ctx || EVP_DecryptInit_ex(ctx.get(), AesGcm(), nullptr, key.data(), envelope.data()) != 1 ||
       EVP_DecryptUpdate(ctx.get(), nullptr, &length,
                         reinterpret_cast<const uint8_t*>(associated_data.data()),
                         static_cast<int>(associated_data.size())) != 1 ||

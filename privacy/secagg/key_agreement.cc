@@ -47,11 +47,21 @@ Result<X25519Key> X25519PublicKey(const X25519Key& private_key) {
 
 Result<SymmetricKey> DeriveSharedKey(const X25519Key& private_key, const X25519Key& peer_public_key,
                                      std::string_view label) {
-  FEDSEG_ASSIGN_OR_RETURN(EvpPkeyPtr mine, PrivateKey(private_key));
+  FEDSEG_ASSIGN_OR_RETURN(X25519Agreement agreement, X25519Agreement::Create(private_key));
+  return agreement.Derive(peer_public_key, label);
+}
+
+Result<X25519Agreement> X25519Agreement::Create(const X25519Key& private_key) {
+  FEDSEG_ASSIGN_OR_RETURN(EvpPkeyPtr pkey, PrivateKey(private_key));
+  return X25519Agreement(std::shared_ptr<EVP_PKEY>(pkey.release(), EVP_PKEY_free));
+}
+
+Result<SymmetricKey> X25519Agreement::Derive(const X25519Key& peer_public_key,
+                                             std::string_view label) const {
   EvpPkeyPtr peer(EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nullptr, peer_public_key.data(),
-                                        peer_public_key.size()));
+                                              peer_public_key.size()));
   if (!peer) return Fail("cannot load a peer's X25519 public key");
-  EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new(mine.get(), nullptr));
+  EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new(key_.get(), nullptr));
   X25519Key shared{};
   size_t length = shared.size();
   if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1 ||
@@ -64,8 +74,9 @@ Result<SymmetricKey> DeriveSharedKey(const X25519Key& private_key, const X25519K
         TakeOpenSslError());
   }
 
-  EvpKdfPtr kdf(EVP_KDF_fetch(nullptr, "HKDF", nullptr));
-  EvpKdfCtxPtr kctx(kdf ? EVP_KDF_CTX_new(kdf.get()) : nullptr);
+  // Fetched once: each fetch takes OpenSSL's global method-store lock, and a round does thousands.
+  static EVP_KDF* const kHkdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
+  EvpKdfCtxPtr kctx(kHkdf ? EVP_KDF_CTX_new(kHkdf) : nullptr);
   if (!kctx) return Fail("HKDF is not available");
   char digest[] = "SHA256";
   OSSL_PARAM params[] = {

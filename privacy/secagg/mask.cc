@@ -18,10 +18,12 @@ constexpr size_t kChunkWords = 4096;  // 16 KiB of keystream at a time
 }  // namespace
 
 Status ApplyMask(const SymmetricKey& seed, MaskSign sign, std::span<uint32_t> values) {
+  // Fetched once, not at every init (each fetch takes OpenSSL's global method-store lock).
+  static EVP_CIPHER* const kAesCtr = EVP_CIPHER_fetch(nullptr, "AES-256-CTR", nullptr);
   EvpCipherCtxPtr ctx(EVP_CIPHER_CTX_new());
   const std::array<uint8_t, 16> iv{};
-  if (!ctx ||
-      EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_ctr(), nullptr, seed.data(), iv.data()) != 1) {
+  if (!ctx || kAesCtr == nullptr ||
+      EVP_EncryptInit_ex(ctx.get(), kAesCtr, nullptr, seed.data(), iv.data()) != 1) {
     return Status::Internal("secure aggregation: AES-256-CTR is not available: " +
                             TakeOpenSslError());
   }

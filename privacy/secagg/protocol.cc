@@ -47,8 +47,11 @@ Status CheckSecAggParams(const SecAggParams& params) {
   return Status::OK();
 }
 
-std::string AdvertisedKeysMessage(uint64_t round, const AdvertiseKeys& keys) {
-  std::string out = "fedseg-secagg-v1 advertise-keys\n";
+std::string AdvertisedKeysMessage(std::string_view run_id, uint64_t round,
+                                  const AdvertiseKeys& keys) {
+  // v2: v1 signed no run id. A new tag, so no v1 signature verifies as a v2 one.
+  std::string out = "fedseg-secagg-v2 advertise-keys\n";
+  AppendField(out, run_id);
   AppendField(out, std::to_string(round));
   AppendField(out, keys.region);
   AppendField(out, Hex(keys.envelope_public_key));

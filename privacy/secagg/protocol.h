@@ -5,7 +5,8 @@
 // after each step:
 //
 //   0. AdvertiseKeys   region -> coordinator: two fresh X25519 public keys (one keys the envelopes
-//                      of its shares, one the pairwise masks), signed with its identity key.
+//                      of its shares, one the pairwise masks), signed with its identity key for
+//                      this run and round.
 //      KeyRoster       coordinator -> regions: every advertised key set (U1), with the parameters.
 //   1. ShareKeys       region -> coordinator: for each neighbour, an AES-GCM envelope (readable
 //                      only by that neighbour) holding its Shamir shares of the region's mask
@@ -62,8 +63,13 @@ struct AdvertiseKeys {
   std::string signature;  // by the region's identity key over AdvertisedKeysMessage()
 };
 
-// The exact bytes a region signs: a domain-separation tag, the round, the region and both keys.
-std::string AdvertisedKeysMessage(uint64_t round, const AdvertiseKeys& keys);
+// The exact bytes a region signs: a domain-separation tag, the run id, the round, the region and
+// both keys, each length-prefixed. The run id (the coordinator's, from Welcome and Setup) keeps
+// keys signed in one run from being replayed into a round of the same number in another. There is
+// no attempt number: a retried round's keys are fresh, and the envelopes of an earlier attempt
+// are sealed to the recipients' earlier keys, so they do not open in a later one.
+std::string AdvertisedKeysMessage(std::string_view run_id, uint64_t round,
+                                  const AdvertiseKeys& keys);
 
 struct KeyRoster {
   SecAggParams params;

@@ -6,6 +6,7 @@
 #define FEDSEG_PRIVACY_SECAGG_REGION_SESSION_H_
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -18,17 +19,19 @@ namespace fedseg::privacy::secagg {
 
 class RegionSession {
  public:
-  // Fresh key pairs and self-mask seed for `round`.
-  static Result<RegionSession> Create(std::string region, uint64_t round, RandomBytes random);
+  // Fresh key pairs and self-mask seed for `round` of run `run_id` (the run id the region got in
+  // Setup: it signs its own keys for it and accepts only other regions' keys signed for it).
+  static Result<RegionSession> Create(std::string run_id, std::string region, uint64_t round,
+                                      RandomBytes random);
 
   const std::string& region() const { return region_; }
 
   // Step 0: the two public keys, signed.
   Result<AdvertiseKeys> Advertise(const SignFn& sign);
 
-  // Step 1: checks the roster (this round, this region's own keys in it, every other key set
-  // signed by its region, names unique and sorted, enough regions) and seals Shamir shares of the
-  // mask private key and self-mask seed for each neighbour.
+  // Step 1: checks the roster (this round, this region's own keys in it, its neighbours' key sets
+  // signed by their regions for this run and round, names unique and sorted, enough regions) and
+  // seals Shamir shares of the mask private key and self-mask seed for each neighbour.
   Result<std::vector<ShareEnvelope>> ShareKeys(const KeyRoster& roster, const VerifyFn& verify);
 
   // Step 2: opens the envelopes addressed to this region (its neighbours in U2) and returns
@@ -48,17 +51,24 @@ class RegionSession {
     ShamirShare self_mask;
   };
 
-  RegionSession(std::string region, uint64_t round, RandomBytes random)
-      : region_(std::move(region)), round_(round), random_(std::move(random)) {}
+  RegionSession(std::string run_id, std::string region, uint64_t round, RandomBytes random)
+      : run_id_(std::move(run_id)),
+        region_(std::move(region)),
+        round_(round),
+        random_(std::move(random)) {}
   Status Expect(Step step, const char* what) const;
   Status Fail(Status status);
 
+  std::string run_id_;
   std::string region_;
   uint64_t round_;
   RandomBytes random_;
   Step step_ = Step::kAdvertise;
   X25519KeyPair envelope_keys_;
   X25519KeyPair mask_keys_;
+  // The two private keys loaded once for the round's agreements with every neighbour.
+  std::optional<X25519Agreement> envelope_agreement_;
+  std::optional<X25519Agreement> mask_agreement_;
   SymmetricKey self_mask_seed_{};
   KeyRoster roster_;
   std::map<std::string, size_t> by_name_;  // index in roster_.regions

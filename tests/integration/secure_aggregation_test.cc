@@ -3,11 +3,13 @@
 // FedAvg does; a region killed after its keys, after its shares or after its masked input does not
 // stop the round; too few survivors fail the round cleanly and the next attempt completes; and a
 // hostile region (this test, speaking the protocol with r4's certificate) is refused for an
-// unsigned key, a replayed round and a masked vector of the wrong length.
+// unsigned key, keys signed for another run, a replayed round and a masked vector of the wrong
+// length; and a region whose masked update left in a failed attempt trains afresh when asked again.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "common/ml/model_file.h"
@@ -190,6 +192,69 @@ TEST_F(SecureAggregationTest, TooFewSurvivorsFailTheRoundCleanlyAndTheNextAttemp
   for (auto& r : regions) EXPECT_EQ(r->Wait(30s).value_or(-1), 0);
 }
 
+// The retry leak: a coordinator that completes the unmasking of one attempt (learning its sum),
+// calls the round failed and asks it again without one region could subtract the two sums, were
+// the others to mask the same updates again. Here r3 and r4 die after their masked inputs in round
+// 2, so r1's and r2's unmasking shares (sent) are too few and the round fails after they revealed;
+// asked again, each trains a fresh update, a new DP-SGD release in its ledger, instead of masking
+// the one that left (before the fix: one round-2 entry, "sending the same answer again").
+TEST_F(SecureAggregationTest, RetryAfterTheMaskedUpdateLeftTrainsAFreshOne) {
+  testing::CoordinatorOptions o;
+  o.rounds = 3;
+  o.min_regions = 3;
+  o.regions = {"r1", "r2", "r3", "r4"};
+  o.dp = true;
+  o.noise_multiplier = 1.0;  // fixed: no calibration, so the extra release fits the budget
+  o.extra = {
+      {"defences", {{"enabled", false}}},
+      {"secure_aggregation",
+       {{"enabled", true}, {"min_survivors", 3}, {"step_deadline_s", testing::ScaledSeconds(20)}}}};
+  auto coord = StartCoordinator(WriteCoordinatorConfig(o));
+  auto dp_region = [&](int i, const std::string& failpoint = "") {
+    RegionOptions ro;
+    ro.epsilon_budget = 100;
+    if (!failpoint.empty()) ro.env = {"FEDSEG_TEST_FAILPOINT=" + failpoint};
+    return StartRegion(i, ro);
+  };
+  std::vector<std::unique_ptr<Process>> regions;
+  for (int i = 1; i <= 2; ++i) regions.push_back(dp_region(i));
+  for (int i = 3; i <= 4; ++i)
+    regions.push_back(dp_region(i, "region/secagg-after-masked-input:2"));
+  ASSERT_TRUE(WaitFor([&] { return LogHas("round 2 failed: secure aggregation"); }, 120s))
+      << CoordinatorLog();
+  // Only r1 and r2 revealed: one share of each survivor's self-mask seed, two needed.
+  EXPECT_TRUE(LogHas("shares of")) << CoordinatorLog();
+  regions[2]->Wait(10s);
+  regions[3]->Wait(10s);
+  regions[2] = dp_region(3);
+  regions[3] = dp_region(4);
+  nlohmann::json rep = RunToEnd(coord);
+  ASSERT_TRUE(rep.is_object());
+  EXPECT_EQ(rep["status"], "completed");
+  EXPECT_EQ(rep["completed_round"], 3);
+  for (auto& r : regions) EXPECT_EQ(r->Wait(30s).value_or(-1), 0);
+  for (int i : {1, 2}) {
+    const std::string name = "r" + std::to_string(i);
+    const std::string log = testing::ReadAll(run_ + "/" + name + ".log");
+    EXPECT_NE(log.find("round 2: the coordinator asks again for a secure round whose masked "
+                       "update already left this region: training a fresh update"),
+              std::string::npos)
+        << log;
+    // Two DP-SGD releases of round 2 in the region's ledger, of different updates.
+    std::vector<std::string> round_two;
+    std::ifstream ledger(LedgerPath(i));
+    for (std::string line; std::getline(ledger, line);) {
+      const nlohmann::json e = nlohmann::json::parse(line, nullptr, false);
+      if (e.is_object() && e.value("round", -1) == 2 &&
+          e.value("mechanism", "") == "sampled_gaussian") {
+        round_two.push_back(e.value("model_sha256", ""));
+      }
+    }
+    ASSERT_EQ(round_two.size(), 2u) << name << "\n" << testing::ReadAll(LedgerPath(i));
+    EXPECT_NE(round_two[0], round_two[1]) << name;
+  }
+}
+
 // The test speaks for r4 with r4's own certificate, over mutual TLS.
 class HostileRegion {
  public:
@@ -208,11 +273,16 @@ class HostileRegion {
   Status SendRaw(protocol::MessageType type, std::string payload) {
     return conn_->Send(static_cast<uint16_t>(type), payload, Scaled(5000ms));
   }
-  // The next frame of `type`, skipping others (Welcome, Setup, ...); an Error frame is returned
-  // as it is.
+  // The next frame of `type`, skipping others (Welcome, Setup, ...; the run id is kept from
+  // Welcome); an Error frame is returned as it is.
   Result<net::Frame> Next(protocol::MessageType type) {
     for (;;) {
       FEDSEG_ASSIGN_OR_RETURN(net::Frame f, conn_->Receive(Scaled(120000ms)));
+      if (f.type == static_cast<uint16_t>(protocol::MessageType::kWelcome)) {
+        protocol::WelcomeMsg w;
+        FEDSEG_RETURN_IF_ERROR(protocol::ParseFrame(f, protocol::MessageType::kWelcome, &w));
+        run_id_ = w.run_id;
+      }
       if (f.type == static_cast<uint16_t>(type) ||
           f.type == static_cast<uint16_t>(protocol::MessageType::kError)) {
         return f;
@@ -233,6 +303,7 @@ class HostileRegion {
     if (!protocol::ParseFrame(f, protocol::MessageType::kError, &e).ok()) return "(not an Error)";
     return e.message;
   }
+  const std::string& run_id() const { return run_id_; }
   protocol::UpdateMsg Metadata(uint32_t round) {
     protocol::UpdateMsg up;
     up.round = round;
@@ -244,11 +315,12 @@ class HostileRegion {
   std::string pki_;
   uint16_t port_;
   std::unique_ptr<net::TlsClientConnection> conn_;
+  std::string run_id_;
 };
 
 TEST_F(SecureAggregationTest, UnsignedKeysReplayedRoundsAndWrongLengthInputsAreRefused) {
   // r1..r3 start the run; r4 (this test) joins once the schema exists.
-  auto coord = StartCoordinator(Config(true, /*rounds=*/4, /*min_regions=*/3,
+  auto coord = StartCoordinator(Config(true, /*rounds=*/5, /*min_regions=*/3,
                                        /*join_timeout=*/2));
   std::vector<std::unique_ptr<Process>> regions;
   for (int i = 1; i <= 3; ++i) regions.push_back(Region(i));
@@ -264,7 +336,8 @@ TEST_F(SecureAggregationTest, UnsignedKeysReplayedRoundsAndWrongLengthInputsAreR
     auto start = r4.NextTrainingRound();
     ASSERT_TRUE(start.ok()) << start.status().ToString();
     round = start->round;
-    auto session = secagg::RegionSession::Create("r4", round, secagg::SecureRandomBytes());
+    auto session =
+        secagg::RegionSession::Create(r4.run_id(), "r4", round, secagg::SecureRandomBytes());
     ASSERT_TRUE(session.ok());
     auto keys = session->Advertise(
         [](std::string_view) -> Result<std::string> { return std::string("not a signature"); });
@@ -277,6 +350,31 @@ TEST_F(SecureAggregationTest, UnsignedKeysReplayedRoundsAndWrongLengthInputsAreR
     EXPECT_NE(r4.ErrorText(*reply).find("are not signed by it"), std::string::npos)
         << r4.ErrorText(*reply);
   }
+  // 1b. Keys validly signed by r4 for this round of another run (a coordinator replaying one
+  // run's signed keys into another's round of the same number): refused the same way.
+  const std::string key_file = pki + "/r4.key";
+  auto sign = [&key_file](std::string_view m) { return net::SignWithKeyFile(key_file, m); };
+  {
+    HostileRegion r4(pki, port_);
+    ASSERT_TRUE(r4.Join().ok());
+    auto start = r4.NextTrainingRound();
+    ASSERT_TRUE(start.ok()) << start.status().ToString();
+    ASSERT_FALSE(r4.run_id().empty());
+    round = start->round;
+    auto session = secagg::RegionSession::Create(r4.run_id() + "-other", "r4", round,
+                                                 secagg::SecureRandomBytes());
+    ASSERT_TRUE(session.ok());
+    auto keys = session->Advertise(sign);
+    ASSERT_TRUE(keys.ok());
+    ASSERT_TRUE(
+        r4.Send(protocol::MessageType::kSecAggKeys, secagg::KeysToWire(round, *keys, cert_pem))
+            .ok());
+    auto reply = r4.Next(protocol::MessageType::kError);
+    ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+    EXPECT_NE(r4.ErrorText(*reply).find("are not signed by it for this run and round"),
+              std::string::npos)
+        << r4.ErrorText(*reply);
+  }
   // 2. A replayed round: keys signed for the round before are refused (logged; the connection
   // stays). 3. Then a genuine session whose masked vector is one value short: refused, and the
   // round completes without r4 (its mask key is recovered from the others' shares).
@@ -286,10 +384,8 @@ TEST_F(SecureAggregationTest, UnsignedKeysReplayedRoundsAndWrongLengthInputsAreR
   ASSERT_TRUE(start.ok()) << start.status().ToString();
   const uint32_t now = start->round;
   ASSERT_GT(now, round);
-  const std::string key_file = pki + "/r4.key";
-  auto sign = [&key_file](std::string_view m) { return net::SignWithKeyFile(key_file, m); };
   {
-    auto old = secagg::RegionSession::Create("r4", round, secagg::SecureRandomBytes());
+    auto old = secagg::RegionSession::Create(r4.run_id(), "r4", round, secagg::SecureRandomBytes());
     ASSERT_TRUE(old.ok());
     auto keys = old->Advertise(sign);
     ASSERT_TRUE(keys.ok());
@@ -304,7 +400,7 @@ TEST_F(SecureAggregationTest, UnsignedKeysReplayedRoundsAndWrongLengthInputsAreR
       },
       20s))
       << CoordinatorLog();
-  auto session = secagg::RegionSession::Create("r4", now, secagg::SecureRandomBytes());
+  auto session = secagg::RegionSession::Create(r4.run_id(), "r4", now, secagg::SecureRandomBytes());
   ASSERT_TRUE(session.ok());
   auto keys = session->Advertise(sign);
   ASSERT_TRUE(keys.ok());
@@ -352,6 +448,57 @@ TEST_F(SecureAggregationTest, UnsignedKeysReplayedRoundsAndWrongLengthInputsAreR
   EXPECT_TRUE(LogHas("round " + std::to_string(now) +
                      ": secure aggregation: the sum of 3 regions unmasked; dropped: r4"))
       << CoordinatorLog();
+  for (auto& r : regions) EXPECT_EQ(r->Wait(30s).value_or(-1), 0);
+}
+
+// A region whose new connection replaces its old one mid-round (it reconnected before the
+// coordinator saw the old one close) has left the round: the roster is not sent to the new
+// connection, which knows nothing of the round, and the round goes on without waiting for it until
+// step_deadline_s (it did wait before).
+TEST_F(SecureAggregationTest, ARegionThatRejoinsMidRoundIsNotWaitedFor) {
+  auto coord = StartCoordinator(Config(true, /*rounds=*/3, /*min_regions=*/3, /*join_timeout=*/2,
+                                       /*step_deadline=*/120));
+  std::vector<std::unique_ptr<Process>> regions;
+  for (int i = 1; i <= 3; ++i) regions.push_back(Region(i));
+  ASSERT_TRUE(WaitFor([&] { return LogHas("global schema from"); }, 60s)) << CoordinatorLog();
+  const std::string pki = Pki();
+  const std::string cert_pem = *net::ReadCertificatePem(pki + "/r4.crt");
+  const std::string key_file = pki + "/r4.key";
+  HostileRegion r4(pki, port_);
+  ASSERT_TRUE(r4.Join().ok());
+  auto start = r4.NextTrainingRound();
+  ASSERT_TRUE(start.ok()) << start.status().ToString();
+  const uint32_t round = start->round;
+  auto session =
+      secagg::RegionSession::Create(r4.run_id(), "r4", round, secagg::SecureRandomBytes());
+  ASSERT_TRUE(session.ok());
+  auto keys = session->Advertise(
+      [&key_file](std::string_view m) { return net::SignWithKeyFile(key_file, m); });
+  ASSERT_TRUE(keys.ok());
+  ASSERT_TRUE(
+      r4.Send(protocol::MessageType::kSecAggKeys, secagg::KeysToWire(round, *keys, cert_pem)).ok());
+  ASSERT_TRUE(r4.Send(protocol::MessageType::kUpdate, r4.Metadata(round)).ok());
+  const auto rejoined = std::chrono::steady_clock::now();
+  {
+    HostileRegion again(pki, port_);  // r1..r3 are still training: the key step is open
+    ASSERT_TRUE(again.Join().ok());
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          return LogHas("round " + std::to_string(round) +
+                        ": secure aggregation: the sum of 3 regions unmasked; dropped: r4");
+        },
+        90s))
+        << CoordinatorLog();
+    // Well inside the 120-s step deadline (scaled) the old code waited out for the new connection.
+    EXPECT_LT(std::chrono::steady_clock::now() - rejoined, testing::Scaled(60000ms));
+    EXPECT_TRUE(LogHas("region r4 disconnected during round " + std::to_string(round) +
+                       ": replaced by a new connection") ||
+                LogHas("region r4 disconnected: replaced by a new connection"))
+        << CoordinatorLog();
+  }  // the new connection closes too: the next rounds do not wait for it either
+  nlohmann::json rep = RunToEnd(coord);
+  ASSERT_TRUE(rep.is_object());
+  EXPECT_EQ(rep["status"], "completed");
   for (auto& r : regions) EXPECT_EQ(r->Wait(30s).value_or(-1), 0);
 }
 

@@ -57,10 +57,41 @@ Result<KeyRoster> RosterFromWire(const protocol::SecAggRosterMsg& msg) {
                                      " holds keys of region '" + k.region + "' for round " +
                                      std::to_string(k.round));
     }
+    if (k.envelope_public_key.empty() && k.mask_public_key.empty() && k.signature.empty() &&
+        k.certificate_pem.empty()) {
+      roster.regions.push_back(AdvertiseKeys{k.region, {}, {}, ""});  // a name only (RosterFor)
+      continue;
+    }
     FEDSEG_ASSIGN_OR_RETURN(AdvertiseKeys keys, KeysFromWire(k));
     roster.regions.push_back(std::move(keys));
   }
   return roster;
+}
+
+protocol::SecAggRosterMsg RosterFor(const protocol::SecAggRosterMsg& full,
+                                    const std::string& region) {
+  SecAggParams params;
+  params.neighbours = full.neighbours;
+  params.graph_seed = full.graph_seed;
+  std::vector<std::string> names;
+  names.reserve(full.regions.size());
+  for (const protocol::SecAggKeysMsg& k : full.regions) names.push_back(k.region);
+  const std::vector<std::string> neighbours = Neighbours(names, region, params);
+  if (neighbours.size() + 1 >= names.size()) return full;
+  protocol::SecAggRosterMsg out = full;
+  out.regions.clear();
+  out.regions.reserve(full.regions.size());
+  for (const protocol::SecAggKeysMsg& k : full.regions) {
+    if (k.region == region || std::binary_search(neighbours.begin(), neighbours.end(), k.region)) {
+      out.regions.push_back(k);
+    } else {
+      protocol::SecAggKeysMsg name_only;
+      name_only.round = k.round;
+      name_only.region = k.region;
+      out.regions.push_back(std::move(name_only));
+    }
+  }
+  return out;
 }
 
 std::vector<ShareEnvelope> EnvelopesFromWire(const std::vector<protocol::SecAggEnvelope>& in) {

@@ -27,8 +27,18 @@ Result<AdvertiseKeys> KeysFromWire(const protocol::SecAggKeysMsg& msg);
 protocol::SecAggKeysMsg KeysToWire(uint32_t round, const AdvertiseKeys& keys,
                                    std::string certificate_pem);
 
-// The roster's parameters and keys; refuses keys of the wrong size.
+// The roster's parameters and keys; refuses keys of the wrong size. A record with no keys, no
+// signature and no certificate only names a region (NameOnlyRecord): its keys are left zero, and a
+// region refuses such a record for one of its neighbours (its signature does not verify).
 Result<KeyRoster> RosterFromWire(const protocol::SecAggRosterMsg& msg);
+
+// The roster the coordinator sends `region`: every record of U1 (`full`, sorted by name), but for
+// the regions that are not its neighbours only their names. With SecAgg+ a region uses its k
+// neighbours' keys and needs the other names only for the graph and the share points; the full
+// roster to every region is O(n^2) bytes a round (about 0.9 GB for 1,000 regions). With the
+// complete graph it is `full`.
+protocol::SecAggRosterMsg RosterFor(const protocol::SecAggRosterMsg& full,
+                                    const std::string& region);
 
 std::vector<ShareEnvelope> EnvelopesFromWire(const std::vector<protocol::SecAggEnvelope>& in);
 std::vector<protocol::SecAggEnvelope> EnvelopesToWire(const std::vector<ShareEnvelope>& in);

@@ -30,6 +30,8 @@ Status Verify(const std::string& region, std::string_view message, const std::st
   return Status::PermissionDenied("bad signature");
 }
 
+constexpr const char* kRun = "20261201T070000Z-run-a";
+
 std::string Name(int i) {
   std::string n = "region-";
   if (i < 10) n += '0';
@@ -67,13 +69,13 @@ struct Federation {
   }
 
   Result<AggregateOutcome> Run() {
-    FEDSEG_ASSIGN_OR_RETURN(AggregatorSession coordinator, AggregatorSession::Create(params));
+    FEDSEG_ASSIGN_OR_RETURN(AggregatorSession coordinator, AggregatorSession::Create(kRun, params));
     std::map<std::string, RegionSession> regions;
     uint64_t seed = 1;
     for (const std::string& r : names) {
       FEDSEG_ASSIGN_OR_RETURN(
           RegionSession s,
-          RegionSession::Create(r, params.round, SeededRandomBytesForTesting(seed++)));
+          RegionSession::Create(kRun, r, params.round, SeededRandomBytesForTesting(seed++)));
       regions.emplace(r, std::move(s));
     }
     for (auto& [r, s] : regions) {
@@ -170,6 +172,63 @@ TEST(SecAggProtocolTest, SparseNeighbourhoodsWithThirtyPercentDropouts) {
   EXPECT_EQ(out->sum, f.ExpectedSum(expected));
 }
 
+TEST(SecAggProtocolTest, ARegionChecksTheSignaturesOfItsNeighboursOnly) {
+  // 12 regions on a 4-regular graph: region-000 uses (and checks) the keys of its 4 neighbours
+  // only, as in SecAgg+; a bad signature on a neighbour's keys is refused, on another's it is not
+  // looked at.
+  SecAggParams params;
+  params.round = 4;
+  params.vector_length = 8;
+  params.neighbours = 4;
+  params.graph_seed = 11;
+  KeyRoster roster;
+  roster.params = params;
+  std::vector<RegionSession> sessions;
+  std::vector<std::string> names;
+  for (int i = 0; i < 12; ++i) {
+    Result<RegionSession> s =
+        RegionSession::Create(kRun, Name(i), params.round, SeededRandomBytesForTesting(300 + i));
+    ASSERT_TRUE(s.ok());
+    sessions.push_back(std::move(s).value());
+    Result<AdvertiseKeys> keys = sessions.back().Advertise(SignAs(Name(i)));
+    ASSERT_TRUE(keys.ok());
+    roster.regions.push_back(*keys);
+    names.push_back(Name(i));
+  }
+  const std::vector<std::string> neighbours = Neighbours(names, Name(0), params);
+  ASSERT_EQ(neighbours.size(), 4u);
+  std::string stranger;
+  for (const std::string& n : names) {
+    if (n != Name(0) && !std::binary_search(neighbours.begin(), neighbours.end(), n)) stranger = n;
+  }
+  std::vector<std::string> checked;
+  const VerifyFn counting = [&](const std::string& region, std::string_view message,
+                                const std::string& signature) {
+    checked.push_back(region);
+    return Verify(region, message, signature);
+  };
+  KeyRoster bad_stranger = roster;
+  bad_stranger.regions[std::find(names.begin(), names.end(), stranger) - names.begin()].signature =
+      "forged";
+  Result<RegionSession> first =
+      RegionSession::Create(kRun, Name(0), params.round, SeededRandomBytesForTesting(300));
+  ASSERT_TRUE(first.ok());
+  // The same seed gives region-000 the same keys as in the roster.
+  ASSERT_TRUE(first->Advertise(SignAs(Name(0))).ok());
+  Result<std::vector<ShareEnvelope>> ok = first->ShareKeys(bad_stranger, counting);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->size(), 4u);
+  EXPECT_EQ(checked, neighbours);
+  KeyRoster bad_neighbour = roster;
+  bad_neighbour.regions[std::find(names.begin(), names.end(), neighbours[1]) - names.begin()]
+      .signature = "forged";
+  Result<std::vector<ShareEnvelope>> refused = sessions[0].ShareKeys(bad_neighbour, Verify);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(refused.status().message().find(neighbours[1]), std::string::npos)
+      << refused.status().message();
+}
+
 TEST(SecAggProtocolTest, NeighbourhoodsAreSymmetricAndOfTheRequestedSize) {
   SecAggParams params;
   params.neighbours = 6;
@@ -213,12 +272,12 @@ class SecAggRefusalTest : public ::testing::Test {
   void SetUp() override {
     params_.round = 3;
     params_.vector_length = 4;
-    Result<AggregatorSession> c = AggregatorSession::Create(params_);
+    Result<AggregatorSession> c = AggregatorSession::Create(kRun, params_);
     ASSERT_TRUE(c.ok());
     coordinator_.emplace(std::move(c).value());
     for (int i = 0; i < 3; ++i) {
       Result<RegionSession> s =
-          RegionSession::Create(Name(i), 3, SeededRandomBytesForTesting(i + 10));
+          RegionSession::Create(kRun, Name(i), 3, SeededRandomBytesForTesting(i + 10));
       ASSERT_TRUE(s.ok());
       regions_.push_back(std::move(s).value());
     }
@@ -255,6 +314,51 @@ TEST_F(SecAggRefusalTest, RegionRefusesARosterWithASubstitutedKey) {
   ASSERT_FALSE(out.ok());
   EXPECT_EQ(out.status().code(), StatusCode::kPermissionDenied);
   EXPECT_NE(out.status().message().find(Name(2)), std::string::npos);
+}
+
+TEST_F(SecAggRefusalTest, KeysSignedForAnotherRunAreRefused) {
+  // The same region, round and signing identity, in another run: a coordinator replaying what it
+  // relayed in run B into run A's round of the same number.
+  Result<RegionSession> elsewhere =
+      RegionSession::Create("20261130T120000Z-run-b", Name(2), 3, SeededRandomBytesForTesting(77));
+  ASSERT_TRUE(elsewhere.ok());
+  Result<AdvertiseKeys> replayed = elsewhere->Advertise(SignAs(Name(2)));
+  ASSERT_TRUE(replayed.ok());
+  // The message signed differs only by the run id, and the signature over it does not verify.
+  EXPECT_NE(AdvertisedKeysMessage(kRun, 3, *replayed),
+            AdvertisedKeysMessage("20261130T120000Z-run-b", 3, *replayed));
+  EXPECT_TRUE(Verify(Name(2), AdvertisedKeysMessage("20261130T120000Z-run-b", 3, *replayed),
+                     replayed->signature)
+                  .ok());
+  // The receiving region refuses a roster carrying them, naming the region.
+  KeyRoster roster;
+  roster.params = params_;
+  for (int i = 0; i < 2; ++i) {
+    Result<AdvertiseKeys> keys = regions_[i].Advertise(SignAs(Name(i)));
+    ASSERT_TRUE(keys.ok());
+    roster.regions.push_back(*keys);
+  }
+  roster.regions.push_back(*replayed);
+  Result<std::vector<ShareEnvelope>> out = regions_[0].ShareKeys(roster, Verify);
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(out.status().message().find("the keys of region " + Name(2) +
+                                        " are not signed by it for this run and round"),
+            std::string::npos)
+      << out.status().message();
+  // And so does the coordinator's session of this run.
+  Status added = coordinator_->AddKeys(Name(2), *replayed, Verify);
+  EXPECT_EQ(added.code(), StatusCode::kPermissionDenied) << added.ToString();
+  // Keys signed for this run by the same region are accepted.
+  Result<AdvertiseKeys> genuine = regions_[2].Advertise(SignAs(Name(2)));
+  ASSERT_TRUE(genuine.ok());
+  EXPECT_TRUE(coordinator_->AddKeys(Name(2), *genuine, Verify).ok());
+}
+
+TEST_F(SecAggRefusalTest, EmptyRunIdIsRefused) {
+  EXPECT_EQ(RegionSession::Create("", Name(0), 3, SeededRandomBytesForTesting(1)).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(AggregatorSession::Create("", params_).status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST_F(SecAggRefusalTest, ReplayedRoundAndWrongShapesAreRefused) {
@@ -330,12 +434,12 @@ TEST_F(SecAggRefusalTest, RegionNeverRevealsBothSharesOfOneNeighbour) {
   Federation f(5, 8);
   f.drops[Name(4)] = DropAt::kBeforeInput;
   // Run by hand up to the unmasking request, then check what one region reveals.
-  Result<AggregatorSession> c = AggregatorSession::Create(f.params);
+  Result<AggregatorSession> c = AggregatorSession::Create(kRun, f.params);
   ASSERT_TRUE(c.ok());
   std::map<std::string, RegionSession> rs;
   for (int i = 0; i < 5; ++i) {
     Result<RegionSession> s =
-        RegionSession::Create(Name(i), f.params.round, SeededRandomBytesForTesting(50 + i));
+        RegionSession::Create(kRun, Name(i), f.params.round, SeededRandomBytesForTesting(50 + i));
     ASSERT_TRUE(s.ok());
     rs.emplace(Name(i), std::move(s).value());
     Result<AdvertiseKeys> k = rs.at(Name(i)).Advertise(SignAs(Name(i)));

@@ -81,5 +81,42 @@ TEST(SecAggWireTest, KeysOfTheWrongSizeAreRefusedNamingTheRegion) {
   EXPECT_FALSE(RosterFromWire(roster).ok());
 }
 
+TEST(SecAggWireTest, ARegionsRosterNamesItsNonNeighboursOnly) {
+  protocol::SecAggRosterMsg full;
+  full.round = 3;
+  full.vector_length = 5;
+  full.neighbours = 4;
+  full.graph_seed = 8;
+  std::vector<std::string> names;
+  for (int i = 10; i < 22; ++i) {
+    names.push_back("r" + std::to_string(i));
+    full.regions.push_back({3, names.back(), std::vector<uint8_t>(32, uint8_t(i)),
+                            std::vector<uint8_t>(32, uint8_t(i + 1)), "sig", "pem"});
+  }
+  SecAggParams params;
+  params.neighbours = 4;
+  params.graph_seed = 8;
+  const std::vector<std::string> neighbours = Neighbours(names, "r10", params);
+  const protocol::SecAggRosterMsg mine = RosterFor(full, "r10");
+  ASSERT_EQ(mine.regions.size(), 12u);
+  auto roster = RosterFromWire(mine);
+  ASSERT_TRUE(roster.ok()) << roster.status().ToString();
+  for (size_t i = 0; i < names.size(); ++i) {
+    const bool full_record =
+        names[i] == "r10" || std::binary_search(neighbours.begin(), neighbours.end(), names[i]);
+    EXPECT_EQ(mine.regions[i].region, names[i]);
+    EXPECT_EQ(mine.regions[i].certificate_pem.empty(), !full_record) << names[i];
+    EXPECT_EQ(roster->regions[i].signature.empty(), !full_record) << names[i];
+    EXPECT_EQ(roster->regions[i].mask_public_key[0], full_record ? uint8_t(10 + i + 1) : 0)
+        << names[i];
+  }
+  // The complete graph (or k + 1 >= n): every region gets the whole roster.
+  full.neighbours = 0;
+  EXPECT_EQ(RosterFor(full, "r10").regions[5].certificate_pem, "pem");
+  // A record with keys but no signature is not a name-only record: its keys are checked.
+  full.regions[3].envelope_public_key.clear();
+  EXPECT_FALSE(RosterFromWire(full).ok());
+}
+
 }  // namespace
 }  // namespace fedseg::privacy::secagg
