@@ -22,14 +22,14 @@
 // ExamplesWhoseFloatClippingExceedsTheClipNormStayWithinItNow shows examples on which the former
 // all-float arithmetic exceeded C).
 //
-// What is private: the model parameters after training (and anything computed from them only).
 // FedProx (DpSgdConfig::proximal_mu): the proximal gradient mu (w - w0) is a function of the
 // current weights and the round's global model only, never of the rows, so it is added to the
 // privatised gradient AFTER clipping and noise, like the optimizer's weight decay. It is
 // post-processing of the noisy release and costs no privacy: the accountant's sensitivity (C per
-// row) and noise are exactly those of plain DP-SGD. Clipping it with the rows' gradients would
-// instead shrink the data's signal and bias every step.
+// row) and noise are exactly those of plain DP-SGD. Added per example before clipping, it would
+// use up part of every row's norm budget C and be clipped with the data's signal.
 //
+// What is private: the model parameters after training (and anything computed from them only).
 // The losses, batch sizes and clipping counts in DpSgdReport and PrivateGradientStats are computed
 // from the raw data without noise: use them for local logs only, never send them to a peer.
 #ifndef FEDSEG_PRIVACY_DPSGD_DP_SGD_H_
