@@ -485,7 +485,9 @@ Status FederatedClient::HandleWelcome(const protocol::WelcomeMsg& msg) {
 Status FederatedClient::HandleSetup(const protocol::SetupMsg& msg) {
   FEDSEG_RETURN_IF_ERROR(msg.spec.Validate());
   FEDSEG_RETURN_IF_ERROR(msg.schema.Validate());
-  FEDSEG_RETURN_IF_ERROR(msg.plan.Validate());
+  // The coordinator may be hostile: its plan is checked (proximal_mu, epochs, batch, optimizer)
+  // before any of it reaches training.
+  FEDSEG_RETURN_IF_ERROR(msg.plan.Validate().WithContext("the coordinator's training plan"));
   if (msg.schema.input_dim() != msg.spec.input_dim ||
       msg.schema.num_classes() != msg.spec.num_classes) {
     return Status::InvalidArgument("schema and architecture disagree");
@@ -655,6 +657,7 @@ Result<net::Frame> FederatedClient::ComputeRoundAnswer(const protocol::RoundStar
     tc.batch_size = s.plan.batch_size;
     tc.optimizer = s.plan.optimizer;
     tc.class_weight = s.plan.class_weight;
+    tc.proximal_mu = s.plan.proximal_mu;
     // The round's seed mixed with this region's name: regions shuffle differently, reproducibly,
     // and the same on every platform (DeriveSeed is the coordinator's derivation; std::hash is
     // implementation-defined).

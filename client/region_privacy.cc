@@ -262,6 +262,7 @@ Result<RegionPrivacy::RoundPlan> RegionPrivacy::PlanRound(uint32_t round) {
   plan.dp.clip_norm = round_params.clip_norm();
   plan.dp.steps = round_params.steps();
   plan.dp.optimizer = plan_.optimizer;
+  plan.dp.proximal_mu = plan_.proximal_mu;  // post-processing: no privacy cost (dp_sgd.h)
   plan.dp.threads = threads_;
   plan.dp.expected_batch = q_ * static_cast<double>(public_rows_);
   plan.release.round = round;

@@ -5,7 +5,7 @@
 #                       [--id-column C] (--split-by COL | --clients N [--dirichlet ALPHA])
 #                       [--rounds R] [--run-dir DIR] [--local-epochs E] [--batch-size B] [--lr LR]
 #                       [--l2 L2] [--hidden 64,32] [--strategy fedavg|fedavgm|fedadam]
-#                       [--server-lr LR] [--server-momentum M]
+#                       [--server-lr LR] [--server-momentum M] [--proximal-mu MU]
 #                       [--fraction F] [--min-regions K] [--round-deadline S] [--seed S]
 #                       [--dp-epsilon E --stats-bounds F [--stats-noise S] [--dp-delta D]
 #                       [--dp-clip C]]
@@ -34,6 +34,8 @@
 # --baselines also trains the same MLP on the pooled training rows and on each region alone, and compares them with the federated model.
 # A --run-dir that holds an earlier run's outputs is refused unless --fresh, which moves them to
 # DIR/previous/<time>/ (fedseg-coordinator --fresh) and starts a new run there.
+# --proximal-mu MU sets training.proximal_mu (FedProx: regions' local training is pulled towards
+# the round's global model; 0 is plain FedAvg local training); without it, the coordinator's default.
 # --hidden none trains a linear model (no hidden layer), as `fedseg-client train --hidden none`.
 # --secure-aggregation: the coordinator learns only the weighted sum of the regions' updates
 # (docs/secure-aggregation.md; its config gets "secure_aggregation": {"enabled": true} and
@@ -55,7 +57,7 @@ root=$(cd "$here/.." && pwd)
 
 data="" label="" categorical="" numeric="" drop="" id_column="" split_by="" clients="" dirichlet=""
 rounds=30 run_dir="" local_epochs=1 batch_size=32 lr=0.001 l2=0.001 hidden="64,32"
-strategy="" server_lr="" server_momentum="" fraction=1.0 min_regions="" round_deadline=120 seed=42 baselines=0
+strategy="" server_lr="" server_momentum="" proximal_mu="" fraction=1.0 min_regions="" round_deadline=120 seed=42 baselines=0
 build_dir="$root/build" quiet=0 fresh=0 dp_epsilon=0 dp_delta=1e-6 dp_clip=1.0 spec="" stats_bounds="" stats_noise=""
 secure_aggregation=0 kills=()
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0; }
@@ -96,6 +98,7 @@ while [[ $# -gt 0 ]]; do
     --strategy) strategy=$2; shift 2 ;;
     --server-lr) server_lr=$2; shift 2 ;;
     --server-momentum) server_momentum=$2; shift 2 ;;
+    --proximal-mu) proximal_mu=$2; shift 2 ;;
     --fraction) fraction=$2; shift 2 ;;
     --min-regions) min_regions=$2; shift 2 ;;
     --round-deadline) round_deadline=$2; shift 2 ;;
@@ -156,6 +159,7 @@ need_positive --dp-clip "$dp_clip"
 [[ -z "$stats_noise" ]] || need_positive --stats-noise "$stats_noise"
 [[ -z "$server_lr" ]] || need_positive --server-lr "$server_lr"
 [[ -z "$server_momentum" ]] || need_num --server-momentum "$server_momentum"
+[[ -z "$proximal_mu" ]] || need_num --proximal-mu "$proximal_mu"
 if [[ -n "$stats_bounds" ]]; then
   [[ -f "$stats_bounds" ]] || die "no such file: $stats_bounds (--stats-bounds)"
   stats_bounds="$(cd "$(dirname "$stats_bounds")" && pwd)/$(basename "$stats_bounds")"
@@ -217,7 +221,7 @@ bash "$here/gen-certs.sh" --out "$run_dir/certs" "${regions[@]}" >/dev/null
 # 3. Configs.
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 SIM_SECURE_AGGREGATION=$secure_aggregation SIM_SERVER_LR=$server_lr \
-SIM_SERVER_MOMENTUM=$server_momentum \
+SIM_SERVER_MOMENTUM=$server_momentum SIM_PROXIMAL_MU=$proximal_mu \
 python3 - "$run_dir" "$port" "$label" "$categorical" "$numeric" "$drop" "$id_column" "$rounds" \
   "$local_epochs" "$batch_size" "$lr" "$l2" "$hidden" "$strategy" "$fraction" "$min_regions" \
   "$round_deadline" "$seed" "$dp_epsilon" "$dp_delta" "$dp_clip" "$stats_bounds" "$stats_noise" "${regions[@]}" <<'PY'
@@ -256,6 +260,8 @@ if os.environ.get("SIM_SERVER_LR"):
     coordinator["strategy"]["server_learning_rate"] = float(os.environ["SIM_SERVER_LR"])
 if os.environ.get("SIM_SERVER_MOMENTUM"):
     coordinator["strategy"]["server_momentum"] = float(os.environ["SIM_SERVER_MOMENTUM"])
+if os.environ.get("SIM_PROXIMAL_MU"):  # absent: the coordinator's default (docs/configuration.md)
+    coordinator["training"]["proximal_mu"] = float(os.environ["SIM_PROXIMAL_MU"])
 if os.environ.get("SIM_SECURE_AGGREGATION") == "1":
     coordinator["secure_aggregation"] = {"enabled": True}
     coordinator["defences"] = {"enabled": False}

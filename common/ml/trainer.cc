@@ -31,6 +31,10 @@ Status TrainConfig::Validate() const {
     return Status::InvalidArgument("early stopping patience must be >= 0");
   }
   if (threads < 0) return Status::InvalidArgument("threads must be >= 0");
+  if (!std::isfinite(proximal_mu) || proximal_mu < 0) {
+    return Status::InvalidArgument("proximal_mu must be finite and >= 0, got " +
+                                   std::to_string(proximal_mu));
+  }
   return optimizer.Validate();
 }
 
@@ -73,6 +77,15 @@ double GradientComputer::Compute(const Mlp& model, const Eigen::Ref<const Eigen:
   *grad = partial_[0];
   for (int i = 1; i < team; ++i) *grad += partial_[i];
   return loss;
+}
+
+double ProximalTerm(double mu, const Eigen::VectorXf& w, const Eigen::VectorXf& w0) {
+  return 0.5 * mu * (w - w0).cast<double>().squaredNorm();
+}
+
+void AddProximalGradient(float mu, const Eigen::VectorXf& w, const Eigen::VectorXf& w0,
+                         Eigen::VectorXf* grad) {
+  *grad += mu * (w - w0);
 }
 
 Status ValidateTrainingData(const ModelSpec& spec, const data::EncodedData& data) {
@@ -167,6 +180,10 @@ Result<TrainReport> Train(Mlp& model, const data::EncodedData& train, const data
   std::vector<int> yb(config.batch_size);
   std::vector<float> coef(config.batch_size);
   Eigen::VectorXf grad(spec.num_params());
+  // FedProx's anchor w0: the weights this call starts from (the round's global model). Copied
+  // once per call; with mu = 0 it is neither kept nor used, so plain training is unchanged.
+  const float mu = static_cast<float>(config.proximal_mu);
+  const Eigen::VectorXf anchor = mu > 0 ? model.params() : Eigen::VectorXf();
 
   TrainReport report;
   double best_val = std::numeric_limits<double>::infinity();
@@ -196,6 +213,9 @@ Result<TrainReport> Train(Mlp& model, const data::EncodedData& train, const data
       for (size_t i = 0; i < b; ++i) coef[i] = class_w[yb[i]] * inv;
       loss_sum += gc.Compute(model, xb.leftCols(static_cast<Eigen::Index>(b)), yb.data(),
                              coef.data(), &grad);
+      // The reported loss stays the data's cross-entropy (comparable across mu); only the
+      // gradient carries the proximal term.
+      if (mu > 0) AddProximalGradient(mu, model.params(), anchor, &grad);
       opt->Step(model.params(), grad);
       ++steps;
       report.examples_seen += static_cast<int64_t>(b);

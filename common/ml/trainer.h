@@ -29,6 +29,10 @@ struct TrainConfig {
   int early_stopping_patience = 0;    // stop after this many epochs without a better validation
                                       // loss and restore the best weights; 0 = off
   int threads = 0;                    // OpenMP threads for the batch gradient; 0 = default
+  // FedProx's mu (Li et al., MLSys 2020): minimise loss + (mu/2) ||w - w0||^2 with w0 the weights
+  // Train() starts from (a federated round's global model). Finite and >= 0; 0 = off, and then
+  // the result is bit-identical to training without the term.
+  double proximal_mu = 0.0;
 
   Status Validate() const;
 };
@@ -64,6 +68,14 @@ class GradientComputer {
   std::vector<MlpWorkspace> workspaces_;
   std::vector<Eigen::VectorXf> partial_;
 };
+
+// FedProx's proximal term (Li et al., MLSys 2020, eq. 2): (mu/2) ||w - w0||^2, in double.
+double ProximalTerm(double mu, const Eigen::VectorXf& w, const Eigen::VectorXf& w0);
+
+// *grad += mu (w - w0), the proximal term's gradient, in place: one fused Eigen loop without a
+// temporary, since it runs after every local step (and DP-SGD's, privacy/dpsgd/dp_sgd.cc).
+void AddProximalGradient(float mu, const Eigen::VectorXf& w, const Eigen::VectorXf& w0,
+                         Eigen::VectorXf* grad);
 
 // Checks that `data` can train `spec`: at least one row, labels for every row, every label a class
 // of the model, feature count equal to the model's input, all features finite.

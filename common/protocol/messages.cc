@@ -39,6 +39,12 @@ Status TrainingPlan::Validate() const {
   if (class_weight != "none" && class_weight != "balanced") {
     return Status::InvalidArgument("class_weight must be 'none' or 'balanced'");
   }
+  // A region runs this check on the plan a possibly hostile coordinator sent: a NaN mu would
+  // poison every weight, a negative one would push the local model away from the global one.
+  if (!std::isfinite(proximal_mu) || proximal_mu < 0) {
+    return Status::InvalidArgument("proximal_mu must be finite and >= 0, got " +
+                                   std::to_string(proximal_mu));
+  }
   return optimizer.Validate();
 }
 

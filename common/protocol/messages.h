@@ -91,13 +91,17 @@ struct TrainingPlan {
   double dp_clip_norm = 1.0;
   double dp_noise_multiplier = 0.0;  // 0 with dp: each region calibrates to its budget
   int total_rounds = 0;              // for budget planning
+  // FedProx (Li et al., MLSys 2020): local training minimises loss + (mu/2) ||w - w0||^2, w0 the
+  // round's global model, which keeps regions with skewed data from drifting apart. Finite and
+  // >= 0; 0 is plain FedAvg local training, bit for bit.
+  double proximal_mu = 0.0;
 
   Status Validate() const;
 
   template <class A>
   void serialize(A& ar) {
     ar(local_epochs, batch_size, optimizer, class_weight, dp, dp_clip_norm, dp_noise_multiplier,
-       total_rounds);
+       total_rounds, proximal_mu);
   }
 };
 

@@ -37,6 +37,10 @@ Status DpSgdConfig::Validate() const {
   if (!(expected_batch >= 0) || !std::isfinite(expected_batch)) {
     return Status::InvalidArgument("expected_batch must be finite and >= 0 (0: q times the rows)");
   }
+  if (!std::isfinite(proximal_mu) || proximal_mu < 0) {
+    return Status::InvalidArgument("proximal_mu must be finite and >= 0, got " +
+                                   std::to_string(proximal_mu));
+  }
   return optimizer.Validate().WithContext("optimizer");
 }
 
@@ -235,6 +239,10 @@ Result<DpSgdReport> DpSgdTrain(ml::Mlp& model, const data::EncodedData& train,
   std::vector<size_t> rows;
   rows.reserve(capacity);
   Eigen::VectorXf grad(spec.num_params());
+  // FedProx's anchor w0, the round's global model: public (the coordinator sent it), so the
+  // proximal gradient built from it is post-processing. Unused, and not copied, with mu = 0.
+  const float mu = static_cast<float>(config.proximal_mu);
+  const Eigen::VectorXf anchor = mu > 0 ? model.params() : Eigen::VectorXf();
 
   DpSgdReport report;
   int64_t sampled = 0, clipped = 0;
@@ -256,6 +264,10 @@ Result<DpSgdReport> DpSgdTrain(ml::Mlp& model, const data::EncodedData& train,
     }
     FEDSEG_ASSIGN_OR_RETURN(PrivateGradientStats stats,
                             computer.Compute(model, xb.leftCols(b), yb.data(), noise, &grad));
+    // After clipping and noise, never inside them: mu (w - w0) does not depend on the rows (w is
+    // itself the output of earlier private steps), so adding it is free post-processing, and the
+    // rows' clipped gradients keep their full norm budget C.
+    if (mu > 0) ml::AddProximalGradient(mu, model.params(), anchor, &grad);
     opt->Step(model.params(), grad);
     // Non-finite weights stay non-finite, so checking every kFiniteCheckEvery steps and at the
     // end catches divergence at a fraction of the cost of checking every step.

@@ -22,6 +22,13 @@
 // ExamplesWhoseFloatClippingExceedsTheClipNormStayWithinItNow shows examples on which the former
 // all-float arithmetic exceeded C).
 //
+// FedProx (DpSgdConfig::proximal_mu): the proximal gradient mu (w - w0) is a function of the
+// current weights and the round's global model only, never of the rows, so it is added to the
+// privatised gradient AFTER clipping and noise, like the optimizer's weight decay. It is
+// post-processing of the noisy release and costs no privacy: the accountant's sensitivity (C per
+// row) and noise are exactly those of plain DP-SGD. Added per example before clipping, it would
+// use up part of every row's norm budget C and be clipped with the data's signal.
+//
 // What is private: the model parameters after training (and anything computed from them only).
 // The losses, batch sizes and clipping counts in DpSgdReport and PrivateGradientStats are computed
 // from the raw data without noise: use them for local logs only, never send them to a peer.
@@ -58,9 +65,12 @@ struct DpSgdConfig {
   // What the noisy gradient sum is divided by; 0 = q times the training rows. A public value
   // (q times the region's declared row count) keeps the release a function of public numbers only.
   double expected_batch = 0.0;
+  // FedProx's mu: each step's privatised gradient gets + mu (w - w0), w0 the weights DpSgdTrain
+  // starts from (see the top of this file: no privacy cost). Finite and >= 0; 0 = off.
+  double proximal_mu = 0.0;
 
-  // Checks q, sigma, C and steps with DpSgdParams (privacy/dpsgd/dp_sgd_params.h), then threads
-  // and the optimizer.
+  // Checks q, sigma, C and steps with DpSgdParams (privacy/dpsgd/dp_sgd_params.h), then threads,
+  // proximal_mu and the optimizer.
   Status Validate() const;
 };
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -222,6 +223,41 @@ TEST(ConfigFieldsTest, DpSgdParametersAreCheckedOnceWithUniformMessages) {
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_TRUE(c->plan.dp);
   EXPECT_EQ(c->plan.dp_noise_multiplier, 1.1);
+}
+
+// training.proximal_mu (FedProx) goes into the plan the regions receive; a negative or non-finite
+// value is refused with the field's name, before any region is contacted.
+TEST(ConfigFieldsTest, ProximalMuIsReadIntoThePlanAndChecked) {
+  const std::string example = FEDSEG_SOURCE_DIR "/examples/coordinator.json";
+  auto c = coordinator::LoadCoordinatorConfig(example, {{"/training/proximal_mu", 0.01}});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->plan.proximal_mu, 0.01);
+  c = coordinator::LoadCoordinatorConfig(example, {{"/training/proximal_mu", 0}});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->plan.proximal_mu, 0.0);
+  c = coordinator::LoadCoordinatorConfig(example, {{"/training/proximal_mu", -0.1}});
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(),
+            example + ": training: proximal_mu must be finite and >= 0, got -0.100000");
+  c = coordinator::LoadCoordinatorConfig(example, {{"/training/proximal_mu", "0.1"}});
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("'training.proximal_mu' has the wrong type"),
+            std::string::npos)
+      << c.status().message();
+  // JSON has no NaN or infinity, but a config built in code (or a future reader) may: the
+  // validation, not the parser, is what refuses them.
+  for (double mu : {std::numeric_limits<double>::quiet_NaN(),
+                    std::numeric_limits<double>::infinity()}) {
+    auto ok = coordinator::LoadCoordinatorConfig(example, {});
+    ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+    coordinator::CoordinatorConfig bad = *ok;
+    bad.plan.proximal_mu = mu;
+    const Status st = bad.Validate();
+    ASSERT_FALSE(st.ok()) << "mu " << mu;
+    EXPECT_NE(st.message().find("training: proximal_mu must be finite and >= 0"),
+              std::string::npos)
+        << st.message();
+  }
 }
 
 // The decision section: the objective by name, a target for min_precision / min_recall.

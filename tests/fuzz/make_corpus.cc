@@ -105,6 +105,7 @@ std::vector<std::pair<std::string, net::Frame>> Messages() {
   plan.dp = true;
   plan.dp_noise_multiplier = 1.1;
   plan.total_rounds = 5;
+  plan.proximal_mu = 0.01;
 
   ml::ClassificationSummary eval(2);
   const float p1[2] = {0.8f, 0.2f}, p2[2] = {0.3f, 0.7f};

@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -640,6 +641,74 @@ TEST_F(RegionTest, AHostileCoordinatorFloodingCraftedEvaluationsIsChargedThenDec
   EXPECT_EQ(answers.back().ledger_entries, answers.size());
   ExpectLedgerVerifiesWithin(run_ + "/r3.ledger.jsonl", Pki() + "/r3.crt", 2.0,
                              run_ + "/r3.verify.json");
+}
+
+// A stand-in coordinator whose plan asks for a negative or NaN FedProx mu (training.proximal_mu;
+// its own config check would have refused it): the region refuses the Setup before training,
+// names the field in its log and exits with an error, without sending an update.
+TEST_F(RegionTest, AHostileProximalMuInThePlanIsRefusedNamingTheField) {
+  data::LoadOptions lo;
+  lo.label = "Revenue";
+  lo.categorical = {"Month",   "VisitorType", "Weekend",    "OperatingSystems",
+                    "Browser", "Region",      "TrafficType"};
+  Result<data::RawDataset> raw = data::LoadDatasetFile(Shard(3) + "/train.csv", lo);
+  ASSERT_TRUE(raw.ok()) << raw.status().ToString();
+  Result<data::Schema> schema = data::Schema::FromSummary(data::Summarize(*raw), "Revenue");
+  ASSERT_TRUE(schema.ok()) << schema.status().ToString();
+  protocol::DataContract contract;
+  contract.label = "Revenue";
+  contract.categorical = lo.categorical;
+  const ml::ModelSpec spec{schema->input_dim(), {16}, schema->num_classes()};
+  ASSERT_TRUE(spec.Validate().ok());
+  const std::vector<float> weights(static_cast<size_t>(spec.num_params()), 0.01f);
+  for (double mu : {-0.5, std::numeric_limits<double>::quiet_NaN()}) {
+    SCOPED_TRACE("mu " + std::to_string(mu));
+    protocol::TrainingPlan plan;
+    plan.total_rounds = 1;
+    plan.proximal_mu = mu;
+    std::mutex m;
+    bool updated = false;
+    boost::asio::io_context io;
+    auto tls = net::MakeServerTlsContext(
+        {Pki() + "/ca.crt", Pki() + "/coordinator.crt", Pki() + "/coordinator.key"});
+    ASSERT_TRUE(tls.ok()) << tls.status().message();
+    net::TlsServerOptions so;
+    so.port = port_;
+    net::TlsServerHandlers h;
+    h.on_session = [](std::shared_ptr<net::TlsSession>) {};
+    h.on_frame = [&](const std::shared_ptr<net::TlsSession>& s, net::Frame f) {
+      std::lock_guard<std::mutex> lock(m);
+      const auto type = static_cast<protocol::MessageType>(f.type);
+      if (type == protocol::MessageType::kHello) {
+        s->Send(protocol::MakeFrame(protocol::MessageType::kWelcome,
+                                    protocol::WelcomeMsg{"hostile-mu", contract, 1}));
+        s->Send(protocol::MakeFrame(protocol::MessageType::kSetup,
+                                    protocol::SetupMsg{"hostile-mu", *schema, spec, plan, false}));
+        s->Send(protocol::MakeFrame(protocol::MessageType::kRoundStart,
+                                    protocol::RoundStartMsg{1, true, 1, weights}));
+      } else if (type == protocol::MessageType::kUpdate) {
+        updated = true;
+      }
+    };
+    h.on_close = [](const std::shared_ptr<net::TlsSession>&, const Status&) {};
+    auto server = net::TlsServer::Create(io, *tls, so, h);
+    ASSERT_TRUE(server.ok()) << server.status().message();
+    std::thread loop([&io] { io.run(); });
+    std::filesystem::remove(run_ + "/r3.log");
+    auto region = StartRegion(3);
+    const auto rc = region->Wait(60s);
+    (*server)->Stop();
+    loop.join();
+    const std::string log = RegionLog(3);
+    ASSERT_TRUE(rc.has_value()) << log;
+    EXPECT_NE(*rc, 0) << log;
+    EXPECT_NE(log.find("cannot use the coordinator's setup: the coordinator's training plan: "
+                       "proximal_mu must be finite and >= 0, got "),
+              std::string::npos)
+        << log;
+    std::lock_guard<std::mutex> lock(m);
+    EXPECT_FALSE(updated) << "the region trained with the hostile plan";
+  }
 }
 
 }  // namespace

@@ -43,6 +43,8 @@ expect_usage_error "--clients must be a whole number >= 1 (got 'two')" "${base[@
 expect_usage_error "--hidden: 'abc' is not a list of layer widths" "${base[@]}" --clients 3 --hidden abc
 expect_usage_error "--hidden: '64,,32' is not a list of layer widths" "${base[@]}" --clients 3 --hidden 64,,32
 expect_usage_error "--lr must be a number > 0 (got 'fast')" "${base[@]}" --clients 3 --lr fast
+expect_usage_error "--proximal-mu must be a number >= 0 (got '-0.1')" "${base[@]}" --clients 3 --proximal-mu -0.1
+expect_usage_error "--proximal-mu must be a number >= 0 (got 'nan')" "${base[@]}" --clients 3 --proximal-mu nan
 expect_usage_error "--rounds must be a whole number >= 0 (got '-2')" "${base[@]}" --clients 3 --rounds -2
 expect_usage_error "--rounds needs a value" "${base[@]}" --clients 3 --rounds
 expect_usage_error "unknown option --bogus" "${base[@]}" --clients 3 --bogus 1

@@ -86,6 +86,44 @@ TEST(MlpGradientTest, SoftmaxCrossEntropyOnly) { CheckGradient({5, {}, 3}, 6); }
 TEST(MlpGradientTest, OneHiddenLayer) { CheckGradient({3, {10}, 2}, 8); }
 TEST(MlpGradientTest, TwoHiddenLayersFourClasses) { CheckGradient({6, {7, 5}, 4}, 9); }
 
+// FedProx's objective, F(w) = sum_i coef_i CE_i(w) + (mu/2) ||w - w0||^2: the batch gradient plus
+// AddProximalGradient against central finite differences of F (in double), for every parameter,
+// with w0 away from w so the proximal term's gradient is not zero.
+TEST(MlpGradientTest, ProximalObjectiveMatchesFiniteDifferences) {
+  const ModelSpec spec{4, {6}, 3};
+  Fixture f = Make(spec, 7, 21);
+  std::mt19937_64 rng(5);
+  std::normal_distribution<float> n(0, 0.5f);
+  Eigen::VectorXf w0 = f.model.params();
+  for (Eigen::Index p = 0; p < w0.size(); ++p) w0[p] += n(rng);
+  const double mu = 0.7;
+  auto objective = [&](const Mlp& m) {
+    return ReferenceLoss(m, f.x, f.y, f.coef) + ProximalTerm(mu, m.params(), w0);
+  };
+  MlpWorkspace ws;
+  ws.Forward(f.model, f.x, f.y.data(), f.coef.data());
+  ws.Backward(f.model);
+  Eigen::VectorXf grad;
+  ws.Gradient(f.model, &grad);
+  const Eigen::VectorXf data_grad = grad;
+  AddProximalGradient(static_cast<float>(mu), f.model.params(), w0, &grad);
+  // The term really moved the gradient (else the check would only repeat CheckGradient's).
+  EXPECT_GT((grad - data_grad).norm(), 0.1);
+  const float h = 1e-3f;
+  for (Eigen::Index p = 0; p < grad.size(); ++p) {
+    Mlp plus = f.model, minus = f.model;
+    plus.params()[p] += h;
+    minus.params()[p] -= h;
+    const double step = static_cast<double>(plus.params()[p]) - minus.params()[p];
+    const double num = (objective(plus) - objective(minus)) / step;
+    EXPECT_NEAR(grad[p], num, 1e-3 + 1e-3 * std::abs(num)) << "parameter " << p;
+  }
+  // And the term itself: (mu/2) ||w - w0||^2, zero at w0.
+  EXPECT_NEAR(ProximalTerm(mu, f.model.params(), w0),
+              0.5 * mu * (f.model.params() - w0).cast<double>().squaredNorm(), 1e-9);
+  EXPECT_EQ(ProximalTerm(mu, w0, w0), 0.0);
+}
+
 TEST(MlpTest, PerExampleNormsMatchExplicitPerExampleGradients) {
   ModelSpec spec{4, {6, 5}, 3};
   Fixture f = Make(spec, 7, 11);

@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <random>
 
 namespace fedseg::ml {
@@ -315,6 +316,63 @@ TEST(TrainerTest, ASeededRunIsReproducibleBitForBit) {
   }
   const auto [c, history_c] = run(78);
   EXPECT_FALSE(SameBits(a, c)) << "the seed does not reach shuffling and sampling";
+}
+
+// FedProx (TrainConfig::proximal_mu). mu = 0 must be today's training bit for bit: the term is
+// skipped, not added as zero (0 * inf would be NaN, and -0.0f + 0.0f is not -0.0f).
+TEST(TrainerTest, ProximalMuZeroIsPlainTrainingBitForBit) {
+  const data::EncodedData train = Blobs(300, 60, 1.0f, 41);
+  TrainConfig plain = Config(6);
+  plain.class_weight = "balanced";
+  TrainConfig zero = plain;
+  zero.proximal_mu = 0.0;
+  TrainConfig tiny = plain;
+  tiny.proximal_mu = 1e-3;
+  Mlp a = NewModel(3), b = NewModel(3), c = NewModel(3);
+  ASSERT_TRUE(Train(a, train, nullptr, plain).ok());
+  ASSERT_TRUE(Train(b, train, nullptr, zero).ok());
+  ASSERT_TRUE(Train(c, train, nullptr, tiny).ok());
+  EXPECT_TRUE(SameBits(a.params(), b.params()));
+  // The term reaches the update at all (a small mu changes the bits).
+  EXPECT_FALSE(SameBits(a.params(), c.params()));
+}
+
+// The proximal term pulls the local model towards where it started: on the same data, seed and
+// initialisation, the distance to w0 shrinks as mu grows, and the data loss stays sensible.
+TEST(TrainerTest, ProximalTermKeepsTheModelCloserToTheRoundStart) {
+  // Skewed data (as a region with few positives) and enough epochs to drift.
+  const data::EncodedData train = Blobs(400, 40, 1.5f, 43);
+  const Eigen::VectorXf w0 = NewModel(4).params();
+  std::vector<double> distance;
+  for (double mu : {0.0, 0.1, 1.0}) {
+    TrainConfig config = Config(15);
+    config.proximal_mu = mu;
+    Mlp model = NewModel(4);
+    auto report = Train(model, train, nullptr, config);
+    ASSERT_TRUE(report.ok()) << report.status().ToString();
+    distance.push_back((model.params() - w0).norm());
+    EXPECT_LT(report->history.back().train_loss, MeanLoss(NewModel(4), train)) << "mu " << mu;
+  }
+  EXPECT_LT(distance[1], distance[0]) << "mu 0.1 vs 0";
+  EXPECT_LT(distance[2], distance[1]) << "mu 1 vs 0.1";
+}
+
+TEST(TrainerTest, ProximalMuMustBeFiniteAndNonNegative) {
+  const data::EncodedData train = Blobs(50, 25, 2.0f, 3);
+  for (double mu : {-0.1, std::numeric_limits<double>::quiet_NaN(),
+                    std::numeric_limits<double>::infinity()}) {
+    TrainConfig config = Config(2);
+    config.proximal_mu = mu;
+    Mlp model = NewModel();
+    const Eigen::VectorXf before = model.params();
+    auto report = Train(model, train, nullptr, config);
+    ASSERT_FALSE(report.ok()) << "mu " << mu;
+    EXPECT_TRUE(report.status().IsInvalidArgument());
+    EXPECT_NE(report.status().message().find("proximal_mu must be finite and >= 0"),
+              std::string::npos)
+        << report.status().message();
+    EXPECT_TRUE(SameBits(model.params(), before)) << "weights moved before the refusal";
+  }
 }
 
 }  // namespace

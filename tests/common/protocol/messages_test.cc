@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <limits>
 #include <span>
 #include <string>
 #include <vector>
@@ -196,6 +197,7 @@ TEST(MessagesTest, SetupRoundTrips) {
   msg.plan.dp_clip_norm = 0.75;
   msg.plan.dp_noise_multiplier = 1.1;
   msg.plan.total_rounds = 5;
+  msg.plan.proximal_mu = 0.01;
   const SetupMsg back = RoundTrip(MessageType::kSetup, msg);
   EXPECT_EQ(back.run_id, "run-2");
   EXPECT_EQ(back.spec, msg.spec);
@@ -210,8 +212,34 @@ TEST(MessagesTest, SetupRoundTrips) {
   EXPECT_EQ(back.plan.dp_clip_norm, 0.75);
   EXPECT_EQ(back.plan.dp_noise_multiplier, 1.1);
   EXPECT_EQ(back.plan.total_rounds, 5);
+  EXPECT_EQ(back.plan.proximal_mu, 0.01);
   EXPECT_TRUE(back.plan.Validate().ok());
   ExpectTruncatedAndTrailingRefused(MessageType::kSetup, msg);
+}
+
+// A region checks the plan a possibly hostile coordinator sends (FederatedClient::HandleSetup runs
+// TrainingPlan::Validate before any of it reaches training): a FedProx mu that is negative, NaN or
+// infinite arrives intact over the wire and is refused there, naming the field.
+TEST(MessagesTest, AHostileProximalMuSurvivesTheWireAndIsRefusedByValidate) {
+  for (double mu : {-0.01, -std::numeric_limits<double>::infinity(),
+                    std::numeric_limits<double>::quiet_NaN(),
+                    std::numeric_limits<double>::infinity()}) {
+    SetupMsg msg;
+    msg.run_id = "hostile";
+    msg.plan.proximal_mu = mu;
+    const SetupMsg back = RoundTrip(MessageType::kSetup, msg);
+    const Status st = back.plan.Validate();
+    ASSERT_FALSE(st.ok()) << "mu " << mu;
+    EXPECT_TRUE(st.IsInvalidArgument());
+    EXPECT_NE(st.message().find("proximal_mu must be finite and >= 0, got "), std::string::npos)
+        << st.message();
+  }
+  TrainingPlan plan;
+  EXPECT_EQ(plan.proximal_mu, 0.0);  // a plan that says nothing is plain FedAvg
+  for (double mu : {0.0, 1e-3, 1.0, 100.0}) {
+    plan.proximal_mu = mu;
+    EXPECT_TRUE(plan.Validate().ok()) << "mu " << mu;
+  }
 }
 
 TEST(MessagesTest, RoundStartRoundTrips) {
