@@ -63,6 +63,70 @@ class RegionTest : public testing::FederationFixture {
     }
     return out_path;
   }
+
+  // What a coordinator would have agreed with the regions, for stand-in coordinators: the
+  // contract, the schema built from shard 3's training rows and the 16-unit model.
+  struct PublicSetup {
+    protocol::DataContract contract;
+    data::Schema schema;
+    ml::ModelSpec spec;
+  };
+  static Result<PublicSetup> MakePublicSetup() {
+    data::LoadOptions lo;
+    lo.label = "Revenue";
+    lo.categorical = {"Month",   "VisitorType", "Weekend",    "OperatingSystems",
+                      "Browser", "Region",      "TrafficType"};
+    FEDSEG_ASSIGN_OR_RETURN(data::RawDataset raw,
+                            data::LoadDatasetFile(Shard(3) + "/train.csv", lo));
+    PublicSetup out;
+    FEDSEG_ASSIGN_OR_RETURN(out.schema, data::Schema::FromSummary(data::Summarize(raw), "Revenue"));
+    out.contract.label = "Revenue";
+    out.contract.categorical = lo.categorical;
+    out.spec = ml::ModelSpec{out.schema.input_dim(), {16}, out.schema.num_classes()};
+    FEDSEG_RETURN_IF_ERROR(out.spec.Validate());
+    return out;
+  }
+
+  // A stand-in coordinator: a TlsServer on port_ with the coordinator's certificate, its frames
+  // handled by `on_frame` on its own thread until the object is destroyed.
+  class StandInCoordinator {
+   public:
+    using FrameHandler = std::function<void(const std::shared_ptr<net::TlsSession>&, net::Frame)>;
+    StandInCoordinator(const std::string& pki, uint16_t port, FrameHandler on_frame) {
+      auto tls = net::MakeServerTlsContext(
+          {pki + "/ca.crt", pki + "/coordinator.crt", pki + "/coordinator.key"});
+      if (!tls.ok()) {
+        status_ = tls.status();
+        return;
+      }
+      net::TlsServerOptions so;
+      so.port = port;
+      net::TlsServerHandlers h;
+      h.on_session = [](std::shared_ptr<net::TlsSession>) {};
+      h.on_frame = std::move(on_frame);
+      h.on_close = [](const std::shared_ptr<net::TlsSession>&, const Status&) {};
+      auto server = net::TlsServer::Create(io_, *tls, so, h);
+      if (!server.ok()) {
+        status_ = server.status();
+        return;
+      }
+      server_ = std::move(*server);
+      loop_ = std::thread([this] { io_.run(); });
+    }
+    ~StandInCoordinator() { Stop(); }
+    const Status& status() const { return status_; }
+    // Stops the server and joins its thread: after it, what the handler wrote is safe to read.
+    void Stop() {
+      if (server_) server_->Stop();
+      if (loop_.joinable()) loop_.join();
+    }
+
+   private:
+    boost::asio::io_context io_;
+    Status status_;
+    std::unique_ptr<net::TlsServer> server_;
+    std::thread loop_;
+  };
 };
 
 // Region 3 holds its shard 150 times over, so with 15 local epochs each of its rounds takes far
@@ -482,32 +546,21 @@ TEST_F(RegionTest, TextFromTheCoordinatorIsEscapedInTheRegionLog) {
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(protocol::MessageTypeName(static_cast<uint16_t>(c.type)));
-    boost::asio::io_context io;
-    auto tls = net::MakeServerTlsContext(
-        {Pki() + "/ca.crt", Pki() + "/coordinator.crt", Pki() + "/coordinator.key"});
-    ASSERT_TRUE(tls.ok()) << tls.status().message();
-    net::TlsServerOptions so;
-    so.port = port_;
-    net::TlsServerHandlers h;
-    h.on_session = [](std::shared_ptr<net::TlsSession>) {};
-    h.on_frame = [&c](const std::shared_ptr<net::TlsSession>& s, net::Frame f) {
-      if (f.type != static_cast<uint16_t>(protocol::MessageType::kHello)) return;
-      if (c.type == protocol::MessageType::kDone) {
-        s->Send(protocol::MakeFrame(c.type, protocol::DoneMsg{{}, c.text}));
-      } else {
-        s->Send(protocol::MakeFrame(c.type, protocol::ErrorMsg{c.text}));
-      }
-    };
-    h.on_close = [](const std::shared_ptr<net::TlsSession>&, const Status&) {};
-    auto server = net::TlsServer::Create(io, *tls, so, h);
-    ASSERT_TRUE(server.ok()) << server.status().message();
-    std::thread loop([&io] { io.run(); });
+    StandInCoordinator coordinator(
+        Pki(), port_, [&c](const std::shared_ptr<net::TlsSession>& s, net::Frame f) {
+          if (f.type != static_cast<uint16_t>(protocol::MessageType::kHello)) return;
+          if (c.type == protocol::MessageType::kDone) {
+            s->Send(protocol::MakeFrame(c.type, protocol::DoneMsg{{}, c.text}));
+          } else {
+            s->Send(protocol::MakeFrame(c.type, protocol::ErrorMsg{c.text}));
+          }
+        });
+    ASSERT_TRUE(coordinator.status().ok()) << coordinator.status().message();
     const std::string log = run_ + "/r1.log";
     std::filesystem::remove(log);
     auto region = StartRegion(1);
     const auto rc = region->Wait(30s);
-    (*server)->Stop();
-    loop.join();
+    coordinator.Stop();
     ASSERT_TRUE(rc.has_value()) << ReadAll(log);
     EXPECT_EQ(*rc, c.exit_code) << ReadAll(log);
     const std::string text = ReadAll(log);
@@ -527,20 +580,9 @@ TEST_F(RegionTest, TextFromTheCoordinatorIsEscapedInTheRegionLog) {
 // answer. Every answer is a noisy evaluation charged to r3's ledger before it leaves, until the
 // budget stops it; the ledger then verifies within the budget.
 TEST_F(RegionTest, AHostileCoordinatorFloodingCraftedEvaluationsIsChargedThenDeclined) {
-  // The public schema of the federation, as a coordinator would have built it.
-  data::LoadOptions lo;
-  lo.label = "Revenue";
-  lo.categorical = {"Month",   "VisitorType", "Weekend",    "OperatingSystems",
-                    "Browser", "Region",      "TrafficType"};
-  Result<data::RawDataset> raw = data::LoadDatasetFile(Shard(3) + "/train.csv", lo);
-  ASSERT_TRUE(raw.ok()) << raw.status().ToString();
-  Result<data::Schema> schema = data::Schema::FromSummary(data::Summarize(*raw), "Revenue");
-  ASSERT_TRUE(schema.ok()) << schema.status().ToString();
-  protocol::DataContract contract;
-  contract.label = "Revenue";
-  contract.categorical = lo.categorical;
-  ml::ModelSpec spec{schema->input_dim(), {16}, schema->num_classes()};
-  ASSERT_TRUE(spec.Validate().ok());
+  Result<PublicSetup> setup = MakePublicSetup();
+  ASSERT_TRUE(setup.ok()) << setup.status().ToString();
+  const ml::ModelSpec& spec = setup->spec;
   // Hidden unit 0 reads input 0 with weight 50; class 1 gets it with weight 50 and bias -25.
   std::vector<float> crafted(static_cast<size_t>(spec.num_params()), 0.0f);
   crafted[0] = 50.0f;
@@ -556,59 +598,49 @@ TEST_F(RegionTest, AHostileCoordinatorFloodingCraftedEvaluationsIsChargedThenDec
   std::optional<protocol::DeclineMsg> declined;
   std::string unexpected;
   constexpr uint32_t kMaxRounds = 60;
-  boost::asio::io_context io;
-  auto tls = net::MakeServerTlsContext(
-      {Pki() + "/ca.crt", Pki() + "/coordinator.crt", Pki() + "/coordinator.key"});
-  ASSERT_TRUE(tls.ok()) << tls.status().message();
-  net::TlsServerOptions so;
-  so.port = port_;
-  net::TlsServerHandlers h;
-  h.on_session = [](std::shared_ptr<net::TlsSession>) {};
-  h.on_frame = [&](const std::shared_ptr<net::TlsSession>& s, net::Frame f) {
-    auto evaluate = [&](uint32_t round) {
-      s->Send(protocol::MakeFrame(protocol::MessageType::kRoundStart,
-                                  protocol::RoundStartMsg{round, false, round, crafted}));
-    };
-    std::lock_guard<std::mutex> lock(mu);
-    const auto type = static_cast<protocol::MessageType>(f.type);
-    if (type == protocol::MessageType::kHello) {
-      s->Send(protocol::MakeFrame(protocol::MessageType::kWelcome,
-                                  protocol::WelcomeMsg{"hostile-run", contract, 1}));
-      s->Send(protocol::MakeFrame(protocol::MessageType::kSetup,
-                                  protocol::SetupMsg{"hostile-run", *schema, spec, plan, false}));
-      evaluate(1);
-    } else if (type == protocol::MessageType::kUpdate) {
-      protocol::UpdateMsg u;
-      Status st = protocol::ParseFrame(f, type, &u);
-      if (!st.ok()) unexpected = st.ToString();
-      answers.push_back(u);
-      if (u.round < kMaxRounds) {
-        evaluate(u.round + 1);
-      } else {
-        s->Send(protocol::MakeFrame(protocol::MessageType::kDone,
-                                    protocol::DoneMsg{crafted, "completed"}));
-      }
-    } else if (type == protocol::MessageType::kDecline) {
-      protocol::DeclineMsg d;
-      Status st = protocol::ParseFrame(f, type, &d);
-      if (!st.ok()) unexpected = st.ToString();
-      declined = d;
-      s->Send(protocol::MakeFrame(protocol::MessageType::kDone,
-                                  protocol::DoneMsg{crafted, "completed"}));
-    } else {
-      unexpected = protocol::MessageTypeName(f.type);
-    }
-  };
-  h.on_close = [](const std::shared_ptr<net::TlsSession>&, const Status&) {};
-  auto server = net::TlsServer::Create(io, *tls, so, h);
-  ASSERT_TRUE(server.ok()) << server.status().message();
-  std::thread loop([&io] { io.run(); });
+  StandInCoordinator coordinator(
+      Pki(), port_, [&](const std::shared_ptr<net::TlsSession>& s, net::Frame f) {
+        auto evaluate = [&](uint32_t round) {
+          s->Send(protocol::MakeFrame(protocol::MessageType::kRoundStart,
+                                      protocol::RoundStartMsg{round, false, round, crafted}));
+        };
+        std::lock_guard<std::mutex> lock(mu);
+        const auto type = static_cast<protocol::MessageType>(f.type);
+        if (type == protocol::MessageType::kHello) {
+          s->Send(protocol::MakeFrame(protocol::MessageType::kWelcome,
+                                      protocol::WelcomeMsg{"hostile-run", setup->contract, 1}));
+          s->Send(protocol::MakeFrame(
+              protocol::MessageType::kSetup,
+              protocol::SetupMsg{"hostile-run", setup->schema, spec, plan, false}));
+          evaluate(1);
+        } else if (type == protocol::MessageType::kUpdate) {
+          protocol::UpdateMsg u;
+          Status st = protocol::ParseFrame(f, type, &u);
+          if (!st.ok()) unexpected = st.ToString();
+          answers.push_back(u);
+          if (u.round < kMaxRounds) {
+            evaluate(u.round + 1);
+          } else {
+            s->Send(protocol::MakeFrame(protocol::MessageType::kDone,
+                                        protocol::DoneMsg{crafted, "completed"}));
+          }
+        } else if (type == protocol::MessageType::kDecline) {
+          protocol::DeclineMsg d;
+          Status st = protocol::ParseFrame(f, type, &d);
+          if (!st.ok()) unexpected = st.ToString();
+          declined = d;
+          s->Send(protocol::MakeFrame(protocol::MessageType::kDone,
+                                      protocol::DoneMsg{crafted, "completed"}));
+        } else {
+          unexpected = protocol::MessageTypeName(f.type);
+        }
+      });
+  ASSERT_TRUE(coordinator.status().ok()) << coordinator.status().message();
   testing::RegionOptions dp;
   dp.epsilon_budget = 2.0;
   auto region = StartRegion(3, dp);
   const auto rc = region->Wait(120s);
-  (*server)->Stop();
-  loop.join();
+  coordinator.Stop();
   const std::string log = RegionLog(3);
   ASSERT_TRUE(rc.has_value()) << log;
   EXPECT_EQ(*rc, 0) << log;
@@ -647,19 +679,9 @@ TEST_F(RegionTest, AHostileCoordinatorFloodingCraftedEvaluationsIsChargedThenDec
 // its own config check would have refused it): the region refuses the Setup before training,
 // names the field in its log and exits with an error, without sending an update.
 TEST_F(RegionTest, AHostileProximalMuInThePlanIsRefusedNamingTheField) {
-  data::LoadOptions lo;
-  lo.label = "Revenue";
-  lo.categorical = {"Month",   "VisitorType", "Weekend",    "OperatingSystems",
-                    "Browser", "Region",      "TrafficType"};
-  Result<data::RawDataset> raw = data::LoadDatasetFile(Shard(3) + "/train.csv", lo);
-  ASSERT_TRUE(raw.ok()) << raw.status().ToString();
-  Result<data::Schema> schema = data::Schema::FromSummary(data::Summarize(*raw), "Revenue");
-  ASSERT_TRUE(schema.ok()) << schema.status().ToString();
-  protocol::DataContract contract;
-  contract.label = "Revenue";
-  contract.categorical = lo.categorical;
-  const ml::ModelSpec spec{schema->input_dim(), {16}, schema->num_classes()};
-  ASSERT_TRUE(spec.Validate().ok());
+  Result<PublicSetup> setup = MakePublicSetup();
+  ASSERT_TRUE(setup.ok()) << setup.status().ToString();
+  const ml::ModelSpec& spec = setup->spec;
   const std::vector<float> weights(static_cast<size_t>(spec.num_params()), 0.01f);
   for (double mu : {-0.5, std::numeric_limits<double>::quiet_NaN()}) {
     SCOPED_TRACE("mu " + std::to_string(mu));
@@ -668,37 +690,27 @@ TEST_F(RegionTest, AHostileProximalMuInThePlanIsRefusedNamingTheField) {
     plan.proximal_mu = mu;
     std::mutex m;
     bool updated = false;
-    boost::asio::io_context io;
-    auto tls = net::MakeServerTlsContext(
-        {Pki() + "/ca.crt", Pki() + "/coordinator.crt", Pki() + "/coordinator.key"});
-    ASSERT_TRUE(tls.ok()) << tls.status().message();
-    net::TlsServerOptions so;
-    so.port = port_;
-    net::TlsServerHandlers h;
-    h.on_session = [](std::shared_ptr<net::TlsSession>) {};
-    h.on_frame = [&](const std::shared_ptr<net::TlsSession>& s, net::Frame f) {
-      std::lock_guard<std::mutex> lock(m);
-      const auto type = static_cast<protocol::MessageType>(f.type);
-      if (type == protocol::MessageType::kHello) {
-        s->Send(protocol::MakeFrame(protocol::MessageType::kWelcome,
-                                    protocol::WelcomeMsg{"hostile-mu", contract, 1}));
-        s->Send(protocol::MakeFrame(protocol::MessageType::kSetup,
-                                    protocol::SetupMsg{"hostile-mu", *schema, spec, plan, false}));
-        s->Send(protocol::MakeFrame(protocol::MessageType::kRoundStart,
-                                    protocol::RoundStartMsg{1, true, 1, weights}));
-      } else if (type == protocol::MessageType::kUpdate) {
-        updated = true;
-      }
-    };
-    h.on_close = [](const std::shared_ptr<net::TlsSession>&, const Status&) {};
-    auto server = net::TlsServer::Create(io, *tls, so, h);
-    ASSERT_TRUE(server.ok()) << server.status().message();
-    std::thread loop([&io] { io.run(); });
+    StandInCoordinator coordinator(
+        Pki(), port_, [&](const std::shared_ptr<net::TlsSession>& s, net::Frame f) {
+          std::lock_guard<std::mutex> lock(m);
+          const auto type = static_cast<protocol::MessageType>(f.type);
+          if (type == protocol::MessageType::kHello) {
+            s->Send(protocol::MakeFrame(protocol::MessageType::kWelcome,
+                                        protocol::WelcomeMsg{"hostile-mu", setup->contract, 1}));
+            s->Send(protocol::MakeFrame(
+                protocol::MessageType::kSetup,
+                protocol::SetupMsg{"hostile-mu", setup->schema, spec, plan, false}));
+            s->Send(protocol::MakeFrame(protocol::MessageType::kRoundStart,
+                                        protocol::RoundStartMsg{1, true, 1, weights}));
+          } else if (type == protocol::MessageType::kUpdate) {
+            updated = true;
+          }
+        });
+    ASSERT_TRUE(coordinator.status().ok()) << coordinator.status().message();
     std::filesystem::remove(run_ + "/r3.log");
     auto region = StartRegion(3);
     const auto rc = region->Wait(60s);
-    (*server)->Stop();
-    loop.join();
+    coordinator.Stop();
     const std::string log = RegionLog(3);
     ASSERT_TRUE(rc.has_value()) << log;
     EXPECT_NE(*rc, 0) << log;
