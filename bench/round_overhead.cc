@@ -13,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include "bench/fake_summary.h"
 #include "common/base/file_util.h"
 #include "common/ml/runtime.h"
 #include "common/net/tls_client.h"
@@ -43,18 +44,7 @@ int FakeRegion(const std::string& name, uint16_t port, const std::string& pki) {
     switch (static_cast<protocol::MessageType>(f->type)) {
       case protocol::MessageType::kWelcome: break;
       case protocol::MessageType::kSummaryRequest: {
-        protocol::SummaryReplyMsg r;
-        for (int j = 0; j < kFeatures; ++j) {
-          data::ColumnSummary col;
-          col.name = "x" + std::to_string(j);
-          col.count = 100;
-          col.sum = 10;
-          col.sum_sq = 120;
-          r.summary.columns.push_back(col);
-        }
-        r.summary.label_counts = {{"a", 50}, {"b", 50}};
-        r.summary.rows = 100;
-        r.train_rows = 100;
+        const protocol::SummaryReplyMsg r = bench::FakeSummaryReply(kFeatures);
         if (!c.Send(static_cast<uint16_t>(protocol::MessageType::kSummaryReply), Serialize(r), 30s).ok()) return 1;
         break;
       }

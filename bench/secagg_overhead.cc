@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "bench/fake_summary.h"
 #include "common/base/file_util.h"
 #include "common/ml/model_file.h"
 #include "common/ml/runtime.h"
@@ -107,21 +108,6 @@ std::vector<float> Delta(int index, size_t params) {
   return d;
 }
 
-protocol::SummaryReplyMsg FakeSummary() {
-  protocol::SummaryReplyMsg r;
-  for (int j = 0; j < kFeatures; ++j) {
-    data::ColumnSummary col;
-    col.name = "x" + std::to_string(j);
-    col.count = 100;
-    col.sum = 10;
-    col.sum_sq = 120;
-    r.summary.columns.push_back(col);
-  }
-  r.summary.label_counts = {{"a", 50}, {"b", 50}};
-  r.summary.rows = 100;
-  r.train_rows = 100;
-  return r;
-}
 
 protocol::UpdateMsg Metadata(uint32_t round, bool train) {
   protocol::UpdateMsg u;
@@ -164,7 +150,7 @@ Outcome Serve(const RegionSpec& spec, Link& link, net::IdentityVerifier& verifie
       case MessageType::kWelcome:
         break;
       case MessageType::kSummaryRequest:
-        st = link.Send(MessageType::kSummaryReply, FakeSummary(), false);
+        st = link.Send(MessageType::kSummaryReply, bench::FakeSummaryReply(kFeatures), false);
         break;
       case MessageType::kSetup: {
         protocol::SetupMsg s;
