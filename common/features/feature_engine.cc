@@ -12,7 +12,7 @@
 #include "common/features/internal/fast_number.h"
 #include "common/features/internal/huge_page_allocator.h"
 #include "common/features/internal/record_reader.h"
-#include "common/features/timestamp.h"
+#include "common/data/timestamp.h"
 
 namespace fedseg::features {
 namespace {
@@ -644,13 +644,13 @@ class SourcePass {
 
   // Timestamps repeat (a day's events share a date): parsed ones are cached by their text.
   bool ParseTime(std::string_view text, double* t) {
-    if (text.size() > kTimeKey) return ParseTimestamp(text, src_.timestamp_format, t);
+    if (text.size() > kTimeKey) return data::ParseTimestamp(text, src_.timestamp_format, t);
     TimeEntry& e = time_cache_[HashText(text) & (kTimeCache - 1)];
     if (e.len == text.size() && SameBytes(e.key, text.data(), text.size())) {
       *t = e.days;
       return true;
     }
-    if (!ParseTimestamp(text, src_.timestamp_format, t)) return false;
+    if (!data::ParseTimestamp(text, src_.timestamp_format, t)) return false;
     e.len = static_cast<uint8_t>(text.size());
     std::memcpy(e.key, text.data(), text.size());
     e.days = *t;
@@ -748,7 +748,7 @@ class SourcePass {
       case Aggregation::kSessionDuration:
         if (tg.end_field >= 0) {
           double end = 0;
-          if (!ParseTimestamp(fields_[tg.end_field], tg.end_format, &end)) {
+          if (!data::ParseTimestamp(fields_[tg.end_field], tg.end_format, &end)) {
             FEDSEG_RETURN_IF_ERROR(
                 Bad("bad_timestamp", "session end " + data::QuoteForMessage(fields_[tg.end_field]) +
                                          " does not match format '" + tg.end_format + "' (" +

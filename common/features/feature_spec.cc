@@ -6,7 +6,7 @@
 #include <set>
 
 #include "common/base/json_config.h"
-#include "common/features/timestamp.h"
+#include "common/data/timestamp.h"
 
 namespace fedseg::features {
 namespace {
@@ -162,7 +162,7 @@ Status ReadSource(const std::string& name, const json& j, const std::string& spe
     return Invalid(where, "'columns' is only for files without a header ('header': false)");
   }
   if (!s->timestamp.empty()) {
-    Status st = ValidateTimestampFormat(s->timestamp_format);
+    Status st = data::ValidateTimestampFormat(s->timestamp_format);
     if (!st.ok()) return st.WithContext(where);
   }
   return Status::OK();
@@ -237,7 +237,7 @@ Status ReadFeature(size_t index, const json& j, const FeatureSpec& spec, Feature
       return Invalid(where, "stat '" + stat + "' must be sum, mean or count");
     }
     if (!f->end_format.empty()) {
-      st = ValidateTimestampFormat(f->end_format);
+      st = data::ValidateTimestampFormat(f->end_format);
       if (!st.ok()) return st.WithContext(where);
     }
   } else if (!f->end_column.empty() || f->gap_minutes != 0 || j.contains("stat")) {
@@ -347,7 +347,7 @@ Result<FeatureSpec> ParseFeatureSpec(const json& j, const std::string& spec_file
   r.Get("label", &label);
   FEDSEG_RETURN_IF_ERROR(r.Finish());
   if (spec.reference_time.empty()) return Invalid(spec_file, "'reference_time' is required");
-  if (!ParseReferenceTime(spec.reference_time, &spec.reference_days)) {
+  if (!data::ParseReferenceTime(spec.reference_time, &spec.reference_days)) {
     return Invalid(spec_file, "reference_time '" + spec.reference_time +
                                   "' is not YYYY-MM-DD or YYYY-MM-DD HH:MM:SS");
   }

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "common/features/timestamp.h"
+#include "common/data/timestamp.h"
 
 namespace fedseg::features {
 namespace {
@@ -33,7 +33,7 @@ void ExpectError(const json& j, const std::string& part) {
 TEST(FeatureSpecTest, ParsesAndResolvesPaths) {
   Result<FeatureSpec> s = ParseFeatureSpec(BaseSpec(), "spec.json", "/data");
   ASSERT_TRUE(s.ok()) << s.status().ToString();
-  EXPECT_EQ(s->reference_days, DaysFromCivil(2020, 1, 10));
+  EXPECT_EQ(s->reference_days, data::DaysFromCivil(2020, 1, 10));
   EXPECT_EQ(s->id_column, "customer");
   ASSERT_EQ(s->sources.size(), 1u);
   EXPECT_EQ(s->sources[0].path, "/data/orders.csv");

@@ -4,15 +4,15 @@
 // characters; or "unix" (seconds since the epoch, a decimal number). The whole field must match;
 // ranges are checked (month 1-12, the day within its month, 24 hours). Days from a civil date
 // follow H. Hinnant's days_from_civil ("chrono-Compatible Low-Level Date Algorithms").
-#ifndef FEDSEG_COMMON_FEATURES_TIMESTAMP_H_
-#define FEDSEG_COMMON_FEATURES_TIMESTAMP_H_
+#ifndef FEDSEG_COMMON_DATA_TIMESTAMP_H_
+#define FEDSEG_COMMON_DATA_TIMESTAMP_H_
 
 #include <cstdint>
 #include <string_view>
 
 #include "common/base/status.h"
 
-namespace fedseg::features {
+namespace fedseg::data {
 
 // Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar.
 int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d);
@@ -26,6 +26,6 @@ Status ValidateTimestampFormat(std::string_view format);
 // The spec's reference time: "YYYY-MM-DD" or "YYYY-MM-DD HH:MM:SS".
 bool ParseReferenceTime(std::string_view text, double* days);
 
-}  // namespace fedseg::features
+}  // namespace fedseg::data
 
-#endif  // FEDSEG_COMMON_FEATURES_TIMESTAMP_H_
+#endif  // FEDSEG_COMMON_DATA_TIMESTAMP_H_

@@ -1,10 +1,10 @@
-#include "common/features/timestamp.h"
+#include "common/data/timestamp.h"
 
 #include <cctype>
 
 #include "common/data/csv.h"
 
-namespace fedseg::features {
+namespace fedseg::data {
 namespace {
 
 bool IsLeap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
@@ -119,4 +119,4 @@ bool ParseReferenceTime(std::string_view text, double* days) {
          ParseTimestamp(text, "%Y-%m-%dT%H:%M:%S", days);
 }
 
-}  // namespace fedseg::features
+}  // namespace fedseg::data

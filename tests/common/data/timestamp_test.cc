@@ -1,8 +1,8 @@
-#include "common/features/timestamp.h"
+#include "common/data/timestamp.h"
 
 #include <gtest/gtest.h>
 
-namespace fedseg::features {
+namespace fedseg::data {
 namespace {
 
 TEST(TimestampTest, DaysFromCivilKnownDates) {
@@ -57,4 +57,4 @@ TEST(TimestampTest, ReferenceTime) {
 }
 
 }  // namespace
-}  // namespace fedseg::features
+}  // namespace fedseg::data
