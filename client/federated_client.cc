@@ -39,7 +39,8 @@ std::string FromCoordinator(std::string_view text) { return EscapeForLog(text, 1
 // data.test_fraction and data.split_seed split its rows).
 bool SameContract(const protocol::DataContract& a, const protocol::DataContract& b) {
   return a.label == b.label && a.categorical == b.categorical && a.numeric == b.numeric &&
-         a.drop == b.drop && a.bounds == b.bounds && a.feature_spec == b.feature_spec;
+         a.drop == b.drop && a.dates == b.dates && a.bounds == b.bounds &&
+         a.feature_spec == b.feature_spec;
 }
 
 // TESTS ONLY: a region killed right after a secure-aggregation step (docs/secure-aggregation.md,
@@ -402,10 +403,22 @@ Result<net::Frame> FederatedClient::HandleSummaryRequest(const protocol::Summary
   } else {
     reply.summary = Summarize(train_raw_);
   }
-  // Identifier-like columns and categories of fewer than k rows never leave the region.
-  const data::CategoryPolicyReport kept =
-      data::ApplyCategoryPolicy(data::CategoryPolicy{config_.min_category_count}, &reply.summary);
+  // Identifier-like columns and categories of fewer than k rows never leave the region. A
+  // released DP summary carries no identifier flag (one more bit that depends on the rows): the
+  // region only warns, and the column stays a numeric input clipped to its public bounds.
+  const data::CategoryPolicy policy{config_.min_category_count};
+  const data::CategoryPolicyReport kept = data::ApplyCategoryPolicy(
+      policy, &reply.summary, req.noise_multiplier > 0 ? nullptr : &train_raw_);
   for (const std::string& w : kept.Warnings()) log_->warn("{}", w);
+  if (req.noise_multiplier > 0) {
+    for (const auto& id : data::FindNumericIdentifiers(policy, train_raw_)) {
+      log_->warn(
+          "column '{}' looks like an identifier ({} distinct whole numbers in {} rows) but a "
+          "private summary cannot say so: it is an input clipped to its public bounds; "
+          "declare it as data.id_column or drop it in the data contract",
+          id.column, id.distinct, id.present);
+    }
+  }
   if (kept.rare_categories_dropped > 0) {
     log_->info("data summary: {} categories held by fewer than {} rows are not sent",
                kept.rare_categories_dropped, config_.min_category_count);
@@ -431,60 +444,71 @@ Result<data::RawDataset> FederatedClient::LoadContractSpec(const protocol::DataC
   return LoadSpecDataset(config_.spec_file, opts, /*quiet=*/true);
 }
 
-Status FederatedClient::HandleWelcome(const protocol::WelcomeMsg& msg) {
-  if (msg.run_id != welcome_run_) final_evaluation_seen_ = false;
-  welcome_run_ = msg.run_id;
-  if (contract_ && SameContract(*contract_, msg.contract)) return Status::OK();
+Status FederatedClient::LoadTables(const protocol::DataContract& contract,
+                                   bool normalize_categories) {
   TableArgs t;
   t.data = config_.train_data;
-  t.label = msg.contract.label;
+  t.label = contract.label;
   t.id_column = config_.id_column;
-  t.categorical = msg.contract.categorical;
-  t.numeric = msg.contract.numeric;
-  t.drop = msg.contract.drop;
+  t.categorical = contract.categorical;
+  t.numeric = contract.numeric;
+  t.drop = contract.drop;
+  t.dates = contract.dates;
   t.delimiter = config_.delimiter;
   FEDSEG_ASSIGN_OR_RETURN(data::LoadOptions opts, MakeLoadOptions(t));
+  opts.normalize_categories = normalize_categories;
   data::RawDataset all;
-  if (!config_.spec_file.empty() || !msg.contract.feature_spec.empty()) {
-    FEDSEG_ASSIGN_OR_RETURN(all, LoadContractSpec(msg.contract, opts));
+  if (!config_.spec_file.empty() || !contract.feature_spec.empty()) {
+    FEDSEG_ASSIGN_OR_RETURN(all, LoadContractSpec(contract, opts));
   } else {
     FEDSEG_ASSIGN_OR_RETURN(all, data::LoadDatasetFile(config_.train_data, opts));
   }
   if (!config_.test_data.empty() && config_.spec_file.empty()) {
-    data::LoadOptions test_opts = opts;
-    for (const data::RawColumn& c : all.features) {
-      test_opts.types[c.name] = c.type;
-      test_opts.feature_columns.push_back(c.name);
-    }
-    FEDSEG_ASSIGN_OR_RETURN(test_raw_, data::LoadDatasetFile(config_.test_data, test_opts));
+    FEDSEG_ASSIGN_OR_RETURN(
+        test_raw_, data::LoadDatasetFile(config_.test_data, data::SameColumnsAs(all, opts)));
     train_raw_ = std::move(all);
   } else {
     // The region's own split: the contract's test_fraction and split_seed are a suggestion it
     // ignores (whoever picks the split picks which private rows are evaluated on).
-    if (msg.contract.test_fraction != config_.test_fraction ||
-        msg.contract.split_seed != config_.split_seed) {
+    if (contract.test_fraction != config_.test_fraction ||
+        contract.split_seed != config_.split_seed) {
       log_->info(
           "the coordinator's contract suggests test fraction {} and split seed {}; this "
           "region splits with its own data.test_fraction {} and data.split_seed {}",
-          msg.contract.test_fraction, msg.contract.split_seed, config_.test_fraction,
-          config_.split_seed);
+          contract.test_fraction, contract.split_seed, config_.test_fraction, config_.split_seed);
     }
     auto [tr, te] = data::StratifiedSplit(all.labels, config_.test_fraction, config_.split_seed);
     train_raw_ = data::SelectRows(all, tr);
     test_raw_ = SelectRows(all, te);
   }
+  tables_normalized_ = normalize_categories;
+  return Status::OK();
+}
+
+Status FederatedClient::HandleWelcome(const protocol::WelcomeMsg& msg) {
+  if (msg.run_id != welcome_run_) final_evaluation_seen_ = false;
+  welcome_run_ = msg.run_id;
+  if (contract_ && SameContract(*contract_, msg.contract)) return Status::OK();
+  FEDSEG_RETURN_IF_ERROR(LoadTables(msg.contract, /*normalize_categories=*/true));
   contract_ = msg.contract;
   setup_.reset();
   welcome_run_ = msg.run_id;
   log_->info("loaded {}: {} training rows, {} test rows (run {})",
              config_.spec_file.empty() ? config_.train_data : config_.spec_file,
              train_raw_.num_rows(), test_raw_.num_rows(), FromCoordinator(msg.run_id));
+  for (const std::string& note : train_raw_.notes) log_->info("data: {}", note);
   return Status::OK();
 }
 
 Status FederatedClient::HandleSetup(const protocol::SetupMsg& msg) {
   FEDSEG_RETURN_IF_ERROR(msg.spec.Validate());
   FEDSEG_RETURN_IF_ERROR(msg.schema.Validate());
+  // A run resumed from a checkpoint older than category normalisation reads values as written.
+  if (contract_ && msg.schema.normalized_categories() != tables_normalized_) {
+    log_->info("the run's schema {} categories: reloading the tables to match",
+               msg.schema.normalized_categories() ? "normalises" : "does not normalise");
+    FEDSEG_RETURN_IF_ERROR(LoadTables(*contract_, msg.schema.normalized_categories()));
+  }
   // The coordinator may be hostile: its plan is checked (proximal_mu, epochs, batch, optimizer)
   // before any of it reaches training.
   FEDSEG_RETURN_IF_ERROR(msg.plan.Validate().WithContext("the coordinator's training plan"));

@@ -45,6 +45,8 @@ class FederatedClient {
   enum class Outcome { kDone, kReconnect, kFatal };
   Outcome Session(net::TlsClientConnection& conn);
   Status HandleWelcome(const protocol::WelcomeMsg& msg);
+  // Loads train_raw_ and test_raw_ by the contract, categories normalised or as written.
+  Status LoadTables(const protocol::DataContract& contract, bool normalize_categories);
   Result<data::RawDataset> LoadContractSpec(const protocol::DataContract& contract,
                                             const data::LoadOptions& opts);
   Status HandleSetup(const protocol::SetupMsg& msg);
@@ -80,6 +82,7 @@ class FederatedClient {
   std::shared_ptr<spdlog::logger> log_;
   std::optional<protocol::DataContract> contract_;
   data::RawDataset train_raw_, test_raw_;
+  bool tables_normalized_ = true;  // how train_raw_ and test_raw_ were loaded (LoadTables)
   std::optional<protocol::SetupMsg> setup_;
   data::EncodedData train_, test_;
   std::unique_ptr<RegionPrivacy> privacy_;  // with a DP plan; kept across reconnects of one run

@@ -53,6 +53,10 @@ void AddTableOptions(CLI::App* cmd, TableArgs& t, bool label_required) {
   cmd->add_option("--numeric", t.numeric, "Columns to treat as numeric (comma list)")
       ->delimiter(',');
   cmd->add_option("--drop", t.drop, "Columns to ignore (comma list)")->delimiter(',');
+  cmd->add_option("--date", t.date_args,
+                  "A date column, as COLUMN (format detected) or COLUMN=FORMAT (e.g. "
+                  "'Signup=%d-%m-%Y'; %Y %m %d %H %M %S): encoded as days, month and weekday. "
+                  "Repeatable; undeclared date columns are detected");
   cmd->add_option("--delimiter", t.delimiter,
                   "Field delimiter: ',', ';', 'tab' or '|' (default: auto-detect)");
 }
@@ -204,6 +208,15 @@ Result<data::LoadOptions> MakeLoadOptions(const TableArgs& t) {
   o.categorical = t.categorical;
   o.numeric = t.numeric;
   o.drop = t.drop;
+  o.dates = t.dates;
+  for (const std::string& arg : t.date_args) {
+    const size_t eq = arg.find('=');
+    const std::string column = arg.substr(0, eq);
+    if (column.empty()) {
+      return Status::InvalidArgument("--date '" + arg + "': give COLUMN or COLUMN=FORMAT");
+    }
+    o.dates[column] = eq == std::string::npos ? "" : arg.substr(eq + 1);
+  }
   if (t.delimiter.empty()) {
     o.delimiter = 0;
   } else if (t.delimiter == "tab" || t.delimiter == "\\t" || t.delimiter == "\t") {
@@ -352,15 +365,14 @@ int RunTrain(const TrainArgs& a) {
   }
   const nlohmann::json quality = DataQualityJson(all);
   if (!a.quiet && !a.json) std::cerr << TableName(a.table) << ": " << DataQualityText(all) << "\n";
+  const std::vector<std::string> load_notes = all.notes;
+  if (!a.json) {
+    for (const std::string& note : load_notes) std::cerr << "note: " << note << "\n";
+  }
 
   data::RawDataset train_raw, test_raw;
   if (!a.test_data.empty()) {
-    data::LoadOptions test_opts = opts;
-    for (const data::RawColumn& c : all.features) {
-      test_opts.types[c.name] = c.type;
-      test_opts.feature_columns.push_back(c.name);
-    }
-    auto test_or = data::LoadDatasetFile(a.test_data, test_opts);
+    auto test_or = data::LoadDatasetFile(a.test_data, data::SameColumnsAs(all, opts));
     if (!test_or.ok()) return FailCommand(test_or.status());
     train_raw = std::move(all);
     test_raw = std::move(*test_or);
@@ -385,12 +397,13 @@ int RunTrain(const TrainArgs& a) {
   data::CategoryPolicy policy;
   policy.min_category_count = a.min_category_count;
   data::DataSummary summary = data::Summarize(train_raw);
-  const data::CategoryPolicyReport kept = data::ApplyCategoryPolicy(policy, &summary);
+  const data::CategoryPolicyReport kept = data::ApplyCategoryPolicy(policy, &summary, &train_raw);
   for (const std::string& w : kept.Warnings()) warnings.push_back(w);
   for (const std::string& w : warnings) std::cerr << "warning: " << w << "\n";
   auto schema_or = data::Schema::FromSummary(summary, opts.label);
   if (!schema_or.ok()) return FailCommand(schema_or.status().WithContext(TableName(a.table)));
-  const data::Schema& schema = *schema_or;
+  data::Schema schema = std::move(*schema_or);
+  for (const std::string& note : load_notes) schema.AddNote(note);
   auto train_or = schema.Encode(train_raw);
   if (!train_or.ok()) return FailCommand(train_or.status());
   auto test_or = schema.Encode(test_raw);
@@ -479,6 +492,7 @@ int RunTrain(const TrainArgs& a) {
   out["history"] = hist;
   out["data"] = quality;
   out["warnings"] = warnings;
+  out["notes"] = schema.notes();
   out["rare_categories_dropped"] = kept.rare_categories_dropped;
   out["validation_rows"] = val_or->rows();
   out["decision"] = choice.ToJson(names);

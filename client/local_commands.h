@@ -5,6 +5,7 @@
 #define FEDSEG_CLIENT_LOCAL_COMMANDS_H_
 
 #include <CLI/CLI.hpp>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,10 @@ struct TableArgs {
   std::string label;
   std::string id_column;
   std::vector<std::string> categorical, numeric, drop;
+  // Date columns: "COLUMN" (format detected) or "COLUMN=FORMAT" (--date), and as a map (from a
+  // data contract); both reach data::LoadOptions::dates.
+  std::vector<std::string> date_args;
+  std::map<std::string, std::string> dates;
   std::string delimiter;  // "", ",", ";", "tab", "|"
   std::string spec;       // a feature spec (raw sources) in place of `data` (features_command.h)
 };

@@ -73,12 +73,33 @@ int PruneRoundCheckpoints(const std::string& dir, uint32_t newest, int keep) {
   return removed;
 }
 
+namespace {
+
+// Version 1: the schema without its preprocessing record (read as dates-free, values as written).
+struct CheckpointV1 : Checkpoint {
+  template <class A>
+  void serialize(A& ar) {
+    ar(run_id, completed_round, data::SchemaCoreLayout{&schema}, spec, weights, strategy_state,
+       history_json, regions_json);
+  }
+};
+
+}  // namespace
+
 Result<Checkpoint> DecodeCheckpoint(std::string_view bytes, const std::string& path) {
-  FEDSEG_ASSIGN_OR_RETURN(std::string_view payload,
-                          OpenContainer(bytes, std::string_view(kCheckpointMagic, 8),
-                                        kCheckpointVersion, path, "fedseg checkpoint"));
+  uint32_t version = 0;
+  FEDSEG_ASSIGN_OR_RETURN(
+      std::string_view payload,
+      OpenContainer(bytes, std::string_view(kCheckpointMagic, 8), kOldestCheckpointVersion,
+                    kCheckpointVersion, path, "fedseg checkpoint", &version));
   Checkpoint c;
-  FEDSEG_RETURN_IF_ERROR(Parse(payload, &c, path + ": checkpoint payload"));
+  if (version >= 2) {
+    FEDSEG_RETURN_IF_ERROR(Parse(payload, &c, path + ": checkpoint payload"));
+  } else {
+    CheckpointV1 v1;
+    FEDSEG_RETURN_IF_ERROR(Parse(payload, &v1, path + ": checkpoint payload"));
+    c = std::move(static_cast<Checkpoint&>(v1));
+  }
   Status st = c.spec.Validate();
   if (!st.ok()) return Status::Corruption(path + ": " + st.message());
   st = c.schema.Validate();

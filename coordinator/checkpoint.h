@@ -25,7 +25,10 @@
 namespace fedseg::coordinator {
 
 inline constexpr char kCheckpointMagic[8] = {'F', 'S', 'E', 'G', 'C', 'K', 'P', 'T'};
-inline constexpr uint32_t kCheckpointVersion = 1;
+// Version 2 holds the whole schema (its date formats, category normalisation and notes);
+// version 1 checkpoints, whose schema has none, still load.
+inline constexpr uint32_t kCheckpointVersion = 2;
+inline constexpr uint32_t kOldestCheckpointVersion = 1;
 inline constexpr char kSealedCheckpointMagic[8] = {'F', 'S', 'E', 'G', 'C', 'K', 'P', 'S'};
 inline constexpr uint32_t kSealedCheckpointVersion = 1;
 

@@ -357,6 +357,7 @@ void Coordinator::BuildSchema() {
       "parameters)",
       summary_received_.size(), merged_summary_.rows, schema_.input_dim(), classes,
       spec_.ToString(), spec_.num_params());
+  for (const std::string& note : schema_.notes()) log_->info("schema: {}", note);
   for (auto& [name, r] : registry_.regions()) {
     if (r.connected) SendSetup(r);
   }

@@ -1,7 +1,9 @@
 #include "common/data/category_policy.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <string_view>
 
 namespace fedseg::data {
 
@@ -29,8 +31,79 @@ std::vector<std::string> CategoryPolicyReport::Warnings() const {
   return out;
 }
 
-CategoryPolicyReport ApplyCategoryPolicy(const CategoryPolicy& policy, DataSummary* summary) {
+namespace {
+
+// Whether a column name has the word "id" (or "uuid") in it: "CustomerID", "customer_id",
+// "Row ID", "userId", "id"; not "Idle" or "Valid".
+bool NamedLikeAnIdentifier(std::string_view name) {
+  std::vector<std::string> words;
+  std::string word;
+  char prev = 0;
+  for (const char ch : name) {
+    const bool alnum = std::isalnum(static_cast<unsigned char>(ch)) != 0;
+    // A new word at a non-alphanumeric character, and at a lower-to-upper case step ("userId").
+    const bool step = std::isupper(static_cast<unsigned char>(ch)) &&
+                      std::islower(static_cast<unsigned char>(prev));
+    if (!alnum || step) {
+      if (!word.empty()) words.push_back(word);
+      word.clear();
+    }
+    if (alnum) word += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    prev = ch;
+  }
+  if (!word.empty()) words.push_back(word);
+  return std::any_of(words.begin(), words.end(),
+                     [](const std::string& w) { return w == "id" || w == "uuid"; });
+}
+
+}  // namespace
+
+std::vector<CategoryPolicyReport::Identifier> FindNumericIdentifiers(const CategoryPolicy& policy,
+                                                                     const RawDataset& data) {
+  std::vector<CategoryPolicyReport::Identifier> out;
+  for (const RawColumn& c : data.features) {
+    if (c.type != ColumnType::kNumeric) continue;
+    std::vector<double> values;
+    values.reserve(c.numeric.size());
+    bool whole = true;
+    for (const double v : c.numeric) {
+      if (std::isnan(v)) continue;
+      whole = whole && v == std::floor(v);
+      values.push_back(v);
+    }
+    if (!whole || values.size() < kIdentifierMinRows) continue;
+    std::sort(values.begin(), values.end());
+    const uint64_t distinct =
+        static_cast<uint64_t>(std::unique(values.begin(), values.end()) - values.begin());
+    const uint64_t present = c.numeric.size() - c.missing;
+    if (static_cast<double>(distinct) <
+        policy.identifier_distinct_share * static_cast<double>(present)) {
+      continue;
+    }
+    // Row and customer numbers fill their range; amounts and durations that happen to be all
+    // distinct whole numbers spread over one many times wider.
+    const double span = values[distinct - 1] - values[0] + 1;
+    if (span <= 2.0 * static_cast<double>(distinct) || NamedLikeAnIdentifier(c.name)) {
+      out.push_back({c.name, distinct, present});
+    }
+  }
+  return out;
+}
+
+CategoryPolicyReport ApplyCategoryPolicy(const CategoryPolicy& policy, DataSummary* summary,
+                                         const RawDataset* data) {
   CategoryPolicyReport report;
+  if (data != nullptr) {
+    for (const CategoryPolicyReport::Identifier& id : FindNumericIdentifiers(policy, *data)) {
+      for (ColumnSummary& c : summary->columns) {
+        if (c.name != id.column || c.type != ColumnType::kNumeric) continue;
+        c.identifier = true;
+        c.count = 0;
+        c.sum = c.sum_sq = 0;
+        report.identifiers.push_back(id);
+      }
+    }
+  }
   for (ColumnSummary& c : summary->columns) {
     if (c.type != ColumnType::kCategorical || c.categories.empty()) continue;
     const uint64_t distinct = c.categories.size();

@@ -6,6 +6,10 @@
 //    declared as one (a forgotten `--id-column`): none of its categories is kept, so it is never
 //    one-hot encoded (the column stays in the schema with width 0, so every region's summary
 //    keeps the same columns), and the caller prints a warning naming the column;
+//  * a numeric column of whole numbers, nearly all distinct, that either fills a range (1, 2, 3,
+//    ... as row numbers and sequential customer numbers do) or is named like one ("CustomerID",
+//    "customer_id", "Row ID"), is an identifier too: it is flagged (ColumnSummary::identifier),
+//    its count and sums are zeroed, and the schema gives it width 0;
 //  * a category seen in fewer than `min_category_count` rows is dropped (k-anonymity of the
 //    vocabulary: a value held by fewer than k users is never published). Dropped and unseen
 //    categories encode as all zeros, the schema's "other" bucket.
@@ -50,8 +54,15 @@ struct CategoryPolicyReport {
   std::vector<std::string> Warnings() const;
 };
 
-// Removes from `summary` the categories the policy forbids and says what it removed.
-CategoryPolicyReport ApplyCategoryPolicy(const CategoryPolicy& policy, DataSummary* summary);
+// Removes from `summary` the categories the policy forbids and says what it removed. With
+// `data` (the table `summary` summarises), numeric identifiers are found and flagged too; without
+// it (a released DP summary, where a flag would be one more data-dependent bit) they are not.
+CategoryPolicyReport ApplyCategoryPolicy(const CategoryPolicy& policy, DataSummary* summary,
+                                         const RawDataset* data = nullptr);
+
+// The numeric columns of `data` the policy takes for identifiers (see above).
+std::vector<CategoryPolicyReport::Identifier> FindNumericIdentifiers(const CategoryPolicy& policy,
+                                                                     const RawDataset& data);
 
 }  // namespace fedseg::data
 

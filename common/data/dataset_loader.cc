@@ -1,6 +1,7 @@
 #include "common/data/dataset_loader.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstddef>
 #include <cstdio>
@@ -10,6 +11,9 @@
 #include <random>
 #include <set>
 #include <unordered_map>
+#include <unordered_set>
+
+#include "common/data/timestamp.h"
 
 namespace fedseg::data {
 namespace {
@@ -85,6 +89,7 @@ struct Roles {
   std::optional<size_t> id;
   std::vector<std::optional<ColumnType>> forced;  // per table column
   std::vector<bool> dropped;                      // per table column
+  std::vector<std::optional<std::string>> dates;  // per table column: a declared date's format
   std::vector<size_t> features;                   // table columns, in output order
 };
 
@@ -167,6 +172,28 @@ Status ResolveRoles(const CsvTable& table, const LoadOptions& o, Roles* roles) {
     roles->dropped[c] = true;
   }
 
+  roles->dates.assign(width, std::nullopt);
+  for (const auto& [name, format] : o.dates) {
+    FEDSEG_ASSIGN_OR_RETURN(const size_t c, check("dates", name));
+    if (roles->forced[c]) {
+      return Status::InvalidArgument(src + ": column " + Quote(name) + " is declared a date but " +
+                                     "also given the type " +
+                                     std::string(ColumnTypeName(*roles->forced[c])));
+    }
+    if (roles->dropped[c]) {
+      return Status::InvalidArgument(src + ": column " + Quote(name) +
+                                     " is declared a date but also dropped");
+    }
+    if (!format.empty()) {
+      Status st = ValidateTimestampFormat(format);
+      if (!st.ok()) {
+        return Status::InvalidArgument(src + ": date format of column " + Quote(name) + ": " +
+                                       st.message());
+      }
+    }
+    roles->dates[c] = format;
+  }
+
   roles->features.clear();
   if (!o.feature_columns.empty()) {
     std::vector<bool> listed(width, false);
@@ -192,6 +219,124 @@ Status ResolveRoles(const CsvTable& table, const LoadOptions& o, Roles* roles) {
   return Status::OK();
 }
 
+// The formats date detection tries, in this order; the first that reads every value wins. Where
+// day and month could be swapped, the usual reading of the separator comes first (month first
+// with '/', as in the US; day first with '-' and '.'), and `swapped` names the other reading,
+// which a column whose days are all 12 or less would also fit.
+struct DateCandidate {
+  std::string_view format;
+  std::string_view swapped;
+};
+constexpr DateCandidate kDateCandidates[] = {
+    {"%Y-%m-%d", ""},
+    {"%Y-%m-%d %H:%M:%S", ""},
+    {"%Y-%m-%d %H:%M", ""},
+    {"%Y-%m-%dT%H:%M:%S", ""},
+    {"%Y-%m-%dT%H:%M:%SZ", ""},
+    {"%Y/%m/%d", ""},
+    {"%Y/%m/%d %H:%M:%S", ""},
+    {"%m/%d/%Y", "%d/%m/%Y"},
+    {"%d/%m/%Y", "%m/%d/%Y"},
+    {"%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M"},
+    {"%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M"},
+    {"%m/%d/%Y %H:%M:%S", "%d/%m/%Y %H:%M:%S"},
+    {"%d/%m/%Y %H:%M:%S", "%m/%d/%Y %H:%M:%S"},
+    {"%d-%m-%Y", "%m-%d-%Y"},
+    {"%m-%d-%Y", "%d-%m-%Y"},
+    {"%d-%m-%Y %H:%M", "%m-%d-%Y %H:%M"},
+    {"%m-%d-%Y %H:%M", "%d-%m-%Y %H:%M"},
+    {"%d-%m-%Y %H:%M:%S", "%m-%d-%Y %H:%M:%S"},
+    {"%m-%d-%Y %H:%M:%S", "%d-%m-%Y %H:%M:%S"},
+    {"%d.%m.%Y", "%m.%d.%Y"},
+    {"%d.%m.%Y %H:%M", "%m.%d.%Y %H:%M"},
+    {"%d.%m.%Y %H:%M:%S", "%m.%d.%Y %H:%M:%S"},
+};
+
+bool AllParse(const std::vector<std::string_view>& values, std::string_view format) {
+  double days = 0;
+  for (std::string_view v : values) {
+    if (!ParseTimestamp(v, format, &days)) return false;
+  }
+  return true;
+}
+
+struct DetectedDate {
+  std::string format;
+  bool ambiguous = false;  // the swapped day/month reading fits every value too
+};
+
+// The first candidate format that reads every (present, trimmed) value, if any.
+std::optional<DetectedDate> DetectDateFormat(const std::vector<std::string_view>& values) {
+  if (values.empty()) return std::nullopt;
+  // Every candidate starts with a digit: anything else is not a date, without trying 22 formats.
+  for (std::string_view v : values) {
+    if (v.empty() || !std::isdigit(static_cast<unsigned char>(v.front()))) return std::nullopt;
+  }
+  for (const DateCandidate& c : kDateCandidates) {
+    if (!AllParse(values, c.format)) continue;
+    DetectedDate d;
+    d.format = std::string(c.format);
+    d.ambiguous = !c.swapped.empty() && AllParse(values, c.swapped);
+    return d;
+  }
+  return std::nullopt;
+}
+
+constexpr std::string_view kMonthNames[12] = {"jan", "feb", "mar", "apr", "may", "jun",
+                                              "jul", "aug", "sep", "oct", "nov", "dec"};
+constexpr std::string_view kWeekdayNames[7] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+
+// Reads table column `c` as dates in `format` into its three derived columns (DatePart), appended
+// to d->features. A value the format does not read is an error at its file:line:column.
+Status LoadDateColumn(const CsvTable& table, size_t c, const std::string& format,
+                      const std::vector<size_t>& kept, RawDataset* d) {
+  const std::string& name = table.header[c];
+  RawColumn days, month, weekday;
+  days.name = DatePartName(name, DatePart::kDays);
+  days.type = ColumnType::kNumeric;
+  month.name = DatePartName(name, DatePart::kMonth);
+  month.type = ColumnType::kCategorical;
+  weekday.name = DatePartName(name, DatePart::kWeekday);
+  weekday.type = ColumnType::kCategorical;
+  for (RawColumn* col : {&days, &month, &weekday}) {
+    if (std::find(table.header.begin(), table.header.end(), col->name) != table.header.end()) {
+      return Status::InvalidArgument(table.source + ": column " + Quote(name) +
+                                     " is read as dates, whose derived column " + Quote(col->name) +
+                                     " is already a column of the table; rename one of them");
+    }
+  }
+  const size_t n = kept.size();
+  days.numeric.reserve(n);
+  month.text.reserve(n);
+  weekday.text.reserve(n);
+  for (size_t r : kept) {
+    const std::string_view v = TrimWhitespace(table.rows[r][c]);
+    double x = kNaN;
+    if (IsMissingValue(v)) {
+      days.numeric.push_back(kNaN);
+      month.text.emplace_back(kMissingCategory);
+      weekday.text.emplace_back(kMissingCategory);
+      continue;
+    }
+    if (!ParseTimestamp(v, format, &x)) {
+      return Status::InvalidArgument(table.Where(r, c) + ": column " + Quote(name) +
+                                     " holds dates in the format " + Quote(format) + " but value " +
+                                     Quote(v) + " is not one");
+    }
+    const auto day = static_cast<int64_t>(std::floor(x));
+    days.numeric.push_back(x);
+    month.text.emplace_back(kMonthNames[CivilFromDays(day).month - 1]);
+    weekday.text.emplace_back(kWeekdayNames[WeekdayFromDays(day)]);
+  }
+  days.missing = month.missing = weekday.missing = static_cast<uint64_t>(std::count_if(
+      days.numeric.begin(), days.numeric.end(), [](double x) { return std::isnan(x); }));
+  d->date_formats[name] = format;
+  d->features.push_back(std::move(days));
+  d->features.push_back(std::move(month));
+  d->features.push_back(std::move(weekday));
+  return Status::OK();
+}
+
 // Fills `col` from table column `c` over the kept rows. `forced` or else inference decides the
 // type; cells that contradict a forced type are reported at their file:line:column.
 Status CheckMagnitude(const CsvTable& table, size_t r, size_t c, const std::string& name,
@@ -203,11 +348,37 @@ Status CheckMagnitude(const CsvTable& table, size_t r, size_t c, const std::stri
                                  "1e15); is it in the wrong unit, or an identifier?");
 }
 
-Status LoadColumn(const CsvTable& table, size_t c, std::optional<ColumnType> forced,
-                  const std::vector<size_t>& kept, RawColumn* col) {
-  col->name = table.header[c];
+// Appends table column `c`, over the kept rows, to d->features: one column, or a date's three.
+// A declared date format, a forced type, or else inference decides; cells that contradict a forced
+// type are reported at their file:line:column.
+Status LoadColumn(const CsvTable& table, size_t c, const Roles& roles, const LoadOptions& o,
+                  const std::vector<size_t>& kept, RawDataset* d) {
+  const std::string& name = table.header[c];
+  if (roles.dates[c]) {
+    std::string format = *roles.dates[c];
+    if (format.empty()) {
+      std::vector<std::string_view> present;
+      for (size_t r : kept) {
+        const std::string_view v = TrimWhitespace(table.rows[r][c]);
+        if (!IsMissingValue(v)) present.push_back(v);
+      }
+      const std::optional<DetectedDate> found = DetectDateFormat(present);
+      if (!found) {
+        return Status::InvalidArgument(
+            table.source + ": column " + Quote(name) +
+            " is declared a date, but no usual date format reads all its values; give its format "
+            "(e.g. %d-%m-%Y)");
+      }
+      format = found->format;
+      d->notes.push_back(DateNote(name, format));
+    }
+    return LoadDateColumn(table, c, format, kept, d);
+  }
+  d->features.emplace_back();
+  RawColumn* col = &d->features.back();
+  col->name = name;
   const size_t n = kept.size();
-  std::optional<ColumnType> type = forced;
+  std::optional<ColumnType> type = roles.forced[c];
   if (!type) {
     // One pass decides the type and keeps the parsed numbers in case the column is numeric.
     bool maybe_bool = true;
@@ -255,6 +426,24 @@ Status LoadColumn(const CsvTable& table, size_t c, std::optional<ColumnType> for
       col->numeric = std::move(parsed);
       col->missing = missing;
       return Status::OK();
+    } else if (o.detect_dates) {
+      std::vector<std::string_view> present;
+      present.reserve(n);
+      for (size_t r : kept) {
+        const std::string_view v = TrimWhitespace(table.rows[r][c]);
+        if (!IsMissingValue(v)) present.push_back(v);
+      }
+      if (const std::optional<DetectedDate> found = DetectDateFormat(present)) {
+        d->features.pop_back();  // col is not used past here: the date's columns replace it
+        d->notes.push_back(DateNote(name, found->format));
+        if (found->ambiguous) {
+          d->notes.push_back("column " + Quote(name) + ": no day is above 12, so " + found->format +
+                             " is a guess; declare the format if day and month "
+                             "are the other way round");
+        }
+        return LoadDateColumn(table, c, found->format, kept, d);
+      }
+      type = ColumnType::kCategorical;
     } else {
       type = ColumnType::kCategorical;
     }
@@ -299,23 +488,106 @@ Status LoadColumn(const CsvTable& table, size_t c, std::optional<ColumnType> for
         }
       }
       break;
-    case ColumnType::kCategorical:
+    case ColumnType::kCategorical: {
       col->text.reserve(n);
+      bool changed = false;
       for (size_t r : kept) {
         const std::string_view v = TrimWhitespace(table.rows[r][c]);
         if (IsMissingValue(v)) {
           ++col->missing;
           col->text.emplace_back(kMissingCategory);
+        } else if (o.normalize_categories) {
+          col->text.push_back(NormalizeCategory(v));
+          changed = changed || col->text.back() != v;
         } else {
           col->text.emplace_back(v);
         }
       }
+      if (changed) {  // say so when spellings merged, not when a column was merely lower-cased
+        std::unordered_set<std::string_view> written, merged;
+        for (size_t i = 0; i < n; ++i) {
+          if (col->text[i] == kMissingCategory) continue;
+          written.insert(TrimWhitespace(table.rows[kept[i]][c]));
+          merged.insert(col->text[i]);
+        }
+        if (merged.size() < written.size()) {
+          d->notes.push_back("column " + Quote(name) + ": " + std::to_string(written.size()) +
+                             " spellings that differ only in case or spacing are " +
+                             std::to_string(merged.size()) + " categories");
+        }
+      }
       break;
+    }
   }
   return Status::OK();
 }
 
 }  // namespace
+
+std::string DatePartName(std::string_view column, DatePart part) {
+  switch (part) {
+    case DatePart::kDays:
+      return std::string(column) + "[days]";
+    case DatePart::kMonth:
+      return std::string(column) + "[month]";
+    case DatePart::kWeekday:
+      return std::string(column) + "[weekday]";
+  }
+  return std::string(column);
+}
+
+std::string DateNote(std::string_view column, std::string_view format) {
+  return "column " + Quote(column) + ": dates (" + std::string(format) + ") encoded as " +
+         DatePartName(column, DatePart::kDays) + ", " + DatePartName(column, DatePart::kMonth) +
+         " and " + DatePartName(column, DatePart::kWeekday);
+}
+
+std::string DateSourceOf(std::string_view name) {
+  for (const DatePart part : kDateParts) {
+    const std::string suffix = DatePartName("", part);
+    if (name.size() > suffix.size() && name.substr(name.size() - suffix.size()) == suffix) {
+      return std::string(name.substr(0, name.size() - suffix.size()));
+    }
+  }
+  return "";
+}
+
+std::string NormalizeCategory(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  bool space = false;
+  for (const char ch : value) {
+    if (ch == ' ' || ch == '\t') {
+      space = true;
+      continue;
+    }
+    if (space && !out.empty()) out += ' ';
+    space = false;
+    out += (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch - 'A' + 'a') : ch;
+  }
+  return out;
+}
+
+void RequestFeatureColumn(const std::string& name, ColumnType type,
+                          const std::map<std::string, std::string>& date_formats, LoadOptions* o) {
+  const std::string source = DateSourceOf(name);
+  if (auto it = date_formats.find(source); !source.empty() && it != date_formats.end()) {
+    o->dates[source] = it->second;
+    if (std::find(o->feature_columns.begin(), o->feature_columns.end(), source) ==
+        o->feature_columns.end()) {
+      o->feature_columns.push_back(source);
+    }
+    return;
+  }
+  o->types[name] = type;
+  o->feature_columns.push_back(name);
+}
+
+LoadOptions SameColumnsAs(const RawDataset& d, LoadOptions base) {
+  base.feature_columns.clear();
+  for (const RawColumn& c : d.features) RequestFeatureColumn(c.name, c.type, d.date_formats, &base);
+  return base;
+}
 
 std::string_view ColumnTypeName(ColumnType t) {
   switch (t) {
@@ -369,10 +641,9 @@ Result<RawDataset> LoadDataset(const CsvTable& table, const LoadOptions& options
     d.line_numbers.push_back(r < table.line_numbers.size() ? table.line_numbers[r] : 0);
   }
 
-  d.features.resize(roles.features.size());
-  for (size_t f = 0; f < roles.features.size(); ++f) {
-    const size_t c = roles.features[f];
-    FEDSEG_RETURN_IF_ERROR(LoadColumn(table, c, roles.forced[c], kept, &d.features[f]));
+  d.features.reserve(roles.features.size());
+  for (const size_t c : roles.features) {
+    FEDSEG_RETURN_IF_ERROR(LoadColumn(table, c, roles, options, kept, &d));
   }
   return d;
 }
@@ -442,6 +713,8 @@ RawDataset SelectRows(const RawDataset& d, const std::vector<size_t>& rows) {
   out.label_name = d.label_name;
   out.id_name = d.id_name;
   out.dropped_missing_label = d.dropped_missing_label;
+  out.date_formats = d.date_formats;
+  out.notes = d.notes;
   auto pick = [&rows](const auto& from, auto* to) {
     if (from.empty()) return;
     to->reserve(rows.size());

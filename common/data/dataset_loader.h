@@ -29,6 +29,27 @@ std::string_view ColumnTypeName(ColumnType t);
 
 inline constexpr std::string_view kMissingCategory = "<missing>";
 
+// A date or datetime column is not one feature but three, derived in its place:
+//   "<name>[days]"     numeric: days since 1970-01-01 (a fraction for the time of day);
+//   "<name>[month]"    categorical: "jan" ... "dec";
+//   "<name>[weekday]"  categorical: "mon" ... "sun".
+// The days carry trend and tenure, the month and weekday seasonality; a date one-hot encoded as
+// itself would be one input per distinct day, none of which a new day matches.
+enum class DatePart { kDays, kMonth, kWeekday };
+inline constexpr DatePart kDateParts[] = {DatePart::kDays, DatePart::kMonth, DatePart::kWeekday};
+// "<column>[days]", "<column>[month]", "<column>[weekday]".
+std::string DatePartName(std::string_view column, DatePart part);
+// "column 'X': dates (%d-%m-%Y) encoded as X[days], X[month] and X[weekday]": the note a date
+// column leaves in RawDataset::notes and in a schema.
+std::string DateNote(std::string_view column, std::string_view format);
+// The source column of a derived name ("Signup[month]" -> "Signup"), or empty if `name` is not of
+// that form.
+std::string DateSourceOf(std::string_view name);
+
+// Categorical values are compared after this normalisation: ASCII letters in lower case, runs of
+// spaces and tabs as one space ("Credit  Card", "credit card" and "CREDIT CARD" are one category).
+std::string NormalizeCategory(std::string_view value);
+
 // The largest magnitude a numeric feature value may have. Summaries add up squares of the values
 // over every row, so a value near the double range (1e200) would make them infinite; no count,
 // amount or duration of a user is anywhere near this, so such a value is a unit or parse mistake.
@@ -57,6 +78,16 @@ struct LoadOptions {
   std::vector<std::string> categorical;
   std::vector<std::string> numeric;
   std::vector<std::string> drop;
+  // Date columns: name -> format (common/data/timestamp.h: strftime-like, e.g. "%d-%m-%Y"), or ""
+  // to detect the format. A value the format does not read is an error at its file:line:column.
+  std::map<std::string, std::string> dates;
+  // Undeclared columns that are neither boolean nor numeric, and whose every value reads as a date
+  // in one of the usual formats (ISO 8601; day-first or month-first with '/', '-' or '.'; with or
+  // without a time), are read as dates. Each detection is a RawDataset note.
+  bool detect_dates = true;
+  // Categorical values are normalised (NormalizeCategory). Off only for model files written before
+  // the rule, whose vocabularies hold values as written.
+  bool normalize_categories = true;
   // Forced types, e.g. from a trained model's schema; win over inference. Unknown names are an
   // error; a name also in `categorical`/`numeric` with a different type is an error.
   std::map<std::string, ColumnType> types;
@@ -75,9 +106,25 @@ struct RawDataset {
   std::vector<std::string> ids;        // trimmed id per kept row, or the 1-based data row number
   std::vector<uint64_t> line_numbers;  // source line per kept row
   uint64_t dropped_missing_label = 0;
+  // Date columns read (declared or detected): source column -> format. Their derived columns are
+  // in `features`.
+  std::map<std::string, std::string> date_formats;
+  // Decisions the loader took that the caller did not spell out (a date format it detected,
+  // spellings it merged), one sentence each, for the caller to print once.
+  std::vector<std::string> notes;
 
   size_t num_rows() const { return line_numbers.size(); }
 };
+
+// Asks `o` for feature column `name` of type `type`, as it was loaded before: a column derived
+// from a date (DateSourceOf(name) in `date_formats`) asks for its source column once, read with
+// the recorded format. Appends to o->feature_columns, o->types and o->dates.
+void RequestFeatureColumn(const std::string& name, ColumnType type,
+                          const std::map<std::string, std::string>& date_formats, LoadOptions* o);
+
+// Options that load another table (a separate test table) into the same feature columns, types
+// and date formats as `d`: `base` with every feature of `d` requested.
+LoadOptions SameColumnsAs(const RawDataset& d, LoadOptions base);
 
 // Types and extracts the table's columns. A table without data rows (or whose every row lacks a
 // label) is an error.

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "common/data/timestamp.h"
+
 namespace fedseg::data {
 
 Status DataSummary::Merge(const DataSummary& other) {
@@ -19,12 +21,29 @@ Status DataSummary::Merge(const DataSummary& other) {
     const ColumnSummary& o = other.columns[i];
     ColumnSummary& c = columns[i];
     if (o.name != c.name || o.type != c.type) {
-      return Status::InvalidArgument("cannot merge summaries: column " + std::to_string(i + 1) +
-                                     " is '" + c.name + "' (" +
-                                     std::string(ColumnTypeName(c.type)) + ") here and '" + o.name +
-                                     "' (" + std::string(ColumnTypeName(o.type)) + ") there");
+      std::string hint;
+      const std::string date =
+          !DateSourceOf(c.name).empty() ? DateSourceOf(c.name) : DateSourceOf(o.name);
+      if (!date.empty()) {
+        hint = "; one side reads '" + date +
+               "' as dates and the other does not: declare it (a date with its format, or "
+               "categorical) in the data contract";
+      }
+      return Status::InvalidArgument(
+          "cannot merge summaries: column " + std::to_string(i + 1) + " is '" + c.name + "' (" +
+          std::string(ColumnTypeName(c.type)) + ") here and '" + o.name + "' (" +
+          std::string(ColumnTypeName(o.type)) + ") there" + hint);
     }
   }
+  for (const auto& [column, format] : other.date_formats) {
+    auto it = date_formats.find(column);
+    if (it != date_formats.end() && it->second != format) {
+      return Status::InvalidArgument("cannot merge summaries: dates of column '" + column +
+                                     "' are read as " + it->second + " here and " + format +
+                                     " there; declare the format in the data contract");
+    }
+  }
+  for (const auto& [column, format] : other.date_formats) date_formats.emplace(column, format);
   for (size_t i = 0; i < columns.size(); ++i) {
     const ColumnSummary& o = other.columns[i];
     ColumnSummary& c = columns[i];
@@ -32,6 +51,7 @@ Status DataSummary::Merge(const DataSummary& other) {
     c.sum += o.sum;
     c.sum_sq += o.sum_sq;
     c.missing += o.missing;
+    c.identifier = c.identifier || o.identifier;
     for (const auto& [k, v] : o.categories) c.categories[k] += v;
   }
   for (const auto& [k, v] : other.label_counts) label_counts[k] += v;
@@ -61,12 +81,25 @@ Status DataSummary::Validate() const {
       return Status::InvalidArgument("summary label '" + k + "' has a non-finite count");
     }
   }
+  for (const auto& [column, format] : date_formats) {
+    Status st = ValidateTimestampFormat(format);
+    if (!st.ok()) {
+      return Status::InvalidArgument("summary date column '" + column + "': " + st.message());
+    }
+    const std::string days = DatePartName(column, DatePart::kDays);
+    if (std::none_of(columns.begin(), columns.end(),
+                     [&](const ColumnSummary& c) { return c.name == days; })) {
+      return Status::InvalidArgument("summary names date column '" + column +
+                                     "' but has no column '" + days + "'");
+    }
+  }
   return Status::OK();
 }
 
 DataSummary Summarize(const RawDataset& data) {
   DataSummary s;
   s.rows = data.num_rows();
+  s.date_formats = data.date_formats;
   s.columns.reserve(data.features.size());
   for (const RawColumn& col : data.features) {
     ColumnSummary c;
@@ -140,6 +173,8 @@ Result<Schema> Schema::FromSummary(const DataSummary& summary, const std::string
         if (count >= options.min_category_count) col.vocabulary.push_back(cat);
       }
       col.width = static_cast<int>(col.vocabulary.size());
+    } else if (c.identifier) {
+      col.width = 0;  // an identifier some region found: never an input
     } else {
       double n = static_cast<double>(c.count);
       if (n > 0) {
@@ -154,6 +189,16 @@ Result<Schema> Schema::FromSummary(const DataSummary& summary, const std::string
     schema.columns_.push_back(std::move(col));
   }
   schema.input_dim_ = offset;
+  schema.date_formats_ = summary.date_formats;
+  for (const auto& [column, format] : schema.date_formats_) {
+    schema.AddNote(DateNote(column, format));
+  }
+  for (const SchemaColumn& col : schema.columns_) {
+    if (col.width == 0) {
+      schema.AddNote("column '" + col.name +
+                     "': no input (an identifier, or every category held by too few rows)");
+    }
+  }
   if (schema.input_dim_ == 0) {
     return Status::InvalidArgument("no features left to train on (every column was dropped)");
   }
@@ -180,12 +225,19 @@ LoadOptions Schema::MakeLoadOptions(bool label_optional) const {
   LoadOptions o;
   o.label = label_name_;
   o.label_optional = label_optional;
+  o.detect_dates = false;
+  o.normalize_categories = normalized_categories_;
   for (const SchemaColumn& c : columns_) {
     if (c.width == 0) continue;  // feeds nothing into the model (an identifier, say)
-    o.types[c.name] = c.type;
-    o.feature_columns.push_back(c.name);
+    RequestFeatureColumn(c.name, c.type, date_formats_, &o);
   }
   return o;
+}
+
+void Schema::AddNote(std::string note) {
+  if (std::find(notes_.begin(), notes_.end(), note) == notes_.end()) {
+    notes_.push_back(std::move(note));
+  }
 }
 
 Result<EncodedData> Schema::Encode(const RawDataset& data, EncodeStats* stats) const {
@@ -196,25 +248,27 @@ Result<EncodedData> Schema::Encode(const RawDataset& data, EncodeStats* stats) c
     return empty;
   }
   // A width-0 column (an identifier, or a column whose every category was too rare) feeds nothing
-  // into the model: a table may have it (a region's training table) or not (evaluate, segment).
+  // into the model: a table may have it (a region's training table) or not (evaluate, segment;
+  // a date's width-0 part comes with its other parts).
   size_t used = 0;
   for (const SchemaColumn& sc : columns_) used += sc.width > 0 ? 1 : 0;
-  if (data.features.size() != columns_.size() && data.features.size() != used) {
-    return Status::InvalidArgument(data.source + ": table has " +
-                                   std::to_string(data.features.size()) +
-                                   " feature columns, the schema expects " +
-                                   (used == columns_.size()
-                                        ? std::to_string(used)
-                                        : std::to_string(used) + " or " +
-                                              std::to_string(columns_.size())));
-  }
-  const bool with_unused = data.features.size() == columns_.size();
+  auto wrong_count = [&] {
+    return Status::InvalidArgument(
+        data.source + ": table has " + std::to_string(data.features.size()) +
+        " feature columns, the schema expects " +
+        (used == columns_.size()
+             ? std::to_string(used)
+             : std::to_string(used) + " to " + std::to_string(columns_.size())));
+  };
+  if (data.features.size() > columns_.size() || data.features.size() < used) return wrong_count();
   EncodedData out;
   out.x.setZero(input_dim_, static_cast<Eigen::Index>(n));
   size_t f = 0;
   for (size_t k = 0; k < columns_.size(); ++k) {
     const SchemaColumn& sc = columns_[k];
-    if (sc.width == 0 && !with_unused) continue;
+    const bool present = f < data.features.size() && data.features[f].name == sc.name;
+    if (!present && sc.width == 0) continue;
+    if (f >= data.features.size()) return wrong_count();
     const RawColumn& rc = data.features[f++];
     if (rc.name != sc.name) {
       return Status::InvalidArgument(data.source + ": feature column " + std::to_string(f) +
@@ -249,6 +303,7 @@ Result<EncodedData> Schema::Encode(const RawDataset& data, EncodeStats* stats) c
       }
     }
   }
+  if (f != data.features.size()) return wrong_count();
   if (!data.labels.empty()) {
     out.y.resize(n);
     for (size_t i = 0; i < n; ++i) {
@@ -275,8 +330,11 @@ Status Schema::Validate() const {
   int offset = 0;
   for (const SchemaColumn& c : columns_) {
     if (c.offset != offset) return Status::Corruption("schema column '" + c.name + "' is misplaced");
-    int expect = c.type == ColumnType::kCategorical ? static_cast<int>(c.vocabulary.size()) : 1;
-    if (c.width != expect) return Status::Corruption("schema column '" + c.name + "' has a bad width");
+    // Numeric columns are one input, or none (an identifier).
+    const bool width_ok = c.type == ColumnType::kCategorical
+                              ? c.width == static_cast<int>(c.vocabulary.size())
+                              : c.width == 1 || c.width == 0;
+    if (!width_ok) return Status::Corruption("schema column '" + c.name + "' has a bad width");
     if (!std::isfinite(c.mean) || !std::isfinite(c.stddev) || c.stddev <= 0) {
       return Status::Corruption("schema column '" + c.name + "' has invalid scaling");
     }
@@ -287,6 +345,11 @@ Status Schema::Validate() const {
   }
   if (offset != input_dim_ || input_dim_ <= 0) {
     return Status::Corruption("schema input dimension does not match its columns");
+  }
+  for (const auto& [column, format] : date_formats_) {
+    if (!ValidateTimestampFormat(format).ok()) {
+      return Status::Corruption("schema date column '" + column + "' has an invalid format");
+    }
   }
   return Status::OK();
 }

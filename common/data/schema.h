@@ -32,11 +32,14 @@ struct ColumnSummary {
   double sum_sq = 0.0;   // numeric and boolean
   uint64_t missing = 0;  // missing values
   std::map<std::string, double> categories;  // categorical: count per category (double: may be noisy)
+  // A numeric column taken for an identifier (CategoryPolicy): no input, and its count and sums
+  // are zero, so nothing of its values leaves.
+  bool identifier = false;
 
   template <class Archive>
   void serialize(Archive& ar) {
     int t = static_cast<int>(type);
-    ar(name, t, count, sum, sum_sq, missing, categories);
+    ar(name, t, count, sum, sum_sq, missing, categories, identifier);
     type = static_cast<ColumnType>(t);
   }
 };
@@ -46,6 +49,9 @@ struct DataSummary {
   std::vector<ColumnSummary> columns;
   std::map<std::string, double> label_counts;
   uint64_t rows = 0;
+  // Date columns (source column -> format) whose derived columns (DatePart) are in `columns`.
+  // Public: a format says how dates are written, not what they are.
+  std::map<std::string, std::string> date_formats;
 
   // Adds `other` (a disjoint table with the same columns and types) into this summary.
   Status Merge(const DataSummary& other);
@@ -54,7 +60,7 @@ struct DataSummary {
 
   template <class Archive>
   void serialize(Archive& ar) {
-    ar(columns, label_counts, rows);
+    ar(columns, label_counts, rows, date_formats);
   }
 };
 
@@ -140,11 +146,35 @@ class Schema {
   // `stats`, when given, receives the count of unseen categories per column.
   Result<EncodedData> Encode(const RawDataset& data, EncodeStats* stats = nullptr) const;
 
+  // Date columns (source column -> format) the schema's "<source>[days|month|weekday]" columns
+  // are derived from.
+  const std::map<std::string, std::string>& date_formats() const { return date_formats_; }
+  // Whether categorical values are normalised (NormalizeCategory) before they meet the
+  // vocabulary. False only for model files and checkpoints written before the rule.
+  bool normalized_categories() const { return normalized_categories_; }
+  // The preprocessing decisions taken on the data rather than declared (dates detected, columns
+  // that are no input, spellings merged), one sentence each: printed once when taken, kept here so
+  // the model file says how it reads a table.
+  const std::vector<std::string>& notes() const { return notes_; }
+  void AddNote(std::string note);
+
   Status Validate() const;
 
   template <class Archive>
   void serialize(Archive& ar) {
+    ar(label_name_, class_names_, columns_, input_dim_, date_formats_, normalized_categories_,
+       notes_);
+  }
+  // The layout of model files before version 3 and checkpoints before version 2: no dates, no
+  // normalisation, no notes (what a schema read this way holds).
+  template <class Archive>
+  void SerializeCore(Archive& ar) {
     ar(label_name_, class_names_, columns_, input_dim_);
+    if constexpr (Archive::is_loading::value) {
+      date_formats_.clear();
+      normalized_categories_ = false;
+      notes_.clear();
+    }
   }
 
  private:
@@ -152,6 +182,18 @@ class Schema {
   std::vector<std::string> class_names_;
   std::vector<SchemaColumn> columns_;
   int input_dim_ = 0;
+  std::map<std::string, std::string> date_formats_;
+  bool normalized_categories_ = true;
+  std::vector<std::string> notes_;
+};
+
+// Serializes a schema in its pre-notes layout (Schema::SerializeCore), for old file versions.
+struct SchemaCoreLayout {
+  Schema* schema;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    schema->SerializeCore(ar);
+  }
 };
 
 }  // namespace fedseg::data

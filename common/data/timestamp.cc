@@ -40,6 +40,26 @@ int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
   return era * 146097 + static_cast<int64_t>(doe) - 719468;
 }
 
+CivilDate CivilFromDays(int64_t z) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  CivilDate c;
+  c.day = doy - (153 * mp + 2) / 5 + 1;
+  c.month = mp < 10 ? mp + 3 : mp - 9;
+  c.year = static_cast<int64_t>(yoe) + era * 400 + (c.month <= 2);
+  return c;
+}
+
+unsigned WeekdayFromDays(int64_t z) {
+  // 1970-01-01 (day 0) was a Thursday, weekday 3.
+  const int64_t w = (z + 3) % 7;
+  return static_cast<unsigned>(w < 0 ? w + 7 : w);
+}
+
 bool ParseTimestamp(std::string_view text, std::string_view format, double* days) {
   text = data::TrimWhitespace(text);
   if (format == "unix") {

@@ -17,6 +17,18 @@ namespace fedseg::data {
 // Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar.
 int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d);
 
+// The civil date of day `z` (days from 1970-01-01): the inverse of DaysFromCivil.
+struct CivilDate {
+  int64_t year = 1970;
+  unsigned month = 1;  // 1..12
+  unsigned day = 1;    // 1..31
+};
+CivilDate CivilFromDays(int64_t z);
+
+// The day of the week of day `z`: 0 Monday ... 6 Sunday (ISO 8601 order; 1970-01-01 was a
+// Thursday).
+unsigned WeekdayFromDays(int64_t z);
+
 // Parses `text` (surrounding spaces ignored) with `format` into *days. False if it does not match.
 bool ParseTimestamp(std::string_view text, std::string_view format, double* days);
 

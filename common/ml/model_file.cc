@@ -9,34 +9,46 @@
 namespace fedseg::ml {
 namespace {
 
-// Version 1: everything but the decision rule.
-struct ModelPayloadV1 {
+// The payload of every version:
+//   1: the schema without its preprocessing record (SchemaCoreLayout), the spec, the weights and
+//      the metadata;
+//   2: version 1, then the decision rule;
+//   3 (kModelFormatVersion): version 2 with the whole schema (date formats, category
+//      normalisation, notes).
+struct ModelPayloadFields {
   data::Schema schema;
   ModelSpec spec;
   std::vector<float> params;
   std::string metadata_json;
-
-  template <class Archive>
-  void serialize(Archive& ar) {
-    ar(schema, spec, params, metadata_json);
-  }
-};
-
-// Version 2 (kModelFormatVersion): version 1, then the decision rule.
-struct ModelPayload : ModelPayloadV1 {
   DecisionRule decision;
+};
 
+template <uint32_t kVersion>
+struct ModelPayload : ModelPayloadFields {
   template <class Archive>
   void serialize(Archive& ar) {
-    ModelPayloadV1::serialize(ar);
-    ar(decision);
+    if constexpr (kVersion >= 3) {
+      ar(schema);
+    } else {
+      ar(data::SchemaCoreLayout{&schema});
+    }
+    ar(spec, params, metadata_json);
+    if constexpr (kVersion >= 2) ar(decision);
   }
 };
+
+template <uint32_t kVersion>
+Status ParsePayload(std::string_view bytes, ModelPayloadFields* out, const std::string& what) {
+  ModelPayload<kVersion> p;
+  FEDSEG_RETURN_IF_ERROR(Parse(bytes, &p, what));
+  *out = std::move(static_cast<ModelPayloadFields&>(p));
+  return Status::OK();
+}
 
 }  // namespace
 
 std::string EncodeModelFile(const ModelFile& file) {
-  ModelPayload p;
+  ModelPayload<kModelFormatVersion> p;
   p.schema = file.schema;
   p.spec = file.model.spec();
   p.params.assign(file.model.params().data(),
@@ -55,13 +67,12 @@ Result<ModelFile> DecodeModelFile(std::string_view bytes, std::string_view sourc
       OpenContainer(bytes, std::string_view(kModelMagic, sizeof(kModelMagic)),
                     kOldestModelFormatVersion, kModelFormatVersion, source, "fedseg model file",
                     &version));
-  ModelPayload p;
-  if (version == 1) {  // no rule: the arg-max these files were always used with
-    FEDSEG_RETURN_IF_ERROR(
-        Parse(payload, static_cast<ModelPayloadV1*>(&p), src + ": model payload"));
-  } else {
-    FEDSEG_RETURN_IF_ERROR(Parse(payload, &p, src + ": model payload"));
-  }
+  ModelPayloadFields p;  // version 1 has no rule: the arg-max these files were always used with
+  const std::string what = src + ": model payload";
+  static_assert(kModelFormatVersion == 3, "a new version needs its case here");
+  FEDSEG_RETURN_IF_ERROR(version == 1   ? ParsePayload<1>(payload, &p, what)
+                         : version == 2 ? ParsePayload<2>(payload, &p, what)
+                                        : ParsePayload<3>(payload, &p, what));
   Status st = p.spec.Validate();
   if (!st.ok()) return Status::Corruption(src + ": invalid architecture: " + st.message());
   st = p.schema.Validate();

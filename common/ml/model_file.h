@@ -5,8 +5,10 @@
 // version kModelFormatVersion, whose payload is a cereal portable-binary record of the schema, the
 // architecture, the weights and the metadata JSON (model_file.cc, ModelPayload), then, from
 // version 2, the decision rule (decision_rule.h): uint8 objective, int32 positive class, float64
-// threshold, float64 target. Version 1 files (no rule) still load, with the arg-max rule they
-// were used with; files are always written as the current version.
+// threshold, float64 target; from version 3, the schema with its preprocessing record (date
+// formats, category normalisation, notes). Version 1 files (no rule) still load, with the arg-max
+// rule they were used with, and files before version 3 with the schema they were written with
+// (dates as categories, values as written); files are always written as the current version.
 //
 // Loading checks, in order: the file is at least a header long, the magic, the version, that the
 // payload size equals the bytes actually present (truncation), the checksum (corruption), that the
@@ -29,8 +31,8 @@
 namespace fedseg::ml {
 
 inline constexpr char kModelMagic[8] = {'F', 'S', 'E', 'G', 'M', 'O', 'D', 'L'};
-inline constexpr uint32_t kModelFormatVersion = 2;   // written
-inline constexpr uint32_t kOldestModelFormatVersion = 1;  // read: 1 (no rule) to 2
+inline constexpr uint32_t kModelFormatVersion = 3;        // written
+inline constexpr uint32_t kOldestModelFormatVersion = 1;  // read: 1 (no rule) to 3
 
 struct ModelFile {
   data::Schema schema;

@@ -66,6 +66,8 @@ std::string MessageTypeName(uint16_t type);
 struct DataContract {
   std::string label;
   std::vector<std::string> categorical, numeric, drop;
+  // Date columns and their formats ("" = detect), data::LoadOptions::dates.
+  std::map<std::string, std::string> dates;
   double test_fraction = 0.2;  // used when a region has no separate test table
   uint64_t split_seed = 42;
   // Public clipping bounds {lo, hi} per numeric column, for private statistics.
@@ -76,7 +78,7 @@ struct DataContract {
 
   template <class A>
   void serialize(A& ar) {
-    ar(label, categorical, numeric, drop, test_fraction, split_seed, bounds, feature_spec);
+    ar(label, categorical, numeric, drop, dates, test_fraction, split_seed, bounds, feature_spec);
   }
 };
 

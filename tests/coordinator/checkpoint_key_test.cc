@@ -13,6 +13,7 @@
 
 #include "common/base/container.h"
 #include "common/base/file_util.h"
+#include "common/base/serialization.h"
 #include "common/data/dataset_loader.h"
 #include "common/data/schema.h"
 #include "coordinator/checkpoint.h"
@@ -105,6 +106,41 @@ TEST(CheckpointKeyTest, DecodingChecksFinitenessAndSchemaSpecAgreement) {
   ASSERT_FALSE(disagree.ok());
   EXPECT_NE(disagree.status().message().find("disagree"), std::string::npos)
       << disagree.status().message();
+}
+
+// The version-1 layout: the schema without its preprocessing record.
+struct CheckpointV1Layout : Checkpoint {
+  template <class A>
+  void serialize(A& ar) {
+    ar(run_id, completed_round, data::SchemaCoreLayout{&schema}, spec, weights, strategy_state,
+       history_json, regions_json);
+  }
+};
+
+// A run checkpointed before dates and category normalisation resumes: its schema reads values as
+// written, and the next checkpoint is written as version 2 with that record.
+TEST(CheckpointKeyTest, VersionOneCheckpointsLoadAndAreRewrittenAsVersionTwo) {
+  CheckpointV1Layout old;
+  static_cast<Checkpoint&>(old) = SmallCheckpoint();
+  const std::string v1 = WrapContainer(std::string_view(kCheckpointMagic, 8), 1, Serialize(old));
+  auto c = DecodeCheckpoint(v1, "old.fsc");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->run_id, "run-test");
+  EXPECT_EQ(c->completed_round, 2u);
+  EXPECT_EQ(c->weights, old.weights);
+  EXPECT_FALSE(c->schema.normalized_categories());
+  const std::string v2 = EncodeCheckpoint(*c);
+  EXPECT_EQ(v2[8], 2);
+  auto again = DecodeCheckpoint(v2, "new.fsc");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_FALSE(again->schema.normalized_categories());
+  EXPECT_EQ(EncodeCheckpoint(*again), v2);
+  // A version-2 header on the version-1 payload is short of the record: refused.
+  EXPECT_TRUE(
+      DecodeCheckpoint(WrapContainer(std::string_view(kCheckpointMagic, 8), 2, Serialize(old)),
+                       "bad.fsc")
+          .status()
+          .IsCorruption());
 }
 
 TEST(CheckpointKeyTest, KeyFilesAreMade0600AndCheckedOnLoad) {

@@ -57,6 +57,74 @@ TEST(CategoryPolicyTest, IdentifierColumnKeepsNoCategoryAndIsNamedInAWarning) {
   EXPECT_EQ(schema.Encode(with)->x, schema.Encode(without)->x);
 }
 
+// `n` rows with numeric columns: a row number (1..n), a customer number named like an id but
+// spread thin, an amount of whole cents all distinct over a wide range, and an age.
+RawDataset NumericColumns(int n) {
+  RawDataset d;
+  d.source = "numbers.csv";
+  RawColumn row{"Row", ColumnType::kNumeric, {}, {}, 0};
+  RawColumn cust{"CustomerId", ColumnType::kNumeric, {}, {}, 0};
+  RawColumn cents{"amount_cents", ColumnType::kNumeric, {}, {}, 0};
+  RawColumn age{"age", ColumnType::kNumeric, {}, {}, 0};
+  for (int i = 0; i < n; ++i) {
+    row.numeric.push_back(i + 1);
+    cust.numeric.push_back(100000 + 977.0 * i);
+    cents.numeric.push_back(1000 + 391.0 * i);
+    age.numeric.push_back(20 + i % 50);
+    d.labels.push_back(i % 3 ? "stay" : "churn");
+  }
+  d.features = {row, cust, cents, age};
+  d.label_name = "churn";
+  return d;
+}
+
+TEST(CategoryPolicyTest, NumericIdentifiersFillTheirRangeOrAreNamedSo) {
+  const RawDataset d = NumericColumns(200);
+  DataSummary s = Summarize(d);
+  const CategoryPolicyReport r = ApplyCategoryPolicy(CategoryPolicy{}, &s, &d);
+  ASSERT_EQ(r.identifiers.size(), 2u);
+  EXPECT_EQ(r.identifiers[0].column, "Row");
+  EXPECT_EQ(r.identifiers[1].column, "CustomerId");
+  EXPECT_EQ(r.identifiers[0].distinct, 200u);
+  // Flagged, and nothing of their values is left in the summary.
+  EXPECT_TRUE(s.columns[0].identifier);
+  EXPECT_TRUE(s.columns[1].identifier);
+  EXPECT_EQ(s.columns[0].count, 0u);
+  EXPECT_EQ(s.columns[1].sum, 0.0);
+  EXPECT_EQ(s.columns[1].sum_sq, 0.0);
+  // An all-distinct amount over a wide range and a repetitive age are features.
+  EXPECT_FALSE(s.columns[2].identifier);
+  EXPECT_FALSE(s.columns[3].identifier);
+  EXPECT_GT(s.columns[2].count, 0u);
+  // The schema gives the identifiers no input; a merged summary keeps a flag any side set.
+  DataSummary other = Summarize(d);
+  ASSERT_TRUE(other.Merge(s).ok());
+  EXPECT_TRUE(other.columns[0].identifier);
+  const Schema schema = *Schema::FromSummary(s, "churn");
+  EXPECT_EQ(schema.columns()[0].width, 0);
+  EXPECT_EQ(schema.columns()[1].width, 0);
+  EXPECT_EQ(schema.columns()[2].width, 1);
+  EXPECT_EQ(schema.input_dim(), 2);
+  EXPECT_TRUE(schema.Validate().ok());
+  // Without the table (a released DP summary) nothing is flagged.
+  DataSummary released = Summarize(d);
+  EXPECT_TRUE(ApplyCategoryPolicy(CategoryPolicy{}, &released).identifiers.empty());
+  EXPECT_FALSE(released.columns[0].identifier);
+}
+
+TEST(CategoryPolicyTest, FractionsFewRowsAndNamesLikeValidAreNotIdentifiers) {
+  RawDataset d = NumericColumns(19);  // below kIdentifierMinRows
+  EXPECT_TRUE(FindNumericIdentifiers(CategoryPolicy{}, d).empty());
+  d = NumericColumns(100);
+  d.features[0].numeric[5] = 5.5;  // one fraction: not a count of anything
+  d.features[1].name = "Valid";    // "valid" is not the word "id"
+  EXPECT_TRUE(FindNumericIdentifiers(CategoryPolicy{}, d).empty());
+  d.features[1].name = "user_uuid";
+  ASSERT_EQ(FindNumericIdentifiers(CategoryPolicy{}, d).size(), 1u);
+  d.features[1].name = "Row ID";
+  EXPECT_EQ(FindNumericIdentifiers(CategoryPolicy{}, d)[0].column, "Row ID");
+}
+
 TEST(CategoryPolicyTest, CategoriesBelowKAreDroppedAndEncodeAsUnseen) {
   RawDataset d = Customers(50, 3);
   DataSummary s = Summarize(d);

@@ -103,11 +103,11 @@ TEST(DatasetTypeTest, InfersNumericBooleanCategorical) {
   ASSERT_NE(bit, nullptr);
   EXPECT_EQ(bit->type, ColumnType::kNumeric);
 
-  // Categories are trimmed, case kept.
+  // Categories are trimmed and normalised ("Red " and "red" are one category).
   const RawColumn* cat = Find(d, "cat");
   ASSERT_NE(cat, nullptr);
   EXPECT_EQ(cat->type, ColumnType::kCategorical);
-  EXPECT_EQ(cat->text, (std::vector<std::string>{"red", "blue", "Red"}));
+  EXPECT_EQ(cat->text, (std::vector<std::string>{"red", "blue", "red"}));
   EXPECT_TRUE(cat->numeric.empty());
 
   EXPECT_EQ(d.label_name, "y");
@@ -486,8 +486,9 @@ TEST(DatasetRealFileTest, OnlineShoppers) {
   }
   const RawColumn* month = Find(d, "Month");
   ASSERT_NE(month, nullptr);
-  EXPECT_EQ(Count(month->text)["June"], 288);
-  EXPECT_EQ(Count(month->text)["Nov"], 2998);
+  EXPECT_EQ(Count(month->text)["june"], 288);
+  EXPECT_EQ(Count(month->text)["nov"], 2998);
+  EXPECT_TRUE(d.notes.empty()) << "no two spellings of one month, no dates";
   const RawColumn* region = Find(d, "Region");
   ASSERT_NE(region, nullptr);
   EXPECT_EQ(std::count(region->numeric.begin(), region->numeric.end(), 1.0), 4780);
@@ -557,6 +558,166 @@ TEST(DatasetRealFileTest, MissingFileIsNotFound) {
   Result<RawDataset> r = LoadDatasetFile(SharedData("no_such_file.csv"), Label("y"));
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(r.status().IsNotFound());
+}
+
+// ---- Date columns and category normalisation -------------------------------------------------
+
+std::string NoteMatching(const RawDataset& d, std::string_view needle) {
+  for (const std::string& n : d.notes) {
+    if (n.find(needle) != std::string::npos) return n;
+  }
+  return "";
+}
+
+TEST(DateColumnTest, DayFirstDatesAreDetectedAndEncodedAsDaysMonthAndWeekday) {
+  // 13-01-2021 can only be day first: the whole column is read as %d-%m-%Y.
+  const RawDataset d =
+      MustLoad("Signup,y\n13-01-2021,a\n01-02-2021,b\n,a\n29-02-2020,b\n", Label("y"));
+  EXPECT_EQ(Names(d),
+            (std::vector<std::string>{"Signup[days]", "Signup[month]", "Signup[weekday]"}));
+  EXPECT_EQ(d.date_formats, (std::map<std::string, std::string>{{"Signup", "%d-%m-%Y"}}));
+  const RawColumn* days = Find(d, "Signup[days]");
+  const RawColumn* month = Find(d, "Signup[month]");
+  const RawColumn* weekday = Find(d, "Signup[weekday]");
+  ASSERT_TRUE(days && month && weekday);
+  EXPECT_EQ(days->type, ColumnType::kNumeric);
+  EXPECT_EQ(month->type, ColumnType::kCategorical);
+  EXPECT_EQ(weekday->type, ColumnType::kCategorical);
+  // 2021-01-13 is day 18640 since 1970-01-01 (a Wednesday); 2021-02-01 a Monday; 2020-02-29 a
+  // Saturday, day 18321.
+  ASSERT_EQ(days->numeric.size(), 4u);
+  EXPECT_EQ(days->numeric[0], 18640.0);
+  EXPECT_EQ(days->numeric[1], 18659.0);
+  EXPECT_TRUE(std::isnan(days->numeric[2]));
+  EXPECT_EQ(days->numeric[3], 18321.0);
+  EXPECT_EQ(month->text,
+            (std::vector<std::string>{"jan", "feb", std::string(kMissingCategory), "feb"}));
+  EXPECT_EQ(weekday->text,
+            (std::vector<std::string>{"wed", "mon", std::string(kMissingCategory), "sat"}));
+  EXPECT_EQ(days->missing, 1u);
+  EXPECT_EQ(month->missing, 1u);
+  EXPECT_NE(NoteMatching(d, "column 'Signup': dates (%d-%m-%Y) encoded as Signup[days]"), "");
+  EXPECT_EQ(NoteMatching(d, "guess"), "");  // 13 settles it
+}
+
+TEST(DateColumnTest, SlashDatesAreMonthFirstUnlessADaySaysOtherwise) {
+  // The superstore table's style: 11/8/2016 is November 8th.
+  RawDataset d = MustLoad("When,y\n11/8/2016,a\n6/12/2016,b\n10/11/2015,a\n", Label("y"));
+  EXPECT_EQ(d.date_formats.at("When"), "%m/%d/%Y");
+  EXPECT_EQ(Find(d, "When[month]")->text[0], "nov");
+  EXPECT_NE(NoteMatching(d, "is a guess"), "") << "every day is 12 or less: the reading is a guess";
+  // A 25 in the first field settles it the other way.
+  d = MustLoad("When,y\n11/8/2016,a\n25/12/2016,b\n", Label("y"));
+  EXPECT_EQ(d.date_formats.at("When"), "%d/%m/%Y");
+  EXPECT_EQ(Find(d, "When[month]")->text[0], "aug");
+  EXPECT_EQ(NoteMatching(d, "is a guess"), "");
+}
+
+TEST(DateColumnTest, IsoDatetimesKeepTheTimeOfDayInTheDays) {
+  const RawDataset d = MustLoad("t,y\n2020-01-02 06:00:00,a\n2020-01-03 18:00:00,b\n", Label("y"));
+  EXPECT_EQ(d.date_formats.at("t"), "%Y-%m-%d %H:%M:%S");
+  const RawColumn* days = Find(d, "t[days]");
+  ASSERT_NE(days, nullptr);
+  EXPECT_DOUBLE_EQ(days->numeric[0], 18263.25);
+  EXPECT_DOUBLE_EQ(days->numeric[1], 18264.75);
+}
+
+TEST(DateColumnTest, ColumnsThatAreNotAllDatesStayWhatTheyWere) {
+  // One value that no format reads (and mixed formats) keep a column categorical; numbers such as
+  // 20161108 stay numbers.
+  RawDataset d = MustLoad("a,b,c,y\n2020-01-01,2020-01-01,20161108,x\nsoon,01/02/2020,20161109,z\n",
+                          Label("y"));
+  EXPECT_EQ(Names(d), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(Find(d, "a")->type, ColumnType::kCategorical);
+  EXPECT_EQ(Find(d, "b")->type, ColumnType::kCategorical);
+  EXPECT_EQ(Find(d, "c")->type, ColumnType::kNumeric);
+  EXPECT_TRUE(d.date_formats.empty());
+  // Forced categorical, or detection off: no dates.
+  LoadOptions o = Label("y");
+  o.categorical = {"a"};
+  d = MustLoad("a,y\n2020-01-01,x\n2020-01-02,z\n", o);
+  EXPECT_EQ(Names(d), (std::vector<std::string>{"a"}));
+  o = Label("y");
+  o.detect_dates = false;
+  d = MustLoad("a,y\n2020-01-01,x\n2020-01-02,z\n", o);
+  EXPECT_EQ(Names(d), (std::vector<std::string>{"a"}));
+}
+
+TEST(DateColumnTest, DeclaredFormatsAreUsedAndAValueTheyDoNotReadIsAnError) {
+  // Day and month both <= 12: detection would read month first with '/'; the declaration wins.
+  LoadOptions o = Label("y");
+  o.dates = {{"d", "%d/%m/%Y"}};
+  const RawDataset d = MustLoad("d,y\n01/02/2020,a\n03/04/2020,b\n", o);
+  EXPECT_EQ(d.date_formats.at("d"), "%d/%m/%Y");
+  EXPECT_EQ(Find(d, "d[month]")->text, (std::vector<std::string>{"feb", "apr"}));
+  EXPECT_TRUE(d.notes.empty()) << "a declared format is no decision of the loader";
+
+  Status st = LoadError("d,y\n01/02/2020,a\n2020-04-03,b\n", o);
+  EXPECT_TRUE(st.IsInvalidArgument());
+  EXPECT_NE(st.message().find("t.csv:3:1"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("'2020-04-03' is not one"), std::string::npos) << st.message();
+
+  o.dates = {{"d", ""}};  // declared, format detected: nothing fits
+  st = LoadError("d,y\nsoon,a\n", o);
+  EXPECT_NE(st.message().find("no usual date format reads all its values"), std::string::npos)
+      << st.message();
+  o.dates = {{"d", "%Y-%q"}};
+  st = LoadError("d,y\n2020-01-01,a\n", o);
+  EXPECT_NE(st.message().find("date format of column 'd'"), std::string::npos) << st.message();
+  o.dates = {{"nope", ""}};
+  st = LoadError("d,y\n2020-01-01,a\n", o);
+  EXPECT_TRUE(st.IsNotFound()) << st.ToString();
+  o.dates = {{"d", ""}};
+  o.categorical = {"d"};
+  st = LoadError("d,y\n2020-01-01,a\n", o);
+  EXPECT_NE(st.message().find("declared a date but also given the type categorical"),
+            std::string::npos)
+      << st.message();
+}
+
+TEST(DateColumnTest, ADerivedNameThatIsAlreadyAColumnIsAnError) {
+  const Status st = LoadError("d,d[month],y\n2020-01-01,x,a\n", Label("y"));
+  EXPECT_NE(st.message().find("derived column 'd[month]' is already a column"), std::string::npos)
+      << st.message();
+}
+
+TEST(DateColumnTest, SameColumnsAsReloadsAnotherTableIntoTheSameColumns) {
+  const RawDataset train = MustLoad("id,when,kind,y\n1,13-01-2021,A,a\n2,14-01-2021,b,b\n", [] {
+    LoadOptions o = Label("y");
+    o.id_column = "id";
+    return o;
+  }());
+  LoadOptions base = Label("y");
+  base.id_column = "id";
+  const LoadOptions again = SameColumnsAs(train, base);
+  EXPECT_EQ(again.feature_columns, (std::vector<std::string>{"when", "kind"}));
+  EXPECT_EQ(again.dates, (std::map<std::string, std::string>{{"when", "%d-%m-%Y"}}));
+  // The test table's one date reads either way round; the training table fixed the format.
+  const RawDataset test = MustLoad("id,kind,when,y\n3,a,01-02-2021,a\n", again);
+  EXPECT_EQ(Names(test), Names(train));
+  EXPECT_EQ(Find(test, "when[month]")->text[0], "feb");
+  EXPECT_TRUE(test.notes.empty());
+}
+
+TEST(CategoryNormalizationTest, CaseAndSpacingVariantsAreOneCategory) {
+  EXPECT_EQ(NormalizeCategory("Credit  Card"), "credit card");
+  EXPECT_EQ(NormalizeCategory("CREDIT\tCARD"), "credit card");
+  EXPECT_EQ(NormalizeCategory("credit card"), "credit card");
+  EXPECT_EQ(NormalizeCategory("Ünï Code"), "Ünï code");  // ASCII only: bytes above 127 kept
+  const RawDataset d =
+      MustLoad("pay,y\nCredit Card,a\ncredit  card,b\nCREDIT CARD,a\nCash,b\n,a\n", Label("y"));
+  const RawColumn* pay = Find(d, "pay");
+  ASSERT_NE(pay, nullptr);
+  EXPECT_EQ(pay->text, (std::vector<std::string>{"credit card", "credit card", "credit card",
+                                                 "cash", std::string(kMissingCategory)}));
+  EXPECT_EQ(NoteMatching(d, "column 'pay'"),
+            "column 'pay': 4 spellings that differ only in case or spacing are 2 categories");
+  // Lower-casing alone merges nothing: no note.
+  EXPECT_TRUE(MustLoad("pay,y\nCash,a\nCard,b\n", Label("y")).notes.empty());
+  // Off (a model file from before the rule): values as written.
+  LoadOptions o = Label("y");
+  o.normalize_categories = false;
+  EXPECT_EQ(Find(MustLoad("pay,y\nCredit Card,a\n", o), "pay")->text[0], "Credit Card");
 }
 
 }  // namespace

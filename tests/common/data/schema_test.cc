@@ -2,7 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <map>
+
+#include "common/data/csv.h"
+#include "common/data/dataset_loader.h"
 
 namespace fedseg::data {
 namespace {
@@ -103,6 +108,91 @@ TEST(SchemaTest, SummaryValidateRefusesNonFinite) {
   DataSummary s = Summarize(MakeTable({1}, {"a"}, {"x"}));
   s.columns[0].sum = INFINITY;
   EXPECT_FALSE(s.Validate().ok());
+}
+
+// A date column's three derived columns, loaded from CSV text (dataset_loader.h).
+RawDataset DateTable(std::string_view csv, LoadOptions o = {}) {
+  o.label = "buy";
+  Result<CsvTable> t = ParseCsv(csv, "d.csv");
+  EXPECT_TRUE(t.ok()) << t.status().ToString();
+  Result<RawDataset> d = LoadDataset(*t, o);
+  EXPECT_TRUE(d.ok()) << d.status().ToString();
+  return d.ok() ? std::move(d).value() : RawDataset{};
+}
+
+TEST(SchemaDateTest, MergeKeepsAgreeingFormatsAndRefusesOthers) {
+  const DataSummary a = Summarize(DateTable("when,buy\n13-01-2021,no\n14-02-2021,yes\n"));
+  DataSummary merged = a;
+  ASSERT_TRUE(merged.Merge(Summarize(DateTable("when,buy\n20-03-2021,no\n"))).ok());
+  EXPECT_EQ(merged.date_formats, (std::map<std::string, std::string>{{"when", "%d-%m-%Y"}}));
+  EXPECT_EQ(merged.rows, 3u);
+
+  // The other region's days are all <= 12 with '/': read month first; the formats differ.
+  DataSummary slash = a;
+  slash.date_formats["when"] = "%m-%d-%Y";
+  DataSummary b = a;
+  Status st = b.Merge(slash);
+  EXPECT_TRUE(st.IsInvalidArgument());
+  EXPECT_NE(st.message().find("dates of column 'when' are read as %d-%m-%Y here and %m-%d-%Y "
+                              "there; declare the format in the data contract"),
+            std::string::npos)
+      << st.message();
+  // A region that did not read the column as dates at all (with another column after it, so
+  // the counts agree and the names are compared).
+  LoadOptions no_dates;
+  no_dates.detect_dates = false;
+  DataSummary c = Summarize(DateTable("when,buy\n13-01-2021,no\n"));
+  st = c.Merge(Summarize(DateTable("when,x,y,buy\n13-01-2021,1,2,no\n", no_dates)));
+  EXPECT_NE(st.message().find("one side reads 'when' as dates and the other does not"),
+            std::string::npos)
+      << st.message();
+}
+
+TEST(SchemaDateTest, ASchemaFromDatesRecordsThemAndEncodesATableReadBackThroughIt) {
+  const RawDataset train =
+      DateTable("when,buy\n13-01-2021,no\n14-01-2021,yes\n15-02-2021,no\n16-02-2021,yes\n");
+  DataSummary summary = Summarize(train);
+  Schema s = *Schema::FromSummary(summary, "buy");
+  EXPECT_EQ(s.date_formats(), (std::map<std::string, std::string>{{"when", "%d-%m-%Y"}}));
+  ASSERT_EQ(s.columns().size(), 3u);
+  EXPECT_EQ(s.columns()[1].vocabulary, (std::vector<std::string>{"feb", "jan"}));
+  EXPECT_EQ(s.columns()[2].vocabulary, (std::vector<std::string>{"mon", "thu", "tue", "wed"}));
+  EXPECT_EQ(s.FeatureName(0), "when[days]");
+  EXPECT_EQ(s.FeatureName(1), "when[month]=feb");
+  EXPECT_EQ(s.notes(), (std::vector<std::string>{
+                           "column 'when': dates (%d-%m-%Y) encoded as when[days], when[month] "
+                           "and when[weekday]"}));
+  // segment's table, read back with the schema's options: its one day is <= 12, so detection
+  // alone would guess; the recorded format decides. 01-02-2021 is a Monday in February.
+  const RawDataset later = DateTable("when,buy\n01-02-2021,no\n", s.MakeLoadOptions(true));
+  const EncodedData e = *s.Encode(later);
+  EXPECT_EQ(e.x(1, 0), 1.0f);  // feb
+  EXPECT_EQ(e.x(2, 0), 0.0f);  // not jan
+  EXPECT_EQ(e.x(3, 0), 1.0f);  // a Monday
+  EXPECT_EQ(e.x.col(0).segment(3, 4).sum(), 1.0f);
+  EXPECT_NEAR(e.x(0, 0), (18659 - s.columns()[0].mean) / s.columns()[0].stddev, 1e-4);
+}
+
+TEST(SchemaDateTest, AWidthZeroPartOfADateDoesNotBreakReadingTheTableBack) {
+  // Every weekday rarer than the threshold: [weekday] has no vocabulary (width 0) while [days]
+  // and [month] are inputs. The table read back has all three; Encode skips the empty one.
+  const RawDataset train =
+      DateTable("when,buy\n13-01-2021,no\n13-01-2021,yes\n14-01-2021,no\n20-01-2021,yes\n");
+  SchemaOptions o;
+  o.min_category_count = 4;
+  Schema s = *Schema::FromSummary(Summarize(train), "buy", o);
+  ASSERT_EQ(s.columns()[2].name, "when[weekday]");
+  EXPECT_EQ(s.columns()[2].width, 0);
+  EXPECT_EQ(s.columns()[1].width, 1);  // jan, held by 4 rows
+  const RawDataset later = DateTable("when,buy\n21-01-2021,no\n", s.MakeLoadOptions(true));
+  ASSERT_EQ(later.features.size(), 3u);
+  const Result<EncodedData> e = s.Encode(later);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_EQ(e->x(1, 0), 1.0f);
+  EXPECT_NE(std::find(s.notes().begin(), s.notes().end(),
+                      "column 'when[weekday]': no input (an identifier, or every category held "
+                      "by too few rows)"),
+            s.notes().end());
 }
 
 }  // namespace

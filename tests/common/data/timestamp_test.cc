@@ -56,5 +56,31 @@ TEST(TimestampTest, ReferenceTime) {
   EXPECT_FALSE(ParseReferenceTime("31/12/2017", &d));
 }
 
+TEST(TimestampTest, CivilFromDaysInvertsDaysFromCivilOverFourCenturies) {
+  // Every day from 1800-01-01 to 2200-12-31, walked by the calendar independently of the formula.
+  int64_t z = DaysFromCivil(1800, 1, 1);
+  for (int64_t y = 1800; y <= 2200; ++y) {
+    const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    const unsigned days_in[12] = {31, leap ? 29u : 28u, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    for (unsigned m = 1; m <= 12; ++m) {
+      for (unsigned d = 1; d <= days_in[m - 1]; ++d, ++z) {
+        const CivilDate c = CivilFromDays(z);
+        ASSERT_EQ(c.year, y) << z;
+        ASSERT_EQ(c.month, m) << z;
+        ASSERT_EQ(c.day, d) << z;
+      }
+    }
+  }
+}
+
+TEST(TimestampTest, WeekdaysOfKnownDates) {
+  EXPECT_EQ(WeekdayFromDays(0), 3u);                            // 1970-01-01, a Thursday
+  EXPECT_EQ(WeekdayFromDays(DaysFromCivil(2000, 1, 1)), 5u);    // a Saturday
+  EXPECT_EQ(WeekdayFromDays(DaysFromCivil(2016, 11, 8)), 1u);   // a Tuesday
+  EXPECT_EQ(WeekdayFromDays(DaysFromCivil(1969, 12, 29)), 0u);  // a Monday, before the epoch
+  EXPECT_EQ(WeekdayFromDays(DaysFromCivil(1900, 1, 1)), 0u);    // a Monday
+  EXPECT_EQ(WeekdayFromDays(DaysFromCivil(2026, 12, 1)), 1u);   // a Tuesday
+}
+
 }  // namespace
 }  // namespace fedseg::data

@@ -38,7 +38,7 @@ TEST(ModelFileTest, RoundTripWithADecisionRule) {
   ModelFile f = MakeModel();
   f.decision = DecisionRule{DecisionObjective::kMinPrecision, 1, 0.3125, 0.8};
   const std::string bytes = EncodeModelFile(f);
-  EXPECT_EQ(bytes[8], 2);  // written as version 2
+  EXPECT_EQ(bytes[8], 3);  // written as version 3
   auto g = DecodeModelFile(bytes, "m.fsm");
   ASSERT_TRUE(g.ok()) << g.status().ToString();
   EXPECT_EQ(g->decision, f.decision);
@@ -92,8 +92,8 @@ TEST(ModelFileTest, SaveAndLoadFile) {
   EXPECT_TRUE(LoadModelFile(path + ".missing").status().IsNotFound());
 }
 
-// The version-1 payload layout of model_file.cc (schema, spec, weights, metadata; version 2
-// appends the decision rule), to forge files.
+// The version-1 payload layout of model_file.cc (the schema without its preprocessing record,
+// spec, weights, metadata; version 2 appends the decision rule), to forge files.
 struct ForgedPayload {
   data::Schema schema;
   ModelSpec spec;
@@ -101,7 +101,7 @@ struct ForgedPayload {
   std::string metadata_json;
   template <class A>
   void serialize(A& ar) {
-    ar(schema, spec, params, metadata_json);
+    ar(data::SchemaCoreLayout{&schema}, spec, params, metadata_json);
   }
 };
 
@@ -139,12 +139,70 @@ TEST(ModelFileTest, VersionOneLoadsWithArgMax) {
   const std::string v2 = WrapContainer(std::string_view(kModelMagic, sizeof(kModelMagic)), 2,
                                        Serialize(p));
   EXPECT_TRUE(DecodeModelFile(v2, "m.fsm").status().IsCorruption());
-  // Versions outside 1..2 are named.
-  const std::string v3 = WrapContainer(std::string_view(kModelMagic, sizeof(kModelMagic)), 3,
-                                       Serialize(p));
-  EXPECT_EQ(DecodeModelFile(v3, "m.fsm").status().message(),
-            "m.fsm: fedseg model file format version 3 is not supported (this build reads "
-            "version 1 to 2)");
+  // Versions outside 1..3 are named.
+  const std::string v4 =
+      WrapContainer(std::string_view(kModelMagic, sizeof(kModelMagic)), 4, Serialize(p));
+  EXPECT_EQ(DecodeModelFile(v4, "m.fsm").status().message(),
+            "m.fsm: fedseg model file format version 4 is not supported (this build reads "
+            "version 1 to 3)");
+}
+
+// Version 3 keeps the schema's preprocessing record: the date formats its columns are derived
+// from, the category rule and the notes.
+TEST(ModelFileTest, TheSchemasDatesRuleAndNotesRoundTrip) {
+  data::RawDataset d;
+  d.source = "mem";
+  d.features = {
+      data::RawColumn{"s[days]", data::ColumnType::kNumeric, {18000, 18001, 18002}, {}, 0},
+      data::RawColumn{"c", data::ColumnType::kCategorical, {}, {"a", "b", "a"}, 0}};
+  d.labels = {"no", "yes", "no"};
+  d.date_formats = {{"s", "%d-%m-%Y"}};
+  data::Schema schema = *data::Schema::FromSummary(data::Summarize(d), "y");
+  schema.AddNote("column 'c': 3 spellings that differ only in case or spacing are 2 categories");
+  Mlp m = *Mlp::Create({schema.input_dim(), {4}, 2});
+  const ModelFile f{schema, m, "{}", DecisionRule{}};
+  auto g = DecodeModelFile(EncodeModelFile(f), "m.fsm");
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_EQ(g->schema.date_formats(), schema.date_formats());
+  EXPECT_TRUE(g->schema.normalized_categories());
+  ASSERT_EQ(g->schema.notes().size(), 2u);
+  EXPECT_EQ(g->schema.notes(), schema.notes());
+  EXPECT_EQ(g->schema.notes()[0],
+            "column 's': dates (%d-%m-%Y) encoded as s[days], s[month] and s[weekday]");
+  // Reading it back asks the loader for the date's source column, in its format, values normalised.
+  const data::LoadOptions o = g->schema.MakeLoadOptions(/*label_optional=*/true);
+  EXPECT_EQ(o.feature_columns, (std::vector<std::string>{"s", "c"}));
+  EXPECT_EQ(o.dates, schema.date_formats());
+  EXPECT_TRUE(o.normalize_categories);
+  EXPECT_FALSE(o.detect_dates);
+}
+
+// Version 2: version 1, then the decision rule.
+struct ForgedPayloadV2 : ForgedPayload {
+  DecisionRule decision;
+  template <class A>
+  void serialize(A& ar) {
+    ForgedPayload::serialize(ar);
+    ar(decision);
+  }
+};
+
+// A file from before version 3 reads values as they were written: no normalisation, no dates.
+TEST(ModelFileTest, VersionTwoFilesKeepValuesAsWritten) {
+  ModelFile f = MakeModel();
+  ForgedPayloadV2 p;
+  p.schema = f.schema;
+  p.spec = f.model.spec();
+  p.params.assign(f.model.params().data(), f.model.params().data() + f.model.params().size());
+  p.metadata_json = "{}";
+  const std::string v2 =
+      WrapContainer(std::string_view(kModelMagic, sizeof(kModelMagic)), 2, Serialize(p));
+  auto g = DecodeModelFile(v2, "old.fsm");
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_FALSE(g->schema.normalized_categories());
+  EXPECT_TRUE(g->schema.notes().empty());
+  EXPECT_EQ(g->schema.columns()[1].vocabulary, f.schema.columns()[1].vocabulary);
+  EXPECT_FALSE(g->schema.MakeLoadOptions(true).normalize_categories);
 }
 
 TEST(ModelFileTest, RefusesAnInvalidDecisionRule) {
