@@ -37,6 +37,7 @@
 #include "common/net/tls_client.h"
 #include "common/protocol/messages.h"
 #include "coordinator/coordinator.h"
+#include "privacy/secagg/neighbourhood.h"
 #include "privacy/secagg/region_session.h"
 #include "privacy/secagg/wire/secagg_wire.h"
 
@@ -607,7 +608,8 @@ int main(int argc, char** argv) {
   app.add_option("--rounds", rounds, "Training rounds per run")->capture_default_str();
   app.add_option("--neighbours", neighbours,
                  "secure_aggregation.neighbours: 0 = complete graph, an even k = SecAgg+ "
-                 "k-regular graph; default (-1): 0 up to 64 regions, 60 up to 300, else 100")
+                 "k-regular graph; -1 = the coordinator's default (complete up to 64 regions, "
+                 "else the smallest safe k for 30% dropouts and 20% colluders)")
       ->capture_default_str();
   app.add_option("--params-hidden", hidden_text,
                  "Hidden widths instead of --params (input 100, 2 classes)");
@@ -617,14 +619,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "--regions >= 3, --dropout in [0, 0.7), --rounds >= 1, --params >= 10\n");
     return 2;
   }
-  if (neighbours < 0) {
-    // The complete graph for small federations; for larger ones a k-regular SecAgg+ neighbourhood
-    // (each region's work grows with k, not n) large enough that with 30% dropouts every secret
-    // keeps its threshold (half of k) of shares: the dropped neighbours of a region are
-    // hypergeometric, mean 0.3 k, and must stay below 0.5 k, which fails for some region of the
-    // round with probability about 1e-6 (k = 60, 100 regions) or 1e-3 (k = 100, 1,000 regions).
-    neighbours = regions <= 64 ? 0 : regions <= 300 ? 60 : 100;
-  }
+  // -1: the coordinator's default (privacy/secagg/neighbourhood.h), here for N selected regions.
+  const uint32_t used_neighbours =
+      neighbours >= 0 ? static_cast<uint32_t>(neighbours)
+                      : secagg::DefaultNeighbours(static_cast<size_t>(regions), {});
   std::vector<int> hidden;
   if (!hidden_text.empty()) {
     auto h = ml::ParseHiddenLayers(hidden_text);
@@ -686,7 +684,7 @@ int main(int argc, char** argv) {
                         {"dropout", dropout},
                         {"dropped_per_round", dropped},
                         {"rounds", rounds},
-                        {"neighbours", neighbours},
+                        {"neighbours", used_neighbours},
                         {"plain", RunJson(*plain)},
                         {"secure", RunJson(*secure)},
                         {"time_ratio", time_ratio},
@@ -700,7 +698,7 @@ int main(int argc, char** argv) {
       "%d regions (%d leave each round), %lld parameters, %d rounds, neighbours %s, "
       "mutual TLS on loopback\n",
       regions, dropped, static_cast<long long>(real_params), rounds,
-      neighbours == 0 ? "all" : std::to_string(neighbours).c_str());
+      used_neighbours == 0 ? "all" : std::to_string(used_neighbours).c_str());
   for (const auto& [label, r] : {std::pair<const char*, const RunResult*>{"plain: ", &*plain},
                                  std::pair<const char*, const RunResult*>{"secure:", &*secure}}) {
     std::printf(
