@@ -12,16 +12,21 @@
 // and handshakes not counted), their ratios, and the largest difference between the two runs' final
 // weights (the same regions are aggregated in both, so it is the fixed-point error), e.g.
 //   fedseg_secagg_bench --regions 100 --params 100000 --dropout 0.3
+#include <pthread.h>
 #include <time.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <future>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include "bench/fake_summary.h"
@@ -32,6 +37,7 @@
 #include "common/net/tls_client.h"
 #include "common/protocol/messages.h"
 #include "coordinator/coordinator.h"
+#include "privacy/secagg/neighbourhood.h"
 #include "privacy/secagg/region_session.h"
 #include "privacy/secagg/wire/secagg_wire.h"
 
@@ -67,6 +73,52 @@ double ThreadCpuSeconds() {
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
+
+// The steps of a training round, as one party's work: in the plain run a region only has kUpdate
+// (the model in, its update out); in the secure run kKeys (the model in, its signed keys and the
+// update's metadata out), kShares (the roster in, its neighbours' keys checked, shares sealed),
+// kMaskedInput (the envelopes in, encoded and masked update out) and kUnmask.
+enum Phase { kUpdatePhase, kKeys, kShares, kMaskedInput, kUnmask, kPhases };
+constexpr const char* kPhaseNames[kPhases] = {"update", "keys", "shares", "masked_input", "unmask"};
+// The message that starts each phase (at a region, and at the coordinator, which sends it).
+constexpr MessageType kPhaseStart[kPhases] = {
+    MessageType::kRoundStart, MessageType::kRoundStart, MessageType::kSecAggRoster,
+    MessageType::kSecAggForward, MessageType::kSecAggUnmaskRequest};
+
+// What each party's CPU did in each round, for the critical-path model (see CriticalPath).
+class Timeline {
+ public:
+  using PhaseCpu = std::array<double, kPhases>;
+  explicit Timeline(size_t regions) : region_(regions) {}
+  // The coordinator's thread, whose CPU clock the regions read when a message arrives.
+  void SetCoordinatorClock(clockid_t clock) { coordinator_clock_ = clock; }
+  // A region received `type` of `round`: the coordinator's CPU clock now, the earliest such
+  // reading for that message being where the coordinator's step begins.
+  void Arrived(uint32_t round, MessageType type) {
+    timespec ts{};
+    if (clock_gettime(coordinator_clock_, &ts) != 0) return;
+    const double cpu = static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+    std::lock_guard lock(mu_);
+    auto [it, fresh] = first_.try_emplace({round, static_cast<int>(type)}, cpu);
+    if (!fresh) it->second = std::min(it->second, cpu);
+  }
+  // Called by region `index`'s own thread only.
+  void AddRegionCpu(size_t index, uint32_t round, Phase phase, double seconds) {
+    region_[index][round][phase] += seconds;
+  }
+  std::optional<double> FirstArrival(uint32_t round, MessageType type) const {
+    auto it = first_.find({round, static_cast<int>(type)});
+    if (it == first_.end()) return std::nullopt;
+    return it->second;
+  }
+  const std::vector<std::map<uint32_t, PhaseCpu>>& regions() const { return region_; }
+
+ private:
+  clockid_t coordinator_clock_{};
+  std::mutex mu_;
+  std::map<std::pair<uint32_t, int>, double> first_;
+  std::vector<std::map<uint32_t, PhaseCpu>> region_;
+};
 
 // One region's connection, counting what passes.
 class Link {
@@ -130,7 +182,7 @@ struct SecureRound {
 };
 
 Outcome Serve(const RegionSpec& spec, Link& link, net::IdentityVerifier& verifier,
-              std::string* error) {
+              Timeline& timeline, std::string* error) {
   const std::string key_file = spec.pki + "/" + spec.name + ".key";
   const std::string& certificate_pem = spec.certificate_pem;
   auto fail = [&](const std::string& what, const Status& st) {
@@ -141,10 +193,22 @@ Outcome Serve(const RegionSpec& spec, Link& link, net::IdentityVerifier& verifie
   std::string run_id;
   std::vector<float> delta;
   std::optional<SecureRound> sr;
+  // This thread's CPU from the end of the previous message's handling (so receiving and
+  // decrypting the next one counts) to the end of this one's, charged to the phase it starts.
+  double mark = ThreadCpuSeconds();
+  std::optional<std::pair<uint32_t, Phase>> charge;
+  auto settle = [&] {
+    const double now = ThreadCpuSeconds();
+    if (charge) timeline.AddRegionCpu(spec.index, charge->first, charge->second, now - mark);
+    charge.reset();
+    mark = now;
+  };
   for (;;) {
+    settle();
     auto f = link.Receive();
     if (!f.ok()) return fail("receive", f.status());
     const auto type = static_cast<MessageType>(f->type);
+    if (type == MessageType::kDone) timeline.Arrived(0, type);
     Status st;
     switch (type) {
       case MessageType::kWelcome:
@@ -166,6 +230,8 @@ Outcome Serve(const RegionSpec& spec, Link& link, net::IdentityVerifier& verifie
         st = protocol::ParseFrame(*f, type, &m);
         if (!st.ok()) break;
         link.Count(f->payload.size(), m.train);
+        timeline.Arrived(m.round, type);
+        if (m.train) charge.emplace(m.round, spec.secure ? kKeys : kUpdatePhase);
         if (!m.train) {
           st = link.Send(MessageType::kUpdate, Metadata(m.round, false), false);
           break;
@@ -196,6 +262,8 @@ Outcome Serve(const RegionSpec& spec, Link& link, net::IdentityVerifier& verifie
         protocol::SecAggRosterMsg msg;
         st = protocol::ParseFrame(*f, type, &msg);
         if (!st.ok() || !sr || msg.round != sr->round) break;
+        charge.emplace(msg.round, kShares);
+        timeline.Arrived(msg.round, type);
         auto roster = secagg::RosterFromWire(msg);
         if (!roster.ok()) return fail("roster", roster.status());
         std::map<std::string, std::string> certificates;
@@ -214,13 +282,18 @@ Outcome Serve(const RegionSpec& spec, Link& link, net::IdentityVerifier& verifie
         st = link.Send(MessageType::kSecAggShares,
                        protocol::SecAggSharesMsg{sr->round, secagg::EnvelopesToWire(*envelopes)},
                        true);
-        if (st.ok() && spec.drops) return Outcome::kRejoin;  // after its keys and shares
+        if (st.ok() && spec.drops) {
+          settle();
+          return Outcome::kRejoin;  // after its keys and shares
+        }
         break;
       }
       case MessageType::kSecAggForward: {
         protocol::SecAggSharesMsg msg;
         st = protocol::ParseFrame(*f, type, &msg);
         if (!st.ok() || !sr || msg.round != sr->round) break;
+        charge.emplace(msg.round, kMaskedInput);
+        timeline.Arrived(msg.round, type);
         size_t clipped = 0;
         auto input = secagg::WeightedClippedInput(delta, 100, sr->roster.weight_scale,
                                                   sr->roster.clip_range, &clipped);
@@ -240,6 +313,8 @@ Outcome Serve(const RegionSpec& spec, Link& link, net::IdentityVerifier& verifie
         protocol::SecAggUnmaskRequestMsg msg;
         st = protocol::ParseFrame(*f, type, &msg);
         if (!st.ok() || !sr || msg.round != sr->round) break;
+        charge.emplace(msg.round, kUnmask);
+        timeline.Arrived(msg.round, type);
         auto response = sr->session->Unmask(secagg::UnmaskRequest{msg.round, msg.survivors});
         if (!response.ok()) return fail("unmask", response.status());
         st = link.Send(MessageType::kSecAggUnmaskResponse,
@@ -264,7 +339,7 @@ Outcome Serve(const RegionSpec& spec, Link& link, net::IdentityVerifier& verifie
 }
 
 // Connects (again after each drop) until Done; "" or the error.
-std::string RunRegion(RegionSpec spec, Bytes& bytes) {
+std::string RunRegion(RegionSpec spec, Bytes& bytes, Timeline& timeline) {
   auto pem = net::ReadCertificatePem(spec.pki + "/" + spec.name + ".crt");
   if (!pem.ok()) return spec.name + ": " + pem.status().message();
   spec.certificate_pem = *pem;
@@ -291,7 +366,7 @@ std::string RunRegion(RegionSpec spec, Bytes& bytes) {
       next = std::move(*spare);
     }
     std::string error;
-    const Outcome o = Serve(spec, link, *verifier, &error);
+    const Outcome o = Serve(spec, link, *verifier, timeline, &error);
     link.Close();
     if (o == Outcome::kDone) return "";
     if (o == Outcome::kError) return error;
@@ -309,7 +384,74 @@ struct RunResult {
   double coordinator_cpu_s = 0;
   double regions_cpu_s = 0;
   std::vector<float> final_weights;
+  // Per training round, the critical-path model (CriticalPath): per phase the coordinator's CPU
+  // and the slowest and mean region's CPU, and their sum over the phases.
+  struct PhaseModel {
+    Phase phase;
+    double coordinator_s = 0;
+    double slowest_region_s = 0;
+    double mean_region_s = 0;
+  };
+  struct RoundModel {
+    uint32_t round = 0;
+    std::vector<PhaseModel> phases;
+    double critical_path_s = 0;
+  };
+  std::vector<RoundModel> model;
 };
+
+// The round time a deployment would see if every party computed on its own machine: for each
+// phase of the round, the coordinator's CPU in it (its thread's CPU clock between the first
+// arrival, at any region, of the message that starts the phase and of the one that starts the
+// next; the last phase ends where the next round, or Done, arrives) plus the CPU of the slowest
+// region in it (its thread's CPU from receiving the phase's message to sending its answer), summed
+// over the phases. It assumes no overlap between the coordinator's and the regions' work (an
+// upper bound in that respect) and no network time (loopback here; a lower bound in that one).
+std::vector<RunResult::RoundModel> CriticalPath(const Timeline& timeline, bool secure,
+                                                const std::vector<uint32_t>& rounds,
+                                                double coordinator_end_cpu) {
+  std::vector<Phase> phases;
+  if (secure) {
+    phases = {kKeys, kShares, kMaskedInput, kUnmask};
+  } else {
+    phases = {kUpdatePhase};
+  }
+  std::vector<RunResult::RoundModel> out;
+  for (uint32_t r : rounds) {
+    RunResult::RoundModel m;
+    m.round = r;
+    std::vector<double> bounds;
+    for (Phase p : phases) {
+      auto b = timeline.FirstArrival(r, kPhaseStart[p]);
+      if (!b) break;
+      bounds.push_back(*b);
+    }
+    if (bounds.size() != phases.size()) continue;  // a round that failed a step: not modelled
+    auto end = timeline.FirstArrival(r + 1, MessageType::kRoundStart);
+    if (!end) end = timeline.FirstArrival(0, MessageType::kDone);
+    bounds.push_back(end ? *end : coordinator_end_cpu);
+    for (size_t i = 0; i < phases.size(); ++i) {
+      RunResult::PhaseModel pm;
+      pm.phase = phases[i];
+      pm.coordinator_s = bounds[i + 1] - bounds[i];
+      size_t n = 0;
+      for (const auto& region : timeline.regions()) {
+        auto it = region.find(r);
+        if (it == region.end()) continue;
+        const double c = it->second[phases[i]];
+        if (c <= 0) continue;
+        pm.slowest_region_s = std::max(pm.slowest_region_s, c);
+        pm.mean_region_s += c;
+        ++n;
+      }
+      if (n > 0) pm.mean_region_s /= static_cast<double>(n);
+      m.critical_path_s += pm.coordinator_s + pm.slowest_region_s;
+      m.phases.push_back(pm);
+    }
+    out.push_back(std::move(m));
+  }
+  return out;
+}
 
 Result<RunResult> RunFederation(bool secure, const std::vector<std::string>& names,
                                 const std::vector<bool>& drops, const std::vector<int>& hidden,
@@ -338,10 +480,20 @@ Result<RunResult> RunFederation(bool secure, const std::vector<std::string>& nam
   FEDSEG_ASSIGN_OR_RETURN(auto coord, coordinator::Coordinator::Create(cfg, {}));
   const uint16_t port = coord->port();
   double coordinator_cpu = 0;
+  // The coordinator's thread stays until the regions are done, so they can read its CPU clock.
+  std::promise<void> regions_done;
+  std::shared_future<void> released = regions_done.get_future().share();
+  std::promise<clockid_t> clock_ready;
   std::thread server([&] {
+    clockid_t clock{};
+    pthread_getcpuclockid(pthread_self(), &clock);
+    clock_ready.set_value(clock);
     coord->Run();
     coordinator_cpu = ThreadCpuSeconds();
+    released.wait();
   });
+  Timeline timeline(names.size());
+  timeline.SetCoordinatorClock(clock_ready.get_future().get());
   std::vector<double> region_cpu(names.size());
   Bytes bytes;
   std::vector<std::string> errors(names.size());
@@ -349,11 +501,12 @@ Result<RunResult> RunFederation(bool secure, const std::vector<std::string>& nam
   for (size_t i = 0; i < names.size(); ++i) {
     threads.emplace_back([&, i] {
       RegionSpec spec{names[i], static_cast<int>(i), drops[i], secure, port, dir + "/pki", ""};
-      errors[i] = RunRegion(spec, bytes);
+      errors[i] = RunRegion(spec, bytes, timeline);
       region_cpu[i] = ThreadCpuSeconds();
     });
   }
   for (auto& t : threads) t.join();
+  regions_done.set_value();
   server.join();
   for (const std::string& e : errors) {
     if (!e.empty())
@@ -366,13 +519,16 @@ Result<RunResult> RunFederation(bool secure, const std::vector<std::string>& nam
                             (j.is_object() ? j.dump().substr(0, 400) : report));
   }
   RunResult out;
+  std::vector<uint32_t> trained;
   for (size_t r = 1; r < j["rounds"].size(); ++r) {
     const auto& round = j["rounds"][r];
     if (!round.contains("seconds")) continue;
+    trained.push_back(round.value("round", static_cast<uint32_t>(r)));
     out.round_seconds.push_back(round["seconds"].get<double>());
     out.participants.push_back(round.value("participants", nlohmann::json::array()).size());
   }
   out.coordinator_cpu_s = coordinator_cpu;
+  out.model = CriticalPath(timeline, secure, trained, coordinator_cpu);
   for (double c : region_cpu) out.regions_cpu_s += c;
   out.bytes_total = bytes.total;
   out.bytes_rounds = bytes.rounds;
@@ -388,8 +544,43 @@ double Mean(const std::vector<double>& v) {
   return v.empty() ? 0.0 : s / static_cast<double>(v.size());
 }
 
+double MeanCriticalPath(const RunResult& r) {
+  std::vector<double> v;
+  for (const auto& m : r.model) v.push_back(m.critical_path_s);
+  return Mean(v);
+}
+
+// Per phase, the mean over the modelled rounds of the coordinator's, the slowest and the mean
+// region's CPU seconds.
+std::vector<RunResult::PhaseModel> MeanPhases(const RunResult& r) {
+  std::vector<RunResult::PhaseModel> out;
+  for (const auto& m : r.model) {
+    for (size_t i = 0; i < m.phases.size(); ++i) {
+      if (out.size() <= i) out.push_back({m.phases[i].phase, 0, 0, 0});
+      out[i].coordinator_s += m.phases[i].coordinator_s / static_cast<double>(r.model.size());
+      out[i].slowest_region_s +=
+          m.phases[i].slowest_region_s / static_cast<double>(r.model.size());
+      out[i].mean_region_s += m.phases[i].mean_region_s / static_cast<double>(r.model.size());
+    }
+  }
+  return out;
+}
+
 nlohmann::json RunJson(const RunResult& r) {
+  nlohmann::json rounds = nlohmann::json::array();
+  for (const auto& m : r.model) {
+    nlohmann::json phases = nlohmann::json::object();
+    for (const auto& p : m.phases) {
+      phases[kPhaseNames[p.phase]] = {{"coordinator_cpu_s", p.coordinator_s},
+                                      {"slowest_region_cpu_s", p.slowest_region_s},
+                                      {"mean_region_cpu_s", p.mean_region_s}};
+    }
+    rounds.push_back(
+        {{"round", m.round}, {"critical_path_s", m.critical_path_s}, {"phases", phases}});
+  }
   return {{"mean_round_s", Mean(r.round_seconds)},
+          {"mean_critical_path_s", MeanCriticalPath(r)},
+          {"critical_path_rounds", rounds},
           {"round_s", r.round_seconds},
           {"participants", r.participants},
           {"bytes_rounds", r.bytes_rounds},
@@ -417,7 +608,8 @@ int main(int argc, char** argv) {
   app.add_option("--rounds", rounds, "Training rounds per run")->capture_default_str();
   app.add_option("--neighbours", neighbours,
                  "secure_aggregation.neighbours: 0 = complete graph, an even k = SecAgg+ "
-                 "k-regular graph; default (-1): 0 up to 64 regions, 60 up to 300, else 100")
+                 "k-regular graph; -1 = the coordinator's default (complete up to 64 regions, "
+                 "else the smallest safe k for 30% dropouts and 20% colluders)")
       ->capture_default_str();
   app.add_option("--params-hidden", hidden_text,
                  "Hidden widths instead of --params (input 100, 2 classes)");
@@ -427,14 +619,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "--regions >= 3, --dropout in [0, 0.7), --rounds >= 1, --params >= 10\n");
     return 2;
   }
-  if (neighbours < 0) {
-    // The complete graph for small federations; for larger ones a k-regular SecAgg+ neighbourhood
-    // (each region's work grows with k, not n) large enough that with 30% dropouts every secret
-    // keeps its threshold (half of k) of shares: the dropped neighbours of a region are
-    // hypergeometric, mean 0.3 k, and must stay below 0.5 k, which fails for some region of the
-    // round with probability about 1e-6 (k = 60, 100 regions) or 1e-3 (k = 100, 1,000 regions).
-    neighbours = regions <= 64 ? 0 : regions <= 300 ? 60 : 100;
-  }
+  // -1: the coordinator's default (privacy/secagg/neighbourhood.h), here for N selected regions.
+  const uint32_t used_neighbours =
+      neighbours >= 0 ? static_cast<uint32_t>(neighbours)
+                      : secagg::DefaultNeighbours(static_cast<size_t>(regions), {});
   std::vector<int> hidden;
   if (!hidden_text.empty()) {
     auto h = ml::ParseHiddenLayers(hidden_text);
@@ -486,6 +674,7 @@ int main(int argc, char** argv) {
   const double time_ratio = Mean(secure->round_seconds) / Mean(plain->round_seconds);
   const double bytes_ratio =
       static_cast<double>(secure->bytes_rounds) / static_cast<double>(plain->bytes_rounds);
+  const double critical_path_ratio = MeanCriticalPath(*secure) / MeanCriticalPath(*plain);
   const int dropped = static_cast<int>(std::count(drops.begin(), drops.end(), true));
   const int64_t real_params = static_cast<int64_t>(plain->final_weights.size());
   if (json) {
@@ -495,11 +684,12 @@ int main(int argc, char** argv) {
                         {"dropout", dropout},
                         {"dropped_per_round", dropped},
                         {"rounds", rounds},
-                        {"neighbours", neighbours},
+                        {"neighbours", used_neighbours},
                         {"plain", RunJson(*plain)},
                         {"secure", RunJson(*secure)},
                         {"time_ratio", time_ratio},
                         {"bytes_ratio", bytes_ratio},
+                        {"critical_path_ratio", critical_path_ratio},
                         {"max_abs_weight_diff", max_diff}};
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
@@ -508,7 +698,7 @@ int main(int argc, char** argv) {
       "%d regions (%d leave each round), %lld parameters, %d rounds, neighbours %s, "
       "mutual TLS on loopback\n",
       regions, dropped, static_cast<long long>(real_params), rounds,
-      neighbours == 0 ? "all" : std::to_string(neighbours).c_str());
+      used_neighbours == 0 ? "all" : std::to_string(used_neighbours).c_str());
   for (const auto& [label, r] : {std::pair<const char*, const RunResult*>{"plain: ", &*plain},
                                  std::pair<const char*, const RunResult*>{"secure:", &*secure}}) {
     std::printf(
@@ -517,7 +707,18 @@ int main(int argc, char** argv) {
         label, Mean(r->round_seconds), r->bytes_rounds / 1e6, r->bytes_total / 1e6,
         r->coordinator_cpu_s, r->regions_cpu_s, r->regions_cpu_s / regions);
   }
-  std::printf("time_ratio=%.3f bytes_ratio=%.3f max_abs_weight_diff=%.3g\n", time_ratio,
-              bytes_ratio, max_diff);
+  for (const auto& [label, r] : {std::pair<const char*, const RunResult*>{"plain: ", &*plain},
+                                 std::pair<const char*, const RunResult*>{"secure:", &*secure}}) {
+    std::printf("%s critical path %.3f s a round (CPU s, mean over rounds:", label,
+                MeanCriticalPath(*r));
+    for (const auto& p : MeanPhases(*r)) {
+      std::printf(" %s coordinator %.3f + slowest region %.3f (mean %.3f);", kPhaseNames[p.phase],
+                  p.coordinator_s, p.slowest_region_s, p.mean_region_s);
+    }
+    std::printf(")\n");
+  }
+  std::printf(
+      "time_ratio=%.3f bytes_ratio=%.3f critical_path_ratio=%.3f max_abs_weight_diff=%.3g\n",
+      time_ratio, bytes_ratio, critical_path_ratio, max_diff);
   return 0;
 }

@@ -1,7 +1,7 @@
 #include "coordinator/config.h"
 
-#include <algorithm>
 #include <boost/asio/ip/address.hpp>
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <set>
@@ -64,290 +64,242 @@ Fields MakeFields() {
       "`decision.target`) or `argmax` (no threshold). See "
       "[quickstart.md](quickstart.md#decision-threshold)"};
   return {
-      Field<C>(
-          "listen.host", [](auto& c) -> auto& { return c.host; },
-          "address to listen on (`0.0.0.0` for every interface)"),
-      Field<C>(
-          "listen.port", [](auto& c) -> auto& { return c.port; }, "TCP port (`0` = any free port)"),
-      Field<C>(
-          "tls.ca", [](auto& c) -> auto& { return c.tls.ca_file; },
-          "PEM of the federation's private CA; regions must present a certificate it issued",
-          "required"),
-      Field<C>(
-          "tls.cert", [](auto& c) -> auto& { return c.tls.cert_file; },
-          "the coordinator's certificate (serverAuth, SAN = the names regions connect to)",
-          "required"),
-      Field<C>(
-          "tls.key", [](auto& c) -> auto& { return c.tls.key_file; },
-          "its private key (keep mode 0600)", "required"),
-      Field<C>(
-          "tls.crl", [](auto& c) -> auto& { return c.crl_file; },
-          "optional PEM file of CRLs from the CA: revoked region (and monitor) certificates "
-          "are refused at the handshake; an expired CRL refuses everyone",
-          "none"),
-      Field<C>(
-          "regions", [](auto& c) -> auto& { return c.regions; },
-          "allowed region identities: the subject CN of each region's certificate", "required"),
-      Field<C>(
-          "region_pins", [](auto& c) -> auto& { return c.region_pins; },
-          "optional `{\"region\": \"<hex SHA-256 of its certificate's public key "
-          "(SPKI)>\"}`: a pinned region joins only with that key (see "
-          "[operations.md](operations.md#certificates))",
-          "`{}`"),
-      Field<C>(
-          "run_dir", [](auto& c) -> auto& { return c.run_dir; },
-          "where `checkpoint.fsc`, `metrics.csv`, `report.json`, `report.html`, "
-          "`final.fsm`, `coordinator.log` go"),
-      Field<C>(
-          "data.label", [](auto& c) -> auto& { return c.data.label; },
-          "the label column every region must have", "required"),
-      Field<C>(
-          "data.feature_spec", [](auto& c) -> auto& { return c.feature_spec_path; },
-          "a feature spec (docs/features.md) every region computes its table with from its "
-          "own raw sources; sent in the data contract. `data.label` defaults to its label",
-          "none"),
-      Field<C>(
-          "data.categorical", [](auto& c) -> auto& { return c.data.categorical; },
-          "columns every region treats as categorical (one-hot)"),
-      Field<C>(
-          "data.numeric", [](auto& c) -> auto& { return c.data.numeric; },
-          "columns every region treats as numeric (standardised)"),
-      Field<C>(
-          "data.drop", [](auto& c) -> auto& { return c.data.drop; },
-          "columns every region ignores"),
-      Field<C>(
-          "data.dates", [](auto& c) -> auto& { return c.data.dates; },
-          "date columns `{\"column\": \"%d-%m-%Y\"}` (strftime-like; \"\" detects the "
-          "format) every region reads as dates, each encoded as days, month and weekday; "
-          "undeclared columns are detected by each region on its own",
-          "`{}`"),
-      Field<C>(
-          "data.test_fraction", [](auto& c) -> auto& { return c.data.test_fraction; },
-          "a suggested held-out share, sent in the data contract; regions ignore it and split "
-          "with their own `data.test_fraction` (the split is theirs, docs/privacy.md)"),
-      Field<C>(
-          "data.split_seed", [](auto& c) -> auto& { return c.data.split_seed; },
-          "a suggested split seed, sent in the data contract and ignored by regions (each "
-          "uses its own `data.split_seed`)"),
-      Field<C>(
-          "data.min_category_count", [](auto& c) -> auto& { return c.min_category_count; },
-          "a category enters the global vocabulary only with at least this merged (noisy) "
-          "count; rarer values encode as 'other' (regions also hold back categories below "
-          "their own `data.min_category_count`)"),
-      Field<C>(
-          "data.bounds", [](auto& c) -> auto& { return c.data.bounds; },
-          "public clipping bounds `{\"column\": [lo, hi]}` of numeric columns, for the "
-          "private statistics"),
-      Field<C>(
-          "model.hidden", [](auto& c) -> auto& { return c.hidden; },
-          "hidden layer widths of the MLP"),
-      Field<C>(
-          "model.seed", [](auto& c) -> auto& { return c.seed; },
-          "initialisation, region sampling and local shuffling seeds derive from it"),
-      Field<C>(
-          "training.rounds", [](auto& c) -> auto& { return c.plan.total_rounds; },
-          "federated rounds"),
-      Field<C>(
-          "training.local_epochs", [](auto& c) -> auto& { return c.plan.local_epochs; },
-          "passes over its training rows a region makes per round"),
-      Field<C>(
-          "training.batch_size", [](auto& c) -> auto& { return c.plan.batch_size; },
-          "local mini-batch size"),
-      Field<C>(
-          "training.optimizer", [](auto& c) -> auto& { return c.plan.optimizer.name; },
-          "local optimizer: `adam` or `sgd` (fresh each round)"),
-      Field<C>(
-          "training.learning_rate", [](auto& c) -> auto& { return c.plan.optimizer.learning_rate; },
-          "local learning rate"),
-      Field<C>(
-          "training.momentum", [](auto& c) -> auto& { return c.plan.optimizer.momentum; },
-          "SGD momentum"),
-      Field<C>(
-          "training.l2", [](auto& c) -> auto& { return c.plan.optimizer.weight_decay; },
-          "L2 weight decay"),
-      Field<C>(
-          "training.class_weight", [](auto& c) -> auto& { return c.plan.class_weight; },
-          "`none` or `balanced`"),
-      Field<C>(
-          "training.proximal_mu", [](auto& c) -> auto& { return c.plan.proximal_mu; },
-          "FedProx mu: regions minimise loss + mu/2 times the squared distance to the round's "
-          "global model, against client drift on skewed data; `0` is plain FedAvg local "
-          "training; 0.1 measured best with `local_epochs` 5 (docs/quality.md)"),
-      Field<C>(
-          "federation.fraction", [](auto& c) -> auto& { return c.fraction; },
-          "share of ready regions selected each round (at least `min_regions`)"),
-      Field<C>(
-          "federation.min_regions", [](auto& c) -> auto& { return c.min_regions; },
-          "quorum: a round needs this many updates back (updates the defences refuse count: "
-          "the round is aggregated from the accepted ones if there is at least one, see "
-          "[security.md](security.md#a-refused-region-does-not-stall-the-run)); with fewer, "
-          "the model is unchanged and the round is retried when enough regions are ready"),
-      Field<C>(
-          "federation.round_deadline_s", [](auto& c) -> auto& { return c.round_deadline_s; },
-          "updates later than this are refused; the round completes with the quorum"),
-      Field<C>(
-          "federation.join_timeout_s", [](auto& c) -> auto& { return c.join_timeout_s; },
-          "how long to wait for every region before starting with a quorum"),
-      Field<C>(
-          "federation.summary_deadline_s", [](auto& c) -> auto& { return c.summary_deadline_s; },
-          "how long to wait for every region's data summary before building the schema "
-          "with a quorum"),
-      Field<C>(
-          "federation.hello_timeout_s", [](auto& c) -> auto& { return c.hello_timeout_s; },
-          "a connection must identify itself within this"),
-      Field<C>(
-          "federation.handshake_timeout_s", [](auto& c) -> auto& { return c.handshake_timeout_s; },
-          "from accept to a verified TLS peer (first byte included); slower connections are "
-          "closed"),
-      Field<C>(
-          "federation.max_handshakes_per_address",
-          [](auto& c) -> auto& { return c.max_handshakes_per_address; },
-          "connections one source address may hold before their TLS handshake completes; "
-          "more are closed at once (regions retry)"),
-      Field<C>(
-          "federation.dead_peer_timeout_s", [](auto& c) -> auto& { return c.dead_peer_timeout_s; },
-          "a region unreachable this long (cut link, dead host) is dropped by TCP keepalive "
-          "and no longer selected; `0` = off, else 2–86400"),
-      Field<C>(
-          "federation.max_frame_bytes", [](auto& c) -> auto& { return c.max_frame_bytes; },
-          "frames announcing more are refused before anything is allocated"),
-      Field<C>(
-          "federation.max_connections", [](auto& c) -> auto& { return c.max_connections; },
-          "further connections are closed at once"),
+      Field<C>("listen.host", [](auto& c) -> auto& { return c.host; },
+               "address to listen on (`0.0.0.0` for every interface)"),
+      Field<C>("listen.port", [](auto& c) -> auto& { return c.port; },
+               "TCP port (`0` = any free port)"),
+      Field<C>("tls.ca", [](auto& c) -> auto& { return c.tls.ca_file; },
+               "PEM of the federation's private CA; regions must present a certificate it issued",
+               "required"),
+      Field<C>("tls.cert", [](auto& c) -> auto& { return c.tls.cert_file; },
+               "the coordinator's certificate (serverAuth, SAN = the names regions connect to)",
+               "required"),
+      Field<C>("tls.key", [](auto& c) -> auto& { return c.tls.key_file; },
+               "its private key (keep mode 0600)", "required"),
+      Field<C>("tls.crl", [](auto& c) -> auto& { return c.crl_file; },
+               "optional PEM file of CRLs from the CA: revoked region (and monitor) certificates "
+               "are refused at the handshake; an expired CRL refuses everyone",
+               "none"),
+      Field<C>("regions", [](auto& c) -> auto& { return c.regions; },
+               "allowed region identities: the subject CN of each region's certificate",
+               "required"),
+      Field<C>("region_pins", [](auto& c) -> auto& { return c.region_pins; },
+               "optional `{\"region\": \"<hex SHA-256 of its certificate's public key "
+               "(SPKI)>\"}`: a pinned region joins only with that key (see "
+               "[operations.md](operations.md#certificates))",
+               "`{}`"),
+      Field<C>("run_dir", [](auto& c) -> auto& { return c.run_dir; },
+               "where `checkpoint.fsc`, `metrics.csv`, `report.json`, `report.html`, "
+               "`final.fsm`, `coordinator.log` go"),
+      Field<C>("data.label", [](auto& c) -> auto& { return c.data.label; },
+               "the label column every region must have", "required"),
+      Field<C>("data.feature_spec", [](auto& c) -> auto& { return c.feature_spec_path; },
+               "a feature spec (docs/features.md) every region computes its table with from its "
+               "own raw sources; sent in the data contract. `data.label` defaults to its label",
+               "none"),
+      Field<C>("data.categorical", [](auto& c) -> auto& { return c.data.categorical; },
+               "columns every region treats as categorical (one-hot)"),
+      Field<C>("data.numeric", [](auto& c) -> auto& { return c.data.numeric; },
+               "columns every region treats as numeric (standardised)"),
+      Field<C>("data.drop", [](auto& c) -> auto& { return c.data.drop; },
+               "columns every region ignores"),
+      Field<C>("data.dates", [](auto& c) -> auto& { return c.data.dates; },
+               "date columns `{\"column\": \"%d-%m-%Y\"}` (strftime-like; \"\" detects the "
+               "format) every region reads as dates, each encoded as days, month and weekday; "
+               "undeclared columns are detected by each region on its own",
+               "`{}`"),
+      Field<C>("data.test_fraction", [](auto& c) -> auto& { return c.data.test_fraction; },
+               "a suggested held-out share, sent in the data contract; regions ignore it and split "
+               "with their own `data.test_fraction` (the split is theirs, docs/privacy.md)"),
+      Field<C>("data.split_seed", [](auto& c) -> auto& { return c.data.split_seed; },
+               "a suggested split seed, sent in the data contract and ignored by regions (each "
+               "uses its own `data.split_seed`)"),
+      Field<C>("data.min_category_count", [](auto& c) -> auto& { return c.min_category_count; },
+               "a category enters the global vocabulary only with at least this merged (noisy) "
+               "count; rarer values encode as 'other' (regions also hold back categories below "
+               "their own `data.min_category_count`)"),
+      Field<C>("data.bounds", [](auto& c) -> auto& { return c.data.bounds; },
+               "public clipping bounds `{\"column\": [lo, hi]}` of numeric columns, for the "
+               "private statistics"),
+      Field<C>("model.hidden", [](auto& c) -> auto& { return c.hidden; },
+               "hidden layer widths of the MLP"),
+      Field<C>("model.seed", [](auto& c) -> auto& { return c.seed; },
+               "initialisation, region sampling and local shuffling seeds derive from it"),
+      Field<C>("training.rounds", [](auto& c) -> auto& { return c.plan.total_rounds; },
+               "federated rounds"),
+      Field<C>("training.local_epochs", [](auto& c) -> auto& { return c.plan.local_epochs; },
+               "passes over its training rows a region makes per round"),
+      Field<C>("training.batch_size", [](auto& c) -> auto& { return c.plan.batch_size; },
+               "local mini-batch size"),
+      Field<C>("training.optimizer", [](auto& c) -> auto& { return c.plan.optimizer.name; },
+               "local optimizer: `adam` or `sgd` (fresh each round)"),
+      Field<C>("training.learning_rate",
+               [](auto& c) -> auto& { return c.plan.optimizer.learning_rate; },
+               "local learning rate"),
+      Field<C>("training.momentum", [](auto& c) -> auto& { return c.plan.optimizer.momentum; },
+               "SGD momentum"),
+      Field<C>("training.l2", [](auto& c) -> auto& { return c.plan.optimizer.weight_decay; },
+               "L2 weight decay"),
+      Field<C>("training.class_weight", [](auto& c) -> auto& { return c.plan.class_weight; },
+               "`none` or `balanced`"),
+      Field<C>("training.proximal_mu", [](auto& c) -> auto& { return c.plan.proximal_mu; },
+               "FedProx mu: regions minimise loss + mu/2 times the squared distance to the round's "
+               "global model, against client drift on skewed data; `0` is plain FedAvg local "
+               "training; 0.1 measured best with `local_epochs` 5 (docs/quality.md)"),
+      Field<C>("federation.fraction", [](auto& c) -> auto& { return c.fraction; },
+               "share of ready regions selected each round (at least `min_regions`)"),
+      Field<C>("federation.min_regions", [](auto& c) -> auto& { return c.min_regions; },
+               "quorum: a round needs this many updates back (updates the defences refuse count: "
+               "the round is aggregated from the accepted ones if there is at least one, see "
+               "[security.md](security.md#a-refused-region-does-not-stall-the-run)); with fewer, "
+               "the model is unchanged and the round is retried when enough regions are ready"),
+      Field<C>("federation.round_deadline_s", [](auto& c) -> auto& { return c.round_deadline_s; },
+               "updates later than this are refused; the round completes with the quorum"),
+      Field<C>("federation.join_timeout_s", [](auto& c) -> auto& { return c.join_timeout_s; },
+               "how long to wait for every region before starting with a quorum"),
+      Field<C>("federation.summary_deadline_s",
+               [](auto& c) -> auto& { return c.summary_deadline_s; },
+               "how long to wait for every region's data summary before building the schema "
+               "with a quorum"),
+      Field<C>("federation.hello_timeout_s", [](auto& c) -> auto& { return c.hello_timeout_s; },
+               "a connection must identify itself within this"),
+      Field<C>("federation.handshake_timeout_s",
+               [](auto& c) -> auto& { return c.handshake_timeout_s; },
+               "from accept to a verified TLS peer (first byte included); slower connections are "
+               "closed"),
+      Field<C>("federation.max_handshakes_per_address",
+               [](auto& c) -> auto& { return c.max_handshakes_per_address; },
+               "connections one source address may hold before their TLS handshake completes; "
+               "more are closed at once (regions retry)"),
+      Field<C>("federation.dead_peer_timeout_s",
+               [](auto& c) -> auto& { return c.dead_peer_timeout_s; },
+               "a region unreachable this long (cut link, dead host) is dropped by TCP keepalive "
+               "and no longer selected; `0` = off, else 2–86400"),
+      Field<C>("federation.max_frame_bytes", [](auto& c) -> auto& { return c.max_frame_bytes; },
+               "frames announcing more are refused before anything is allocated"),
+      Field<C>("federation.max_connections", [](auto& c) -> auto& { return c.max_connections; },
+               "further connections are closed at once"),
       strategy_name,
-      Field<C>(
-          "strategy.server_learning_rate",
-          [](auto& c) -> auto& { return c.strategy.server_learning_rate; },
-          "server step size (`fedadam`: default `0.01`)"),
-      Field<C>(
-          "strategy.server_momentum", [](auto& c) -> auto& { return c.strategy.server_momentum; },
-          "FedAvgM momentum"),
-      Field<C>(
-          "strategy.beta1", [](auto& c) -> auto& { return c.strategy.beta1; },
-          "FedAdam first-moment decay (`fedadam`: default `0.5`)"),
-      Field<C>(
-          "strategy.beta2", [](auto& c) -> auto& { return c.strategy.beta2; },
-          "FedAdam second-moment decay"),
-      Field<C>(
-          "strategy.tau", [](auto& c) -> auto& { return c.strategy.tau; },
-          "FedAdam adaptivity (the epsilon of the server Adam step)"),
-      Field<C>(
-          "strategy.trim_fraction", [](auto& c) -> auto& { return c.strategy.trim_fraction; },
-          "trimmed-mean: share of updates dropped at each end of every coordinate, in "
-          "[0, 0.5)"),
-      Field<C>(
-          "strategy.krum_byzantine", [](auto& c) -> auto& { return c.strategy.krum_byzantine; },
-          "krum: malicious updates tolerated (f); a round needs 2f + 3 updates"),
-      Field<C>(
-          "strategy.krum_select", [](auto& c) -> auto& { return c.strategy.krum_select; },
-          "krum: best-scored updates averaged (`1` = Krum, `0` = n - f, Multi-Krum)"),
-      Field<C>(
-          "defences.enabled", [](auto& c) -> auto& { return c.defences.enabled; },
-          "server-side defences on every strategy: weight caps, outlier refusal, norm "
-          "bounding, the aggregate's sanity bound (see [security.md](security.md))"),
-      Field<C>(
-          "defences.clip_norm", [](auto& c) -> auto& { return c.defences.clip_norm; },
-          "fixed L2 bound each update is scaled down to; `0` = adaptive"),
-      Field<C>(
-          "defences.clip_multiplier", [](auto& c) -> auto& { return c.defences.clip_multiplier; },
-          "adaptive bound: this times the round's median update norm"),
-      Field<C>(
-          "defences.outlier_factor", [](auto& c) -> auto& { return c.defences.outlier_factor; },
-          "an update whose norm or largest value exceeds this times the round's median is "
-          "refused (logged with the region's name)"),
-      Field<C>(
-          "defences.max_weight_abs", [](auto& c) -> auto& { return c.defences.max_weight_abs; },
-          "an aggregate with a weight beyond this is not applied: the round fails, the model "
-          "is unchanged"),
-      Field<C>(
-          "secure_aggregation.enabled",
-          [](auto& c) -> auto& { return c.secure_aggregation.enabled; },
-          "the coordinator learns only the weighted sum of the training regions' updates "
-          "(pairwise masks, Shamir-shared seeds; see "
-          "[secure-aggregation.md](secure-aggregation.md)); needs `strategy.name` `fedavg`, "
-          "`fedavgm` or `fedadam` and `defences.enabled` false"),
-      Field<C>(
-          "secure_aggregation.threshold_fraction",
-          [](auto& c) -> auto& { return c.secure_aggregation.threshold_fraction; },
-          "share of a region's neighbours that recover its secrets (Shamir threshold "
-          "max(2, ceil(f · neighbours))), in (0, 1]"),
-      Field<C>(
-          "secure_aggregation.neighbours",
-          [](auto& c) -> auto& { return c.secure_aggregation.neighbours; },
-          "`0` = complete graph; an even k = a random k-regular neighbourhood (SecAgg+) for "
-          "large federations"),
-      Field<C>(
-          "secure_aggregation.min_survivors",
-          [](auto& c) -> auto& { return c.secure_aggregation.min_survivors; },
-          "a round fails cleanly (model unchanged, retried) when fewer regions remain at any "
-          "step; at least 3"),
-      Field<C>(
-          "secure_aggregation.clip_range",
-          [](auto& c) -> auto& { return c.secure_aggregation.clip_range; },
-          "each coordinate of a region's delta is clipped to [-r, r] before its fixed-point "
-          "encoding"),
-      Field<C>(
-          "secure_aggregation.step_deadline_s",
-          [](auto& c) -> auto& { return c.secure_aggregation.step_deadline_s; },
-          "deadline of each step after the updates (shares, masked inputs, unmasking); "
-          "regions that miss it are dropped from the round"),
-      Field<C>(
-          "checkpoint.keep", [](auto& c) -> auto& { return c.checkpoints_kept; },
-          "per-round checkpoints kept for `--resume --from-round R` (1 to 1000)"),
-      Field<C>(
-          "checkpoint.key_file", [](auto& c) -> auto& { return c.checkpoint_key_file; },
-          "HMAC-SHA-256 key file authenticating checkpoints (64 hex digits, mode 0600), "
-          "outside the run directory; a new run generates it if missing, `--resume` "
-          "requires it",
-          "`<run_dir>.ckpt-key`"),
-      Field<C>(
-          "privacy.dp", [](auto& c) -> auto& { return c.plan.dp; }, "regions train with DP-SGD"),
-      Field<C>(
-          "privacy.clip_norm", [](auto& c) -> auto& { return c.plan.dp_clip_norm; },
-          "DP-SGD per-example clipping norm C"),
-      Field<C>(
-          "privacy.noise_multiplier", [](auto& c) -> auto& { return c.plan.dp_noise_multiplier; },
-          "DP-SGD sigma; `0` with `dp`: each region calibrates sigma to its own budget"),
-      Field<C>(
-          "privacy.stats_noise_multiplier",
-          [](auto& c) -> auto& { return c.stats_noise_multiplier; },
-          "Gaussian noise on the released preprocessing statistics; a region in privacy mode "
-          "`dp` declines a request below its `privacy.min_stats_noise_multiplier` (default "
-          "30)"),
+      Field<C>("strategy.server_learning_rate",
+               [](auto& c) -> auto& { return c.strategy.server_learning_rate; },
+               "server step size (`fedadam`: default `0.01`)"),
+      Field<C>("strategy.server_momentum",
+               [](auto& c) -> auto& { return c.strategy.server_momentum; },
+               "FedAvgM momentum"),
+      Field<C>("strategy.beta1", [](auto& c) -> auto& { return c.strategy.beta1; },
+               "FedAdam first-moment decay (`fedadam`: default `0.5`)"),
+      Field<C>("strategy.beta2", [](auto& c) -> auto& { return c.strategy.beta2; },
+               "FedAdam second-moment decay"),
+      Field<C>("strategy.tau", [](auto& c) -> auto& { return c.strategy.tau; },
+               "FedAdam adaptivity (the epsilon of the server Adam step)"),
+      Field<C>("strategy.trim_fraction",
+               [](auto& c) -> auto& { return c.strategy.trim_fraction; },
+               "trimmed-mean: share of updates dropped at each end of every coordinate, in "
+               "[0, 0.5)"),
+      Field<C>("strategy.krum_byzantine",
+               [](auto& c) -> auto& { return c.strategy.krum_byzantine; },
+               "krum: malicious updates tolerated (f); a round needs 2f + 3 updates"),
+      Field<C>("strategy.krum_select", [](auto& c) -> auto& { return c.strategy.krum_select; },
+               "krum: best-scored updates averaged (`1` = Krum, `0` = n - f, Multi-Krum)"),
+      Field<C>("defences.enabled", [](auto& c) -> auto& { return c.defences.enabled; },
+               "server-side defences on every strategy: weight caps, outlier refusal, norm "
+               "bounding, the aggregate's sanity bound (see [security.md](security.md))"),
+      Field<C>("defences.clip_norm", [](auto& c) -> auto& { return c.defences.clip_norm; },
+               "fixed L2 bound each update is scaled down to; `0` = adaptive"),
+      Field<C>("defences.clip_multiplier",
+               [](auto& c) -> auto& { return c.defences.clip_multiplier; },
+               "adaptive bound: this times the round's median update norm"),
+      Field<C>("defences.outlier_factor",
+               [](auto& c) -> auto& { return c.defences.outlier_factor; },
+               "an update whose norm or largest value exceeds this times the round's median is "
+               "refused (logged with the region's name)"),
+      Field<C>("defences.max_weight_abs",
+               [](auto& c) -> auto& { return c.defences.max_weight_abs; },
+               "an aggregate with a weight beyond this is not applied: the round fails, the model "
+               "is unchanged"),
+      Field<C>("secure_aggregation.enabled",
+               [](auto& c) -> auto& { return c.secure_aggregation.enabled; },
+               "the coordinator learns only the weighted sum of the training regions' updates "
+               "(pairwise masks, Shamir-shared seeds; see "
+               "[secure-aggregation.md](secure-aggregation.md)); needs `strategy.name` `fedavg`, "
+               "`fedavgm` or `fedadam` and `defences.enabled` false"),
+      Field<C>("secure_aggregation.threshold_fraction",
+               [](auto& c) -> auto& { return c.secure_aggregation.threshold_fraction; },
+               "share of a region's neighbours that recover its secrets (Shamir threshold "
+               "max(2, ceil(f · neighbours))), in (0, 1]"),
+      Field<C>("secure_aggregation.neighbours",
+               [](auto& c) -> auto& { return c.secure_aggregation.neighbours; },
+               "`-1` = chosen each round from the regions selected: the complete graph up to 64, "
+               "else the smallest SecAgg+ degree private and live under `expected_dropout` and "
+               "`colluding_fraction` (58 at 100 regions, 166 at 1,000 with the defaults; "
+               "[secure-aggregation.md](secure-aggregation.md#neighbourhoods)); `0` = complete "
+               "graph; an even k = a random k-regular neighbourhood (SecAgg+)"),
+      Field<C>("secure_aggregation.expected_dropout",
+               [](auto& c) -> auto& { return c.secure_aggregation.expected_dropout; },
+               "with `neighbours` -1: the fraction of a round's regions that may drop out, in "
+               "[0, 1 - threshold_fraction]"),
+      Field<C>("secure_aggregation.colluding_fraction",
+               [](auto& c) -> auto& { return c.secure_aggregation.colluding_fraction; },
+               "with `neighbours` -1: the fraction of regions that may collude with the "
+               "coordinator, in [0, threshold_fraction); with expected_dropout below 0.9"),
+      Field<C>("secure_aggregation.min_survivors",
+               [](auto& c) -> auto& { return c.secure_aggregation.min_survivors; },
+               "a round fails cleanly (model unchanged, retried) when fewer regions remain at any "
+               "step; at least 3"),
+      Field<C>("secure_aggregation.clip_range",
+               [](auto& c) -> auto& { return c.secure_aggregation.clip_range; },
+               "each coordinate of a region's delta is clipped to [-r, r] before its fixed-point "
+               "encoding"),
+      Field<C>("secure_aggregation.step_deadline_s",
+               [](auto& c) -> auto& { return c.secure_aggregation.step_deadline_s; },
+               "deadline of each step after the updates (shares, masked inputs, unmasking); "
+               "regions that miss it are dropped from the round"),
+      Field<C>("checkpoint.keep", [](auto& c) -> auto& { return c.checkpoints_kept; },
+               "per-round checkpoints kept for `--resume --from-round R` (1 to 1000)"),
+      Field<C>("checkpoint.key_file", [](auto& c) -> auto& { return c.checkpoint_key_file; },
+               "HMAC-SHA-256 key file authenticating checkpoints (64 hex digits, mode 0600), "
+               "outside the run directory; a new run generates it if missing, `--resume` "
+               "requires it",
+               "`<run_dir>.ckpt-key`"),
+      Field<C>("privacy.dp", [](auto& c) -> auto& { return c.plan.dp; },
+               "regions train with DP-SGD"),
+      Field<C>("privacy.clip_norm", [](auto& c) -> auto& { return c.plan.dp_clip_norm; },
+               "DP-SGD per-example clipping norm C"),
+      Field<C>("privacy.noise_multiplier",
+               [](auto& c) -> auto& { return c.plan.dp_noise_multiplier; },
+               "DP-SGD sigma; `0` with `dp`: each region calibrates sigma to its own budget"),
+      Field<C>("privacy.stats_noise_multiplier",
+               [](auto& c) -> auto& { return c.stats_noise_multiplier; },
+               "Gaussian noise on the released preprocessing statistics; a region in privacy mode "
+               "`dp` declines a request below its `privacy.min_stats_noise_multiplier` (default "
+               "30)"),
       std::move(decision_objective),
-      Field<C>(
-          "decision.target", [](auto& c) -> auto& { return c.decision.target; },
-          "the precision (`min_precision`) or recall (`min_recall`) target, in (0, 1]"),
-      Field<C>(
-          "decision.positive_class", [](auto& c) -> auto& { return c.decision.positive_class; },
-          "the class the threshold is on (a label value, e.g. `TRUE`); empty: the minority "
-          "class of the final evaluation's rows",
-          "the minority class"),
-      Field<C>(
-          "status.enabled", [](auto& c) -> auto& { return c.status.enabled; },
-          "serve the read-only live status endpoint (`GET /status` JSON, `GET /metrics` "
-          "Prometheus text) over HTTPS; see "
-          "[operations.md](operations.md#live-status-and-prometheus)"),
-      Field<C>(
-          "status.listen", [](auto& c) -> auto& { return c.status.listen; },
-          "IP address it listens on (an IP literal, e.g. `::1`, `10.1.2.3`, `0.0.0.0`); "
-          "localhost only unless set"),
-      Field<C>(
-          "status.port", [](auto& c) -> auto& { return c.status.port; },
-          "its TCP port (`0` = any free port, logged); must differ from `listen.port`"),
-      Field<C>(
-          "status.require_client_cert",
-          [](auto& c) -> auto& { return c.status.require_client_cert; },
-          "mutual TLS as on the federation port: only clients with a certificate from "
-          "`tls.ca` can read. `false`: anyone who reaches the port can read (a certificate "
-          "that is presented must still verify)"),
-      Field<C>(
-          "status.max_connections", [](auto& c) -> auto& { return c.status.max_connections; },
-          "concurrent status connections (1 to 1024); more are closed at once and counted"),
-      Field<C>(
-          "status.monitors", [](auto& c) -> auto& { return c.status.monitors; },
-          "certificate identities (CNs) that may read it; region identities are always "
-          "refused"),
+      Field<C>("decision.target", [](auto& c) -> auto& { return c.decision.target; },
+               "the precision (`min_precision`) or recall (`min_recall`) target, in (0, 1]"),
+      Field<C>("decision.positive_class",
+               [](auto& c) -> auto& { return c.decision.positive_class; },
+               "the class the threshold is on (a label value, e.g. `TRUE`); empty: the minority "
+               "class of the final evaluation's rows",
+               "the minority class"),
+      Field<C>("status.enabled", [](auto& c) -> auto& { return c.status.enabled; },
+               "serve the read-only live status endpoint (`GET /status` JSON, `GET /metrics` "
+               "Prometheus text) over HTTPS; see "
+               "[operations.md](operations.md#live-status-and-prometheus)"),
+      Field<C>("status.listen", [](auto& c) -> auto& { return c.status.listen; },
+               "IP address it listens on (an IP literal, e.g. `::1`, `10.1.2.3`, `0.0.0.0`); "
+               "localhost only unless set"),
+      Field<C>("status.port", [](auto& c) -> auto& { return c.status.port; },
+               "its TCP port (`0` = any free port, logged); must differ from `listen.port`"),
+      Field<C>("status.require_client_cert",
+               [](auto& c) -> auto& { return c.status.require_client_cert; },
+               "mutual TLS as on the federation port: only clients with a certificate from "
+               "`tls.ca` can read. `false`: anyone who reaches the port can read (a certificate "
+               "that is presented must still verify)"),
+      Field<C>("status.max_connections", [](auto& c) -> auto& { return c.status.max_connections; },
+               "concurrent status connections (1 to 1024); more are closed at once and counted"),
+      Field<C>("status.monitors", [](auto& c) -> auto& { return c.status.monitors; },
+               "certificate identities (CNs) that may read it; region identities are always "
+               "refused"),
   };
 }
 
@@ -505,11 +457,30 @@ Status SecureAggregationConfig::Validate() const {
     return Status::InvalidArgument("secure_aggregation.threshold_fraction must be in (0, 1], got " +
                                    std::to_string(threshold_fraction));
   }
-  if (neighbours < 0 || neighbours % 2 != 0 || neighbours > 100000) {
+  if (neighbours < -1 || (neighbours > 0 && neighbours % 2 != 0) || neighbours > 100000) {
     return Status::InvalidArgument(
-        "secure_aggregation.neighbours must be 0 (complete graph) or an even number up to "
-        "100000, got " +
+        "secure_aggregation.neighbours must be -1 (chosen by the number of regions), 0 (complete "
+        "graph) or an even number up to 100000, got " +
         std::to_string(neighbours));
+  }
+  // Checked whatever `neighbours` is, as the fields above: they only matter with -1.
+  if (!(expected_dropout >= 0 && expected_dropout <= 1 - threshold_fraction)) {
+    return Status::InvalidArgument(
+        "secure_aggregation.expected_dropout must be in [0, 1 - threshold_fraction] (more "
+        "dropouts leave a region's secrets fewer shares than the threshold), got " +
+        std::to_string(expected_dropout));
+  }
+  if (!(colluding_fraction >= 0 && colluding_fraction < threshold_fraction)) {
+    return Status::InvalidArgument(
+        "secure_aggregation.colluding_fraction must be in [0, threshold_fraction) (that many "
+        "colluders could rebuild a region's secrets), got " +
+        std::to_string(colluding_fraction));
+  }
+  if (!(expected_dropout + colluding_fraction < 0.9)) {
+    return Status::InvalidArgument(
+        "secure_aggregation.expected_dropout + colluding_fraction must be below 0.9 (Bell et al.'s "
+        "bound for a sparse neighbourhood), got " +
+        std::to_string(expected_dropout + colluding_fraction));
   }
   if (min_survivors < 3) {
     return Status::InvalidArgument(

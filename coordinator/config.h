@@ -42,9 +42,16 @@ struct SecureAggregationConfig {
   bool enabled = false;
   // Each region's secrets are Shamir-shared among its neighbours; this share of them recovers one.
   double threshold_fraction = 0.5;
+  // -1 (default): chosen each round from the number of regions selected
+  // (privacy/secagg/neighbourhood.h: the complete graph up to 64 regions, else the smallest
+  // SecAgg+ degree that is private and live under expected_dropout and colluding_fraction);
   // 0: complete graph (every region is every other's neighbour); k (even): a random k-regular
-  // graph (SecAgg+), for large federations.
-  int neighbours = 0;
+  // graph (SecAgg+).
+  int neighbours = -1;
+  // The assumptions the default neighbourhood is chosen for: at most this fraction of a round's
+  // regions drop out, and at most this fraction collude with the coordinator.
+  double expected_dropout = 0.3;
+  double colluding_fraction = 0.2;
   // A round fails (model unchanged, the next attempt starts) when fewer regions remain at any step.
   int min_survivors = 3;
   // Each coordinate of a region's delta is clipped to [-clip_range, clip_range] before encoding.

@@ -15,6 +15,7 @@
 #include "common/net/identity_signature.h"
 #include "coordinator/coordinator.h"
 #include "coordinator/update_screen.h"
+#include "privacy/secagg/neighbourhood.h"
 #include "privacy/secagg/wire/secagg_wire.h"
 
 namespace fedseg::coordinator {
@@ -32,7 +33,14 @@ void Coordinator::StartSecAgg() {
   secagg::SecAggParams p;
   p.round = round_;
   p.threshold_fraction = c.threshold_fraction;
-  p.neighbours = static_cast<uint32_t>(c.neighbours);
+  if (c.neighbours >= 0) {
+    p.neighbours = static_cast<uint32_t>(c.neighbours);
+  } else {
+    // For the regions selected: the graph is drawn over U1, those of them that sent keys, and
+    // the ones that did not count among the expected dropouts.
+    p.neighbours = secagg::DefaultNeighbours(
+        selected_.size(), {c.expected_dropout, c.colluding_fraction, c.threshold_fraction});
+  }
   p.graph_seed = DeriveSeed(DeriveSeed(config_.seed, round_), "secure-aggregation graph");
   p.min_survivors = static_cast<uint32_t>(c.min_survivors);
   p.vector_length = static_cast<uint64_t>(spec_.num_params()) + 1;

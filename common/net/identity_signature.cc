@@ -3,6 +3,7 @@
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
@@ -109,15 +110,20 @@ Result<const IdentityVerifier::Checked*> IdentityVerifier::Check(std::string_vie
                                                                  const std::string& identity) {
   const std::string where = "the certificate of '" + identity + "'";
   const auto now = std::chrono::steady_clock::now();
-  auto it = checked_.find(cert_pem);
+  Digest digest{};
+  SHA256(reinterpret_cast<const unsigned char*>(cert_pem.data()), cert_pem.size(), digest.data());
+  auto it = checked_.find(digest);
   if (it == checked_.end() || now >= it->second.until) {
+    if (it != checked_.end()) {
+      checked_.erase(it);
+      it = checked_.end();
+    }
     FEDSEG_ASSIGN_OR_RETURN(SigX509Ptr cert, ParseCertificatePem(cert_pem, where));
     std::unique_ptr<X509_STORE_CTX, SigStoreCtxFree> ctx(X509_STORE_CTX_new());
     if (!ctx || X509_STORE_CTX_init(ctx.get(), store_.get(), cert.get(), nullptr) != 1) {
       return Status::Internal("X509_STORE_CTX_init failed");
     }
     if (X509_verify_cert(ctx.get()) != 1) {
-      if (it != checked_.end()) checked_.erase(it);
       return Status::PermissionDenied(
           where + " does not verify against the federation CA: " +
           X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx.get())));
@@ -129,18 +135,23 @@ Result<const IdentityVerifier::Checked*> IdentityVerifier::Check(std::string_vie
       return Status::Internal("no public key in " + where + ": " + TakeOpenSslError());
     }
     c.key = std::shared_ptr<EVP_PKEY>(key, SigPkeyFree());
-    // Remembered for ten minutes at most, and never past the certificate's notAfter.
+    // Remembered for a day at most, and never past the certificate's notAfter.
     int days = 0, secs = 0;
-    std::chrono::seconds left(600);
+    std::chrono::seconds left(86400);
     if (ASN1_TIME_diff(&days, &secs, nullptr, X509_get0_notAfter(cert.get())) == 1) {
       left = std::min(left, std::chrono::seconds(int64_t{days} * 86400 + secs));
     } else {
       left = std::chrono::seconds(0);
     }
-    constexpr size_t kMaxRemembered = 100000;  // only CA-issued certificates get here
-    if (checked_.size() >= kMaxRemembered) checked_.clear();
     c.until = now + left;
-    it = checked_.insert_or_assign(std::string(cert_pem), std::move(c)).first;
+    // Bounded, the oldest first. order_ may name a digest twice (an entry checked again once it
+    // expired) or one already gone: forgetting an entry early only costs another check.
+    while (checked_.size() >= kMaxRemembered || order_.size() >= 2 * kMaxRemembered) {
+      checked_.erase(order_.front());
+      order_.pop_front();
+    }
+    order_.push_back(digest);
+    it = checked_.insert_or_assign(digest, std::move(c)).first;
   }
   if (it->second.cn != identity) {
     return Status::PermissionDenied(where + " is issued to '" + it->second.cn + "'");

@@ -7,7 +7,9 @@
 
 #include <openssl/types.h>
 
+#include <array>
 #include <chrono>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -34,11 +36,15 @@ Status VerifyIdentitySignature(const std::string& ca_file, std::string_view cert
                                std::string_view signature);
 
 // VerifyIdentitySignature for many signatures: the CA is loaded once, and a certificate that
-// verified against it is remembered (its public key and CN) for up to ten minutes and never past
-// its notAfter, so a region checking a roster of 1,000 key sets every round parses and
-// chain-checks each certificate about once. Loading the CA and parsing a certificate, not the
-// signature check, were most of the cost (fedseg_secagg_bench, docs/quality.md). Only
-// certificates that verified are remembered. Not thread-safe: one per thread or session.
+// verified against it is remembered (its public key and CN, by the SHA-256 of its PEM text) for
+// up to a day and never past its notAfter, so a long-lived region whose SecAgg+ neighbours change
+// every round parses and chain-checks each peer's certificate about once a day, not once every
+// few rounds (parsing and chain-checking cost several times the signature check:
+// fedseg_secagg_bench, docs/quality.md). The check depends only on the certificate, the CA loaded
+// at Create and the time (no CRL here: a revoked region is refused at its TLS handshake with the
+// coordinator), so remembering it accepts nothing that would fail it, except past a CA change,
+// which needs a new verifier anyway. Only certificates that verified are remembered, at most
+// kMaxRemembered (the oldest forgotten first). Not thread-safe: one per thread or session.
 class IdentityVerifier {
  public:
   static Result<IdentityVerifier> Create(const std::string& ca_file);
@@ -56,8 +62,12 @@ class IdentityVerifier {
   explicit IdentityVerifier(std::shared_ptr<X509_STORE> store) : store_(std::move(store)) {}
   Result<const Checked*> Check(std::string_view cert_pem, const std::string& identity);
 
+  using Digest = std::array<unsigned char, 32>;
+  static constexpr size_t kMaxRemembered = 100000;
+
   std::shared_ptr<X509_STORE> store_;
-  std::map<std::string, Checked, std::less<>> checked_;  // by certificate PEM
+  std::map<Digest, Checked> checked_;  // by SHA-256 of the certificate's PEM text
+  std::deque<Digest> order_;           // checked_'s keys, oldest first
 };
 
 }  // namespace fedseg::net

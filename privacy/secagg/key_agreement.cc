@@ -58,6 +58,25 @@ Result<X25519Agreement> X25519Agreement::Create(const X25519Key& private_key) {
 
 Result<SymmetricKey> X25519Agreement::Derive(const X25519Key& peer_public_key,
                                              std::string_view label) const {
+  FEDSEG_ASSIGN_OR_RETURN(X25519Key shared, SharedSecret(peer_public_key));
+  Result<SymmetricKey> key = Hkdf(shared, label);
+  OPENSSL_cleanse(shared.data(), shared.size());
+  return key;
+}
+
+Result<std::array<SymmetricKey, 2>> X25519Agreement::Derive(const X25519Key& peer_public_key,
+                                                            std::string_view first_label,
+                                                            std::string_view second_label) const {
+  FEDSEG_ASSIGN_OR_RETURN(X25519Key shared, SharedSecret(peer_public_key));
+  Result<SymmetricKey> first = Hkdf(shared, first_label);
+  Result<SymmetricKey> second = Hkdf(shared, second_label);
+  OPENSSL_cleanse(shared.data(), shared.size());
+  if (!first.ok()) return first.status();
+  if (!second.ok()) return second.status();
+  return std::array<SymmetricKey, 2>{*first, *second};
+}
+
+Result<X25519Key> X25519Agreement::SharedSecret(const X25519Key& peer_public_key) const {
   EvpPkeyPtr peer(EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nullptr, peer_public_key.data(),
                                               peer_public_key.size()));
   if (!peer) return Fail("cannot load a peer's X25519 public key");
@@ -73,21 +92,25 @@ Result<SymmetricKey> X25519Agreement::Derive(const X25519Key& peer_public_key,
         "(a small-order or malformed key?): " +
         TakeOpenSslError());
   }
+  return shared;
+}
 
+Result<SymmetricKey> X25519Agreement::Hkdf(const X25519Key& shared, std::string_view label) {
   // Fetched once: each fetch takes OpenSSL's global method-store lock, and a round does thousands.
   static EVP_KDF* const kHkdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
   EvpKdfCtxPtr kctx(kHkdf ? EVP_KDF_CTX_new(kHkdf) : nullptr);
   if (!kctx) return Fail("HKDF is not available");
   char digest[] = "SHA256";
+  X25519Key ikm = shared;
   OSSL_PARAM params[] = {
       OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, shared.data(), shared.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, ikm.data(), ikm.size()),
       OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, const_cast<char*>(label.data()),
                                         label.size()),
       OSSL_PARAM_construct_end()};
   SymmetricKey key{};
   const int rc = EVP_KDF_derive(kctx.get(), key.data(), key.size(), params);
-  OPENSSL_cleanse(shared.data(), shared.size());
+  OPENSSL_cleanse(ikm.data(), ikm.size());
   if (rc != 1) return Fail("HKDF-SHA-256 failed");
   return key;
 }

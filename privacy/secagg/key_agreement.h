@@ -49,9 +49,17 @@ class X25519Agreement {
   static Result<X25519Agreement> Create(const X25519Key& private_key);
   // DeriveSharedKey(private_key, peer_public_key, label).
   Result<SymmetricKey> Derive(const X25519Key& peer_public_key, std::string_view label) const;
+  // Derive for each of two labels from one X25519 computation: the same keys as two calls, for
+  // half the scalar multiplications (a region seals its shares to a neighbour and opens the
+  // neighbour's with keys of the same pair of envelope keys, under different labels).
+  Result<std::array<SymmetricKey, 2>> Derive(const X25519Key& peer_public_key,
+                                             std::string_view first_label,
+                                             std::string_view second_label) const;
 
  private:
   explicit X25519Agreement(std::shared_ptr<EVP_PKEY> key) : key_(std::move(key)) {}
+  Result<X25519Key> SharedSecret(const X25519Key& peer_public_key) const;
+  static Result<SymmetricKey> Hkdf(const X25519Key& shared, std::string_view label);
   std::shared_ptr<EVP_PKEY> key_;
 };
 

@@ -45,12 +45,18 @@ Status RegionSession::Expect(Step step, const char* what) const {
 
 Status RegionSession::Fail(Status status) {
   step_ = Step::kDone;  // a broken round is never resumed
+  ForgetOpeningKeys();
   envelope_agreement_.reset();
   mask_agreement_.reset();
   OPENSSL_cleanse(mask_keys_.private_key.data(), mask_keys_.private_key.size());
   OPENSSL_cleanse(envelope_keys_.private_key.data(), envelope_keys_.private_key.size());
   OPENSSL_cleanse(self_mask_seed_.data(), self_mask_seed_.size());
   return status;
+}
+
+void RegionSession::ForgetOpeningKeys() {
+  for (auto& [unused, key] : opening_keys_) OPENSSL_cleanse(key.data(), key.size());
+  opening_keys_.clear();
 }
 
 Result<AdvertiseKeys> RegionSession::Advertise(const SignFn& sign) {
@@ -129,13 +135,20 @@ Result<std::vector<ShareEnvelope>> RegionSession::ShareKeys(const KeyRoster& ros
   std::vector<ShareEnvelope> out;
   for (size_t i = 0; i < neighbours_.size(); ++i) {
     const std::string& to = neighbours_[i];
-    Result<SymmetricKey> key = envelope_agreement_->Derive(Keys(to).envelope_public_key,
-                                                           EnvelopeLabel(round_, region_, to));
-    if (!key.ok()) return Fail(key.status());
+    // The key this region seals with and the one its neighbour's envelope opens with come from
+    // one agreement of the same two envelope keys; the second is kept for MaskInput.
+    Result<std::array<SymmetricKey, 2>> keys =
+        envelope_agreement_->Derive(Keys(to).envelope_public_key,
+                                    EnvelopeLabel(round_, region_, to),
+                                    EnvelopeLabel(round_, to, region_));
+    if (!keys.ok()) return Fail(keys.status());
+    opening_keys_[to] = (*keys)[1];
     std::vector<uint8_t> plaintext =
         internal::EncodeSharePlaintext((*key_shares)[i], (*seed_shares)[i]);
     Result<std::vector<uint8_t>> sealed =
-        SealEnvelope(*key, EnvelopeLabel(round_, region_, to), plaintext, random_);
+        SealEnvelope((*keys)[0], EnvelopeLabel(round_, region_, to), plaintext, random_);
+    OPENSSL_cleanse((*keys)[0].data(), (*keys)[0].size());
+    OPENSSL_cleanse((*keys)[1].data(), (*keys)[1].size());
     OPENSSL_cleanse(plaintext.data(), plaintext.size());
     if (!sealed.ok()) return Fail(sealed.status());
     out.push_back({region_, to, std::move(sealed).value()});
@@ -165,11 +178,10 @@ Result<MaskedInput> RegionSession::MaskInput(const std::vector<ShareEnvelope>& i
     if (held_.count(envelope.from)) {
       return Fail(Status::InvalidArgument(where + "two share envelopes from " + envelope.from));
     }
-    Result<SymmetricKey> key = envelope_agreement_->Derive(
-        Keys(envelope.from).envelope_public_key, EnvelopeLabel(round_, envelope.from, region_));
-    if (!key.ok()) return Fail(key.status());
+    // Derived in ShareKeys with the key this region sealed its own shares to envelope.from with.
+    const SymmetricKey& key = opening_keys_.at(envelope.from);
     Result<std::vector<uint8_t>> plaintext =
-        OpenEnvelope(*key, EnvelopeLabel(round_, envelope.from, region_), envelope.sealed);
+        OpenEnvelope(key, EnvelopeLabel(round_, envelope.from, region_), envelope.sealed);
     if (!plaintext.ok()) {
       return Fail(Status::Corruption(where + "the share envelope from " + envelope.from + ": " +
                                      plaintext.status().message()));
@@ -199,6 +211,7 @@ Result<MaskedInput> RegionSession::MaskInput(const std::vector<ShareEnvelope>& i
       return Fail(s);
     }
   }
+  ForgetOpeningKeys();  // every envelope of the round is open
   step_ = Step::kUnmask;
   return MaskedInput{region_, std::move(input)};
 }
@@ -243,6 +256,7 @@ Result<UnmaskResponse> RegionSession::Unmask(const UnmaskRequest& request) {
     response.shares.push_back({owner, alive, alive ? shares.self_mask : shares.mask_key});
   }
   step_ = Step::kDone;
+  ForgetOpeningKeys();
   envelope_agreement_.reset();
   mask_agreement_.reset();
   OPENSSL_cleanse(mask_keys_.private_key.data(), mask_keys_.private_key.size());

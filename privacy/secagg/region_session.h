@@ -58,6 +58,7 @@ class RegionSession {
         random_(std::move(random)) {}
   Status Expect(Step step, const char* what) const;
   Status Fail(Status status);
+  void ForgetOpeningKeys();
 
   std::string run_id_;
   std::string region_;
@@ -77,6 +78,8 @@ class RegionSession {
   }
   std::vector<std::string> neighbours_;
   std::map<std::string, HeldShares> held_;  // by owner: the shares its envelope gave this region
+  // By neighbour: the key its envelope to this region opens with (wiped when the round ends).
+  std::map<std::string, SymmetricKey> opening_keys_;
 };
 
 }  // namespace fedseg::privacy::secagg

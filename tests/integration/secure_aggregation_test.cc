@@ -122,7 +122,8 @@ TEST_F(SecureAggregationTest, SecureFederationEndsWhereFedAvgDoes) {
   EXPECT_EQ(rep["secure_aggregation"], true);
   EXPECT_EQ(rep["secure_aggregation_parameters"]["min_survivors"], 3);
   EXPECT_EQ(rep["secure_aggregation_parameters"]["threshold_fraction"], 0.5);
-  EXPECT_EQ(rep["secure_aggregation_parameters"]["neighbours"], 0);
+  EXPECT_EQ(rep["secure_aggregation_parameters"]["neighbours"], -1);  // the default: complete here
+  EXPECT_EQ(rep["secure_aggregation_parameters"]["expected_dropout"], 0.3);
   for (int r = 1; r <= 3; ++r) {
     EXPECT_EQ(Participants(rep, r), (std::vector<std::string>{"r1", "r2", "r3", "r4"}));
   }
@@ -519,6 +520,16 @@ TEST_F(SecureAggregationTest, RobustStrategiesAndUpdateScreensAreRefusedAtConfig
   auto coord2 = StartCoordinator(WriteCoordinatorConfig(o));
   EXPECT_NE(coord2->Wait(30s).value_or(0), 0);
   EXPECT_NE(testing::ReadAll(run_ + "/coordinator.out").find("set defences.enabled to false"),
+            std::string::npos)
+      << testing::ReadAll(run_ + "/coordinator.out");
+  // Assumptions the default neighbourhood cannot serve: more expected dropouts than the
+  // threshold leaves room for.
+  o.extra = {{"secure_aggregation", {{"enabled", true}, {"expected_dropout", 0.6}}},
+             {"defences", {{"enabled", false}}}};
+  auto coord3 = StartCoordinator(WriteCoordinatorConfig(o));
+  EXPECT_EQ(coord3->Wait(30s).value_or(-1), 2);
+  EXPECT_NE(testing::ReadAll(run_ + "/coordinator.out")
+                .find("secure_aggregation.expected_dropout must be in [0, 1 - threshold_fraction]"),
             std::string::npos)
       << testing::ReadAll(run_ + "/coordinator.out");
 }

@@ -73,6 +73,21 @@ TEST(KeyAgreementTest, LabelsAndPeersSeparateKeys) {
   EXPECT_NE(*ab_mask, *ac_mask);
 }
 
+TEST(KeyAgreementTest, TwoLabelsFromOneAgreementAreTheKeysOfTwoDerivations) {
+  Result<X25519Agreement> alice = X25519Agreement::Create(kAlicePrivate);
+  ASSERT_TRUE(alice.ok()) << alice.status().ToString();
+  Result<std::array<SymmetricKey, 2>> both =
+      alice->Derive(kBobPublic, "fedseg test label", "the other direction");
+  ASSERT_TRUE(both.ok()) << both.status().ToString();
+  EXPECT_EQ(Hex((*both)[0]), "fccaaf9fe31f3e131f9f5ccb4b9cd7409646f57c69ee52c00bfc02f90fd3ae86");
+  Result<SymmetricKey> second = DeriveSharedKey(kBobPrivate, kAlicePublic, "the other direction");
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ((*both)[1], *second);
+  EXPECT_NE((*both)[0], (*both)[1]);
+  const X25519Key zero{};
+  EXPECT_EQ(alice->Derive(zero, "a", "b").status().code(), StatusCode::kInvalidArgument);
+}
+
 TEST(KeyAgreementTest, SmallOrderPeerKeyIsRefused) {
   const X25519Key zero{};  // the identity: every shared secret would be all zeros
   Result<SymmetricKey> key = DeriveSharedKey(kAlicePrivate, zero, "mask");

@@ -10,6 +10,7 @@
 
 #include "common/base/sha256.h"
 #include "privacy/secagg/aggregator_session.h"
+#include "privacy/secagg/neighbourhood.h"
 #include "privacy/secagg/region_session.h"
 #include "tests/privacy/secagg/test_random.h"
 
@@ -168,6 +169,23 @@ TEST(SecAggProtocolTest, SparseNeighbourhoodsWithThirtyPercentDropouts) {
   for (const std::string& r : f.names) {
     if (f.Present(r, DropAt::kBeforeInput)) expected.push_back(r);
   }
+  EXPECT_EQ(out->aggregated, expected);
+  EXPECT_EQ(out->sum, f.ExpectedSum(expected));
+}
+
+TEST(SecAggProtocolTest, TheDefaultNeighbourhoodOfAHundredRegionsSurvivesThirtyPercentDropouts) {
+  const uint32_t k = DefaultNeighbours(100, NeighbourhoodAssumptions{});
+  ASSERT_EQ(k, 58u);
+  Federation f(100, 16, k);
+  // 30 of 100 drop, ten at each step, spread over the ring's shuffled order.
+  for (int i = 0; i < 30; ++i) f.drops[Name(3 * i + 1)] = static_cast<DropAt>(1 + i % 3);
+  Result<AggregateOutcome> out = f.Run();
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  std::vector<std::string> expected;
+  for (const std::string& r : f.names) {
+    if (f.Present(r, DropAt::kBeforeInput)) expected.push_back(r);
+  }
+  EXPECT_EQ(out->aggregated.size(), 80u);  // the 10 dropped before unmasking are in the sum
   EXPECT_EQ(out->aggregated, expected);
   EXPECT_EQ(out->sum, f.ExpectedSum(expected));
 }
