@@ -418,10 +418,10 @@ if [[ -z "$spec" && -f "$run_dir/final.fsm" ]]; then
 import csv, sys
 run_dir, regions = sys.argv[1], sys.argv[2:]
 for part in ("train", "test"):
-    with open(f"{run_dir}/data/pooled_{part}.csv", "w", newline="") as out:
+    with open(f"{run_dir}/data/pooled_{part}.csv", "w", newline="", encoding="utf-8", errors="surrogateescape") as out:
         w = None
         for r in regions:
-            with open(f"{run_dir}/data/{r}/{part}.csv", newline="") as f:
+            with open(f"{run_dir}/data/{r}/{part}.csv", newline="", encoding="utf-8", errors="surrogateescape") as f:
                 rd = csv.reader(f)
                 header = next(rd)
                 if w is None:
@@ -438,9 +438,9 @@ run_dir, label = sys.argv[1], sys.argv[2]
 seg = json.load(open(f"{run_dir}/heldout_segment.json"))
 ev = json.load(open(f"{run_dir}/heldout_evaluate.json"))
 rule = seg["decision_rule"]
-with open(f"{run_dir}/data/pooled_test.csv", newline="") as f:
+with open(f"{run_dir}/data/pooled_test.csv", newline="", encoding="utf-8", errors="surrogateescape") as f:
     truth = [row[label] for row in csv.DictReader(f)]
-with open(f"{run_dir}/heldout_segments.csv", newline="") as f:
+with open(f"{run_dir}/heldout_segments.csv", newline="", encoding="utf-8", errors="surrogateescape") as f:
     rows = list(csv.DictReader(f))
 classes = [k[2:] for k in rows[0] if k.startswith("p_")] if rows else []
 def f1(pos, decided):

@@ -28,7 +28,7 @@ import sys
 
 
 def sniff_delimiter(path):
-    with open(path, newline="", encoding="utf-8-sig") as f:
+    with open(path, newline="", encoding="utf-8-sig", errors="surrogateescape") as f:
         head = f.readline()
     counts = {d: head.count(d) for d in [",", ";", "\t", "|"]}
     return max(counts, key=counts.get)
@@ -67,7 +67,7 @@ def read_source(src, base):
     path = os.path.join(base, src["path"])
     enc = "cp1252" if src.get("encoding", "utf-8") in ("windows-1252", "cp1252") else "utf-8-sig"
     delim = src.get("delimiter", ",")
-    with open(path, newline="", encoding=enc) as f:
+    with open(path, newline="", encoding=enc, errors="surrogateescape") as f:
         if delim == "whitespace":
             lines = [l for l in f if l.strip()]
             return None, [l.split() for l in lines], lines
@@ -130,7 +130,7 @@ def split_spec(a):
                 n_events += len(keep)
             fname = os.path.basename(src["path"])
             enc = "cp1252" if src.get("encoding", "utf-8") in ("windows-1252", "cp1252") else "utf-8"
-            with open(os.path.join(out_dir, fname), "w", newline="", encoding=enc) as f:
+            with open(os.path.join(out_dir, fname), "w", newline="", encoding=enc, errors="surrogateescape") as f:
                 if lines is not None:
                     f.writelines(lines[i] for i in keep)
                 else:
@@ -177,7 +177,7 @@ def main():
     if not a.data or not a.label:
         sys.exit("split_csv.py: --data and --label are required (or --spec)")
     delim = a.delimiter or sniff_delimiter(a.data)
-    with open(a.data, newline="", encoding="utf-8-sig") as f:
+    with open(a.data, newline="", encoding="utf-8-sig", errors="surrogateescape") as f:
         reader = csv.reader(f, delimiter=delim)
         header = next(reader)
         rows = [r for r in reader if r]
@@ -225,7 +225,7 @@ def main():
         train, test = stratified(rs, label_idx, a.test_fraction, rng)
         os.makedirs(os.path.join(a.out, name), exist_ok=True)
         for part, data in (("train", train), ("test", test)):
-            with open(os.path.join(a.out, name, part + ".csv"), "w", newline="", encoding="utf-8") as f:
+            with open(os.path.join(a.out, name, part + ".csv"), "w", newline="", encoding="utf-8", errors="surrogateescape") as f:
                 w = csv.writer(f, delimiter=",", lineterminator="\n")
                 w.writerow(header)
                 w.writerows(data)
