@@ -7,7 +7,7 @@
 #   --out DIR        where runs and the report go (default runs/quality); DIR/quality_report.md
 #   --dp-runs N      federations per privacy budget (default 2): DP noise comes from the CSPRNG
 #                    and is not seeded, so DP figures are ranges over runs
-#   --sections LIST  comma-separated subset of: single,federation,strategies,dp,noniid
+#   --sections LIST  comma-separated subset of: single,federation,strategies,dp,noniid,speed
 #                    (default: all)
 #   --build-dir DIR  the build with bin/fedseg-client (default build; built by scripts/test.sh or
 #                    scripts/demo.sh)
@@ -20,10 +20,14 @@
 #   strategies  fedavg, fedavgm, fedadam with their defaults: held-out AUC, F1, diverging rounds
 #   dp          --dp-epsilon 1, 3, 8 with the default strategy (FedAdam under DP)
 #   noniid      Telco churn in 4 regions, Dirichlet(0.5) label skew, 20 rounds, without and with DP
+#   speed       the hot paths' benchmarks (bench/, Google Benchmark and the round and secure-
+#               aggregation benches) and, when Debian's python3-torch is installed, fedseg against
+#               PyTorch (scripts/bench_vs_pytorch.sh); timings depend on the machine and its load,
+#               which the section records (docs/quality.md's figures are from a quiet machine)
 # Exit code: 0 when every run completed; 1 when one failed (its log is named); 2 for bad arguments.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-out="$root/runs/quality" dp_runs=2 sections="single,federation,strategies,dp,noniid"
+out="$root/runs/quality" dp_runs=2 sections="single,federation,strategies,dp,noniid,speed"
 build_dir="$root/build"
 die() { echo "quality_report.sh: $*" >&2; exit 2; }
 while [[ $# -gt 0 ]]; do
@@ -38,7 +42,7 @@ while [[ $# -gt 0 ]]; do
 done
 [[ $dp_runs =~ ^[1-9][0-9]*$ ]] || die "--dp-runs must be a whole number >= 1 (got '$dp_runs')"
 for s in ${sections//,/ }; do
-  [[ $s =~ ^(single|federation|strategies|dp|noniid)$ ]] || die "--sections: unknown section '$s'"
+  [[ $s =~ ^(single|federation|strategies|dp|noniid|speed)$ ]] || die "--sections: unknown section '$s'"
 done
 client="$build_dir/bin/fedseg-client"
 [[ -x $client ]] || die "$client is missing: build first (bash scripts/test.sh or scripts/demo.sh)"
@@ -186,6 +190,75 @@ if want noniid; then
   else
     echo -e "\n## Non-IID: skipped (${telco[1]} missing)" >> "$report"
   fi
+fi
+
+if want speed; then
+  bin="$build_dir/bin"
+  # One Google Benchmark run as JSON (stderr, the context lines, into the log).
+  gbench() {
+    local name=$1; shift
+    if ! "$bin/$name" --benchmark_format=json "$@" > "$out/$name.json" 2> "$out/$name.log"; then
+      echo "quality_report.sh: $name failed; see $out/$name.log" >&2
+      return 1
+    fi
+  }
+  gbench dp_bench --benchmark_filter='BM_DpVsNonPrivate/0/128/2' --benchmark_repetitions=3 || exit 1
+  gbench aggregation_bench --benchmark_filter='/10/1048576' || exit 1
+  gbench serialization_bench --benchmark_filter='/1048576|ModelFile' || exit 1
+  gbench train_bench --benchmark_filter='BM_Predict/2/' || exit 1
+  "$bin/fedseg_round_overhead" --regions 10 --rounds 6 > "$out/round_overhead.log" 2>&1 ||
+    { echo "quality_report.sh: fedseg_round_overhead failed; see $out/round_overhead.log" >&2; exit 1; }
+  "$bin/fedseg_secagg_bench" --regions 10 --params 100000 --dropout 0.3 --json \
+    > "$out/secagg_bench.json" 2> "$out/secagg_bench.log" ||
+    { echo "quality_report.sh: fedseg_secagg_bench failed; see $out/secagg_bench.log" >&2; exit 1; }
+  torch_line="| fedseg vs PyTorch training | skipped: Debian's python3-torch is not installed | \`scripts/bench_vs_pytorch.sh --dp\` |"
+  if /usr/bin/python3 -c 'import torch' 2> /dev/null; then
+    if bash "$root/scripts/bench_vs_pytorch.sh" --dp --build-dir "$build_dir" > "$out/vs_pytorch.log" 2>&1; then
+      torch_line=""
+    else
+      echo "quality_report.sh: bench_vs_pytorch.sh failed; see $out/vs_pytorch.log" >&2
+      exit 1
+    fi
+  fi
+  load=$(cut -d' ' -f1-3 /proc/loadavg)
+  python3 - "$out" "$torch_line" "$load" >> "$report" <<'PY'
+import json, re, sys
+out, torch_line, load = sys.argv[1], sys.argv[2], sys.argv[3]
+def bench(name):
+    return {b["name"]: b for b in json.load(open(f"{out}/{name}.json"))["benchmarks"]
+            if b.get("run_type") != "aggregate" or b.get("aggregate_name") == "median"}
+dp = [b for n, b in bench("dp_bench").items() if n.endswith("_median")] or list(bench("dp_bench").values())
+agg = bench("aggregation_bench")
+avg = next(b for n, b in agg.items() if n.startswith("BM_WeightedAverage"))
+cpy = next(b for n, b in agg.items() if n.startswith("BM_CopySameBytes"))
+ser = bench("serialization_bench")
+ms = lambda b: b["real_time"] / {"ns": 1e6, "us": 1e3, "ms": 1.0}[b["time_unit"]]
+pred = next(iter(bench("train_bench").values()))
+median = re.search(r"median round overhead: ([0-9.]+) s \(min ([0-9.]+), max ([0-9.]+)\)",
+                   open(f"{out}/round_overhead.log").read())
+sa = json.load(open(f"{out}/secagg_bench.json"))
+print(f"""
+## Speed
+
+Load average when the section finished: {load} (on 2 cores, timings are only comparable on a quiet
+machine; docs/quality.md's are).
+
+| what | figure | command |
+|---|---|---|
+| DP-SGD vs non-private step, 64→128→64→8, batch 128, 2 threads | {dp[0]['dp_over_nonprivate']:.2f} of the non-private throughput ({dp[0]['dp_per_s']:,.0f} vs {dp[0]['nonprivate_per_s']:,.0f} samples/s) | `dp_bench --benchmark_filter=BM_DpVsNonPrivate/0/128/2` |
+| FedAvg of 10 updates × 1M floats | {avg['bytes_per_second'] / 1e9:.1f} GB/s, {100 * avg['bytes_per_second'] / cpy['bytes_per_second']:.0f}% of a copy of the same bytes | `aggregation_bench` |
+| Update message with a 1M-float delta | encode {ms(ser['BM_EncodeUpdate/1048576']):.1f} ms, decode + validate {ms(ser['BM_DecodeAndValidateUpdate/1048576']):.1f} ms | `serialization_bench` |
+| model file, 1M parameters | encode {ms(ser['BM_EncodeModelFile']):.1f} ms, decode + validate {ms(ser['BM_DecodeModelFile']):.1f} ms | same |
+| inference 75→64→32→2 | {pred['items_per_second'] / 1e6:.1f}M rows/s | `train_bench --benchmark_filter=BM_Predict/2/` |
+| round overhead, 10 regions, 1M-parameter model, mutual TLS, no training | median {median.group(1)} s ({median.group(2)}–{median.group(3)}) | `fedseg_round_overhead --regions 10 --rounds 6` |
+| secure aggregation, 10 regions × 100,015 parameters, 30% dropout | time_ratio {sa['time_ratio']:.2f}, bytes_ratio {sa['bytes_ratio']:.2f}, critical_path_ratio {sa['critical_path_ratio']:.2f} | `fedseg_secagg_bench --regions 10 --params 100000 --dropout 0.3` |""")
+if torch_line:
+    print(torch_line)
+else:
+    print("\nfedseg against PyTorch (`scripts/bench_vs_pytorch.sh --dp`):\n\n```")
+    print(open(f"{out}/vs_pytorch.log").read().strip())
+    print("```")
+PY
 fi
 
 echo "quality_report.sh: wrote $report"
