@@ -282,6 +282,9 @@ std::optional<DetectedDate> DetectDateFormat(const std::vector<std::string_view>
   return std::nullopt;
 }
 
+// Days since 1970-01-01 of 0000-01-01 and 10000-01-01.
+constexpr double kMinDateDays = -719528, kMaxDateDays = 2932897;
+
 constexpr std::string_view kMonthNames[12] = {"jan", "feb", "mar", "apr", "may", "jun",
                                               "jul", "aug", "sep", "oct", "nov", "dec"};
 constexpr std::string_view kWeekdayNames[7] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
@@ -322,6 +325,12 @@ Status LoadDateColumn(const CsvTable& table, size_t c, const std::string& format
       return Status::InvalidArgument(table.Where(r, c) + ": column " + Quote(name) +
                                      " holds dates in the format " + Quote(format) + " but value " +
                                      Quote(v) + " is not one");
+    }
+    // Years 0-9999 only ("unix" seconds may be any number): the day must fit an int64 and a civil
+    // date.
+    if (!(x >= kMinDateDays && x < kMaxDateDays)) {
+      return Status::InvalidArgument(table.Where(r, c) + ": column " + Quote(name) + " has date " +
+                                     Quote(v) + ", outside the years 0 to 9999");
     }
     const auto day = static_cast<int64_t>(std::floor(x));
     days.numeric.push_back(x);

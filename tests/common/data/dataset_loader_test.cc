@@ -661,6 +661,11 @@ TEST(DateColumnTest, DeclaredFormatsAreUsedAndAValueTheyDoNotReadIsAnError) {
   st = LoadError("d,y\nsoon,a\n", o);
   EXPECT_NE(st.message().find("no usual date format reads all its values"), std::string::npos)
       << st.message();
+  o.dates = {{"d", "unix"}};  // seconds: 1e300 is no day of any calendar
+  st = LoadError("d,y\n86400,a\n1e300,b\n", o);
+  EXPECT_NE(st.message().find("t.csv:3:1: column 'd' has date '1e300', outside the years 0 to 9999"),
+            std::string::npos)
+      << st.message();
   o.dates = {{"d", "%Y-%q"}};
   st = LoadError("d,y\n2020-01-01,a\n", o);
   EXPECT_NE(st.message().find("date format of column 'd'"), std::string::npos) << st.message();
