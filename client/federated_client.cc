@@ -457,6 +457,20 @@ Status FederatedClient::LoadTables(const protocol::DataContract& contract,
   t.delimiter = config_.delimiter;
   FEDSEG_ASSIGN_OR_RETURN(data::LoadOptions opts, MakeLoadOptions(t));
   opts.normalize_categories = normalize_categories;
+  if (config_.dp_mode()) {
+    // Which columns are dates, and their format, would be one more release that depends on the
+    // rows: in mode dp only the contract's declared dates with a declared format are read so.
+    opts.detect_dates = false;
+    for (const auto& [column, format] : opts.dates) {
+      if (format.empty()) {
+        return Status::InvalidArgument(
+            "the data contract declares date column '" + column +
+            "' without its format; in privacy mode dp a region reads only dates whose format is "
+            "declared (a detected format depends on its rows): set data.dates." + column +
+            " in the coordinator's config");
+      }
+    }
+  }
   data::RawDataset all;
   if (!config_.spec_file.empty() || !contract.feature_spec.empty()) {
     FEDSEG_ASSIGN_OR_RETURN(all, LoadContractSpec(contract, opts));
