@@ -59,13 +59,6 @@ struct StrategyConfig {
   int krum_select = 0;                // krum: m updates averaged; 0 = n - f (Multi-Krum), 1 = Krum
 
   static constexpr double kFedAdamServerLearningRate = 0.01;
-  // FedAdam's server step when the regions train with DP-SGD and the config sets none
-  // (CoordinatorConfigFromJson). The noisy updates leave the model underfit after 30 rounds at
-  // 0.01 (held-out log loss 0.36-0.39 against 0.24 without DP); at 0.02 ROC AUC at epsilon 1 was
-  // 0.873-0.903 over 6 runs (mean 0.891) against 0.883-0.888 (mean 0.886) at 0.01, while 0.03 to
-  // 0.1 amplified the noise (0.86 to 0.77) and beta1 0.9 lagged (docs/quality.md, "Federation
-  // with differential privacy").
-  static constexpr double kDpFedAdamServerLearningRate = 0.02;
   static constexpr double kFedAdamBeta1 = 0.5;
   // The defaults of `kind` (FedAdam's server step and first-moment decay differ from the others').
   static StrategyConfig ForKind(StrategyKind kind);
