@@ -18,7 +18,8 @@
 #               marketing (../shared/data when present): ROC AUC and F1 at the rule on 20% test rows
 #   federation  9 regions split by Region, 30 rounds, with the pooled and per-region baselines
 #   strategies  fedavg, fedavgm, fedadam with their defaults: held-out AUC, F1, diverging rounds
-#   dp          --dp-epsilon 1, 3, 8 with the default strategy (FedAdam under DP)
+#   dp          --dp-epsilon 1, 3, 8 with the DP defaults (FedAdam at server step 0.01, data summary
+#               at sigma 80, regions' evaluation at sigma 20)
 #   noniid      Telco churn in 4 regions, Dirichlet(0.5) label skew, 20 rounds, without and with DP
 #   speed       the hot paths' benchmarks (bench/, Google Benchmark and the round and secure-
 #               aggregation benches) and, when Debian's python3-torch is installed, fedseg against
@@ -146,7 +147,7 @@ fi
 if want dp; then
   {
     echo
-    echo "## Differential privacy, budget ε per region (δ = 1e-6), default strategy, $dp_runs run(s) each"
+    echo "## Differential privacy, budget ε per region (δ = 1e-6), the DP defaults (FedAdam step 0.01, summary σ 80, evaluation σ 20), $dp_runs run(s) each"
     echo
     echo "| ε | ROC AUC | F1 at the rule | F1 at arg-max | F1 cross-fitted |"
     echo "|---|---|---|---|---|"

@@ -24,9 +24,9 @@
 # and F1 of segment's own decisions at the model's decision rule and at arg-max (DIR/heldout.txt;
 # docs/quickstart.md, "Decision threshold"). --dp-epsilon E runs every region in privacy mode dp
 # with a budget of E (delta 1e-6 unless --dp-delta) that covers everything it sends: the data
-# summary (noise multiplier S, default max(30, 80 / E): 30 is the regions' floor, and at E = 1 a
-# summary at 30 would cost 0.87 and leave too little for training; on values clipped to the public
-# bounds of --stats-bounds F, a JSON
+# summary (noise multiplier S, default the coordinator's privacy.stats_noise_multiplier under DP,
+# 80: 39 mechanisms cost epsilon 0.30; the regions' floor is 30, where the summary would cost 0.87;
+# on values clipped to the public bounds of --stats-bounds F, a JSON
 # file with {"column": [lo, hi], ...} or a coordinator config whose data.bounds has them, e.g.
 # examples/coordinator.json for the bundled table), DP-SGD training and the final evaluation
 # (noisy); each region keeps a signed privacy ledger in DIR/data/<region>/ledger.jsonl, created
@@ -254,8 +254,8 @@ if dp:
     b = json.loads(text)
     b = b.get("data", {}).get("bounds", b) if isinstance(b.get("data"), dict) else b
     coordinator["data"]["bounds"] = b
-    coordinator["privacy"]["stats_noise_multiplier"] = (
-        float(stats_noise) if stats_noise else max(30.0, 80.0 / float(dp_epsilon)))
+    if stats_noise:  # else the coordinator's default under DP (docs/configuration.md)
+        coordinator["privacy"]["stats_noise_multiplier"] = float(stats_noise)
 if os.environ.get("SIM_SERVER_LR"):
     coordinator["strategy"]["server_learning_rate"] = float(os.environ["SIM_SERVER_LR"])
 if os.environ.get("SIM_SERVER_MOMENTUM"):
@@ -265,7 +265,7 @@ if os.environ.get("SIM_PROXIMAL_MU"):  # absent: the coordinator's default (docs
 if os.environ.get("SIM_SECURE_AGGREGATION") == "1":
     coordinator["secure_aggregation"] = {"enabled": True}
     coordinator["defences"] = {"enabled": False}
-def merge(base, extra):  # FEDSEG_SIM_COORDINATOR_JSON: test harnesses' overrides
+def merge(base, extra):  # FEDSEG_SIM_COORDINATOR_JSON, FEDSEG_SIM_REGION_JSON: test harnesses' overrides
     for k, v in extra.items():
         merge(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else base.__setitem__(k, v)
 merge(coordinator, json.loads(os.environ.get("FEDSEG_SIM_COORDINATOR_JSON") or "{}"))
@@ -289,6 +289,7 @@ for r in regions:
                              "ledger": f"{run_dir}/data/{r}/ledger.jsonl"}
     else:
         region["privacy"] = {"mode": "none"}
+    merge(region, json.loads(os.environ.get("FEDSEG_SIM_REGION_JSON") or "{}"))
     json.dump(region, open(f"{run_dir}/configs/{r}.json", "w"), indent=2)
 PY
 

@@ -200,6 +200,42 @@ TEST(ConfigFieldsTest, StrategyDefaultsFollowTheKindAndDp) {
   EXPECT_EQ(s.kind, StrategyKind::kFedAvg);
 }
 
+// Under DP a config that sets no data-summary noise asks for kDpStatsNoiseMultiplier (before: 0,
+// exact statistics, which every region in privacy mode dp declines); one that sets it keeps its
+// value, and without DP the default stays 0. A "strategy" that is not an object is refused by the
+// reader (the DP defaults do not write into it).
+TEST(ConfigFieldsTest, DpDefaultsApplyToTheFieldsAConfigLeavesOut) {
+  const std::string base = R"({"tls": {"ca": "ca", "cert": "c", "key": "k"}, "regions": ["a", "b"],
+      "run_dir": "/tmp/r", "data": {"label": "y"}})";
+  auto load = [&](const std::string& extra) {
+    json j = json::parse(base);
+    j.merge_patch(json::parse(extra));
+    return coordinator::CoordinatorConfigFromJson(j, "test.json");
+  };
+  auto c = load(R"({"privacy": {"dp": true}})");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->stats_noise_multiplier, coordinator::kDpStatsNoiseMultiplier);
+  EXPECT_EQ(c->stats_noise_multiplier, 80.0);
+  // A region's default floor is below it, so the request is accepted.
+  EXPECT_GE(c->stats_noise_multiplier, client::RegionConfig{}.min_stats_noise_multiplier);
+  c = load(R"({"privacy": {"dp": true, "stats_noise_multiplier": 30}})");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->stats_noise_multiplier, 30.0);
+  c = load(R"({"privacy": {"dp": false}})");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->stats_noise_multiplier, 0.0);
+  // Written out (report.json) and read back without DP defaults in between: the same value.
+  c = load(R"({"privacy": {"dp": true}})");
+  ASSERT_TRUE(c.ok());
+  auto again = coordinator::CoordinatorConfigFromJson(c->ToJson(), "report.json");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->stats_noise_multiplier, coordinator::kDpStatsNoiseMultiplier);
+  EXPECT_EQ(again->strategy.kind, coordinator::StrategyKind::kFedAdam);
+  auto bad = load(R"({"privacy": {"dp": true}, "strategy": "fedavg"})");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("strategy"), std::string::npos) << bad.status().message();
+}
+
 // The DP-SGD parameters of the coordinator's plan are checked by privacy::DpSgdParams, with its
 // messages; the clip norm only with dp on, as before.
 TEST(ConfigFieldsTest, DpSgdParametersAreCheckedOnceWithUniformMessages) {

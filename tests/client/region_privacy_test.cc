@@ -9,6 +9,7 @@
 
 #include "client/ledger_command.h"
 #include "client/privacy_policy.h"
+#include "coordinator/config.h"
 #include "privacy/accounting/accountant.h"
 #include "privacy/noise/testing/seeded_noise.h"
 
@@ -408,6 +409,62 @@ TEST_F(RegionPrivacyTest, SeededNoiseIsRefusedWithoutTheTestBuildsFactory) {
   ASSERT_TRUE(InitRegionLedger(c).ok());
   auto secure = RegionPrivacy::Create(c, 1000, "run-s");
   EXPECT_TRUE(secure.ok()) << secure.status().ToString();
+}
+
+// The defaults fit a budget of 1 on the smallest region of the bundled 9-region split (255
+// training rows, declared 300): the coordinator's data summary under DP (39 Gaussian mechanisms,
+// 10 numeric and 7 categorical columns, at kDpStatsNoiseMultiplier), DP-SGD at the default plan
+// (batch 32, 30 rounds) and the reserved final evaluation at the default evaluation noise. With
+// the evaluation at sigma 10 (the former default) the calibrated sigma was 12.5, above the noise
+// ceiling of 10, and the region declined every round (docs/quality.md).
+TEST_F(RegionPrivacyTest, TheDefaultsLetTheSmallestBundledRegionTrainAtEpsilonOne) {
+  ASSERT_TRUE(ok_);
+  constexpr int kRows = 255;
+  data::RawDataset d;
+  d.source = "mem";
+  std::map<std::string, std::vector<double>> bounds;
+  for (int col = 0; col < 10; ++col) {
+    data::RawColumn x{"x" + std::to_string(col), data::ColumnType::kNumeric, {}, {}, 0};
+    for (int i = 0; i < kRows; ++i) x.numeric.push_back((i * (col + 1)) % 10);
+    bounds[x.name] = {0.0, 10.0};
+    d.features.push_back(std::move(x));
+  }
+  for (int col = 0; col < 7; ++col) {
+    data::RawColumn t{"c" + std::to_string(col), data::ColumnType::kCategorical, {}, {}, 0};
+    for (int i = 0; i < kRows; ++i) t.text.push_back(i % 3 ? "a" : "b");
+    d.features.push_back(std::move(t));
+  }
+  for (int i = 0; i < kRows; ++i) d.labels.push_back(i % 6 ? "FALSE" : "TRUE");
+  d.line_numbers.assign(kRows, 1);
+  protocol::TrainingPlan plan = coordinator::CoordinatorConfig{}.plan;  // the default plan
+  plan.dp = true;
+  ASSERT_EQ(plan.total_rounds, 30);
+  // Round 1 of a region with the default policy but `evaluation_noise_multiplier`.
+  auto first_round = [&](const std::string& ledger, double evaluation_noise) {
+    RegionConfig c = Config(ledger, 1.0);
+    const RegionConfig defaults;
+    c.delta = defaults.delta;
+    c.evaluations_reserved = defaults.evaluations_reserved;
+    EXPECT_EQ(c.max_noise_multiplier, defaults.max_noise_multiplier);
+    c.evaluation_noise_multiplier = evaluation_noise;
+    auto p = Create(c, kRows, "run-" + ledger);
+    EXPECT_TRUE(p.ok()) << p.status().ToString();
+    if (!p.ok()) return Result<RegionPrivacy::RoundPlan>(p.status());
+    EXPECT_EQ((*p)->public_rows(), 300u);
+    auto s = (*p)->ReleaseSummary(d, coordinator::kDpStatsNoiseMultiplier, bounds, 0);
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    EXPECT_TRUE((*p)->SetPlan(plan).ok());
+    return (*p)->PlanRound(1);
+  };
+  auto round1 = first_round("defaults-eps1.jsonl", RegionConfig{}.evaluation_noise_multiplier);
+  ASSERT_TRUE(round1.ok()) << round1.status().ToString();
+  EXPECT_FALSE(round1->decline) << round1->reason;
+  EXPECT_LE(round1->dp.noise_multiplier, RegionConfig{}.max_noise_multiplier);
+  // The former evaluation noise leaves too little: the region would decline every round.
+  auto before = first_round("sigma-e-10-eps1.jsonl", 10.0);
+  ASSERT_TRUE(before.ok()) << before.status().ToString();
+  EXPECT_TRUE(before->decline);
+  EXPECT_NE(before->reason.find("noise ceiling"), std::string::npos) << before->reason;
 }
 
 // Noisy statistics are recorded in the ledger as a "gaussian" entry the ledger accepts (before,

@@ -145,7 +145,10 @@ class FederationFixture : public ::testing::Test {
           {"round_deadline_s", t(o.round_deadline_s)},
           {"join_timeout_s", t(o.join_timeout_s)},
           {"hello_timeout_s", t(o.hello_timeout_s)}}},
-        {"privacy", {{"dp", o.dp}, {"clip_norm", 1.0}}},
+        // Exact data statistics even under DP (the DP default is 80): the fixture's regions in
+        // mode dp accept them explicitly (RegionOptions::epsilon_budget), so their ledgers hold
+        // only the training rounds and the final evaluation.
+        {"privacy", {{"dp", o.dp}, {"clip_norm", 1.0}, {"stats_noise_multiplier", 0}}},
     };
     if (o.noise_multiplier > 0) c["privacy"]["noise_multiplier"] = o.noise_multiplier;
     if (!o.status.is_null()) c["status"] = o.status;

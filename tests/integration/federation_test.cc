@@ -346,7 +346,7 @@ TEST_F(FederationTest, DpSgdRegionsSpendTheirBudgetAndLedgersVerify) {
   for (auto& r : regions) EXPECT_EQ(r->Wait(30s).value_or(-1), 0);
   nlohmann::json rep = Report();
   EXPECT_EQ(rep["completed_round"], 3);
-  // The final evaluation is the regions' noisy releases (mode dp, sigma 10 on test shards of a
+  // The final evaluation is the regions' noisy releases (mode dp, sigma 20 on test shards of a
   // few hundred rows): its ROC AUC is an estimate too noisy to assert on (0.59 seen under ASan);
   // that all three regions' releases were counted is what this run can check.
   EXPECT_EQ(rep["rounds"][3]["evaluated_by"], 3) << rep["rounds"][3].dump();

@@ -405,13 +405,14 @@ TEST_F(RegionPolicyTest, EvaluationsLeaveOnlyNoisyAndChargedInModeDp) {
     }
   }
   EXPECT_TRUE(rounds.back()["regions"].contains("r3")) << rounds.back().dump();
-  // Its ledger: two DP-SGD rounds, then the evaluation as 3 Gaussian mechanisms at sigma 10.
+  // Its ledger: two DP-SGD rounds, then the evaluation as 3 Gaussian mechanisms at sigma 20 (the
+  // regions' default privacy.evaluation_noise_multiplier).
   const auto entries = LedgerEntries(run_ + "/r3.ledger.jsonl");
   ASSERT_FALSE(entries.empty());
   const nlohmann::json& last = entries.back();
   EXPECT_EQ(last["mechanism"], "gaussian") << last.dump();
   EXPECT_EQ(last["params"]["count"], 3) << last.dump();
-  EXPECT_EQ(last["params"]["noise_multiplier"], 10.0) << last.dump();
+  EXPECT_EQ(last["params"]["noise_multiplier"], 20.0) << last.dump();
   int sgd = 0;
   for (const auto& e : entries) sgd += e.value("mechanism", "") == "sampled_gaussian";
   EXPECT_EQ(sgd, 2);
@@ -663,7 +664,7 @@ TEST_F(RegionTest, AHostileCoordinatorFloodingCraftedEvaluationsIsChargedThenDec
   EXPECT_EQ(declined->reason.rfind("privacy budget: this evaluation would bring epsilon to", 0), 0u)
       << declined->reason;
   EXPECT_LE(declined->epsilon_spent, 2.0);
-  // One gaussian entry (3 mechanisms at sigma 10) per answer, nothing else.
+  // One gaussian entry (3 mechanisms at sigma 20) per answer, nothing else.
   const auto entries = LedgerEntries(run_ + "/r3.ledger.jsonl");
   ASSERT_EQ(entries.size(), answers.size() + 1) << "genesis + one per answer";
   for (size_t i = 1; i < entries.size(); ++i) {
