@@ -71,7 +71,10 @@ std::optional<std::string> DivergenceOf(const std::vector<RoundResult>& earlier,
   for (const RoundResult& r : earlier) {
     if (r.round >= model_round || !r.evaluation || r.evaluation->global.rows == 0) continue;
     const double loss = r.evaluation->global.loss;
-    if (std::isfinite(loss) && (!best_round || loss < best)) {
+    // A mean log loss of 0 is no measurement: under DP the regions' noisy loss totals can be
+    // projected to nothing (and regions that sat a round out report none); a model is never
+    // compared with it.
+    if (std::isfinite(loss) && loss > 0 && (!best_round || loss < best)) {
       best = loss;
       best_round = r.round;
     }

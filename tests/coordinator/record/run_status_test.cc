@@ -112,5 +112,21 @@ TEST(RunStatusTest, ALossAboveOneAndAHalfTimesTheBestSoFarIsDiverging) {
   EXPECT_FALSE(DivergenceOf(rounds, 4, empty));
 }
 
+// A DP run whose first evaluated round reported a loss of 0 (noisy loss totals projected to
+// nothing) was flagged diverging at every later round, and ended `degraded`: a loss of 0 is no
+// measurement to compare with.
+TEST(RunStatusTest, ALossOfZeroIsNotTheBestSoFar) {
+  std::vector<RoundResult> rounds(2);
+  rounds[0].round = 1;
+  rounds[0].evaluation = RoundEvaluation{};
+  rounds[0].evaluation->global = Brief(0.0, 0.5, 0.8);
+  EXPECT_FALSE(DivergenceOf({rounds[0]}, 2, Brief(0.41, 0.8, 0.8)));
+  rounds[1].round = 2;
+  rounds[1].evaluation = RoundEvaluation{};
+  rounds[1].evaluation->global = Brief(0.41, 0.8, 0.8);
+  EXPECT_FALSE(DivergenceOf(rounds, 3, Brief(0.45, 0.8, 0.8)));
+  EXPECT_TRUE(DivergenceOf(rounds, 3, Brief(0.70, 0.8, 0.8)));  // against 0.41, not 0
+}
+
 }  // namespace
 }  // namespace fedseg::coordinator
