@@ -431,6 +431,14 @@ Status CoordinatorConfig::Validate() const {
     }
   }
   for (const auto& [col, format] : data.dates) {
+    for (const auto* list : {&data.categorical, &data.numeric, &data.drop}) {
+      if (std::find(list->begin(), list->end(), col) != list->end()) {
+        return Status::InvalidArgument("data.dates." + col + ": the column is also in data." +
+                                       (list == &data.categorical ? "categorical"
+                                        : list == &data.numeric   ? "numeric"
+                                                                  : "drop"));
+      }
+    }
     if (!format.empty()) {
       FEDSEG_RETURN_IF_ERROR(
           data::ValidateTimestampFormat(format).WithContext("data.dates." + col));

@@ -200,6 +200,31 @@ TEST(ConfigFieldsTest, StrategyDefaultsFollowTheKindAndDp) {
   EXPECT_EQ(s.kind, StrategyKind::kFedAvg);
 }
 
+// data.dates: formats are checked at load, and a date column cannot also be given a type or
+// dropped (each region would refuse the contract at its first load).
+TEST(ConfigFieldsTest, DateColumnsAreCheckedAtLoad) {
+  const std::string base = R"({"tls": {"ca": "ca", "cert": "c", "key": "k"}, "regions": ["a", "b"],
+      "run_dir": "/tmp/r", "data": {"label": "y"}})";
+  auto load = [&](const std::string& extra) {
+    json j = json::parse(base);
+    j.merge_patch(json::parse(extra));
+    return coordinator::CoordinatorConfigFromJson(j, "test.json");
+  };
+  auto c = load(R"({"data": {"dates": {"signup": "%d-%m-%Y", "seen": ""}}})");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->data.dates.at("signup"), "%d-%m-%Y");
+  c = load(R"({"data": {"dates": {"signup": "%d-%q"}}})");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("data.dates.signup"), std::string::npos)
+      << c.status().message();
+  c = load(R"({"data": {"dates": {"signup": ""}, "categorical": ["signup"]}})");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find(
+                "data.dates.signup: the column is also in data.categorical"),
+            std::string::npos)
+      << c.status().message();
+}
+
 // Under DP a config that sets no data-summary noise asks for kDpStatsNoiseMultiplier (before: 0,
 // exact statistics, which every region in privacy mode dp declines); one that sets it keeps its
 // value, and without DP the default stays 0. A "strategy" that is not an object is refused by the

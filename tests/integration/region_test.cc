@@ -527,6 +527,39 @@ TEST_F(RegionTest, ASummaryRequestWithoutBoundsIsDeclinedAndTheRunFailsAtOnce) {
       << RegionLog(1);
 }
 
+// In mode dp a region reads as dates only columns the contract declares with their format: which
+// columns are dates, and in which format, would otherwise depend on its rows. A contract date
+// without a format is refused, naming the column and the fix, before anything is sent; a region
+// in mode none, given the same contract, reads the column's format itself.
+TEST_F(RegionTest, InModeDpAContractDateWithoutItsFormatIsRefused) {
+  testing::CoordinatorOptions co;
+  co.rounds = 1;
+  co.min_regions = 2;
+  co.extra = {{"data", {{"dates", {{"Administrative", ""}}}}}};
+  auto coord = StartCoordinator(WriteCoordinatorConfig(co));
+  testing::RegionOptions dp;
+  dp.epsilon_budget = 2.0;
+  auto r3 = StartRegion(3, dp);
+  const auto rc = r3->Wait(60s);
+  ASSERT_TRUE(rc.has_value()) << RegionLog(3);
+  EXPECT_NE(*rc, 0) << RegionLog(3);
+  EXPECT_NE(RegionLog(3).find("the data contract declares date column 'Administrative' without its "
+                              "format; "
+                              "in privacy mode dp a region reads only dates whose format is "
+                              "declared"),
+            std::string::npos)
+      << RegionLog(3);
+  EXPECT_EQ(RegionLog(3).find("sending data summary"), std::string::npos) << RegionLog(3);
+  // Mode none: the region tries to detect the format of the page counts, and finds none.
+  auto r1 = StartRegion(1);
+  const auto rc1 = r1->Wait(60s);
+  ASSERT_TRUE(rc1.has_value()) << RegionLog(1);
+  EXPECT_NE(RegionLog(1).find("column 'Administrative' is declared a date, but no usual date "
+                              "format reads all its values"),
+            std::string::npos)
+      << RegionLog(1);
+}
+
 // A coordinator (or whoever holds its certificate) answers the region's Hello with text meant to
 // forge log lines: a newline followed by a line in the region's own log format, and a terminal
 // escape. The region must log it escaped, on its own line: fedseg-client logs the Done reason
