@@ -162,16 +162,20 @@ TEST(ConfigFieldsTest, StrategyNameIsParsedOnceWithTheOldMessage) {
       << wrong_type.status().message();
 }
 
+// A minimal valid coordinator config with `extra` merged in (JSON merge patch).
+Result<coordinator::CoordinatorConfig> LoadMinimalCoordinatorConfig(const std::string& extra) {
+  json j = json::parse(R"({"tls": {"ca": "ca", "cert": "c", "key": "k"}, "regions": ["a", "b"],
+      "run_dir": "/tmp/r", "data": {"label": "y"}})");
+  j.merge_patch(json::parse(extra));
+  return coordinator::CoordinatorConfigFromJson(j, "test.json");
+}
+
 // Server-strategy defaults (measured, docs/quality.md): FedAvgM's momentum 0.5; FedAdam's step
 // 0.01 and beta1 0.5; and FedAdam when DP is on and the config names no strategy, with whatever
 // strategy.* values the config does set.
 TEST(ConfigFieldsTest, StrategyDefaultsFollowTheKindAndDp) {
-  const std::string base = R"({"tls": {"ca": "ca", "cert": "c", "key": "k"}, "regions": ["a", "b"],
-      "run_dir": "/tmp/r", "data": {"label": "y"}})";
   auto load = [&](const std::string& extra) {
-    json j = json::parse(base);
-    j.merge_patch(json::parse(extra));
-    auto c = coordinator::CoordinatorConfigFromJson(j, "test.json");
+    auto c = LoadMinimalCoordinatorConfig(extra);
     EXPECT_TRUE(c.ok()) << extra << ": " << c.status().ToString();
     return c.ok() ? c->strategy : coordinator::StrategyConfig{};
   };
@@ -203,13 +207,7 @@ TEST(ConfigFieldsTest, StrategyDefaultsFollowTheKindAndDp) {
 // data.dates: formats are checked at load, and a date column cannot also be given a type or
 // dropped (each region would refuse the contract at its first load).
 TEST(ConfigFieldsTest, DateColumnsAreCheckedAtLoad) {
-  const std::string base = R"({"tls": {"ca": "ca", "cert": "c", "key": "k"}, "regions": ["a", "b"],
-      "run_dir": "/tmp/r", "data": {"label": "y"}})";
-  auto load = [&](const std::string& extra) {
-    json j = json::parse(base);
-    j.merge_patch(json::parse(extra));
-    return coordinator::CoordinatorConfigFromJson(j, "test.json");
-  };
+  auto load = LoadMinimalCoordinatorConfig;
   auto c = load(R"({"data": {"dates": {"signup": "%d-%m-%Y", "seen": ""}}})");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->data.dates.at("signup"), "%d-%m-%Y");
@@ -230,13 +228,7 @@ TEST(ConfigFieldsTest, DateColumnsAreCheckedAtLoad) {
 // value, and without DP the default stays 0. A "strategy" that is not an object is refused by the
 // reader (the DP defaults do not write into it).
 TEST(ConfigFieldsTest, DpDefaultsApplyToTheFieldsAConfigLeavesOut) {
-  const std::string base = R"({"tls": {"ca": "ca", "cert": "c", "key": "k"}, "regions": ["a", "b"],
-      "run_dir": "/tmp/r", "data": {"label": "y"}})";
-  auto load = [&](const std::string& extra) {
-    json j = json::parse(base);
-    j.merge_patch(json::parse(extra));
-    return coordinator::CoordinatorConfigFromJson(j, "test.json");
-  };
+  auto load = LoadMinimalCoordinatorConfig;
   auto c = load(R"({"privacy": {"dp": true}})");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->stats_noise_multiplier, coordinator::kDpStatsNoiseMultiplier);
