@@ -39,7 +39,7 @@ std::string FromCoordinator(std::string_view text) { return EscapeForLog(text, 1
 // data.test_fraction and data.split_seed split its rows).
 bool SameContract(const protocol::DataContract& a, const protocol::DataContract& b) {
   return a.label == b.label && a.categorical == b.categorical && a.numeric == b.numeric &&
-         a.drop == b.drop && a.dates == b.dates && a.bounds == b.bounds &&
+         a.drop == b.drop && a.dates == b.dates && a.log == b.log && a.bounds == b.bounds &&
          a.feature_spec == b.feature_spec;
 }
 
@@ -454,6 +454,10 @@ Status FederatedClient::LoadTables(const protocol::DataContract& contract,
   t.numeric = contract.numeric;
   t.drop = contract.drop;
   t.dates = contract.dates;
+  // The contract's list, and no detection: regions that picked different columns could not share
+  // one schema.
+  t.log = contract.log;
+  t.detect_log = false;
   t.delimiter = config_.delimiter;
   FEDSEG_ASSIGN_OR_RETURN(data::LoadOptions opts, MakeLoadOptions(t));
   opts.normalize_categories = normalize_categories;

@@ -57,6 +57,14 @@ void AddTableOptions(CLI::App* cmd, TableArgs& t, bool label_required) {
                   "A date column, as COLUMN (format detected) or COLUMN=FORMAT (e.g. "
                   "'Signup=%d-%m-%Y'; %Y %m %d %H %M %S): encoded as days, month and weekday. "
                   "Repeatable; undeclared date columns are detected");
+  if (label_required) {  // train; evaluate and segment read columns as the model's schema says
+    cmd->add_option("--log", t.log,
+                    "Columns to read as sign(x) ln(1 + |x|), named COLUMN[log1p] (comma list); "
+                    "non-negative heavy-tailed columns are detected (docs/quality.md)")
+        ->delimiter(',');
+    cmd->add_flag("--no-log-detection", [&t](int64_t) { t.detect_log = false; },
+                  "Read only the --log columns as logarithms; detect no others");
+  }
   cmd->add_option("--delimiter", t.delimiter,
                   "Field delimiter: ',', ';', 'tab' or '|' (default: auto-detect)");
 }
@@ -209,6 +217,8 @@ Result<data::LoadOptions> MakeLoadOptions(const TableArgs& t) {
   o.numeric = t.numeric;
   o.drop = t.drop;
   o.dates = t.dates;
+  o.log_columns = t.log;
+  o.detect_log = t.detect_log;
   for (const std::string& arg : t.date_args) {
     const size_t eq = arg.find('=');
     const std::string column = arg.substr(0, eq);

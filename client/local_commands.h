@@ -24,6 +24,10 @@ struct TableArgs {
   // data contract); both reach data::LoadOptions::dates.
   std::vector<std::string> date_args;
   std::map<std::string, std::string> dates;
+  // Columns read as sign(x) ln(1 + |x|) (data::LoadOptions::log_columns), and whether heavy-tailed
+  // ones are detected (train; a federation's contract declares its list).
+  std::vector<std::string> log;
+  bool detect_log = true;
   std::string delimiter;  // "", ",", ";", "tab", "|"
   std::string spec;       // a feature spec (raw sources) in place of `data` (features_command.h)
 };

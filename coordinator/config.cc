@@ -108,6 +108,11 @@ Fields MakeFields() {
                "format) every region reads as dates, each encoded as days, month and weekday; "
                "undeclared columns are detected by each region on its own",
                "`{}`"),
+      Field<C>("data.log", [](auto& c) -> auto& { return c.data.log; },
+               "numeric columns every region reads as sign(x) ln(1 + abs(x)), named `COLUMN[log1p]` "
+               "(heavy-tailed counts, amounts, durations); `data.bounds` stay in the column's own "
+               "units. Regions in a federation detect no others (`fedseg-client train` does)",
+               "`[]`"),
       Field<C>("data.test_fraction", [](auto& c) -> auto& { return c.data.test_fraction; },
                "a suggested held-out share, sent in the data contract; regions ignore it and split "
                "with their own `data.test_fraction` (the split is theirs, docs/privacy.md)"),
@@ -442,6 +447,17 @@ Status CoordinatorConfig::Validate() const {
     if (!format.empty()) {
       FEDSEG_RETURN_IF_ERROR(
           data::ValidateTimestampFormat(format).WithContext("data.dates." + col));
+    }
+  }
+  for (const std::string& col : data.log) {
+    for (const auto* list : {&data.categorical, &data.drop}) {
+      if (std::find(list->begin(), list->end(), col) != list->end()) {
+        return Status::InvalidArgument("data.log: column '" + col + "' is also in data." +
+                                       (list == &data.categorical ? "categorical" : "drop"));
+      }
+    }
+    if (data.dates.count(col) > 0) {
+      return Status::InvalidArgument("data.log: column '" + col + "' is also in data.dates");
     }
   }
   FEDSEG_RETURN_IF_ERROR(status.Validate(port));

@@ -53,6 +53,9 @@ report="$out/quality_report.md"
 shared="$root/../shared/data"
 shoppers=(--data "$root/data/online_shoppers_intention.csv" --label Revenue
           --categorical Month,VisitorType,Weekend,OperatingSystems,Browser,Region,TrafficType)
+# A federation reads the columns its contract lists as logarithms (data.log): the ones
+# `fedseg-client train` detects on this table.
+shoppers_log=(--log Administrative,Administrative_Duration,Informational,Informational_Duration,ProductRelated,ProductRelated_Duration,PageValues)
 telco=(--data "$shared/WA_Fn-UseC_-Telco-Customer-Churn.csv" --label Churn --id-column customerID)
 bank=(--data "$shared/bank.csv" --label y)
 telco_bounds="$out/telco_bounds.json"
@@ -113,7 +116,7 @@ PY
 fi
 
 if want federation; then
-  r=$(simulate federation "${shoppers[@]}" --split-by Region --rounds 30 --baselines) || exit 1
+  r=$(simulate federation "${shoppers[@]}" "${shoppers_log[@]}" --split-by Region --rounds 30 --baselines) || exit 1
   read -r auc f1r f1a f1c div <<< "$r"
   {
     echo
@@ -125,7 +128,7 @@ if want federation; then
     sed -n '/^scope/,$p' "$out/federation.log" | head -11
     echo '```'
     echo
-    echo "Command: \`scripts/simulate.sh --data data/online_shoppers_intention.csv --label Revenue --categorical ... --split-by Region --rounds 30 --baselines\`."
+    echo "Command: \`scripts/simulate.sh --data data/online_shoppers_intention.csv --label Revenue --categorical ... --log ... --split-by Region --rounds 30 --baselines\`."
   } >> "$report"
 fi
 
@@ -138,7 +141,7 @@ if want strategies; then
     echo "|---|---|---|---|---|"
   } >> "$report"
   for s in fedavg fedavgm fedadam; do
-    r=$(simulate "strategy_$s" "${shoppers[@]}" --split-by Region --rounds 30 --strategy "$s") || exit 1
+    r=$(simulate "strategy_$s" "${shoppers[@]}" "${shoppers_log[@]}" --split-by Region --rounds 30 --strategy "$s") || exit 1
     read -r auc f1r f1a f1c div <<< "$r"
     echo "| $s | $auc | $f1r | $f1a | $div |" >> "$report"
   done
@@ -155,7 +158,7 @@ if want dp; then
   for e in 1 3 8; do
     rows=""
     for i in $(seq 1 "$dp_runs"); do
-      r=$(simulate "dp${e}_$i" "${shoppers[@]}" --split-by Region --rounds 30 --dp-epsilon "$e" \
+      r=$(simulate "dp${e}_$i" "${shoppers[@]}" "${shoppers_log[@]}" --split-by Region --rounds 30 --dp-epsilon "$e" \
             --stats-bounds "$root/examples/coordinator.json") || exit 1
       rows+="$r"$'\n'
     done
@@ -163,7 +166,7 @@ if want dp; then
     echo "| $e | $(span 1 <<< "$rows") | $(span 2 <<< "$rows") | $(span 3 <<< "$rows") | $(span 4 <<< "$rows") |" >> "$report"
   done
   echo >> "$report"
-  echo "Command: \`scripts/simulate.sh ... --split-by Region --rounds 30 --dp-epsilon E --stats-bounds examples/coordinator.json\`." >> "$report"
+  echo "Command: \`scripts/simulate.sh ... --log ... --split-by Region --rounds 30 --dp-epsilon E --stats-bounds examples/coordinator.json\`." >> "$report"
 fi
 
 if want noniid; then

@@ -2,7 +2,7 @@
 # Simulates a whole federation on one machine: real processes over mutual TLS on 127.0.0.1.
 #
 #   scripts/simulate.sh --data F --label L [--categorical C1,C2] [--numeric C] [--drop C]
-#                       [--id-column C] (--split-by COL | --clients N [--dirichlet ALPHA])
+#                       [--log C1,C2] [--id-column C] (--split-by COL | --clients N [--dirichlet ALPHA])
 #                       [--rounds R] [--run-dir DIR] [--local-epochs E] [--batch-size B] [--lr LR]
 #                       [--l2 L2] [--hidden 64,32] [--strategy fedavg|fedavgm|fedadam]
 #                       [--server-lr LR] [--server-momentum M] [--proximal-mu MU]
@@ -36,6 +36,8 @@
 # DIR/previous/<time>/ (fedseg-coordinator --fresh) and starts a new run there.
 # --proximal-mu MU sets training.proximal_mu (FedProx: regions' local training is pulled towards
 # the round's global model; 0 is plain FedAvg local training); without it, the coordinator's default.
+# --log C1,C2 sets data.log: every region reads these numeric columns as sign(x) ln(1 + |x|)
+# (heavy-tailed counts, amounts, durations; regions in a federation detect none themselves).
 # --hidden none trains a linear model (no hidden layer), as `fedseg-client train --hidden none`.
 # --secure-aggregation: the coordinator learns only the weighted sum of the regions' updates
 # (docs/secure-aggregation.md; its config gets "secure_aggregation": {"enabled": true} and
@@ -55,7 +57,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 
-data="" label="" categorical="" numeric="" drop="" id_column="" split_by="" clients="" dirichlet=""
+data="" label="" categorical="" numeric="" drop="" log_columns="" id_column="" split_by="" clients="" dirichlet=""
 rounds=30 run_dir="" local_epochs=1 batch_size=32 lr=0.001 l2=0.001 hidden="64,32"
 strategy="" server_lr="" server_momentum="" proximal_mu="" fraction=1.0 min_regions="" round_deadline=120 seed=42 baselines=0
 build_dir="$root/build" quiet=0 fresh=0 dp_epsilon=0 dp_delta=1e-6 dp_clip=1.0 spec="" stats_bounds="" stats_noise=""
@@ -82,6 +84,7 @@ while [[ $# -gt 0 ]]; do
     --spec) spec=$2; shift 2 ;;
     --label) label=$2; shift 2 ;;
     --categorical) categorical=$2; shift 2 ;;
+    --log) log_columns=$2; shift 2 ;;
     --numeric) numeric=$2; shift 2 ;;
     --drop) drop=$2; shift 2 ;;
     --id-column) id_column=$2; shift 2 ;;
@@ -221,7 +224,7 @@ bash "$here/gen-certs.sh" --out "$run_dir/certs" "${regions[@]}" >/dev/null
 # 3. Configs.
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 SIM_SECURE_AGGREGATION=$secure_aggregation SIM_SERVER_LR=$server_lr \
-SIM_SERVER_MOMENTUM=$server_momentum SIM_PROXIMAL_MU=$proximal_mu \
+SIM_SERVER_MOMENTUM=$server_momentum SIM_PROXIMAL_MU=$proximal_mu SIM_LOG=$log_columns \
 python3 - "$run_dir" "$port" "$label" "$categorical" "$numeric" "$drop" "$id_column" "$rounds" \
   "$local_epochs" "$batch_size" "$lr" "$l2" "$hidden" "$strategy" "$fraction" "$min_regions" \
   "$round_deadline" "$seed" "$dp_epsilon" "$dp_delta" "$dp_clip" "$stats_bounds" "$stats_noise" "${regions[@]}" <<'PY'
@@ -237,7 +240,8 @@ coordinator = {
     "tls": {"ca": f"{certs}/ca.crt", "cert": f"{certs}/coordinator.crt", "key": f"{certs}/coordinator.key"},
     "regions": regions,
     "run_dir": run_dir,
-    "data": {"label": label, "categorical": lst(categorical), "numeric": lst(numeric), "drop": lst(drop)},
+    "data": {"label": label, "categorical": lst(categorical), "numeric": lst(numeric), "drop": lst(drop),
+             "log": lst(os.environ.get("SIM_LOG", ""))},
     "model": {"hidden": [int(h) for h in lst(hidden)], "seed": int(seed)},
     "training": {"rounds": int(rounds), "local_epochs": int(local_epochs), "batch_size": int(batch_size),
                  "learning_rate": float(lr), "l2": float(l2)},
@@ -492,6 +496,9 @@ if [[ $baselines -eq 1 ]]; then
   [[ -n "$categorical" ]] && common+=(--categorical "$categorical")
   [[ -n "$numeric" ]] && common+=(--numeric "$numeric")
   [[ -n "$drop" ]] && common+=(--drop "$drop")
+  # The federation's columns: data.log's, and no others.
+  common+=(--no-log-detection)
+  [[ -n "$log_columns" ]] && common+=(--log "$log_columns")
   epochs=$((rounds * local_epochs))
   "$bin/fedseg-client" train --data "$run_dir/data/pooled_train.csv" --test-data "$run_dir/data/pooled_test.csv" \
     --epochs "$epochs" --out "$run_dir/pooled.fsm" "${common[@]}" > "$run_dir/baseline_pooled.json"

@@ -193,6 +193,22 @@ Status ResolveRoles(const CsvTable& table, const LoadOptions& o, Roles* roles) {
     }
     roles->dates[c] = format;
   }
+  for (const std::string& name : o.log_columns) {
+    FEDSEG_ASSIGN_OR_RETURN(const size_t c, check("log", name));
+    if (roles->dropped[c]) {
+      return Status::InvalidArgument(src + ": column " + Quote(name) +
+                                     " is declared log-transformed but also dropped");
+    }
+    if (roles->dates[c]) {
+      return Status::InvalidArgument(src + ": column " + Quote(name) +
+                                     " is declared both a date and log-transformed");
+    }
+    if (roles->forced[c] && *roles->forced[c] != ColumnType::kNumeric) {
+      return Status::InvalidArgument(src + ": column " + Quote(name) +
+                                     " is declared log-transformed but given the type " +
+                                     std::string(ColumnTypeName(*roles->forced[c])));
+    }
+  }
 
   roles->features.clear();
   if (!o.feature_columns.empty()) {
@@ -531,7 +547,96 @@ Status LoadColumn(const CsvTable& table, size_t c, const Roles& roles, const Loa
   return Status::OK();
 }
 
+bool LogHelps(const std::vector<double>& values) {
+  size_t present = 0;
+  for (const double v : values) {
+    if (std::isnan(v)) continue;
+    if (v < 0) return false;
+    ++present;
+  }
+  if (present < kLogMinValues) return false;
+  const double before = Skewness(values);
+  if (!(before >= kLogMinSkewness)) return false;
+  std::vector<double> logged(values.size());
+  std::transform(values.begin(), values.end(), logged.begin(), SignedLog1p);
+  return std::fabs(Skewness(logged)) <= before * (2.0 / 3.0);
+}
+
+// Replaces the declared and (with detect_log) detected heavy-tailed numeric columns of `d` by their
+// LogColumnName, in place.
+Status ApplyLogColumns(const LoadOptions& o, RawDataset* d) {
+  const std::set<std::string> declared(o.log_columns.begin(), o.log_columns.end());
+  std::set<std::string> names;
+  for (const RawColumn& c : d->features) names.insert(c.name);
+  for (RawColumn& c : d->features) {
+    const bool wanted = declared.count(c.name) > 0;
+    if (wanted && c.type != ColumnType::kNumeric) {
+      return Status::InvalidArgument(d->source + ": column " + Quote(c.name) +
+                                     " is declared log-transformed but is " +
+                                     std::string(ColumnTypeName(c.type)));
+    }
+    if (c.type != ColumnType::kNumeric || !LogSourceOf(c.name).empty()) continue;
+    if (!wanted && !(o.detect_log && LogHelps(c.numeric))) continue;
+    const std::string renamed = LogColumnName(c.name);
+    if (names.count(renamed) > 0) {
+      return Status::InvalidArgument(d->source + ": column " + Quote(c.name) +
+                                     " would be read as " + Quote(renamed) +
+                                     ", which the table already has; rename one of them");
+    }
+    if (!wanted) {
+      char detail[96];
+      std::vector<double> logged(c.numeric.size());
+      std::transform(c.numeric.begin(), c.numeric.end(), logged.begin(), SignedLog1p);
+      std::snprintf(detail, sizeof detail, ": heavy-tailed (skewness %.2f; %.2f as a logarithm)",
+                    Skewness(c.numeric), Skewness(logged));
+      d->notes.push_back("column " + Quote(c.name) + detail);
+      d->notes.push_back(LogNote(c.name));
+    }
+    for (double& v : c.numeric) v = SignedLog1p(v);  // NaN stays NaN
+    c.name = renamed;
+  }
+  return Status::OK();
+}
+
 }  // namespace
+
+std::string LogColumnName(std::string_view column) { return std::string(column) + "[log1p]"; }
+
+std::string LogSourceOf(std::string_view name) {
+  constexpr std::string_view kSuffix = "[log1p]";
+  if (name.size() > kSuffix.size() && name.substr(name.size() - kSuffix.size()) == kSuffix) {
+    return std::string(name.substr(0, name.size() - kSuffix.size()));
+  }
+  return "";
+}
+
+double SignedLog1p(double x) { return std::copysign(std::log1p(std::fabs(x)), x); }
+
+std::string LogNote(std::string_view column) {
+  return "column " + Quote(column) + ": encoded as " + LogColumnName(column) + " = sign(" +
+         std::string(column) + ") ln(1 + |" + std::string(column) + "|)";
+}
+
+double Skewness(const std::vector<double>& values) {
+  double n = 0, mean = 0;
+  for (const double v : values) {
+    if (std::isnan(v)) continue;
+    n += 1;
+    mean += (v - mean) / n;
+  }
+  if (n < 2) return 0;
+  double m2 = 0, m3 = 0;
+  for (const double v : values) {
+    if (std::isnan(v)) continue;
+    const double e = v - mean;
+    m2 += e * e;
+    m3 += e * e * e;
+  }
+  m2 /= n;
+  m3 /= n;
+  if (!(m2 > 0)) return 0;
+  return m3 / std::pow(m2, 1.5);
+}
 
 std::string DatePartName(std::string_view column, DatePart part) {
   switch (part) {
@@ -586,6 +691,12 @@ void RequestFeatureColumn(const std::string& name, ColumnType type,
         o->feature_columns.end()) {
       o->feature_columns.push_back(source);
     }
+    return;
+  }
+  if (const std::string log_source = LogSourceOf(name); !log_source.empty()) {
+    o->types[log_source] = ColumnType::kNumeric;
+    o->log_columns.push_back(log_source);
+    o->feature_columns.push_back(log_source);
     return;
   }
   o->types[name] = type;
@@ -654,6 +765,7 @@ Result<RawDataset> LoadDataset(const CsvTable& table, const LoadOptions& options
   for (const size_t c : roles.features) {
     FEDSEG_RETURN_IF_ERROR(LoadColumn(table, c, roles, options, kept, &d));
   }
+  FEDSEG_RETURN_IF_ERROR(ApplyLogColumns(options, &d));
   return d;
 }
 

@@ -50,6 +50,25 @@ std::string DateSourceOf(std::string_view name);
 // spaces and tabs as one space ("Credit  Card", "credit card" and "CREDIT CARD" are one category).
 std::string NormalizeCategory(std::string_view value);
 
+// A heavy-tailed numeric column X is read as X[log1p] = sign(x) * ln(1 + |x|) (SignedLog1p), in
+// place of X: counts, amounts and durations whose few very large values would otherwise dominate
+// a standardised input (and, under DP-SGD, the clipped gradients).
+std::string LogColumnName(std::string_view column);
+// The source column of a LogColumnName, or "" for any other name.
+std::string LogSourceOf(std::string_view name);
+double SignedLog1p(double x);
+// "column 'X': encoded as X[log1p] = sign(X) ln(1 + |X|)".
+std::string LogNote(std::string_view column);
+// Detection (LoadOptions::detect_log): a numeric column with at least kLogMinValues present
+// values, none negative, whose skewness is at least kLogMinSkewness and whose absolute skewness
+// the transform cuts by at least a third (a column of rates or proportions, all in [0, 1], is
+// left as it is by the last rule).
+inline constexpr size_t kLogMinValues = 20;
+inline constexpr double kLogMinSkewness = 1.0;
+// The sample skewness (third standardised moment) of the non-NaN values; 0 when they are fewer
+// than two or all equal.
+double Skewness(const std::vector<double>& values);
+
 // The largest magnitude a numeric feature value may have. Summaries add up squares of the values
 // over every row, so a value near the double range (1e200) would make them infinite; no count,
 // amount or duration of a user is anywhere near this, so such a value is a unit or parse mistake.
@@ -88,6 +107,11 @@ struct LoadOptions {
   // Categorical values are normalised (NormalizeCategory). Off only for model files written before
   // the rule, whose vocabularies hold values as written.
   bool normalize_categories = true;
+  // Numeric columns read as LogColumnName(X) = SignedLog1p(x): the declared ones (a declared column
+  // that is not numeric is an error) and, with detect_log, every other one the detection rule above
+  // picks (each pick is a RawDataset note).
+  std::vector<std::string> log_columns;
+  bool detect_log = true;
   // Forced types, e.g. from a trained model's schema; win over inference. Unknown names are an
   // error; a name also in `categorical`/`numeric` with a different type is an error.
   std::map<std::string, ColumnType> types;
@@ -118,7 +142,8 @@ struct RawDataset {
 
 // Asks `o` for feature column `name` of type `type`, as it was loaded before: a column derived
 // from a date (DateSourceOf(name) in `date_formats`) asks for its source column once, read with
-// the recorded format. Appends to o->feature_columns, o->types and o->dates.
+// the recorded format; a LogColumnName asks for its source, read numeric and transformed. Appends
+// to o->feature_columns, o->types, o->dates and o->log_columns.
 void RequestFeatureColumn(const std::string& name, ColumnType type,
                           const std::map<std::string, std::string>& date_formats, LoadOptions* o);
 

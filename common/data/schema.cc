@@ -194,6 +194,10 @@ Result<Schema> Schema::FromSummary(const DataSummary& summary, const std::string
     schema.AddNote(DateNote(column, format));
   }
   for (const SchemaColumn& col : schema.columns_) {
+    if (const std::string source = LogSourceOf(col.name);
+        !source.empty() && col.type == ColumnType::kNumeric) {
+      schema.AddNote(LogNote(source));
+    }
     if (col.width == 0) {
       schema.AddNote("column '" + col.name +
                      "': no input (an identifier, or every category held by too few rows)");
@@ -226,6 +230,7 @@ LoadOptions Schema::MakeLoadOptions(bool label_optional) const {
   o.label = label_name_;
   o.label_optional = label_optional;
   o.detect_dates = false;
+  o.detect_log = false;  // the schema's column names say which columns are read as logarithms
   o.normalize_categories = normalized_categories_;
   for (const SchemaColumn& c : columns_) {
     if (c.width == 0) continue;  // feeds nothing into the model (an identifier, say)

@@ -6,7 +6,7 @@
 //
 //   offset  size  field
 //        0     4  magic           0x46534547, the ASCII bytes "FSEG"
-//        4     2  version         kFrameProtocolVersion (2)
+//        4     2  version         kFrameProtocolVersion (3)
 //        6     2  type            message type; the transport does not interpret it
 //        8     4  payload_length  bytes of payload that follow the header, <= the receiver's limit
 //       12     4  header_crc      CRC-32 (IEEE 802.3, as zlib's crc32) of bytes 0..11
@@ -31,9 +31,10 @@
 namespace fedseg::net {
 
 inline constexpr uint32_t kFrameMagic = 0x46534547;  // "FSEG"
-// 2: the data summary, schema and data contract carry date formats and the category rule; a peer
-// of version 1 is refused at its first frame rather than misread.
-inline constexpr uint16_t kFrameProtocolVersion = 2;
+// 2: the data summary, schema and data contract carry date formats and the category rule.
+// 3: the data contract lists the columns read as logarithms. A peer of an earlier version is
+// refused at its first frame rather than misread.
+inline constexpr uint16_t kFrameProtocolVersion = 3;
 inline constexpr size_t kFrameHeaderSize = 16;
 // The largest payload a receiver accepts unless configured lower. A model of 1M float parameters
 // is ~4 MB; the margin leaves room for larger models and batched updates while still refusing a

@@ -68,6 +68,9 @@ struct DataContract {
   std::vector<std::string> categorical, numeric, drop;
   // Date columns and their formats ("" = detect), data::LoadOptions::dates.
   std::map<std::string, std::string> dates;
+  // Columns every region reads as sign(x) ln(1 + |x|) (data::LoadOptions::log_columns); regions
+  // in a federation detect none themselves.
+  std::vector<std::string> log;
   double test_fraction = 0.2;  // used when a region has no separate test table
   uint64_t split_seed = 42;
   // Public clipping bounds {lo, hi} per numeric column, for private statistics.
@@ -78,7 +81,8 @@ struct DataContract {
 
   template <class A>
   void serialize(A& ar) {
-    ar(label, categorical, numeric, drop, dates, test_fraction, split_seed, bounds, feature_spec);
+    ar(label, categorical, numeric, drop, dates, log, test_fraction, split_seed, bounds,
+       feature_spec);
   }
 };
 

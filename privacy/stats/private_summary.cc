@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
+#include <utility>
 
 namespace fedseg::privacy {
 namespace {
@@ -45,6 +47,22 @@ double NormalUpperQuantile(double p) {
   return 0.5 * (lo + hi);
 }
 
+namespace {
+
+// The public bounds of column `name`: its own, or, for a column read as a logarithm
+// (data::LogColumnName), its source's bounds in the same transform (which is increasing).
+std::optional<std::pair<double, double>> BoundsOf(const StatsPrivacyConfig& config,
+                                                  const std::string& name) {
+  if (auto it = config.bounds.find(name); it != config.bounds.end()) return it->second;
+  const std::string source = data::LogSourceOf(name);
+  if (auto it = config.bounds.find(source); !source.empty() && it != config.bounds.end()) {
+    return std::pair{data::SignedLog1p(it->second.first), data::SignedLog1p(it->second.second)};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 Result<PrivateSummary> PrivateSummarize(const data::RawDataset& data,
                                         const StatsPrivacyConfig& config, NoiseSource& noise) {
   PrivateSummary out;
@@ -63,12 +81,12 @@ Result<PrivateSummary> PrivateSummarize(const data::RawDataset& data,
   data::RawDataset clipped = data;
   for (data::RawColumn& c : clipped.features) {
     if (c.type != data::ColumnType::kNumeric) continue;
-    auto it = config.bounds.find(c.name);
-    if (it == config.bounds.end()) {
+    const auto bounds = BoundsOf(config, c.name);
+    if (!bounds) {
       return Status::InvalidArgument("private statistics need public bounds for numeric column '" +
                                      c.name + "' (data.bounds in the coordinator's config)");
     }
-    const auto [lo, hi] = it->second;
+    const auto [lo, hi] = *bounds;
     if (!(lo <= hi) || !std::isfinite(lo) || !std::isfinite(hi)) {
       return Status::InvalidArgument("bounds of column '" + c.name +
                                      "' must be finite with lo <= hi");
@@ -105,7 +123,7 @@ Result<PrivateSummary> PrivateSummarize(const data::RawDataset& data,
     } else {
       double b = 1.0;  // booleans are 0/1
       if (c.type == data::ColumnType::kNumeric) {
-        const auto [lo, hi] = config.bounds.at(c.name);
+        const auto [lo, hi] = *BoundsOf(config, c.name);  // checked above
         b = std::max(std::abs(lo), std::abs(hi));
       }
       // The clipped values of this column (summaries keep columns in the dataset's order).

@@ -223,6 +223,25 @@ TEST(ConfigFieldsTest, DateColumnsAreCheckedAtLoad) {
       << c.status().message();
 }
 
+TEST(ConfigFieldsTest, LogColumnsAreCheckedAtLoad) {
+  auto load = LoadMinimalCoordinatorConfig;
+  auto c = load(R"({"data": {"log": ["spend", "visits"]}})");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->data.log, (std::vector<std::string>{"spend", "visits"}));
+  c = load(R"({"data": {"log": ["spend"], "categorical": ["spend"]}})");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(), "test.json: data.log: column 'spend' is also in data.categorical");
+  c = load(R"({"data": {"log": ["spend"], "drop": ["spend"]}})");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(), "test.json: data.log: column 'spend' is also in data.drop");
+  c = load(R"({"data": {"log": ["seen"], "dates": {"seen": ""}}})");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(), "test.json: data.log: column 'seen' is also in data.dates");
+  c = load(R"({"data": {"log": "spend"}})");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("data.log"), std::string::npos) << c.status().message();
+}
+
 // Under DP a config that sets no data-summary noise asks for kDpStatsNoiseMultiplier (before: 0,
 // exact statistics, which every region in privacy mode dp declines); one that sets it keeps its
 // value, and without DP the default stays 0. A "strategy" that is not an object is refused by the

@@ -477,18 +477,37 @@ TEST(DatasetRealFileTest, OnlineShoppers) {
   EXPECT_EQ(d.dropped_missing_label, 0u);
   std::map<std::string, int> counts = Count(d.labels);
   EXPECT_EQ(counts, (std::map<std::string, int>{{"FALSE", 10422}, {"TRUE", 1908}}));
+  std::vector<std::string> names;
   for (const RawColumn& c : d.features) {
     EXPECT_EQ(c.missing, 0u) << c.name;
     ColumnType expected = ColumnType::kNumeric;
     if (c.name == "Month" || c.name == "VisitorType") expected = ColumnType::kCategorical;
     if (c.name == "Weekend") expected = ColumnType::kBoolean;
     EXPECT_EQ(c.type, expected) << c.name;
+    names.push_back(c.name);
   }
+  // The page counts and durations and PageValues are heavy-tailed (skewness 1.96 to 7.58) and
+  // read as logarithms; the two rates (in [0, 0.2]) and SpecialDay are skewed too, but the
+  // transform hardly changes values that small, so they stay as they are. OperatingSystems,
+  // Browser and TrafficType are codes, numbers to the loader unless declared categorical (as
+  // every command on this table does), and skewed ones.
+  EXPECT_EQ(names, (std::vector<std::string>{
+                       "Administrative[log1p]", "Administrative_Duration[log1p]",
+                       "Informational[log1p]", "Informational_Duration[log1p]",
+                       "ProductRelated[log1p]", "ProductRelated_Duration[log1p]", "BounceRates",
+                       "ExitRates", "PageValues[log1p]", "SpecialDay", "Month",
+                       "OperatingSystems[log1p]", "Browser[log1p]", "Region",
+                       "TrafficType[log1p]", "VisitorType", "Weekend"}));
+  const RawColumn* page_values = Find(d, "PageValues[log1p]");
+  ASSERT_NE(page_values, nullptr);
+  EXPECT_NEAR(*std::max_element(page_values->numeric.begin(), page_values->numeric.end()),
+              std::log1p(361.763742), 1e-9);
+  EXPECT_EQ(d.notes.size(), 20u) << "a skewness note and an encoding note per column";
+  EXPECT_NE(std::find(d.notes.begin(), d.notes.end(), LogNote("PageValues")), d.notes.end());
   const RawColumn* month = Find(d, "Month");
   ASSERT_NE(month, nullptr);
   EXPECT_EQ(Count(month->text)["june"], 288);
   EXPECT_EQ(Count(month->text)["nov"], 2998);
-  EXPECT_TRUE(d.notes.empty()) << "no two spellings of one month, no dates";
   const RawColumn* region = Find(d, "Region");
   ASSERT_NE(region, nullptr);
   EXPECT_EQ(std::count(region->numeric.begin(), region->numeric.end(), 1.0), 4780);
@@ -702,6 +721,125 @@ TEST(DateColumnTest, SameColumnsAsReloadsAnotherTableIntoTheSameColumns) {
   EXPECT_EQ(Names(test), Names(train));
   EXPECT_EQ(Find(test, "when[month]")->text[0], "feb");
   EXPECT_TRUE(test.notes.empty());
+}
+
+// A table of n rows: `spend` heavy-tailed (mostly small, a few very large amounts), `visits`
+// symmetric, `refund` heavy-tailed with one negative value, `rate` a skewed share in [0, 0.2].
+std::string SkewedTable(int n) {
+  std::string text = "spend,visits,refund,rate,y\n";
+  for (int i = 0; i < n; ++i) {
+    const double spend = std::round(std::exp(i % 10));  // 1, 3, 7, 20, ... 8103
+    const double refund = i == 3 ? -2.0 : (i % 9 == 0 ? 900.0 : 1.0);
+    const double rate = i % 8 == 0 ? 0.2 : 0.01 * (i % 3);
+    text += std::to_string(spend) + "," + std::to_string(10 + i % 5) + "," +
+            std::to_string(refund) + "," + std::to_string(rate) + "," + (i % 2 ? "a" : "b") +
+            "\n";
+  }
+  return text;
+}
+
+TEST(LogColumnTest, SkewnessMatchesTheThirdStandardisedMoment) {
+  // 1, 2, 3, 10: mean 4, central moments m2 = (9 + 4 + 1 + 36) / 4 = 12.5,
+  // m3 = (-27 - 8 - 1 + 216) / 4 = 45; skewness 45 / 12.5^1.5.
+  EXPECT_NEAR(Skewness({1, 2, 3, 10}), 45 / std::pow(12.5, 1.5), 1e-12);
+  EXPECT_NEAR(Skewness({1, 2, std::nan(""), 3, 10}), 45 / std::pow(12.5, 1.5), 1e-12)
+      << "missing values are left out";
+  EXPECT_NEAR(Skewness({-10, -3, -2, -1}), -45 / std::pow(12.5, 1.5), 1e-12);
+  EXPECT_EQ(Skewness({4, 4, 4}), 0);
+  EXPECT_EQ(Skewness({4}), 0);
+  EXPECT_EQ(SignedLog1p(0), 0);
+  EXPECT_DOUBLE_EQ(SignedLog1p(std::exp(2.0) - 1), 2.0);
+  EXPECT_DOUBLE_EQ(SignedLog1p(-(std::exp(2.0) - 1)), -2.0);
+  EXPECT_TRUE(std::isnan(SignedLog1p(std::nan(""))));
+  EXPECT_EQ(LogColumnName("spend"), "spend[log1p]");
+  EXPECT_EQ(LogSourceOf("spend[log1p]"), "spend");
+  EXPECT_EQ(LogSourceOf("spend"), "");
+  EXPECT_EQ(LogSourceOf("[log1p]"), "");
+}
+
+TEST(LogColumnTest, OnlyNonNegativeHeavyTailedColumnsAreDetected) {
+  const RawDataset d = MustLoad(SkewedTable(40), Label("y"));
+  EXPECT_EQ(Names(d), (std::vector<std::string>{"spend[log1p]", "visits", "refund", "rate"}))
+      << "visits is symmetric, refund has a negative value, rate is a small share the transform "
+         "hardly changes";
+  const RawColumn* spend = Find(d, "spend[log1p]");
+  ASSERT_NE(spend, nullptr);
+  EXPECT_DOUBLE_EQ(spend->numeric[0], std::log1p(1.0));
+  EXPECT_DOUBLE_EQ(spend->numeric[9], std::log1p(8103.0));
+  ASSERT_EQ(d.notes.size(), 2u);
+  EXPECT_NE(d.notes[0].find("column 'spend': heavy-tailed (skewness"), std::string::npos)
+      << d.notes[0];
+  EXPECT_EQ(d.notes[1], LogNote("spend"));
+  EXPECT_EQ(d.notes[1], "column 'spend': encoded as spend[log1p] = sign(spend) ln(1 + |spend|)");
+
+  // Too few values to judge: nothing is detected.
+  EXPECT_EQ(Names(MustLoad(SkewedTable(19), Label("y")))[0], "spend");
+  // Detection off: the column stays as it is.
+  LoadOptions off = Label("y");
+  off.detect_log = false;
+  EXPECT_EQ(Names(MustLoad(SkewedTable(40), off))[0], "spend");
+}
+
+TEST(LogColumnTest, DeclaredColumnsAreTransformedWithTheirSignAndOthersAreChecked) {
+  LoadOptions o = Label("y");
+  o.detect_log = false;
+  o.log_columns = {"refund", "visits"};
+  const RawDataset d = MustLoad(SkewedTable(40), o);
+  EXPECT_EQ(Names(d), (std::vector<std::string>{"spend", "visits[log1p]", "refund[log1p]", "rate"}));
+  const RawColumn* refund = Find(d, "refund[log1p]");
+  ASSERT_NE(refund, nullptr);
+  EXPECT_DOUBLE_EQ(refund->numeric[3], -std::log1p(2.0));
+  EXPECT_DOUBLE_EQ(refund->numeric[0], std::log1p(900.0));
+  EXPECT_TRUE(d.notes.empty()) << "a declared transform is no decision of the loader's";
+
+  o.log_columns = {"y"};
+  EXPECT_NE(LoadError(SkewedTable(40), o).message().find("column 'y' is the label column"),
+            std::string::npos);
+  o.log_columns = {"nope"};
+  EXPECT_NE(LoadError(SkewedTable(40), o).message().find("unknown column 'nope'"),
+            std::string::npos);
+  o.log_columns = {"visits"};
+  o.drop = {"visits"};
+  EXPECT_EQ(LoadError(SkewedTable(40), o).message(),
+            "t.csv: column 'visits' is declared log-transformed but also dropped");
+  o.drop.clear();
+  o.categorical = {"visits"};
+  EXPECT_EQ(LoadError(SkewedTable(40), o).message(),
+            "t.csv: column 'visits' is declared log-transformed but given the type categorical");
+  LoadOptions inferred = Label("y");
+  inferred.log_columns = {"city"};
+  EXPECT_EQ(LoadError("city,y\nparis,a\nrome,b\n", inferred).message(),
+            "t.csv: column 'city' is declared log-transformed but is categorical");
+  LoadOptions date = Label("y");
+  date.log_columns = {"day"};
+  date.dates = {{"day", ""}};
+  EXPECT_EQ(LoadError("day,y\n2024-01-02,a\n2024-02-03,b\n", date).message(),
+            "t.csv: column 'day' is declared both a date and log-transformed");
+}
+
+TEST(LogColumnTest, ADerivedNameThatIsAlreadyAColumnIsAnError) {
+  LoadOptions o = Label("y");
+  o.log_columns = {"x"};
+  EXPECT_EQ(LoadError("x,x[log1p],y\n1,2,a\n3,4,b\n", o).message(),
+            "t.csv: column 'x' would be read as 'x[log1p]', which the table already has; rename "
+            "one of them");
+}
+
+TEST(LogColumnTest, SameColumnsAsReadsAnotherTableWithTheSameTransformWhateverItsShape) {
+  const RawDataset train = MustLoad(SkewedTable(40), Label("y"));
+  // A later table whose spend is not skewed at all: it is still read as a logarithm, and its
+  // symmetric visits still not.
+  const RawDataset later =
+      MustLoad("visits,spend,refund,rate,y\n11,3,1,0.1,a\n12,4,1,0.1,b\n", SameColumnsAs(train, Label("y")));
+  EXPECT_EQ(Names(later), Names(train));
+  const RawColumn* spend = Find(later, "spend[log1p]");
+  ASSERT_NE(spend, nullptr);
+  EXPECT_EQ(spend->numeric, (std::vector<double>{std::log1p(3.0), std::log1p(4.0)}));
+  EXPECT_TRUE(later.notes.empty());
+  // The source column is what the later table must have.
+  Status st = LoadError("visits,refund,rate,y\n11,1,0.1,a\n", SameColumnsAs(train, Label("y")));
+  EXPECT_NE(st.message().find("the model needs column(s) 'spend'"), std::string::npos)
+      << st.message();
 }
 
 TEST(CategoryNormalizationTest, CaseAndSpacingVariantsAreOneCategory) {

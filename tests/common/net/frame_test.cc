@@ -72,13 +72,13 @@ TEST(FrameTest, HeaderBytesMatchTheDocumentedLayout) {
   const auto h = EncodeFrameHeader(7, 2);
   const std::array<uint8_t, kFrameHeaderSize> expected = {
       0x46, 0x53, 0x45, 0x47,  // "FSEG"
-      0x00, 0x02,              // version 2
+      0x00, 0x03,              // version 3
       0x00, 0x07,              // type 7
       0x00, 0x00, 0x00, 0x02,  // 2 payload bytes
-      0x4C, 0x06, 0x61, 0x65,  // zlib.crc32(bytes 0..11)
+      0xEA, 0x71, 0x6A, 0xD1,  // zlib.crc32(bytes 0..11)
   };
   EXPECT_EQ(h, expected);
-  EXPECT_EQ(ReferenceCrc32(h.data(), 12), 0x4C066165u);
+  EXPECT_EQ(ReferenceCrc32(h.data(), 12), 0xEA716AD1u);
 }
 
 TEST(FrameTest, RefusesTruncatedHeader) {
@@ -103,14 +103,15 @@ TEST(FrameTest, RefusesBadMagic) {
 }
 
 TEST(FrameTest, RefusesUnsupportedVersion) {
-  // Version 1 (a peer from before dates in the data summary) and a future version 3.
-  for (const uint16_t v : {uint16_t{1}, uint16_t{3}}) {
+  // Version 1 (a peer from before dates in the data summary), 2 (before the contract's log
+  // columns) and a future version 4.
+  for (const uint16_t v : {uint16_t{1}, uint16_t{2}, uint16_t{4}}) {
     const auto h = ForgeHeader(kFrameMagic, v, 1, 0);
     Result<FrameHeader> header = DecodeFrameHeader(h, 1024);
     ASSERT_FALSE(header.ok());
     EXPECT_TRUE(header.status().IsInvalidArgument());
     EXPECT_EQ(header.status().message(), "unsupported frame protocol version " + std::to_string(v) +
-                                             " (this build speaks version 2)");
+                                             " (this build speaks version 3)");
   }
 }
 

@@ -103,6 +103,38 @@ TEST(PrivateSummaryTest, NoisySumsAreOnTheGridAndShiftedOnlyByTheRow) {
   }
 }
 
+// A column read as a logarithm (amount[log1p]) is clipped to its source's public bounds in the
+// same transform, and its sums' noise is calibrated to that bound: ln(1 + 100), not 100.
+TEST(PrivateSummaryTest, ALogColumnUsesItsSourcesBoundsTransformed) {
+  StatsPrivacyConfig c;
+  c.noise_multiplier = 0.5;
+  c.bounds["amount"] = {0.0, 100.0};
+  data::RawDataset d = Table(2000);
+  d.features[0].name = data::LogColumnName("amount");
+  for (double& v : d.features[0].numeric) v = data::SignedLog1p(v);
+  const double exact_sum = 1000 * std::log1p(10.0) + 1000 * std::log1p(100.0);  // 5000 clipped
+  std::vector<double> err;
+  for (int t = 0; t < 400; ++t) {
+    auto noise = MakeInsecureSeededNoiseForTesting(700 + t);
+    auto ps = PrivateSummarize(d, c, *noise);
+    ASSERT_TRUE(ps.ok()) << ps.status().ToString();
+    err.push_back(ps->summary.columns[0].sum - exact_sum);
+  }
+  double m = 0, s = 0;
+  for (double x : err) m += x;
+  m /= err.size();
+  for (double x : err) s += (x - m) * (x - m);
+  const double sd = std::sqrt(s / (err.size() - 1));
+  EXPECT_NEAR(m, 0.0, 4 * 0.5 * std::log1p(100.0) / std::sqrt(400.0)) << "clipped at ln(101)";
+  EXPECT_NEAR(sd, 0.5 * std::log1p(100.0), 0.3);  // 2.31, against 50 for the raw bound
+  // Without bounds for its source the column is refused like any numeric one.
+  c.bounds.clear();
+  c.bounds["other"] = {0.0, 1.0};
+  auto noise = MakeInsecureSeededNoiseForTesting(1);
+  Status st = PrivateSummarize(d, c, *noise).status();
+  EXPECT_NE(st.message().find("'amount[log1p]'"), std::string::npos) << st.message();
+}
+
 TEST(PrivateSummaryTest, RoundedGaussianIsAPureShift) {
   for (int64_t x : {int64_t{0}, int64_t{1}, int64_t{-7}, int64_t{1} << 40}) {
     auto n1 = MakeInsecureSeededNoiseForTesting(9), n2 = MakeInsecureSeededNoiseForTesting(9);
