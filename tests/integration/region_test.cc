@@ -19,6 +19,7 @@
 
 #include "common/data/dataset_loader.h"
 #include "common/data/schema.h"
+#include "common/ml/model_file.h"
 #include "common/net/tls.h"
 #include "common/net/tls_server.h"
 #include "common/protocol/messages.h"
@@ -562,6 +563,52 @@ TEST_F(RegionTest, InModeDpAContractDateWithoutItsFormatIsRefused) {
                               "format reads all its values"),
             std::string::npos)
       << RegionLog(1);
+}
+
+// The contract's data.log columns are read as logarithms by every region (and no others: regions in
+// a federation detect none), the schema and the final model name them COLUMN[log1p], and the model
+// reads a raw table's columns through the same transform.
+TEST_F(RegionTest, TheContractsLogColumnsAreReadAsLogarithmsByEveryRegionAndByTheModel) {
+  testing::CoordinatorOptions co;
+  co.rounds = 1;
+  co.extra = {{"data", {{"log", {"PageValues", "ProductRelated_Duration"}}}}};
+  auto coord = StartCoordinator(WriteCoordinatorConfig(co));
+  std::vector<std::unique_ptr<Process>> regions;
+  for (int i = 1; i <= 3; ++i) regions.push_back(FederationFixture::StartRegion(i));
+  const auto rc = coord->Wait(120s);
+  ASSERT_TRUE(rc.has_value()) << CoordinatorLog();
+  ASSERT_EQ(*rc, 0) << CoordinatorLog();
+  for (int i = 1; i <= 3; ++i) EXPECT_EQ(regions[i - 1]->Wait(30s).value_or(-1), 0) << RegionLog(i);
+  EXPECT_TRUE(LogHas("schema: column 'PageValues': encoded as PageValues[log1p] = "
+                     "sign(PageValues) ln(1 + |PageValues|)"))
+      << CoordinatorLog();
+  auto model = ml::LoadModelFile(run_ + "/final.fsm");
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  std::vector<std::string> names;
+  for (int j = 0; j < model->schema.input_dim(); ++j) names.push_back(model->schema.FeatureName(j));
+  for (const char* name : {"PageValues[log1p]", "ProductRelated_Duration[log1p]",
+                           "Administrative_Duration"}) {
+    EXPECT_NE(std::find(names.begin(), names.end(), name), names.end()) << name;
+  }
+  for (const char* name : {"PageValues", "Administrative_Duration[log1p]"}) {
+    EXPECT_EQ(std::find(names.begin(), names.end(), name), names.end()) << name;
+  }
+  // The standardisation is the logarithm's: PageValues[log1p]'s mean is that of ln(1 + x) over
+  // the regions' training rows, far below the raw column's (about 5.9 on this table).
+  for (const data::SchemaColumn& c : model->schema.columns()) {
+    if (c.name == "PageValues[log1p]") {
+      EXPECT_GT(c.mean, 0.2) << c.mean;
+      EXPECT_LT(c.mean, 1.5) << c.mean;
+    }
+  }
+  // A raw table with PageValues (no PageValues[log1p]) is read through the model.
+  const std::string out = run_ + "/eval.json";
+  ASSERT_EQ(testing::Run(kBin + "/fedseg-client evaluate --model " + run_ + "/final.fsm --data " +
+                         Shard(1) + "/test.csv --json > " + out + " 2>&1"),
+            0)
+      << ReadAll(out);
+  const nlohmann::json ev = nlohmann::json::parse(ReadAll(out));
+  EXPECT_GT(ev["count"].get<int>(), 0);
 }
 
 // A coordinator (or whoever holds its certificate) answers the region's Hello with text meant to
