@@ -49,6 +49,9 @@ Status Load(State& s, const protocol::WelcomeMsg& w) {
   t.categorical = w.contract.categorical;
   t.numeric = w.contract.numeric;
   t.drop = w.contract.drop;
+  t.dates = w.contract.dates;
+  t.log = w.contract.log;  // as an honest region reads its table: the contract's, no detection
+  t.detect_log = false;
   t.delimiter = s.config.delimiter;
   FEDSEG_ASSIGN_OR_RETURN(data::LoadOptions opts, client::MakeLoadOptions(t));
   FEDSEG_ASSIGN_OR_RETURN(s.train_raw, data::LoadDatasetFile(s.config.train_data, opts));

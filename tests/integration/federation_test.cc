@@ -464,6 +464,8 @@ class ScriptedRegion {
           data::LoadOptions lo;
           lo.label = contract_.label;
           lo.categorical = contract_.categorical;
+          lo.log_columns = contract_.log;
+          lo.detect_log = false;  // as an honest region reads its table
           FEDSEG_ASSIGN_OR_RETURN(data::RawDataset d, data::LoadDatasetFile(data_, lo));
           protocol::SummaryReplyMsg reply{Summarize(d), d.num_rows(), 0};
           FEDSEG_RETURN_IF_ERROR(Send(protocol::MessageType::kSummaryReply, Serialize(reply)));
