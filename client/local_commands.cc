@@ -62,8 +62,9 @@ void AddTableOptions(CLI::App* cmd, TableArgs& t, bool label_required) {
                     "Columns to read as sign(x) ln(1 + |x|), named COLUMN[log1p] (comma list); "
                     "non-negative heavy-tailed columns are detected (docs/quality.md)")
         ->delimiter(',');
-    cmd->add_flag("--no-log-detection", [&t](int64_t) { t.detect_log = false; },
-                  "Read only the --log columns as logarithms; detect no others");
+    cmd->add_flag_function(
+        "--no-log-detection", [&t](std::int64_t) { t.detect_log = false; },
+        "Read only the --log columns as logarithms; detect no others");
   }
   cmd->add_option("--delimiter", t.delimiter,
                   "Field delimiter: ',', ';', 'tab' or '|' (default: auto-detect)");

@@ -230,7 +230,8 @@ TEST(ConfigFieldsTest, LogColumnsAreCheckedAtLoad) {
   EXPECT_EQ(c->data.log, (std::vector<std::string>{"spend", "visits"}));
   c = load(R"({"data": {"log": ["spend"], "categorical": ["spend"]}})");
   ASSERT_FALSE(c.ok());
-  EXPECT_EQ(c.status().message(), "test.json: data.log: column 'spend' is also in data.categorical");
+  EXPECT_EQ(c.status().message(),
+            "test.json: data.log: column 'spend' is also in data.categorical");
   c = load(R"({"data": {"log": ["spend"], "drop": ["spend"]}})");
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().message(), "test.json: data.log: column 'spend' is also in data.drop");

@@ -580,15 +580,16 @@ TEST_F(RegionTest, TheContractsLogColumnsAreReadAsLogarithmsByEveryRegionAndByTh
   ASSERT_TRUE(rc.has_value()) << CoordinatorLog();
   ASSERT_EQ(*rc, 0) << CoordinatorLog();
   for (int i = 1; i <= 3; ++i) EXPECT_EQ(regions[i - 1]->Wait(30s).value_or(-1), 0) << RegionLog(i);
-  EXPECT_TRUE(LogHas("schema: column 'PageValues': encoded as PageValues[log1p] = "
-                     "sign(PageValues) ln(1 + |PageValues|)"))
+  EXPECT_TRUE(
+      LogHas("schema: column 'PageValues': encoded as PageValues[log1p] = "
+             "sign(PageValues) ln(1 + |PageValues|)"))
       << CoordinatorLog();
   auto model = ml::LoadModelFile(run_ + "/final.fsm");
   ASSERT_TRUE(model.ok()) << model.status().ToString();
   std::vector<std::string> names;
   for (int j = 0; j < model->schema.input_dim(); ++j) names.push_back(model->schema.FeatureName(j));
-  for (const char* name : {"PageValues[log1p]", "ProductRelated_Duration[log1p]",
-                           "Administrative_Duration"}) {
+  for (const char* name :
+       {"PageValues[log1p]", "ProductRelated_Duration[log1p]", "Administrative_Duration"}) {
     EXPECT_NE(std::find(names.begin(), names.end(), name), names.end()) << name;
   }
   for (const char* name : {"PageValues", "Administrative_Duration[log1p]"}) {

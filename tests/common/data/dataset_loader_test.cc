@@ -491,13 +491,13 @@ TEST(DatasetRealFileTest, OnlineShoppers) {
   // transform hardly changes values that small, so they stay as they are. OperatingSystems,
   // Browser and TrafficType are codes, numbers to the loader unless declared categorical (as
   // every command on this table does), and skewed ones.
-  EXPECT_EQ(names, (std::vector<std::string>{
-                       "Administrative[log1p]", "Administrative_Duration[log1p]",
-                       "Informational[log1p]", "Informational_Duration[log1p]",
-                       "ProductRelated[log1p]", "ProductRelated_Duration[log1p]", "BounceRates",
-                       "ExitRates", "PageValues[log1p]", "SpecialDay", "Month",
-                       "OperatingSystems[log1p]", "Browser[log1p]", "Region",
-                       "TrafficType[log1p]", "VisitorType", "Weekend"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"Administrative[log1p]", "Administrative_Duration[log1p]",
+                                      "Informational[log1p]", "Informational_Duration[log1p]",
+                                      "ProductRelated[log1p]", "ProductRelated_Duration[log1p]",
+                                      "BounceRates", "ExitRates", "PageValues[log1p]", "SpecialDay",
+                                      "Month", "OperatingSystems[log1p]", "Browser[log1p]",
+                                      "Region", "TrafficType[log1p]", "VisitorType", "Weekend"}));
   const RawColumn* page_values = Find(d, "PageValues[log1p]");
   ASSERT_NE(page_values, nullptr);
   EXPECT_NEAR(*std::max_element(page_values->numeric.begin(), page_values->numeric.end()),
@@ -732,8 +732,7 @@ std::string SkewedTable(int n) {
     const double refund = i == 3 ? -2.0 : (i % 9 == 0 ? 900.0 : 1.0);
     const double rate = i % 8 == 0 ? 0.2 : 0.01 * (i % 3);
     text += std::to_string(spend) + "," + std::to_string(10 + i % 5) + "," +
-            std::to_string(refund) + "," + std::to_string(rate) + "," + (i % 2 ? "a" : "b") +
-            "\n";
+            std::to_string(refund) + "," + std::to_string(rate) + "," + (i % 2 ? "a" : "b") + "\n";
   }
   return text;
 }
@@ -785,7 +784,8 @@ TEST(LogColumnTest, DeclaredColumnsAreTransformedWithTheirSignAndOthersAreChecke
   o.detect_log = false;
   o.log_columns = {"refund", "visits"};
   const RawDataset d = MustLoad(SkewedTable(40), o);
-  EXPECT_EQ(Names(d), (std::vector<std::string>{"spend", "visits[log1p]", "refund[log1p]", "rate"}));
+  EXPECT_EQ(Names(d),
+            (std::vector<std::string>{"spend", "visits[log1p]", "refund[log1p]", "rate"}));
   const RawColumn* refund = Find(d, "refund[log1p]");
   ASSERT_NE(refund, nullptr);
   EXPECT_DOUBLE_EQ(refund->numeric[3], -std::log1p(2.0));
@@ -829,8 +829,8 @@ TEST(LogColumnTest, SameColumnsAsReadsAnotherTableWithTheSameTransformWhateverIt
   const RawDataset train = MustLoad(SkewedTable(40), Label("y"));
   // A later table whose spend is not skewed at all: it is still read as a logarithm, and its
   // symmetric visits still not.
-  const RawDataset later =
-      MustLoad("visits,spend,refund,rate,y\n11,3,1,0.1,a\n12,4,1,0.1,b\n", SameColumnsAs(train, Label("y")));
+  const RawDataset later = MustLoad("visits,spend,refund,rate,y\n11,3,1,0.1,a\n12,4,1,0.1,b\n",
+                                    SameColumnsAs(train, Label("y")));
   EXPECT_EQ(Names(later), Names(train));
   const RawColumn* spend = Find(later, "spend[log1p]");
   ASSERT_NE(spend, nullptr);
