@@ -40,11 +40,13 @@ std::vector<SegmentProfile> ComputeProfiles(const data::RawDataset& data,
         fp[s].top_share = out[s].size ? static_cast<double>(best) / static_cast<double>(out[s].size) : 0.0;
       }
     } else {
+      const bool logged = !data::LogSourceOf(col.name).empty();
       std::vector<double> sum(k, 0.0);
       std::vector<uint64_t> cnt(k, 0);
       for (size_t i = 0; i < n; ++i) {
         double v = col.numeric[i];
         if (std::isnan(v)) continue;
+        if (logged) v = data::SignedExpm1(v);
         sum[segment[i]] += v;
         ++cnt[segment[i]];
       }
@@ -52,8 +54,9 @@ std::vector<SegmentProfile> ComputeProfiles(const data::RawDataset& data,
         fp[s].mean = cnt[s] ? sum[s] / static_cast<double>(cnt[s]) : std::nan("");
       }
     }
+    const std::string source = data::LogSourceOf(col.name);
     for (size_t s = 0; s < k; ++s) {
-      fp[s].name = col.name;
+      fp[s].name = source.empty() ? col.name : source;
       fp[s].type = col.type;
       out[s].features.push_back(std::move(fp[s]));
     }

@@ -1,6 +1,8 @@
 // Segment profiles: for each predicted segment, its size and share of the table, the mean of each
 // numeric feature and the most common value of each categorical feature, in original units (from
 // the raw table, not the standardised encoding), so a marketing team can read what a segment is.
+// A column read as a logarithm (data::LogColumnName) is profiled under its source's name, as the
+// mean of its values in the source's units.
 #ifndef FEDSEG_CLIENT_SEGMENT_PROFILE_H_
 #define FEDSEG_CLIENT_SEGMENT_PROFILE_H_
 

@@ -612,6 +612,8 @@ std::string LogSourceOf(std::string_view name) {
 
 double SignedLog1p(double x) { return std::copysign(std::log1p(std::fabs(x)), x); }
 
+double SignedExpm1(double y) { return std::copysign(std::expm1(std::fabs(y)), y); }
+
 std::string LogNote(std::string_view column) {
   return "column " + Quote(column) + ": encoded as " + LogColumnName(column) + " = sign(" +
          std::string(column) + ") ln(1 + |" + std::string(column) + "|)";

@@ -57,6 +57,8 @@ std::string LogColumnName(std::string_view column);
 // The source column of a LogColumnName, or "" for any other name.
 std::string LogSourceOf(std::string_view name);
 double SignedLog1p(double x);
+// Its inverse, sign(y) (e^|y| - 1): a log column's value in the source column's units.
+double SignedExpm1(double y);
 // "column 'X': encoded as X[log1p] = sign(X) ln(1 + |X|)".
 std::string LogNote(std::string_view column);
 // Detection (LoadOptions::detect_log): a numeric column with at least kLogMinValues present

@@ -750,6 +750,9 @@ TEST(LogColumnTest, SkewnessMatchesTheThirdStandardisedMoment) {
   EXPECT_DOUBLE_EQ(SignedLog1p(std::exp(2.0) - 1), 2.0);
   EXPECT_DOUBLE_EQ(SignedLog1p(-(std::exp(2.0) - 1)), -2.0);
   EXPECT_TRUE(std::isnan(SignedLog1p(std::nan(""))));
+  for (const double x : {0.0, 0.5, -3.25, 1234.5, -1e9}) {
+    EXPECT_NEAR(SignedExpm1(SignedLog1p(x)), x, 1e-12 * std::max(1.0, std::fabs(x))) << x;
+  }
   EXPECT_EQ(LogColumnName("spend"), "spend[log1p]");
   EXPECT_EQ(LogSourceOf("spend[log1p]"), "spend");
   EXPECT_EQ(LogSourceOf("spend"), "");
