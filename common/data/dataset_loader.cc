@@ -707,6 +707,7 @@ void RequestFeatureColumn(const std::string& name, ColumnType type,
 
 LoadOptions SameColumnsAs(const RawDataset& d, LoadOptions base) {
   base.feature_columns.clear();
+  base.detect_log = false;  // the names say which columns are logarithms; no other may become one
   for (const RawColumn& c : d.features) RequestFeatureColumn(c.name, c.type, d.date_formats, &base);
   return base;
 }

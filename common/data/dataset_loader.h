@@ -149,8 +149,9 @@ struct RawDataset {
 void RequestFeatureColumn(const std::string& name, ColumnType type,
                           const std::map<std::string, std::string>& date_formats, LoadOptions* o);
 
-// Options that load another table (a separate test table) into the same feature columns, types
-// and date formats as `d`: `base` with every feature of `d` requested.
+// Options that load another table (a separate test table) into the same feature columns, types,
+// date formats and log columns as `d`: `base` with every feature of `d` requested, and no
+// detection of further log columns.
 LoadOptions SameColumnsAs(const RawDataset& d, LoadOptions base);
 
 // Types and extracts the table's columns. A table without data rows (or whose every row lacks a

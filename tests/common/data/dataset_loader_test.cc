@@ -839,6 +839,15 @@ TEST(LogColumnTest, SameColumnsAsReadsAnotherTableWithTheSameTransformWhateverIt
   ASSERT_NE(spend, nullptr);
   EXPECT_EQ(spend->numeric, (std::vector<double>{std::log1p(3.0), std::log1p(4.0)}));
   EXPECT_TRUE(later.notes.empty());
+  // Nor does a column the training table read as written become a logarithm because the later
+  // table's values are skewed: SkewedTable's heavy-tailed spend, loaded into the columns of a
+  // table where it was not.
+  LoadOptions plain = Label("y");
+  plain.detect_log = false;
+  const RawDataset unlogged = MustLoad(SkewedTable(40), plain);
+  const RawDataset again = MustLoad(SkewedTable(40), SameColumnsAs(unlogged, Label("y")));
+  EXPECT_EQ(Names(again), Names(unlogged));
+  EXPECT_EQ(Names(again)[0], "spend");
   // The source column is what the later table must have.
   Status st = LoadError("visits,refund,rate,y\n11,1,0.1,a\n", SameColumnsAs(train, Label("y")));
   EXPECT_NE(st.message().find("the model needs column(s) 'spend'"), std::string::npos)
