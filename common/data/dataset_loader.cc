@@ -547,19 +547,26 @@ Status LoadColumn(const CsvTable& table, size_t c, const Roles& roles, const Loa
   return Status::OK();
 }
 
-bool LogHelps(const std::vector<double>& values) {
+// The detection rule (dataset_loader.h, kLogMinSkewness): the column's skewness before and after
+// the transform when it picks the column, nothing otherwise.
+struct Skews {
+  double before, after;
+};
+std::optional<Skews> LogDetection(const std::vector<double>& values) {
   size_t present = 0;
   for (const double v : values) {
     if (std::isnan(v)) continue;
-    if (v < 0) return false;
+    if (v < 0) return std::nullopt;
     ++present;
   }
-  if (present < kLogMinValues) return false;
+  if (present < kLogMinValues) return std::nullopt;
   const double before = Skewness(values);
-  if (!(before >= kLogMinSkewness)) return false;
+  if (!(before >= kLogMinSkewness)) return std::nullopt;
   std::vector<double> logged(values.size());
   std::transform(values.begin(), values.end(), logged.begin(), SignedLog1p);
-  return std::fabs(Skewness(logged)) <= before * (2.0 / 3.0);
+  const double after = Skewness(logged);
+  if (!(std::fabs(after) <= before * (2.0 / 3.0))) return std::nullopt;
+  return Skews{before, after};
 }
 
 // Replaces the declared and (with detect_log) detected heavy-tailed numeric columns of `d` by their
@@ -576,19 +583,19 @@ Status ApplyLogColumns(const LoadOptions& o, RawDataset* d) {
                                      std::string(ColumnTypeName(c.type)));
     }
     if (c.type != ColumnType::kNumeric || !LogSourceOf(c.name).empty()) continue;
-    if (!wanted && !(o.detect_log && LogHelps(c.numeric))) continue;
+    std::optional<Skews> detected;
+    if (!wanted && o.detect_log) detected = LogDetection(c.numeric);
+    if (!wanted && !detected) continue;
     const std::string renamed = LogColumnName(c.name);
     if (names.count(renamed) > 0) {
       return Status::InvalidArgument(d->source + ": column " + Quote(c.name) +
                                      " would be read as " + Quote(renamed) +
                                      ", which the table already has; rename one of them");
     }
-    if (!wanted) {
+    if (detected) {
       char detail[96];
-      std::vector<double> logged(c.numeric.size());
-      std::transform(c.numeric.begin(), c.numeric.end(), logged.begin(), SignedLog1p);
       std::snprintf(detail, sizeof detail, ": heavy-tailed (skewness %.2f; %.2f as a logarithm)",
-                    Skewness(c.numeric), Skewness(logged));
+                    detected->before, detected->after);
       d->notes.push_back("column " + Quote(c.name) + detail);
       d->notes.push_back(LogNote(c.name));
     }

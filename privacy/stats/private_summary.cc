@@ -4,6 +4,7 @@
 #include <cmath>
 #include <optional>
 #include <utility>
+#include <vector>
 
 namespace fedseg::privacy {
 namespace {
@@ -21,6 +22,18 @@ double NoisyFixedPointSum(const std::vector<double>& values, double bound, doubl
   }
   const double sensitivity = std::ceil(b / step);  // one row's |rounded value| at most
   return step * static_cast<double>(AddRoundedGaussian(total, sigma * sensitivity, noise));
+}
+
+// The public bounds of column `name`: its own, or, for a column read as a logarithm
+// (data::LogColumnName), its source's bounds in the same transform (which is increasing).
+std::optional<std::pair<double, double>> BoundsOf(const StatsPrivacyConfig& config,
+                                                  const std::string& name) {
+  if (auto it = config.bounds.find(name); it != config.bounds.end()) return it->second;
+  const std::string source = data::LogSourceOf(name);
+  if (auto it = config.bounds.find(source); !source.empty() && it != config.bounds.end()) {
+    return std::pair{data::SignedLog1p(it->second.first), data::SignedLog1p(it->second.second)};
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -47,22 +60,6 @@ double NormalUpperQuantile(double p) {
   return 0.5 * (lo + hi);
 }
 
-namespace {
-
-// The public bounds of column `name`: its own, or, for a column read as a logarithm
-// (data::LogColumnName), its source's bounds in the same transform (which is increasing).
-std::optional<std::pair<double, double>> BoundsOf(const StatsPrivacyConfig& config,
-                                                  const std::string& name) {
-  if (auto it = config.bounds.find(name); it != config.bounds.end()) return it->second;
-  const std::string source = data::LogSourceOf(name);
-  if (auto it = config.bounds.find(source); !source.empty() && it != config.bounds.end()) {
-    return std::pair{data::SignedLog1p(it->second.first), data::SignedLog1p(it->second.second)};
-  }
-  return std::nullopt;
-}
-
-}  // namespace
-
 Result<PrivateSummary> PrivateSummarize(const data::RawDataset& data,
                                         const StatsPrivacyConfig& config, NoiseSource& noise) {
   PrivateSummary out;
@@ -79,13 +76,17 @@ Result<PrivateSummary> PrivateSummarize(const data::RawDataset& data,
   }
   // Clip numeric values to the public bounds before summarising.
   data::RawDataset clipped = data;
-  for (data::RawColumn& c : clipped.features) {
+  // Per feature column: the numeric ones' public bounds (the sums' sensitivity below).
+  std::vector<std::pair<double, double>> column_bounds(clipped.features.size());
+  for (size_t i = 0; i < clipped.features.size(); ++i) {
+    data::RawColumn& c = clipped.features[i];
     if (c.type != data::ColumnType::kNumeric) continue;
     const auto bounds = BoundsOf(config, c.name);
     if (!bounds) {
       return Status::InvalidArgument("private statistics need public bounds for numeric column '" +
                                      c.name + "' (data.bounds in the coordinator's config)");
     }
+    column_bounds[i] = *bounds;
     const auto [lo, hi] = *bounds;
     if (!(lo <= hi) || !std::isfinite(lo) || !std::isfinite(hi)) {
       return Status::InvalidArgument("bounds of column '" + c.name +
@@ -123,7 +124,7 @@ Result<PrivateSummary> PrivateSummarize(const data::RawDataset& data,
     } else {
       double b = 1.0;  // booleans are 0/1
       if (c.type == data::ColumnType::kNumeric) {
-        const auto [lo, hi] = *BoundsOf(config, c.name);  // checked above
+        const auto [lo, hi] = column_bounds[i];  // summaries keep the dataset's column order
         b = std::max(std::abs(lo), std::abs(hi));
       }
       // The clipped values of this column (summaries keep columns in the dataset's order).
